@@ -1,0 +1,613 @@
+"""The Telegram adapter on python-telegram-bot 22. Imports `telegram`, aiohttp and `cases`.
+
+Inbound: our own polling loop (`getUpdates`) or our own webhook route; either way an
+update is acknowledged to Telegram (offset advanced, or 200) only after the engine
+committed it, so a crash at any moment loses nothing and a replay changes nothing
+(event id = update id). PTB's Updater and built-in webhook acknowledge before
+handling, which is why neither is used: the Application is built with
+`.updater(None).job_queue(None)` and only its Bot does HTTP.
+
+Outbound: one outbox row at a time (`deliver`), answered with a Receipt or a
+DeliveryError the dispatcher understands (retry_after, retryable, permanent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import telegram
+import telegram.error as tg_error
+from aiohttp import web
+from telegram.ext import Application, ApplicationBuilder
+
+from adapters.base import AdapterConfigError, Delivery, DeliveryError, Receipt, Sink
+from adapters.telegram_send import (
+    RateLimited,
+    RateLimiter,
+    split_text,
+    to_html,
+    truncate,
+)
+from adapters.telegram_translate import ALLOWED_UPDATES, Malformed, translate, update_id_of
+from cases.clock import Clock
+from cases.context import EventFailed
+from cases.model import ChatKey, Inbound
+from cases.texts import Texts
+
+if TYPE_CHECKING:
+    from bot.config import TelegramConfig
+
+log = logging.getLogger(__name__)
+
+# getUpdates goes through do_api_request on purpose: Bot.get_updates parses the whole batch,
+# so one unreadable update would fail every call and block the updates behind it forever.
+# Bot API method names are case-insensitive; the lower-case spelling keeps PTB from warning
+# that a typed method exists.
+GET_UPDATES = "getupdates"
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# purposes whose text must never be posted anywhere but to the person (sign-in links)
+PRIVATE_PURPOSES = frozenset({"login"})
+
+
+def _is_event_failed(exc: BaseException) -> bool:
+    """The engine rejected this one event (poison); the commit itself was fine."""
+    return isinstance(exc, EventFailed)
+
+
+def _retry_seconds(exc: tg_error.RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that the int will become a timedelta; both are handled here
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def failure(exc: Exception, what: str) -> DeliveryError:
+    """A Telegram error as the dispatcher's DeliveryError."""
+    if isinstance(exc, tg_error.RetryAfter):
+        seconds = _retry_seconds(exc)
+        return DeliveryError(
+            f"{what}: flood control, retry after {seconds:g}s", retry_after=seconds
+        )
+    if isinstance(exc, tg_error.ChatMigrated):
+        return DeliveryError(f"{what}: chat moved to {exc.new_chat_id}", permanent=True)
+    if isinstance(exc, tg_error.Forbidden | tg_error.BadRequest):
+        return DeliveryError(f"{what}: {exc.message}", permanent=True)
+    if isinstance(exc, tg_error.TelegramError):  # TimedOut, NetworkError, 5xx, InvalidToken
+        return DeliveryError(f"{what}: {type(exc).__name__}: {exc.message}")
+    return DeliveryError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _says(exc: Exception, *phrases: str) -> bool:
+    text = str(getattr(exc, "message", exc)).lower()
+    return any(p in text for p in phrases)
+
+
+class TelegramAdapter:
+    platform = "telegram"
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        clock: Clock,
+        *,
+        texts: Texts | None = None,
+        triage_chat: str | None = None,
+        staff_locale: str = "en",
+    ) -> None:
+        if not config.token:
+            raise ValueError("telegram.token is not set (or CASEBOT_TELEGRAM_TOKEN)")
+        self.config = config
+        self.clock = clock
+        if texts is None:
+            raise ValueError("TelegramAdapter needs the text catalogue")
+        self.texts = texts
+        # "telegram:-100500" or "-100500": where DMs fall back to
+        self.triage_chat = (
+            ChatKey.parse(triage_chat).chat if triage_chat and ":" in triage_chat else triage_chat
+        )
+        self.staff_locale = staff_locale
+        self.application: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(config.token)
+            .base_url(config.base_url)
+            .updater(None)
+            .job_queue(None)
+            .connection_pool_size(32)
+            .build()
+        )
+        self.bot: telegram.Bot = self.application.bot
+        self.username: str | None = None
+        self.limiter = RateLimiter(config.rate_per_second, config.rate_per_group_minute)
+        self.sink: Sink | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._board_edits: dict[str, Any] = {}  # anchor -> clock time of its last edit
+        self._parts_sent: dict[int, list[str]] = {}  # outbox id -> ids of parts already sent
+        self.stats = {"updates": 0, "skipped": 0, "malformed": 0, "poison": 0, "refetch": 0}
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, sink: Sink) -> None:
+        """Connect (getMe, then setWebhook or deleteWebhook) and start taking updates.
+        A rejected token stops start-up with a config error; an unreachable API does not:
+        casebot comes up and keeps trying in the background."""
+        self.sink = sink
+        try:
+            await self._connect()
+        except tg_error.InvalidToken:
+            raise AdapterConfigError(
+                f"telegram.token: rejected by the Bot API at {self.config.base_url}"
+            ) from None
+        except tg_error.TelegramError as exc:
+            log.warning("telegram: Bot API not reachable (%s); retrying in the background", exc)
+            self._poller = asyncio.create_task(self._connect_later(), name="telegram-connect")
+            return
+        if self.config.mode == "polling":
+            self._poller = asyncio.create_task(self._poll_forever(), name="telegram-poll")
+
+    async def _connect(self) -> None:
+        await self.application.initialize()  # getMe
+        if not self.application.running:
+            await self.application.start()
+        self.username = self.bot.username
+        # the token was accepted (getMe); a Bot API that refuses the webhook calls (some
+        # local servers) must not keep casebot from taking updates
+        try:
+            if self.config.mode == "webhook":
+                await self.bot.set_webhook(
+                    url=str(self.config.webhook_url),
+                    secret_token=self.config.secret_token,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+                log.info(
+                    "telegram: webhook set to %s as @%s", self.config.webhook_url, self.username
+                )
+            else:
+                # keep pending updates: never acknowledged, so they are ours to handle
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                log.info("telegram: polling as @%s", self.username)
+        except (tg_error.InvalidToken, tg_error.BadRequest) as exc:
+            log.warning("telegram: %s refused (%s); going on", self.config.mode, exc)
+
+    async def _connect_later(self) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+                break
+            except tg_error.TelegramError as exc:
+                log.warning("telegram: still cannot reach the Bot API: %s", exc)
+                delay = min(delay * 2, 60.0)
+        if self.config.mode == "polling":
+            await self._poll_forever()
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        if self.application.running:
+            await self.application.stop()
+        with contextlib.suppress(Exception):  # never connected: nothing to shut down
+            await self.application.shutdown()
+        self.sink = None
+
+    # ------------------------------------------------------------ inbound
+
+    def _translate(self, raw: Any) -> Inbound | None:
+        self.stats["updates"] += 1
+        try:
+            event = translate(raw, self.bot, self.username, self.clock.now())
+        except Malformed as exc:
+            self.stats["malformed"] += 1
+            log.warning("telegram: skipped a malformed update: %s", exc)
+            return None
+        if event is None:
+            self.stats["skipped"] += 1
+            log.debug("telegram: nothing to track in update %s", update_id_of(raw))
+        return event
+
+    async def _submit(self, events: list[Inbound]) -> bool:
+        """Hand events to the engine together (group commit batches them; the ingest queue
+        keeps their order). True when every commit succeeded, so they may be acknowledged."""
+        assert self.sink is not None
+        results = await asyncio.gather(*(self.sink(e) for e in events), return_exceptions=True)
+        ok = True
+        for event, result in zip(events, results, strict=True):
+            if isinstance(result, BaseException):
+                if _is_event_failed(result):
+                    self.stats["poison"] += 1
+                    log.error(
+                        "telegram: update %s rejected by the engine: %s", event.event_id, result
+                    )
+                else:
+                    ok = False
+                    log.error("telegram: update %s not committed: %r", event.event_id, result)
+        return ok
+
+    async def poll_once(self, offset: int | None, timeout: float) -> int | None:
+        """One getUpdates round; returns the next offset (unchanged if nothing may be
+        acknowledged yet). Raises the Telegram error if the call failed."""
+        kwargs: dict[str, Any] = {
+            "timeout": int(timeout),
+            "limit": self.config.poll_limit,
+            "allowed_updates": list(ALLOWED_UPDATES),
+        }
+        if offset is not None:
+            kwargs["offset"] = offset
+        raw = await self.bot.do_api_request(
+            GET_UPDATES, api_kwargs=kwargs, read_timeout=timeout + 10
+        )
+        if not isinstance(raw, list) or not raw:
+            return offset
+        ids = [i for i in (update_id_of(u) for u in raw) if i is not None]
+        if not ids:
+            log.warning("telegram: getUpdates returned %d items without update ids", len(raw))
+            return offset
+        events = [e for e in (self._translate(u) for u in raw) if e is not None]
+        if events and not await self._submit(events):
+            self.stats["refetch"] += 1
+            raise _CommitFailed()
+        return max(ids) + 1
+
+    async def _poll_forever(self) -> None:
+        offset: int | None = None
+        delay = 0.5
+        timeout = self.config.poll_timeout.total_seconds()
+        while True:
+            try:
+                offset = await self.poll_once(offset, timeout)
+                delay = 0.5
+                continue
+            except asyncio.CancelledError:
+                raise
+            except _CommitFailed:
+                log.warning("telegram: commit failed; refetching the batch in %.1fs", delay)
+            except tg_error.Conflict as exc:
+                log.error("telegram: %s (is another casebot polling with this token?)", exc)
+            except tg_error.InvalidToken:
+                log.error("telegram: the token was rejected (401/404); check telegram.token")
+                delay = max(delay, 30.0)
+            except tg_error.TelegramError as exc:
+                log.warning("telegram: getUpdates failed: %s", exc)
+            except Exception:
+                log.exception("telegram: polling round failed")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    # ------------------------------------------------------------ webhook
+
+    def web_routes(self) -> list[web.RouteDef]:
+        return [web.post(WEBHOOK_PATH, self.handle_webhook)]
+
+    async def handle_webhook(self, request: web.Request) -> web.Response:
+        """401 unless the secret matches; 200 only after commit; 500 when the commit
+        failed (Telegram retries). A JSON body that is not a usable update is logged
+        and answered 200, or Telegram would resend that poison forever; a body that is
+        not JSON at all did not come from Telegram and gets 400."""
+        secret = self.config.secret_token or ""
+        given = request.headers.get(SECRET_HEADER, "")
+        # surrogateescape: aiohttp keeps header bytes that are not UTF-8 as lone surrogates
+        if not secret or not hmac.compare_digest(
+            given.encode("utf-8", "surrogateescape"), secret.encode()
+        ):
+            return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
+        if self.sink is None:
+            return web.json_response({"ok": False, "error": "not running"}, status=503)
+        try:
+            raw = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            log.warning("telegram webhook: body is not JSON")
+            return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
+        event = self._translate(raw)
+        if event is not None and not await self._submit([event]):
+            return web.json_response({"ok": False, "error": "not stored"}, status=500)
+        return web.json_response({"ok": True})
+
+    # ------------------------------------------------------------ outbound
+
+    async def deliver(self, delivery: Delivery) -> Receipt:
+        kind = delivery.kind
+        if kind == "send":
+            return await self._send(delivery.chat, delivery)
+        if kind == "upsert":
+            return await self._upsert(delivery)
+        if kind == "dm":
+            return await self._dm(delivery)
+        if kind == "answer":
+            return await self._answer(delivery)
+        if kind == "topic_create":
+            return await self._topic_create(delivery)
+        if kind in ("topic_close", "topic_reopen"):
+            return await self._topic_toggle(delivery)
+        if kind == "pin":
+            target = delivery.payload.get("extra", {}).get("message_id") or delivery.payload.get(
+                "reply_to"
+            )
+            if not target:
+                raise DeliveryError("pin: no message to pin", permanent=True)
+            await self._call(
+                "pin",
+                self.bot.pin_chat_message,
+                chat_id=int(delivery.chat),
+                message_id=int(target),
+                disable_notification=True,
+            )
+            return Receipt()
+        raise DeliveryError(f"unknown outbox kind {kind!r}", permanent=True)
+
+    async def _call(self, what: str, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        try:
+            return await method(**kwargs)
+        except tg_error.TelegramError as exc:
+            raise failure(exc, what) from exc
+
+    async def _pace(self, chat: str) -> None:
+        try:
+            wait = self.limiter.reserve(chat)
+        except RateLimited as exc:
+            raise DeliveryError(str(exc), retry_after=exc.wait) from None
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    @staticmethod
+    def _markup(buttons: Any) -> telegram.InlineKeyboardMarkup | None:
+        if not buttons:
+            return None
+        return telegram.InlineKeyboardMarkup(
+            [
+                [
+                    telegram.InlineKeyboardButton(str(label), callback_data=str(data))
+                    for label, data in row
+                ]
+                for row in buttons
+            ]
+        )
+
+    async def _send_one(
+        self,
+        chat: str,
+        text: str,
+        *,
+        thread: str | None,
+        reply_to: str | None,
+        markup: telegram.InlineKeyboardMarkup | None,
+        quiet: bool = False,
+    ) -> telegram.Message:
+        """One message, as HTML, again as plain text if Telegram rejects the entities."""
+        await self._pace(chat)
+        kwargs: dict[str, Any] = {
+            "chat_id": int(chat),
+            "reply_markup": markup,
+            "message_thread_id": int(thread) if thread else None,
+            "disable_notification": quiet or None,
+        }
+        if reply_to:
+            kwargs["reply_parameters"] = telegram.ReplyParameters(
+                int(reply_to), allow_sending_without_reply=True
+            )
+        try:
+            message: telegram.Message = await self.bot.send_message(
+                text=to_html(text), parse_mode="HTML", **kwargs
+            )
+            return message
+        except tg_error.BadRequest as exc:
+            if not _says(exc, "can't parse entities", "unsupported start tag", "can't find end"):
+                raise
+            log.warning("telegram: HTML rejected in %s (%s); sending plain text", chat, exc)
+        message = await self.bot.send_message(text=text, **kwargs)
+        return message
+
+    async def _send(self, chat: str, delivery: Delivery, prefix_html: str = "") -> Receipt:
+        payload = delivery.payload
+        parts = split_text(delivery.text)
+        done = self._parts_sent.setdefault(delivery.id, [])
+        try:
+            for i, part in enumerate(parts):
+                if i < len(done):
+                    continue  # sent on an earlier attempt that failed on a later part
+                message = await self._send_one_migrating(
+                    chat,
+                    part,
+                    thread=payload.get("thread"),
+                    reply_to=payload.get("reply_to") if i == 0 else None,
+                    markup=self._markup(payload.get("buttons")) if i == 0 else None,
+                )
+                done.append(str(message.message_id))
+                chat = str(message.chat_id)
+        except tg_error.TelegramError as exc:
+            error = failure(exc, "sendMessage")
+            if error.permanent:
+                self._parts_sent.pop(delivery.id, None)
+            raise error from exc
+        self._parts_sent.pop(delivery.id, None)
+        notes = ("split",) if len(parts) > 1 else ()
+        moved = chat if chat != delivery.chat else None
+        return Receipt(message_id=done[0], chat=moved, notes=notes)
+
+    async def _send_one_migrating(self, chat: str, text: str, **kwargs: Any) -> telegram.Message:
+        try:
+            return await self._send_one(chat, text, **kwargs)
+        except tg_error.ChatMigrated as exc:
+            # the group became a supergroup before this row went out: follow it
+            log.info("telegram: chat %s moved to %s; sending there", chat, exc.new_chat_id)
+            return await self._send_one(str(exc.new_chat_id), text, **kwargs)
+
+    async def _upsert(self, delivery: Delivery) -> Receipt:
+        payload = delivery.payload
+        anchor_id = delivery.anchor_message_id
+        if anchor_id:
+            key = delivery.anchor or str(delivery.id)
+            if delivery.purpose == "board":
+                self._throttle_board(key)
+            await self._pace(delivery.chat)
+            markup = self._markup(payload.get("buttons"))
+            text = truncate(delivery.text)
+            try:
+                try:
+                    await self.bot.edit_message_text(
+                        chat_id=int(delivery.chat),
+                        message_id=int(anchor_id),
+                        text=to_html(text),
+                        parse_mode="HTML",
+                        reply_markup=markup,
+                    )
+                except tg_error.BadRequest as exc:
+                    if not _says(exc, "can't parse entities"):
+                        raise
+                    await self.bot.edit_message_text(
+                        chat_id=int(delivery.chat),
+                        message_id=int(anchor_id),
+                        text=text,
+                        reply_markup=markup,
+                    )
+                self._board_edits[key] = self.clock.now()
+                return Receipt(message_id=anchor_id)
+            except tg_error.BadRequest as exc:
+                if _says(exc, "message is not modified"):
+                    return Receipt(message_id=anchor_id)
+                if not _says(exc, "message to edit not found", "message can't be edited"):
+                    raise failure(exc, "editMessageText") from exc
+                log.info(
+                    "telegram: %s message %s is gone; sending it anew", delivery.anchor, anchor_id
+                )
+            except tg_error.TelegramError as exc:
+                raise failure(exc, "editMessageText") from exc
+        receipt = await self._send(delivery.chat, delivery)
+        notes = receipt.notes
+        if payload.get("pin") and receipt.message_id:
+            chat = receipt.chat or delivery.chat
+            try:
+                await self.bot.pin_chat_message(
+                    chat_id=int(chat),
+                    message_id=int(receipt.message_id),
+                    disable_notification=True,
+                )
+                notes = (*notes, "pinned")
+            except tg_error.TelegramError as exc:
+                # the board still works unpinned; `casebot doctor` names the missing right
+                log.warning("telegram: cannot pin in %s: %s", chat, exc)
+                notes = (*notes, "pin_failed")
+        return Receipt(message_id=receipt.message_id, chat=receipt.chat, notes=notes)
+
+    def _throttle_board(self, key: str) -> None:
+        interval = self.config.board_min_interval.total_seconds()
+        last = self._board_edits.get(key)
+        if interval <= 0 or last is None:
+            return
+        since = (self.clock.now() - last).total_seconds()
+        if since < interval:
+            # newer board rows of the same anchor supersede this one while it waits
+            raise DeliveryError("board edited moments ago", retry_after=interval - since)
+
+    async def _dm(self, delivery: Delivery) -> Receipt:
+        try:
+            return await self._send(delivery.chat, delivery)
+        except DeliveryError as exc:
+            unreachable = exc.permanent and _says(
+                exc, "forbidden", "bot can't initiate", "blocked by the user", "chat not found"
+            )
+            if not unreachable:
+                raise
+            person = str(delivery.payload.get("person") or f"telegram:{delivery.chat}")
+            if delivery.purpose in PRIVATE_PURPOSES:
+                raise DeliveryError(
+                    f"{person} never started the bot; a {delivery.purpose} message is not "
+                    "posted anywhere else",
+                    permanent=True,
+                ) from None
+            fallback = delivery.payload.get("fallback_chat") or self.triage_chat
+            if not fallback:
+                raise
+            fallback = ChatKey.parse(fallback).chat if ":" in str(fallback) else str(fallback)
+            log.info("telegram: cannot DM %s (%s); posting in %s", person, exc.reason, fallback)
+            text = self.texts.render(
+                "dm_fallback", self.staff_locale, person=person, text=delivery.text
+            )
+            payload = {"text": text}
+            receipt = await self._send(fallback, _retext(delivery, payload))
+            return Receipt(
+                message_id=receipt.message_id,
+                chat=receipt.chat or fallback,
+                notes=("dm_fallback",),
+            )
+
+    async def _answer(self, delivery: Delivery) -> Receipt:
+        callback_id = delivery.payload.get("callback_id")
+        if not callback_id:
+            raise DeliveryError("answer: no callback id", permanent=True)
+        try:
+            await self.bot.answer_callback_query(
+                callback_query_id=str(callback_id), text=truncate(delivery.text, 200) or None
+            )
+        except tg_error.BadRequest as exc:
+            if _says(exc, "query is too old", "query id is invalid"):
+                # the spinner has long stopped; nothing left to answer
+                return Receipt(notes=("answer_expired",))
+            raise failure(exc, "answerCallbackQuery") from exc
+        except tg_error.TelegramError as exc:
+            raise failure(exc, "answerCallbackQuery") from exc
+        return Receipt()
+
+    async def _topic_create(self, delivery: Delivery) -> Receipt:
+        name = truncate(delivery.text or f"#{delivery.case_id}", 128)
+        try:
+            topic = await self.bot.create_forum_topic(chat_id=int(delivery.chat), name=name)
+        except tg_error.BadRequest as exc:
+            if _says(exc, "not a forum", "not enough rights", "chat_admin_required"):
+                # later messages of the case go as replies in the main chat
+                log.warning("telegram: no topic in %s: %s", delivery.chat, exc)
+                return Receipt(notes=("topics_unavailable",))
+            raise failure(exc, "createForumTopic") from exc
+        except tg_error.TelegramError as exc:
+            raise failure(exc, "createForumTopic") from exc
+        return Receipt(thread=str(topic.message_thread_id))
+
+    async def _topic_toggle(self, delivery: Delivery) -> Receipt:
+        thread = delivery.payload.get("thread")
+        if not thread:
+            return Receipt(notes=("no_topic",))
+        method = (
+            self.bot.close_forum_topic
+            if delivery.kind == "topic_close"
+            else self.bot.reopen_forum_topic
+        )
+        try:
+            await method(chat_id=int(delivery.chat), message_thread_id=int(thread))
+        except tg_error.BadRequest as exc:
+            if _says(exc, "topic_not_modified"):
+                return Receipt()
+            if _says(exc, "not a forum", "thread not found", "chat_admin_required"):
+                return Receipt(notes=("topics_unavailable",))
+            raise failure(exc, delivery.kind) from exc
+        except tg_error.TelegramError as exc:
+            raise failure(exc, delivery.kind) from exc
+        return Receipt()
+
+
+class _CommitFailed(Exception):
+    """A batch could not be committed: its updates must not be acknowledged."""
+
+
+def _retext(delivery: Delivery, payload: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=delivery.id,
+        kind="send",
+        platform=delivery.platform,
+        chat=delivery.chat,
+        purpose=delivery.purpose,
+        payload=payload,
+        case_id=delivery.case_id,
+    )

@@ -1,0 +1,328 @@
+"""Telegram updates -> `cases.model.Inbound`. Imports python-telegram-bot (`telegram`) and `cases`.
+
+`translate()` takes one raw update (the JSON dict Telegram sent) and returns the
+engine event, or None for what casebot does not track (service messages,
+unsubscribed or unknown update types). It raises `Malformed` for updates it
+cannot read at all; callers log those, acknowledge them and move on, so one
+poison update never blocks the ones behind it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import telegram
+
+from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
+
+PLATFORM = "telegram"
+
+# Subscribed explicitly: `allowed_updates=None` would keep Telegram's previous subscription,
+# whose default leaves out message_reaction.
+ALLOWED_UPDATES = (
+    "message",
+    "edited_message",
+    "message_reaction",
+    "callback_query",
+    "my_chat_member",
+)
+
+# C0 controls other than tab and newline, and DEL: NUL is rejected by PostgreSQL text columns,
+# the rest only corrupt logs and terminals.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Bidi embeddings, overrides and isolates can make a title read backwards in the triage card;
+# the plain marks (LRM/RLM) that right-to-left writers need are kept.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_COMMAND_HEAD = re.compile(r"^\s*/[A-Za-z_]+@([A-Za-z0-9_]+)")
+# A command addressed to another bot is made plain text with this invisible prefix, so the
+# engine's parser (which accepts /cmd@anyone) does not take it for ours.
+NOT_A_COMMAND = "\u2060"
+
+
+class Malformed(ValueError):
+    """An update that cannot be read; acknowledged and skipped."""
+
+
+def clean_text(text: str | None) -> str:
+    if not text:
+        return ""
+    return _BIDI.sub("", _CONTROL.sub("", text))
+
+
+def _at(value: datetime | None, now: datetime) -> datetime:
+    """The platform's time for an event, but never in the future of our clock by much
+    (a forged or skewed date must not move SLA clocks)."""
+    if value is None:
+        return now
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return now if value > now + timedelta(minutes=5) else value
+
+
+def actor_of(user: telegram.User | None, sender_chat: telegram.Chat | None = None) -> Actor | None:
+    if sender_chat is not None and (user is None or user.is_bot):
+        # anonymous group admins and linked channels speak as a chat
+        return Actor(PLATFORM, str(sender_chat.id), sender_chat.title or "", sender_chat.username)
+    if user is None:
+        return None
+    name = " ".join(p for p in (user.first_name, user.last_name) if p)
+    return Actor(PLATFORM, str(user.id), clean_text(name), user.username, is_bot=user.is_bot)
+
+
+def _chat_key(chat: telegram.Chat, thread: str | None = None) -> ChatKey:
+    return ChatKey(PLATFORM, str(chat.id), thread)
+
+
+def attachments_of(message: telegram.Message) -> tuple[Attachment, ...]:
+    caption = clean_text(message.caption) or None
+    found: list[Attachment] = []
+    if message.photo:
+        largest = message.photo[-1]
+        found.append(Attachment("photo", largest.file_id, caption))
+    if message.animation is not None:
+        found.append(
+            Attachment(
+                "animation", message.animation.file_id, caption, message.animation.file_name
+            )
+        )
+    elif message.document is not None:  # an animation also comes as a document
+        found.append(
+            Attachment("document", message.document.file_id, caption, message.document.file_name)
+        )
+    if message.voice is not None:
+        found.append(Attachment("voice", message.voice.file_id, caption))
+    if message.video is not None:
+        found.append(Attachment("video", message.video.file_id, caption, message.video.file_name))
+    if message.audio is not None:
+        found.append(Attachment("audio", message.audio.file_id, caption, message.audio.file_name))
+    if message.sticker is not None:
+        found.append(Attachment("sticker", message.sticker.file_id, message.sticker.emoji))
+    return tuple(found)
+
+
+def _thread_and_reply(message: telegram.Message) -> tuple[str | None, str | None]:
+    thread = str(message.message_thread_id) if message.is_topic_message else None
+    reply = message.reply_to_message
+    reply_to = str(reply.message_id) if reply is not None else None
+    if (
+        reply is not None
+        and message.is_topic_message
+        and (reply.message_id == message.message_thread_id or reply.forum_topic_created)
+    ):
+        # in a topic, a message that is not a real reply "replies" to the topic's opening
+        reply_to = None
+    return thread, reply_to
+
+
+def command_text(text: str, bot_username: str | None) -> str:
+    """Leave `/cmd@ourbot` and `/cmd` alone; make `/cmd@otherbot` plain text."""
+    match = _COMMAND_HEAD.match(text)
+    if match and bot_username and match.group(1).lower() != bot_username.lower():
+        return NOT_A_COMMAND + text
+    return text
+
+
+def _message_event(
+    update_id: int,
+    message: telegram.Message,
+    edited: bool,
+    bot_username: str | None,
+    now: datetime,
+) -> Inbound | None:
+    chat = message.chat
+    if message.migrate_to_chat_id:
+        return Inbound(
+            InboundKind.MIGRATE,
+            str(update_id),
+            _chat_key(chat),
+            _at(message.date, now),
+            new_chat=str(message.migrate_to_chat_id),
+            chat_title=chat.title,
+            chat_type=chat.type,
+        )
+    if message.migrate_from_chat_id:
+        # the same move seen from the new supergroup; the engine ignores the second of the two
+        return Inbound(
+            InboundKind.MIGRATE,
+            str(update_id),
+            ChatKey(PLATFORM, str(message.migrate_from_chat_id)),
+            _at(message.date, now),
+            new_chat=str(chat.id),
+            chat_title=chat.title,
+            chat_type=chat.type,
+        )
+    text = clean_text(message.text)
+    attachments = attachments_of(message)
+    if not text and not attachments:
+        return None  # service messages: joins, pins, topic created/closed, polls...
+    thread, reply_to = _thread_and_reply(message)
+    at = message.edit_date if edited and message.edit_date else message.date
+    return Inbound(
+        InboundKind.EDIT if edited else InboundKind.MESSAGE,
+        str(update_id),
+        _chat_key(chat, thread),
+        _at(at, now),
+        actor_of(message.from_user, message.sender_chat),
+        message_id=str(message.message_id),
+        reply_to=reply_to,
+        text=command_text(text, bot_username),
+        attachments=attachments,
+        chat_title=chat.title,
+        chat_type=chat.type,
+    )
+
+
+def _reaction_event(
+    update_id: int, reaction: telegram.MessageReactionUpdated, now: datetime
+) -> Inbound | None:
+    old = {r.emoji for r in reaction.old_reaction if isinstance(r, telegram.ReactionTypeEmoji)}
+    added = [
+        r.emoji
+        for r in reaction.new_reaction
+        if isinstance(r, telegram.ReactionTypeEmoji) and r.emoji not in old
+    ]
+    if not added:
+        return None  # a reaction taken back changes nothing
+    return Inbound(
+        InboundKind.REACTION,
+        str(update_id),
+        _chat_key(reaction.chat),
+        _at(reaction.date, now),
+        actor_of(reaction.user, reaction.actor_chat),
+        message_id=str(reaction.message_id),
+        emoji=added[0],
+        chat_title=reaction.chat.title,
+        chat_type=reaction.chat.type,
+    )
+
+
+def _button_event(update_id: int, query: telegram.CallbackQuery, now: datetime) -> Inbound | None:
+    message = query.message
+    if message is None:
+        return None  # inline-mode buttons: casebot sends none
+    thread = None
+    if isinstance(message, telegram.Message) and message.is_topic_message:
+        thread = str(message.message_thread_id)
+    return Inbound(
+        InboundKind.BUTTON,
+        str(update_id),
+        _chat_key(message.chat, thread),
+        now,
+        actor_of(query.from_user),
+        message_id=str(message.message_id),
+        data=query.data or "",
+        callback_id=query.id,
+        chat_title=message.chat.title,
+        chat_type=message.chat.type,
+    )
+
+
+def rights_of(member: telegram.ChatMember) -> tuple[str, ...]:
+    """What the bot may do in a chat, in the engine's words."""
+    if isinstance(member, telegram.ChatMemberOwner):
+        return ("admin", "pin", "topics")
+    if isinstance(member, telegram.ChatMemberAdministrator):
+        rights = ["admin"]
+        if member.can_pin_messages:
+            rights.append("pin")
+        if member.can_manage_topics:
+            rights.append("topics")
+        return tuple(rights)
+    return ()
+
+
+def _membership_event(
+    update_id: int, change: telegram.ChatMemberUpdated, now: datetime
+) -> Inbound | None:
+    chat = change.chat
+    if chat.type == telegram.constants.ChatType.PRIVATE:
+        return None  # someone started or blocked the bot in a DM
+    new = change.new_chat_member
+    return Inbound(
+        InboundKind.MEMBERSHIP,
+        str(update_id),
+        _chat_key(chat),
+        _at(change.date, now),
+        actor_of(change.from_user),
+        member_status=str(new.status),
+        rights=rights_of(new),
+        chat_title=chat.title,
+        chat_type=chat.type,
+    )
+
+
+def translate(
+    raw: Any, bot: telegram.Bot, bot_username: str | None, now: datetime
+) -> Inbound | None:
+    """One raw update as an engine event (None: nothing to track). Raises Malformed."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+        raise Malformed("not an update (no integer update_id)")
+    raw = _without_surrogates(raw)
+    try:
+        update = telegram.Update.de_json(raw, bot)
+    except Exception as exc:  # PTB raises KeyError/TypeError/ValueError on missing fields
+        raise Malformed(
+            f"unreadable update {raw['update_id']}: {type(exc).__name__}: {exc}"
+        ) from exc
+    try:
+        event: Inbound | None = None
+        if update.message is not None:
+            event = _message_event(update.update_id, update.message, False, bot_username, now)
+        elif update.edited_message is not None:
+            event = _message_event(
+                update.update_id, update.edited_message, True, bot_username, now
+            )
+        elif update.message_reaction is not None:
+            event = _reaction_event(update.update_id, update.message_reaction, now)
+        elif update.callback_query is not None:
+            event = _button_event(update.update_id, update.callback_query, now)
+        elif update.my_chat_member is not None:
+            event = _membership_event(update.update_id, update.my_chat_member, now)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise Malformed(f"update {raw['update_id']}: {type(exc).__name__}: {exc}") from exc
+    return None if event is None else _well_typed(event)
+
+
+_NUMBER = re.compile(r"^-?[0-9]{1,20}$")
+_IDS = ("message_id", "reply_to", "new_chat")
+_TEXTS = ("data", "callback_id", "emoji", "chat_title", "chat_type", "member_status")
+
+
+def _well_typed(event: Inbound) -> Inbound:
+    """PTB's `de_json` does not check types, so a list where Telegram puts a string (or
+    a string where it puts a number) would reach the engine and fail there, after the
+    update was taken. Every field the engine reads must have its documented type."""
+    ids = [event.chat.chat, event.chat.thread, *(getattr(event, name) for name in _IDS)]
+    if event.actor is not None:
+        ids.append(event.actor.user_id)
+    texts: list[object] = [getattr(event, name) for name in _TEXTS]
+    if event.actor is not None:
+        texts += [event.actor.name, event.actor.username]
+    for attachment in event.attachments:
+        texts += [attachment.file_id, attachment.caption, attachment.name]
+    if not all(i is None or _NUMBER.match(i) for i in ids):
+        raise Malformed(f"update {event.event_id}: an id is not a number")
+    if not isinstance(event.text, str) or not all(t is None or isinstance(t, str) for t in texts):
+        raise Malformed(f"update {event.event_id}: a text field is not a string")
+    return event
+
+
+def _without_surrogates(value: Any) -> Any:
+    """JSON may carry an unpaired surrogate escape ("\\ud83d", half an emoji cut off);
+    no database driver can encode one, so the event would fail after it was taken.
+    Each becomes U+FFFD, the replacement character."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {k: _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    return value
+
+
+def update_id_of(raw: Any) -> int | None:
+    if isinstance(raw, dict) and isinstance(raw.get("update_id"), int):
+        return int(raw["update_id"])
+    return None

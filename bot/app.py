@@ -1,0 +1,155 @@
+"""Wiring: builds storage, engine, ingest, adapters, dispatcher, scheduler and web
+from one Config, starts them in order and stops them in reverse.
+
+Part of `bot`, the only package that imports every other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from adapters.base import Adapter
+from bot.config import Config
+from bot.dispatcher import Dispatcher
+from bot.metrics import Metrics
+from bot.texts import Catalogue
+from bot.wiring import account_specs, engine_settings, staff_roles
+from cases.clock import Clock, SystemClock
+from cases.engine import Engine
+from cases.model import Inbound
+from storage.db import make_engine, make_sessions, migrate
+from storage.directory import sync_directory
+from storage.ingest import Ingestor
+from storage.uow import Caches
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    """One running casebot. Tests build it with a FrozenClock and extra adapters."""
+
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        adapters: dict[str, Adapter] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.texts = Catalogue()
+        self.metrics = Metrics()
+        self.adapters: dict[str, Adapter] = dict(adapters or {})
+        self.db = make_engine(config.storage.url)
+        self.sessions = make_sessions(self.db)
+        self.caches = Caches()
+        self.engine = Engine(engine_settings(config), self.texts)
+        self.ingestor = Ingestor(
+            self.sessions,
+            self.engine,
+            self.caches,
+            batch_size=config.ingest.batch_size,
+            max_wait=config.ingest.max_wait.total_seconds(),
+            observe=self.metrics.observe_event,
+            clock=self.clock,
+        )
+        d = config.dispatcher
+        self.dispatcher = Dispatcher(
+            self.sessions,
+            self.adapters,
+            self.clock,
+            max_attempts=d.max_attempts,
+            base_delay=d.base_delay,
+            max_delay=d.max_delay,
+            batch=d.batch,
+            lease=d.claim_for,
+            idle_poll=d.idle_poll.total_seconds(),
+            observe=self.metrics.observe_outbox,
+        )
+        self.scheduler: Any = None
+        self.web: Any = None
+        self._stopping = asyncio.Event()
+
+    async def sink(self, event: Inbound) -> Any:
+        """Adapters hand events here; returns after commit, so they may acknowledge."""
+        outcome = await self.ingestor.submit(event)
+        if outcome.actions:
+            self.dispatcher.wake()
+        return outcome
+
+    async def prepare(self) -> None:
+        """Migrate and sync the directory (accounts, chats, staff) from config."""
+        await migrate(self.db)
+        async with self.sessions() as session, session.begin():
+            await sync_directory(
+                session,
+                account_specs(self.config),
+                staff_roles(self.config),
+                self.config.staff.names,
+                self.engine.settings.triage_chat,
+                self.clock.now(),
+            )
+        self.caches.clear()
+
+    def _build_adapters(self) -> None:
+        if self.config.telegram is not None and "telegram" not in self.adapters:
+            from adapters.telegram import TelegramAdapter
+
+            self.adapters["telegram"] = TelegramAdapter(
+                self.config.telegram,
+                self.clock,
+                texts=self.texts,
+                triage_chat=self.config.staff.triage_chat,
+                staff_locale=self.config.staff.locale,
+            )
+        self.dispatcher.adapters.update(self.adapters)
+
+    async def start(self, *, web: bool = True, scheduler: bool = True) -> None:
+        await self.prepare()
+        self._build_adapters()
+        self.ingestor.start()
+        if web and self.config.http.enabled:
+            from web.server import WebServer
+
+            self.web = WebServer(self)
+            await self.web.start()
+        for adapter in self.adapters.values():
+            await adapter.start(self.sink)
+        if self.config.dispatcher.enabled:
+            self.dispatcher.start()
+        if scheduler and self.config.scheduler.enabled:
+            from scheduler.service import SchedulerService
+
+            self.scheduler = SchedulerService(self)
+            self.scheduler.start()
+        log.info("casebot running: adapters %s", ", ".join(self.adapters) or "none")
+
+    async def stop(self) -> None:
+        """Stop sending (letting sends under way finish while the adapters can still
+        carry them), stop taking updates, finish what was taken, then close storage.
+        Whatever is left in the outbox goes out at the next start."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        await self.dispatcher.stop()
+        for adapter in self.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+        await self.ingestor.stop()
+        if self.web is not None:
+            await self.web.stop()
+        await self.db.dispose()
+
+    async def run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self._stopping.set)
+        try:
+            await self.start()
+            await self._stopping.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()

@@ -1,0 +1,391 @@
+"""The configuration file: one TOML file read into one validated pydantic tree.
+
+Unknown keys are rejected so a typo fails with its key named. Secrets may come
+from environment variables (`CASEBOT_TELEGRAM_TOKEN`, `CASEBOT_TELEGRAM_SECRET_TOKEN`,
+`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`), which win over the file.
+Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cases.calendar import BusinessCalendar, CalendarError
+from cases.durations import parse_duration
+from cases.model import PRIORITIES, ChatKey
+
+
+class ConfigError(Exception):
+    """A config problem; the message names the key."""
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
+    return parse_duration(value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _chat_key(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a chat key such as telegram:-100123")
+    ChatKey.parse(value)
+    return value
+
+
+def _person_key(value: Any) -> str:
+    if not isinstance(value, str) or ":" not in value or value.endswith(":"):
+        raise ValueError("expected a person key such as telegram:1001")
+    return value
+
+
+ChatRef = Annotated[str, BeforeValidator(_chat_key)]
+PersonRef = Annotated[str, BeforeValidator(_person_key)]
+Locale = Literal["en", "zh"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageConfig(Section):
+    url: str = "sqlite+aiosqlite:///./casebot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://...")
+        return value
+
+
+class HttpUser(Section):
+    """A dashboard sign-in: `casebot hash-password` makes `password_hash`."""
+
+    name: str = Field(min_length=1)
+    person: PersonRef
+    password_hash: str = Field(pattern=r"^pbkdf2_sha256\$\d+\$[^$]+\$[^$]+$")
+
+
+class HttpConfig(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    api_token: str | None = None
+    public_url: str | None = None
+    max_body: int = Field(1_048_576, ge=1024)
+    session_secret: str | None = None
+    session_ttl: Duration = timedelta(hours=12)
+    cookie_secure: bool | None = None
+    users: list[HttpUser] = []
+
+
+class TelegramConfig(Section):
+    token: str | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    secret_token: str | None = None
+    poll_timeout: Duration = timedelta(seconds=30)
+    case_emoji: list[str] = ["🎫"]
+    rate_per_second: float = Field(25.0, gt=0)
+    rate_per_group_minute: int = Field(20, gt=0)
+    poll_limit: int = Field(100, ge=1, le=100)
+    board_min_interval: Duration = timedelta(seconds=3)
+
+    @model_validator(mode="after")
+    def _webhook_needs(self) -> TelegramConfig:
+        if self.mode == "webhook":
+            if not self.webhook_url:
+                raise ValueError('webhook_url: required when mode = "webhook"')
+            if not self.secret_token:
+                raise ValueError('secret_token: required when mode = "webhook"')
+        # Telegram's own rules for the secret (1-256 of A-Z a-z 0-9 _ -) are checked by
+        # `casebot doctor`, not here: a local Bot API server may accept others
+        return self
+
+    @property
+    def secret_token_problem(self) -> str | None:
+        """Why Telegram would refuse this secret in setWebhook, if it would."""
+        secret = self.secret_token
+        if secret is None:
+            return None
+        if not 1 <= len(secret) <= 256:
+            return "Telegram takes 1 to 256 characters"
+        if not all(c.isascii() and (c.isalnum() or c in "_-") for c in secret):
+            return "Telegram allows only A-Z, a-z, 0-9, _ and -"
+        return None
+
+
+class SchedulerConfig(Section):
+    enabled: bool = True
+    tick: Duration = timedelta(seconds=30)
+    batch: int = Field(500, ge=1)
+    digest_time: str = "09:00"
+    review_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    review_time: str = "09:00"
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            BusinessCalendar.parse(value, {"mon": "09:00-10:00"})
+        except CalendarError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("digest_time", "review_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hour, sep, minute = value.partition(":")
+        if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2):
+            raise ValueError("expected a local time such as 09:00")
+        if int(hour) > 23 or int(minute) > 59:
+            raise ValueError("expected a local time such as 09:00")
+        return value
+
+
+class OnCallShift(Section):
+    """Who is on call when, in `scheduler.timezone` (a P1 outside business hours pages them)."""
+
+    person: PersonRef
+    days: str = "mon-sun"
+    start: str = "00:00"
+    end: str = "24:00"
+
+    def hours(self, timezone: str) -> BusinessCalendar:
+        return BusinessCalendar.parse(timezone, {self.days: f"{self.start}-{self.end}"})
+
+    @model_validator(mode="after")
+    def _valid_shift(self) -> OnCallShift:
+        try:
+            self.hours("UTC")
+        except CalendarError as exc:
+            raise ValueError(f"days: {exc}") from None
+        return self
+
+
+class StaffConfig(Section):
+    engineers: list[PersonRef] = []
+    leads: list[PersonRef] = []
+    triage_chat: ChatRef | None = None
+    locale: Locale = "en"
+    names: dict[str, str] = {}
+    on_call: list[OnCallShift] = []
+
+
+class CasesConfig(Section):
+    conversation_window: Duration = timedelta(minutes=10)
+    reopen_window: Duration = timedelta(days=7)
+    context_window: Duration = timedelta(minutes=30)
+    context_messages: int = Field(5, ge=0, le=50)
+    default_priority: Literal["P1", "P2", "P3", "P4"] = "P3"
+    csat: bool = True
+
+
+class IngestConfig(Section):
+    batch_size: int = Field(200, ge=1, le=10_000)
+    max_wait: Duration = timedelta(milliseconds=5)
+
+
+class DispatcherConfig(Section):
+    enabled: bool = True
+    max_attempts: int = Field(8, ge=1)
+    base_delay: Duration = timedelta(seconds=2)
+    max_delay: Duration = timedelta(minutes=10)
+    batch: int = Field(50, ge=1)
+    idle_poll: Duration = timedelta(milliseconds=200)
+    claim_for: Duration = timedelta(seconds=30)
+
+
+class AccountConfig(Section):
+    name: str = Field(min_length=1)
+    tier: str = "standard"
+    chats: list[ChatRef] = []
+    intake: Literal["tag", "auto"] = "tag"
+    locale: Locale = "en"
+    acknowledge: bool = True
+    topics: Literal["off", "per_case"] = "off"
+    owner: PersonRef | None = None
+    backup: PersonRef | None = None
+    timezone: str | None = None
+    hours: dict[str, str] | None = None
+    holidays: list[str] = []
+    always_on: list[Literal["P1", "P2", "P3", "P4"]] = []
+
+    def calendar(self) -> BusinessCalendar | None:
+        if self.hours is None:
+            return None
+        return BusinessCalendar.parse(self.timezone or "UTC", self.hours, self.holidays)
+
+    @model_validator(mode="after")
+    def _valid_calendar(self) -> AccountConfig:
+        try:
+            self.calendar()
+        except CalendarError as exc:
+            raise ValueError(f"hours: {exc}") from None
+        return self
+
+
+class SlaTarget(Section):
+    first_response: Duration | None = None
+    next_response: Duration | None = None
+    resolution: Duration | None = None
+
+
+class EscalationConfig(Section):
+    warn_at: float = Field(0.8, gt=0, lt=1)
+    escalate_after: Duration = timedelta(hours=1)
+    customer_nudge_after: Duration = timedelta(days=2)
+    customer_nudges: int = Field(2, ge=0)
+    close_after: Duration = timedelta(days=3)
+    # priorities that page the on-call engineer when they arrive outside business hours
+    page: list[Literal["P1", "P2", "P3", "P4"]] = ["P1"]
+    # duty hours per person (in scheduler.timezone): an account owner outside them is
+    # off duty and their backup gets what they would; people in `away` are off duty
+    duty: dict[str, dict[str, str]] = {}
+    away: list[PersonRef] = []
+
+    @field_validator("duty")
+    @classmethod
+    def _valid_duty(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for person, hours in value.items():
+            _person_key(person)
+            try:
+                BusinessCalendar.parse("UTC", hours)
+            except CalendarError as exc:
+                raise ValueError(f"{person}: {exc}") from None
+        return value
+
+
+class Config(Section):
+    storage: StorageConfig = StorageConfig()
+    http: HttpConfig = HttpConfig()
+    telegram: TelegramConfig | None = None
+    scheduler: SchedulerConfig = SchedulerConfig()
+    staff: StaffConfig = StaffConfig()
+    cases: CasesConfig = CasesConfig()
+    ingest: IngestConfig = IngestConfig()
+    dispatcher: DispatcherConfig = DispatcherConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    accounts: list[AccountConfig] = []
+    sla: dict[str, dict[str, SlaTarget]] = {}
+
+    @field_validator("sla")
+    @classmethod
+    def _priorities(
+        cls, value: dict[str, dict[str, SlaTarget]]
+    ) -> dict[str, dict[str, SlaTarget]]:
+        for tier, targets in value.items():
+            for priority in targets:
+                if priority not in PRIORITIES:
+                    raise ValueError(f"{tier}.{priority}: priorities are P1, P2, P3, P4")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_accounts(self) -> Config:
+        seen_names: set[str] = set()
+        seen_chats: dict[str, str] = {}
+        for i, account in enumerate(self.accounts):
+            if account.name in seen_names:
+                raise ValueError(f"accounts[{i}].name: duplicate account {account.name!r}")
+            seen_names.add(account.name)
+            for chat in account.chats:
+                if chat in seen_chats:
+                    raise ValueError(
+                        f"accounts[{i}].chats: {chat} already belongs to {seen_chats[chat]!r}"
+                    )
+                seen_chats[chat] = account.name
+            if self.sla and account.tier not in self.sla:
+                raise ValueError(f"accounts[{i}].tier: no [sla.{account.tier}] section")
+        if self.staff.triage_chat and self.staff.triage_chat in seen_chats:
+            raise ValueError("staff.triage_chat: is also a customer chat")
+        return self
+
+
+_ENV = {
+    "CASEBOT_TELEGRAM_TOKEN": ("telegram", "token"),
+    "CASEBOT_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
+    "CASEBOT_HTTP_API_TOKEN": ("http", "api_token"),
+    "CASEBOT_STORAGE_URL": ("storage", "url"),
+}
+
+
+def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> None:
+    for var, (section, key) in _ENV.items():
+        value = env.get(var)
+        if value:
+            raw.setdefault(section, {})[key] = value
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif item.startswith(("function-", "constrained-")) or item in ("literal", "str"):
+            continue
+        else:
+            parts.append(item)
+    return ".".join(parts)
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming the first bad key and what is wrong with it."""
+    first = error.errors()[0]
+    where = _location(tuple(first["loc"]))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    if ": " in message and where.count(".") < 3 and not message.startswith(("Input", "use")):
+        # validators that name a sub-key ("webhook_url: required ...") extend the path
+        head, _, rest = message.partition(": ")
+        if " " not in head:
+            where = f"{where}.{head}" if where else head
+            message = rest
+    return f"{where}: {message}" if where else message
+
+
+def parse_config(raw: dict[str, Any], env: dict[str, str] | None = None) -> Config:
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    _apply_env(raw, dict(os.environ) if env is None else env)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None
+
+
+def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    return parse_config(raw, env)

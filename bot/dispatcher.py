@@ -1,0 +1,247 @@
+"""The dispatcher: delivers outbox rows through the adapters after commit.
+
+Rows of one chat go out in order; chats run concurrently. A failure backs off
+exponentially, honouring the platform's retry-after; after `max_attempts`, or at
+once for a permanent error, the row is dead with its reason and stays visible
+(`casebot outbox`). A crash between sending and recording can repeat that one
+send: the window is one short transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.base import Adapter, Delivery, DeliveryError, Receipt
+from cases.clock import Clock
+from storage import outbox
+from storage.models import CaseEvent, OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: Mapping[str, Adapter],
+        clock: Clock,
+        *,
+        max_attempts: int = 8,
+        base_delay: timedelta = timedelta(seconds=2),
+        max_delay: timedelta = timedelta(minutes=10),
+        batch: int = 50,
+        lease: timedelta = timedelta(minutes=2),
+        idle_poll: float = 0.2,
+        max_chats: int = 64,
+        observe: Callable[[str, OutboxRow], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.adapters = dict(adapters)
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.batch = batch
+        self.lease = lease
+        self.idle_poll = idle_poll
+        self.max_chats = max_chats
+        self.observe = observe
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: dict[tuple[str, str], asyncio.Task[int]] = {}
+
+    def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
+        delay = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return delay
+
+    async def _claim(self, busy: set[tuple[str, str]]) -> dict[tuple[str, str], list[OutboxRow]]:
+        """Lease due rows (see `storage.outbox.claim_due` for the order rules), leaving
+        out the chats being sent to right now, and group them by chat."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            rows = await outbox.claim_due(session, now, self.batch, self.lease, exclude=busy)
+        groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
+        stray: list[int] = []
+        for row in rows:
+            if row.platform in self.adapters:
+                groups[(row.platform, row.chat)].append(row)
+            else:
+                stray.append(row.id)
+        if stray:  # a platform without an adapter here: another process may have one
+            async with self.sessions() as session, session.begin():
+                await outbox.release(session, stray)
+        return groups
+
+    async def run_once(self) -> int:
+        """Deliver what is due now and wait for it; returns how many rows were settled."""
+        groups = await self._claim(set())
+        settled = await asyncio.gather(*(self._send_chat(g) for g in groups.values()))
+        return sum(settled)
+
+    async def _send_chat(self, rows: list[OutboxRow]) -> int:
+        settled = 0
+        for i, row in enumerate(rows):
+            if await self._send_row(row):
+                settled += 1
+            elif row.kind != "upsert":
+                # a message waits for its retry, and so does everything after it
+                async with self.sessions() as session, session.begin():
+                    await outbox.release(session, [r.id for r in rows[i + 1 :]])
+                break
+        return settled
+
+    async def _send_row(self, row: OutboxRow) -> bool:
+        """True when the row is settled (sent, skipped or dead); False to hold its chat."""
+        adapter = self.adapters[row.platform]
+        async with self.sessions() as session:
+            if await outbox.superseded(session, row):
+                # the query above already began the session's transaction: commit that one
+                await outbox.mark_sent(
+                    session,
+                    row.id,
+                    self.clock.now(),
+                    None,
+                    note="superseded",
+                    status="skipped",
+                )
+                await session.commit()
+                return True
+            anchor_id = await outbox.anchor_message(session, row.anchor) if row.anchor else None
+        delivery = Delivery(
+            id=row.id,
+            kind=row.kind,
+            platform=row.platform,
+            chat=row.chat,
+            purpose=row.purpose,
+            payload=dict(row.payload),
+            case_id=row.case_id,
+            anchor=row.anchor,
+            anchor_message_id=anchor_id,
+            attempts=row.attempts,
+        )
+        try:
+            receipt = await adapter.deliver(delivery)
+        except DeliveryError as exc:
+            return await self._failed(row, exc.reason, exc.retry_after, exc.permanent)
+        except Exception as exc:  # an adapter bug must not stop the queue
+            log.exception("adapter %s failed on outbox row %s", row.platform, row.id)
+            return await self._failed(row, f"{type(exc).__name__}: {exc}", None, False)
+        await self._record(row, receipt)
+        if self.observe:
+            self.observe("sent", row)
+        return True
+
+    async def _record(self, row: OutboxRow, receipt: Receipt) -> None:
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            note = ", ".join(receipt.notes) or None
+            await outbox.mark_sent(session, row.id, now, receipt.message_id, note=note)
+            chat = receipt.chat or row.chat
+            if row.anchor and receipt.message_id:
+                await outbox.save_anchor(
+                    session, row.anchor, row.platform, chat, receipt.message_id, now
+                )
+            if receipt.thread and row.case_id is not None:
+                await outbox.set_case_thread(session, row.case_id, receipt.thread)
+            if row.kind in ("send", "dm") and receipt.message_id:
+                await outbox.record_bot_message(session, row, chat, receipt.message_id, now)
+            if row.case_id is not None:
+                for note_text in receipt.notes:
+                    session.add(
+                        CaseEvent(
+                            case_id=row.case_id,
+                            type=note_text,
+                            at=now,
+                            actor=None,
+                            data={"outbox": row.id, "purpose": row.purpose},
+                        )
+                    )
+
+    async def _failed(
+        self, row: OutboxRow, reason: str, retry_after: float | None, permanent: bool
+    ) -> bool:
+        now = self.clock.now()
+        attempts = row.attempts + 1
+        # a platform saying "wait" (rate limits) is not a failure: it never makes a row dead
+        dead = permanent or (retry_after is None and attempts >= self.max_attempts)
+        retry_at = None if dead else now + self.backoff(attempts, retry_after)
+        log.warning(
+            "outbox row %s to %s:%s failed (attempt %d%s): %s",
+            row.id,
+            row.platform,
+            row.chat,
+            attempts,
+            ", dead" if dead else "",
+            reason,
+        )
+        async with self.sessions() as session, session.begin():
+            await outbox.mark_failed(session, row.id, now, reason, retry_at)
+        if self.observe:
+            self.observe("dead" if dead else "retry", row)
+        return dead
+
+    # ------------------------------------------------------------------ loop
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="dispatcher")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, then let sends under way finish (a send cut off halfway could
+        be repeated after its lease runs out)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        tasks = list(self._inflight.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._inflight.clear()
+
+    async def _run(self) -> None:
+        """Claim continuously and send each chat's rows in a task of its own, so a slow
+        chat (a rate-limited group, the busy triage chat) never holds the others up."""
+        inflight = self._inflight
+        while True:
+            for key in [k for k, t in inflight.items() if t.done()]:
+                task = inflight.pop(key)
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("dispatcher: sending to %s failed", key, exc_info=task.exception())
+            claimed = 0
+            if len(inflight) < self.max_chats:
+                try:
+                    groups = await self._claim(set(inflight))
+                except Exception:  # a database hiccup: wait and try again
+                    log.exception("dispatcher pass failed")
+                    groups = {}
+                    await asyncio.sleep(1.0)
+                for key, rows in groups.items():
+                    claimed += len(rows)
+                    inflight[key] = asyncio.create_task(self._send_chat(rows))
+            if claimed == 0:
+                self._wake.clear()
+                waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait())}
+                waiters.update(inflight.values())
+                done, pending = await asyncio.wait(
+                    waiters, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in pending:
+                    if waiter not in inflight.values():
+                        waiter.cancel()

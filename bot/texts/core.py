@@ -1,0 +1,201 @@
+"""Core texts of the catalogue: acknowledgements, commands, cards, boards."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    # -- acknowledgements and case life
+    "ack": {
+        "en": "Thanks, we are on it: this is case {ref}.",
+        "zh": "收到，我们正在处理：工单 {ref}。",
+    },
+    "ack_sla": {
+        "en": "Thanks, we are on it: this is case {ref}. Expect a first answer within {within}.",
+        "zh": "收到，我们正在处理：工单 {ref}。预计 {within} 内首次回复。",
+    },
+    "resolved": {
+        "en": "Case {ref} ({title}) is resolved. How did we do?",
+        "zh": "工单 {ref}（{title}）已解决。您对这次服务满意吗？",
+    },
+    "reopened": {"en": "Case {ref} is open again.", "zh": "工单 {ref} 已重新打开。"},
+    "on_hold": {"en": "Case {ref} is on hold.", "zh": "工单 {ref} 已暂停。"},
+    "already_case": {
+        "en": "That message already belongs to case {ref} ({title}).",
+        "zh": "该消息已属于工单 {ref}（{title}）。",
+    },
+    "already_resolved": {"en": "Case {ref} is already resolved.", "zh": "工单 {ref} 已经解决。"},
+    "already_open": {"en": "Case {ref} is already open.", "zh": "工单 {ref} 仍在处理中。"},
+    "assigned": {"en": "Case {ref} is now with {name}.", "zh": "工单 {ref} 已分配给 {name}。"},
+    "priority_set": {
+        "en": "Case {ref} priority is now {priority}.",
+        "zh": "工单 {ref} 优先级已设为 {priority}。",
+    },
+    "moved": {"en": "Moved that message to case {ref}.", "zh": "已将该消息移至工单 {ref}。"},
+    "merged": {"en": "Case {ref} is merged into {into}.", "zh": "工单 {ref} 已合并到 {into}。"},
+    "followup_set": {
+        "en": "Follow-up {id} on case {ref} is due {due}.",
+        "zh": "工单 {ref} 的跟进事项 {id} 将于 {due} 到期。",
+    },
+    "followup_done": {
+        "en": "Done: {count} follow-up(s) on case {ref}.",
+        "zh": "已完成工单 {ref} 的 {count} 个跟进事项。",
+    },
+    "followup_none": {
+        "en": "Case {ref} has no open follow-ups.",
+        "zh": "工单 {ref} 没有待办的跟进事项。",
+    },
+    "login_link": {
+        "en": "Sign in to the casebot dashboard (valid {minutes} minutes, once): {url}",
+        "zh": "登录 casebot 控制台（{minutes} 分钟内有效，仅限一次）：{url}",
+    },
+    "login_sent": {
+        "en": "I sent you a sign-in link by direct message.",
+        "zh": "登录链接已私信发送给您。",
+    },
+    "login_unavailable": {
+        "en": "The dashboard has no public address (http.public_url) yet.",
+        "zh": "控制台尚未配置公开地址（http.public_url）。",
+    },
+    # -- refusals and usage
+    "refused_staff_only": {
+        "en": "Sorry, /{command} is for the support team.",
+        "zh": "抱歉，/{command} 仅供支持团队使用。",
+    },
+    "refused_staff_only_button": {
+        "en": "This button is for the support team.",
+        "zh": "此按钮仅供支持团队使用。",
+    },
+    "not_in_triage": {
+        "en": "Use this in a customer chat, or name a case: #12.",
+        "zh": "请在客户群中使用，或指明工单号，例如 #12。",
+    },
+    "message_unknown": {
+        "en": "I don't have that message on record.",
+        "zh": "我没有该消息的记录。",
+    },
+    "case_nothing": {
+        "en": "Reply /case to the customer's message, or give a title: /case Disk full.",
+        "zh": "请回复客户的消息并发送 /case，或附上标题：/case 磁盘已满。",
+    },
+    "case_unknown": {"en": "There is no case {ref} here.", "zh": "这里没有工单 {ref}。"},
+    "which_case": {
+        "en": "Which case? Reply to one of its messages or name it, e.g. #12.",
+        "zh": "是哪个工单？请回复该工单的消息，或写明工单号，例如 #12。",
+    },
+    "usage_assign": {
+        "en": "Usage: /assign @user or /assign me",
+        "zh": "用法：/assign @用户 或 /assign me",
+    },
+    "usage_priority": {
+        "en": "Usage: /priority P1, P2, P3 or P4",
+        "zh": "用法：/priority P1、P2、P3 或 P4",
+    },
+    "usage_followup": {
+        "en": "Usage: /followup 2d [@owner] what to do",
+        "zh": "用法：/followup 2d [@负责人] 待办内容",
+    },
+    "usage_move": {
+        "en": "Reply to the message with /move #12.",
+        "zh": "请回复要移动的消息并发送 /move #12。",
+    },
+    "usage_merge": {
+        "en": "Usage: /merge #12 (in or about the case to merge away).",
+        "zh": "用法：/merge #12（在要合并的工单中使用）。",
+    },
+    "merge_other_account": {
+        "en": "Cases of different customers cannot be merged.",
+        "zh": "不同客户的工单不能合并。",
+    },
+    "person_unknown": {"en": "I don't know {name} on the team.", "zh": "团队中没有 {name}。"},
+    # -- help
+    "help_customer": {
+        "en": (
+            "I keep track of your requests.\n"
+            "/new <text> opens a new case\n"
+            "/status lists your open cases\n"
+            "Reply to a message of a case to add to it."
+        ),
+        "zh": (
+            "我会跟踪您的每个请求。\n"
+            "/new <内容> 新建工单\n"
+            "/status 查看未结工单\n"
+            "回复工单中的消息即可补充信息。"
+        ),
+    },
+    "help_staff": {
+        "en": (
+            "/case [title] (reply) open a case, /new <text>, /status [#N]\n"
+            "/assign @user|me, /priority P1..P4, /resolve, /reopen\n"
+            "/followup 2d [@owner] text, /done, /note text (internal)\n"
+            "/move #N (reply), /merge #N"
+        ),
+        "zh": (
+            "/case [标题]（回复）建单，/new <内容>，/status [#N]\n"
+            "/assign @用户|me，/priority P1..P4，/resolve，/reopen\n"
+            "/followup 2d [@负责人] 内容，/done，/note 内容（内部）\n"
+            "/move #N（回复），/merge #N"
+        ),
+    },
+    # -- status lists, boards and cards
+    "status_none": {"en": "No open cases.", "zh": "没有未结工单。"},
+    "status_title": {"en": "Open cases ({count}):", "zh": "未结工单（{count}）："},
+    "status_line": {
+        "en": "{ref} {title} · {status} · {priority}",
+        "zh": "{ref} {title} · {status} · {priority}",
+    },
+    "status_followup": {
+        "en": "  ↳ follow-up {owner} due {due}: {text}",
+        "zh": "  ↳ 跟进 {owner} 截止 {due}：{text}",
+    },
+    "status_link": {"en": "Status page: {url}", "zh": "状态页面：{url}"},
+    "board_empty": {"en": "📋 Support board: no open cases.", "zh": "📋 支持看板：没有未结工单。"},
+    "board_title": {"en": "📋 Support board: {count} open", "zh": "📋 支持看板：{count} 个未结"},
+    "board_line": {
+        "en": "{ref} {title} · {status} · {owner}",
+        "zh": "{ref} {title} · {status} · {owner}",
+    },
+    "card": {
+        "en": (
+            "{ref} {title}\n"
+            "Customer: {customer} ({chat})\n"
+            "Status: {status} · {priority} · Owner: {assignee}\n"
+            "Next due: {due}\n{link}"
+        ),
+        "zh": (
+            "{ref} {title}\n"
+            "客户：{customer}（{chat}）\n"
+            "状态：{status} · {priority} · 负责人：{assignee}\n"
+            "下一个截止：{due}\n{link}"
+        ),
+    },
+    "nobody": {"en": "nobody", "zh": "无"},
+    "status_new": {"en": "new", "zh": "新建"},
+    "status_open": {"en": "open", "zh": "处理中"},
+    "status_waiting_on_customer": {"en": "waiting on you", "zh": "等待客户回复"},
+    "status_on_hold": {"en": "on hold", "zh": "已暂停"},
+    "status_resolved": {"en": "resolved", "zh": "已解决"},
+    "status_closed": {"en": "closed", "zh": "已关闭"},
+    # -- buttons
+    "button_done": {"en": "Done.", "zh": "已完成。"},
+    "button_unknown": {"en": "That no longer applies.", "zh": "该操作已失效。"},
+    "csat_thanks": {"en": "Thank you for your rating!", "zh": "感谢您的评价！"},
+    "csat_customers_only": {
+        "en": "Only the customer can rate this case.",
+        "zh": "只有客户可以评价此工单。",
+    },
+    # -- staff notices
+    "note_triage": {
+        "en": "📝 {ref} note by {name}: {text}",
+        "zh": "📝 {ref} {name} 的备注：{text}",
+    },
+    "bot_membership": {
+        "en": "Bot is now '{status}' in {title} ({chat}), account {account}.",
+        "zh": "机器人在 {title}（{chat}）中的状态：{status}，客户：{account}。",
+    },
+    "setup_missing": {
+        "en": (
+            "Hello! To track support requests here I still need: {missing}. "
+            "Please make me an admin with those rights."
+        ),
+        "zh": "您好！为了在此跟踪支持请求，我还需要：{missing}。请将我设为具备这些权限的管理员。",
+    },
+}

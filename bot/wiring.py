@@ -1,0 +1,94 @@
+"""Turns the validated config into the engine's settings and storage's directory.
+
+Part of `bot`, which may import every package.
+"""
+
+from __future__ import annotations
+
+from bot.config import Config
+from cases.calendar import BusinessCalendar
+from cases.model import ChatKey, Role
+from cases.settings import EngineSettings
+from cases.sla import EscalationPolicy, OnCallShift, SlaPolicy, SlaTargets
+from storage.directory import AccountSpec
+
+
+def sla_policy(config: Config) -> SlaPolicy:
+    return SlaPolicy(
+        {
+            tier: {
+                prio: SlaTargets(t.first_response, t.next_response, t.resolution)
+                for prio, t in targets.items()
+            }
+            for tier, targets in config.sla.items()
+        }
+    )
+
+
+def calendars(config: Config) -> dict[str, BusinessCalendar]:
+    result = {}
+    for account in config.accounts:
+        calendar = account.calendar()
+        if calendar is not None:
+            result[account.name] = calendar
+    return result
+
+
+def escalation_policy(config: Config) -> EscalationPolicy:
+    """The nudge ladder; rota and duty hours count in `scheduler.timezone`."""
+    e, tz = config.escalation, config.scheduler.timezone
+    return EscalationPolicy(
+        warn_at=e.warn_at,
+        escalate_after=e.escalate_after,
+        customer_nudge_after=e.customer_nudge_after,
+        customer_nudges=e.customer_nudges,
+        close_after=e.close_after,
+        page_priorities=frozenset(e.page),
+        leads=tuple(config.staff.leads),
+        on_call=tuple(OnCallShift(s.person, s.hours(tz)) for s in config.staff.on_call),
+        duty={p: BusinessCalendar.parse(tz, hours) for p, hours in e.duty.items()},
+        away=frozenset(e.away),
+    )
+
+
+def engine_settings(config: Config) -> EngineSettings:
+    emojis = config.telegram.case_emoji if config.telegram else ["🎫"]
+    return EngineSettings(
+        conversation_window=config.cases.conversation_window,
+        reopen_window=config.cases.reopen_window,
+        context_window=config.cases.context_window,
+        context_limit=config.cases.context_messages,
+        case_emojis=frozenset(emojis),
+        triage_chat=ChatKey.parse(config.staff.triage_chat) if config.staff.triage_chat else None,
+        staff_locale=config.staff.locale,
+        default_priority=config.cases.default_priority,
+        sla=sla_policy(config),
+        calendars=calendars(config),
+        always_on={a.name: frozenset(a.always_on) for a in config.accounts if a.always_on},
+        csat=config.cases.csat,
+        public_url=config.http.public_url,
+        escalation=escalation_policy(config),
+    )
+
+
+def account_specs(config: Config) -> list[AccountSpec]:
+    return [
+        AccountSpec(
+            name=a.name,
+            tier=a.tier,
+            locale=a.locale,
+            intake=a.intake,
+            acknowledge=a.acknowledge,
+            topics=a.topics,
+            owner=a.owner,
+            backup=a.backup,
+            chats=tuple(ChatKey.parse(c) for c in a.chats),
+        )
+        for a in config.accounts
+    ]
+
+
+def staff_roles(config: Config) -> dict[str, Role]:
+    roles = {key: Role.ENGINEER for key in config.staff.engineers}
+    roles.update({key: Role.LEAD for key in config.staff.leads})
+    return roles

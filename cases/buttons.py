@@ -1,0 +1,135 @@
+"""Button presses (card actions, CSAT ratings) and the bot's own membership changes.
+
+Standard library and `cases` only.
+"""
+
+from __future__ import annotations
+
+from cases.chat_commands import Commands
+from cases.context import Ctx, Outcome
+from cases.model import (
+    PRIORITIES,
+    ChatKind,
+    Inbound,
+    Outbound,
+    OutboundKind,
+)
+from cases.ports import UnitOfWork
+from cases.records import ChatInfo
+
+
+class Buttons(Commands):
+    """Presses are permission-checked and always answered."""
+
+    # -------------------------------------------------------------- buttons
+
+    async def _button(self, ctx: Ctx) -> None:
+        data = ctx.event.data or ""
+        action, _, rest = data.partition(":")
+        parts = rest.split(":")
+        answer = "button_done"
+        try:
+            case_id = int(parts[0])
+        except ValueError:
+            await self._answer(ctx, "button_unknown")
+            return
+        case = await self._follow_merge(ctx.uow, case_id)
+        if case is None:
+            await self._answer(ctx, "button_unknown")
+            return
+        await self._remember_chat(ctx, case)
+        if action == "csat":
+            if ctx.role.is_staff or case.chat_id != ctx.chat.id:
+                await self._answer(ctx, "csat_customers_only")
+                return
+            score = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            if not 1 <= score <= 5:
+                await self._answer(ctx, "button_unknown")
+                return
+            await ctx.uow.add_event(
+                self._id(case), "csat", ctx.now, ctx.actor_key, {"score": score}
+            )
+            case.sla["csat"] = score
+            await ctx.uow.save_case(case)
+            await self._answer(ctx, "csat_thanks")
+            return
+        if not ctx.role.is_staff:
+            await self._answer(ctx, "refused_staff_only_button")
+            return
+        if ctx.chat.kind is not ChatKind.TRIAGE and case.chat_id != ctx.chat.id:
+            await self._answer(ctx, "button_unknown")
+            return
+        assert ctx.event.actor is not None
+        if action == "take":
+            await self._assign(ctx, case, ctx.event.actor.key)
+        elif action == "prio" and len(parts) > 1 and parts[1] in PRIORITIES:
+            await self._set_priority(ctx, case, parts[1])
+        elif action == "resolve":
+            await self._resolve(ctx, case)
+        else:
+            answer = "button_unknown"
+        await self._answer(ctx, answer)
+
+    async def _answer(self, ctx: Ctx, key: str) -> None:
+        if ctx.event.callback_id is None:
+            return
+        locale = self.settings.staff_locale if ctx.role.is_staff else ctx.chat.locale
+        await self._emit(
+            ctx,
+            Outbound(
+                OutboundKind.ANSWER,
+                ctx.event.chat.platform,
+                ctx.event.chat.chat,
+                text=self.texts.render(key, locale),
+                callback_id=ctx.event.callback_id,
+                purpose="answer",
+            ),
+        )
+
+    # ------------------------------------------------------------ membership
+
+    async def _membership(
+        self, uow: UnitOfWork, event: Inbound, chat: ChatInfo | None, outcome: Outcome
+    ) -> None:
+        if chat is None:
+            chat = await uow.register_chat(
+                event.chat.without_thread(), ChatKind.UNKNOWN, event.chat_title
+            )
+        status = event.member_status or "member"
+        triage = self.settings.triage_chat
+        if triage is not None and chat.key.key != triage.key:
+            text = self.texts.render(
+                "bot_membership",
+                self.settings.staff_locale,
+                chat=chat.key.key,
+                title=event.chat_title or chat.title or "",
+                status=status,
+                account=chat.account.name if chat.account else "-",
+            )
+            await uow.enqueue(
+                Outbound(
+                    OutboundKind.SEND,
+                    triage.platform,
+                    triage.chat,
+                    text=text,
+                    purpose="membership",
+                ),
+                event.at,
+            )
+        if status in ("left", "kicked") or chat.kind is not ChatKind.CUSTOMER:
+            return
+        missing = [r for r in ("admin", "pin") if r not in event.rights]
+        topics = chat.account is not None and chat.account.topics == "per_case"
+        if topics and "topics" not in event.rights:
+            missing.append("topics")
+        if missing:
+            # each missing right in words the group's admins can act on
+            items = [self.texts.render(f"setup_need_{r}", chat.locale) for r in missing]
+            joined = ("、" if chat.locale == "zh" else "; ").join(items)
+            text = self.texts.render("setup_missing", chat.locale, missing=joined)
+            await uow.enqueue(
+                Outbound(
+                    OutboundKind.SEND, chat.key.platform, chat.key.chat, text=text, purpose="setup"
+                ),
+                event.at,
+            )

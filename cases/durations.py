@@ -1,0 +1,45 @@
+"""Parsing and printing durations such as "90s", "15m", "4h", "2d", "1w", "200ms".
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|[smhdw])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "90s", "15m", "4h", "2d", "1w" or combinations like "1h30m".
+
+    Raises ValueError with a readable message on anything else.
+    """
+    cleaned = text.strip().lower().replace(" ", "")
+    if not cleaned:
+        raise ValueError("empty duration")
+    pos = 0
+    seconds = 0.0
+    for match in _PART.finditer(cleaned):
+        if match.start() != pos:
+            break
+        seconds += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(cleaned):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 4h, 2d, 1w)")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest readable form: 5m, 1h30m, 2d."""
+    total = int(delta.total_seconds())
+    if total <= 0:
+        return "0m"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(parts[:2])

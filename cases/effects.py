@@ -1,0 +1,241 @@
+"""What the engine's rules share: SLA refresh, status changes, cards, boards, replies.
+
+Standard library and `cases` only. Every effect goes to the outbox via the unit of work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cases import sla, views
+from cases.calendar import BusinessCalendar
+from cases.context import Ctx
+from cases.model import (
+    ChatKind,
+    Outbound,
+    OutboundKind,
+    Status,
+)
+from cases.ports import UnitOfWork
+from cases.records import AccountInfo, CaseRecord, MessageRecord
+from cases.settings import EngineSettings
+from cases.texts import Texts
+
+
+class Effects:
+    """Shared effects; the rule mixins build on these."""
+
+    settings: EngineSettings
+    texts: Texts
+
+    # -------------------------------------------------------------- helpers
+
+    async def _remember_chat(self, ctx: Ctx, case: CaseRecord) -> None:
+        """Note the account of a case from another chat (acted on from triage), so its
+        SLA targets and calendar are the case's own."""
+        if case.chat_id != ctx.chat.id and case.chat_id not in ctx.case_accounts:
+            chat = await ctx.uow.chat_by_id(case.chat_id)
+            ctx.case_accounts[case.chat_id] = chat.account if chat else None
+
+    def _account(self, ctx: Ctx, case: CaseRecord) -> AccountInfo | None:
+        if case.chat_id == ctx.chat.id:
+            return ctx.chat.account
+        return ctx.case_accounts.get(case.chat_id)
+
+    def _targets(self, ctx: Ctx, case: CaseRecord) -> sla.SlaTargets | None:
+        account = self._account(ctx, case)
+        return self.settings.sla.targets(account.tier if account else None, case.priority)
+
+    def _calendar(self, ctx: Ctx, case: CaseRecord) -> BusinessCalendar:
+        account = self._account(ctx, case)
+        return self.settings.calendar(account.name if account else None, case.priority)
+
+    def _refresh_sla(self, ctx: Ctx, case: CaseRecord) -> None:
+        known = case.chat_id == ctx.chat.id or case.chat_id in ctx.case_accounts
+        if case.id is not None and not known:
+            # acting from the triage chat: ctx.chat has no account, so the targets
+            # cannot be known here; the sweeper recomputes the clocks at its next tick
+            case.next_due_at = ctx.now
+            return
+        sla.refresh_due(
+            case,
+            self._targets(ctx, case),
+            self._calendar(ctx, case),
+            ctx.now,
+            self.settings.escalation,
+        )
+
+    async def _set_status(
+        self, ctx: Ctx, case: CaseRecord, status: Status, reason: str, save: bool = True
+    ) -> None:
+        if case.status is status:
+            return
+        old = case.status
+        case.status = status
+        case.status_changed_at = ctx.now
+        if status is Status.RESOLVED:
+            case.resolved_at = ctx.now
+            due = case.resolution_due or sla.paused_resolution_due(
+                case, self._targets(ctx, case), self._calendar(ctx, case), ctx.now
+            )
+            await self._clock_result(ctx, case, "resolution", due)
+        elif status is Status.CLOSED:
+            case.closed_at = ctx.now
+        elif old in (Status.RESOLVED, Status.CLOSED):
+            case.resolved_at = None
+            case.closed_at = None
+        await ctx.uow.add_event(
+            self._id(case),
+            "status_changed",
+            ctx.now,
+            ctx.actor_key,
+            {"from": old.value, "to": status.value, "reason": reason},
+        )
+        change = sla.update_pause(case, self._calendar(ctx, case), ctx.now)
+        if change is not None:
+            await ctx.uow.add_event(
+                self._id(case),
+                f"sla_{change}",
+                ctx.now,
+                ctx.actor_key,
+                {"clock": "resolution", "status": status.value},
+            )
+        if case.thread and ctx.chat.account and ctx.chat.account.topics == "per_case":
+            if status is Status.RESOLVED or status is Status.CLOSED:
+                await self._topic(ctx, case, OutboundKind.TOPIC_CLOSE)
+            elif old in (Status.RESOLVED, Status.CLOSED):
+                await self._topic(ctx, case, OutboundKind.TOPIC_REOPEN)
+        if save:
+            self._refresh_sla(ctx, case)
+            await ctx.uow.save_case(case)
+            await self._touch(ctx, case)
+
+    async def _topic(self, ctx: Ctx, case: CaseRecord, kind: OutboundKind) -> None:
+        chat = await ctx.uow.chat_by_id(case.chat_id)
+        if chat is not None:
+            await self._emit(
+                ctx,
+                Outbound(
+                    kind,
+                    chat.key.platform,
+                    chat.key.chat,
+                    thread=case.thread,
+                    case_id=case.id,
+                    purpose="topic",
+                ),
+            )
+
+    async def _touch(self, ctx: Ctx, case: CaseRecord) -> None:
+        """Refresh what shows a case elsewhere: its triage card and the chat's board."""
+        chat = ctx.chat if ctx.chat.id == case.chat_id else await ctx.uow.chat_by_id(case.chat_id)
+        if chat is None:
+            return
+        triage = self.settings.triage_chat
+        on_board = (
+            list(await ctx.uow.open_cases(chat.id)) if chat.kind is ChatKind.CUSTOMER else None
+        )
+        # one lookup per person for both the card and the board
+        names: dict[str, str] = {}
+        for key in {c.assignee for c in [case, *(on_board or [])] if c.assignee}:
+            person = await ctx.uow.person(key)
+            if person is not None:
+                names[key] = person.name
+        if triage is not None:
+            assignee = names.get(case.assignee, case.assignee) if case.assignee else None
+            text = views.card(self.texts, self.settings.staff_locale, case, chat, assignee)
+            await self._emit(
+                ctx,
+                Outbound(
+                    OutboundKind.UPSERT,
+                    triage.platform,
+                    triage.chat,
+                    text=text,
+                    buttons=views.card_buttons(self._id(case)) if case.status.is_active else (),
+                    anchor=f"card:{case.id}",
+                    case_id=case.id,
+                    purpose="card",
+                ),
+            )
+        if on_board is not None:
+            await self._emit(
+                ctx,
+                Outbound(
+                    OutboundKind.UPSERT,
+                    chat.key.platform,
+                    chat.key.chat,
+                    text=views.board(self.texts, chat.locale, on_board, names),
+                    anchor=f"board:{chat.id}",
+                    purpose="board",
+                    pin=True,
+                ),
+            )
+
+    async def _reply(self, ctx: Ctx, key: str, **params: object) -> None:
+        if ctx.quiet:
+            return
+        locale = ctx.chat.locale
+        if ctx.chat.kind is ChatKind.TRIAGE:
+            locale = self.settings.staff_locale
+        await self._send(
+            ctx,
+            self.texts.render(key, locale, **params),
+            reply_to=ctx.event.message_id,
+            purpose="reply",
+        )
+
+    async def _send(
+        self,
+        ctx: Ctx,
+        text: str,
+        reply_to: str | None,
+        purpose: str,
+        case: CaseRecord | None = None,
+    ) -> None:
+        key = ctx.event.chat
+        await self._emit(
+            ctx,
+            Outbound(
+                OutboundKind.SEND,
+                key.platform,
+                key.chat,
+                text=text,
+                thread=key.thread,
+                reply_to=reply_to,
+                case_id=case.id if case else None,
+                purpose=purpose,
+            ),
+        )
+
+    async def _emit(self, ctx: Ctx, action: Outbound) -> None:
+        await ctx.uow.enqueue(action, ctx.now)
+        ctx.outcome.actions.append(action)
+
+    @staticmethod
+    def _id(record: CaseRecord | MessageRecord) -> int:
+        assert record.id is not None, "record was not stored"
+        return record.id
+
+    async def _follow_merge(self, uow: UnitOfWork, case_id: int) -> CaseRecord | None:
+        case = await uow.case(case_id)
+        hops = 0
+        while case is not None and case.merged_into is not None and hops < 10:
+            case = await uow.case(case.merged_into)
+            hops += 1
+        return case
+
+    async def _clock_result(
+        self, ctx: Ctx, case: CaseRecord, clock: str, due: datetime | None
+    ) -> None:
+        result = sla.outcome(due, ctx.now)
+        if result is None:
+            return
+        # the sweeper may have recorded the breach already; a cycle is audited once
+        if not sla.record_outcome(case, self._targets(ctx, case), clock, result, ctx.now):
+            return
+        await ctx.uow.add_event(
+            self._id(case),
+            f"sla_{result}",
+            ctx.now,
+            ctx.actor_key,
+            {"clock": clock, "due": due.isoformat() if due else None},
+        )

@@ -1,0 +1,292 @@
+"""Intake rules: storing messages, attaching them to cases, opening cases, edits, reactions.
+
+Standard library and `cases` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from cases.commands import Command, parse_command
+from cases.context import AlreadyStored, Ctx
+from cases.durations import format_duration
+from cases.effects import Effects
+from cases.model import (
+    ChatKind,
+    MessageRole,
+    Outbound,
+    OutboundKind,
+    Status,
+)
+from cases.records import CaseRecord, MessageRecord
+
+
+class Intake(Effects):
+    """How messages become cases and join them."""
+
+    # the command handler; `cases.chat_commands.Commands` provides it
+    _command: Callable[[Ctx, Command], Awaitable[None]]
+
+    # -------------------------------------------------------------- messages
+
+    async def _store(self, ctx: Ctx, internal: bool = False) -> MessageRecord:
+        ev = ctx.event
+        assert ev.actor is not None
+        text = ev.text
+        if not text and ev.attachments:
+            text = ev.attachments[0].caption or ""
+        record = MessageRecord(
+            chat_id=ctx.chat.id,
+            platform_message_id=ev.message_id,
+            sender=ev.actor.key,
+            sender_name=ev.actor.display,
+            role=MessageRole.STAFF if ctx.role.is_staff else MessageRole.CUSTOMER,
+            text=text,
+            at=ev.at,
+            thread=ev.chat.thread,
+            reply_to=ev.reply_to,
+            internal=internal or ctx.chat.kind is ChatKind.TRIAGE,
+            attachments=[
+                {"kind": a.kind, "file_id": a.file_id, "caption": a.caption, "name": a.name}
+                for a in ev.attachments
+            ],
+        )
+        stored = await ctx.uow.add_message(record)
+        if stored is None:
+            raise AlreadyStored(ev.message_id)
+        record = stored
+        ctx.message = record
+        ctx.outcome.message_id = record.id
+        return record
+
+    async def _message(self, ctx: Ctx) -> None:
+        command = parse_command(ctx.event.text)
+        if command is not None:
+            await self._command(ctx, command)
+            return
+        message = await self._store(ctx)
+        if ctx.chat.kind is ChatKind.TRIAGE:
+            return
+        case = await self._attach_target(ctx, message)
+        if case is None and not ctx.role.is_staff and self._intake(ctx) == "auto":
+            await self._open(ctx, message, [], title=None)
+            return
+        if case is None:
+            return
+        if not case.status.is_active:
+            if (
+                not ctx.role.is_staff
+                and case.status is Status.RESOLVED
+                and case.resolved_at
+                and ctx.now - case.resolved_at <= self.settings.reopen_window
+            ):
+                await self._set_status(ctx, case, Status.OPEN, reason="customer_reply")
+            elif not ctx.role.is_staff and self._intake(ctx) == "auto":
+                await self._open(ctx, message, [], title=None)
+                return
+            else:
+                return
+        await ctx.uow.link_message(self._id(message), self._id(case))
+        message.case_id = case.id
+        ctx.outcome.case_id = case.id
+        await self._after_message(ctx, case)
+
+    def _intake(self, ctx: Ctx) -> str:
+        return ctx.chat.account.intake if ctx.chat.account else "tag"
+
+    async def _attach_target(self, ctx: Ctx, message: MessageRecord) -> CaseRecord | None:
+        """Which case a new message joins: reply chain, then topic, then the window."""
+        uow, ev = ctx.uow, ctx.event
+        if ev.reply_to:
+            parent = await uow.message(ctx.chat.id, ev.reply_to)
+            if parent is not None and parent.case_id is not None:
+                return await self._follow_merge(uow, parent.case_id)
+            if parent is not None and parent.role is not MessageRole.BOT:
+                return None
+        if ev.chat.thread:
+            topic_case = await uow.case_by_thread(ctx.chat.id, ev.chat.thread)
+            if topic_case is not None:
+                return topic_case
+        since = ctx.now - self.settings.conversation_window
+        if ctx.role.is_staff:
+            # staff answer the conversation in front of them, not their own last line
+            recent = await uow.last_message(ctx.chat.id, ev.chat.thread, since, with_case=True)
+        else:
+            recent = await uow.last_message(
+                ctx.chat.id, ev.chat.thread, since, sender=message.sender, with_case=True
+            )
+        if recent is not None and recent.id != message.id and recent.case_id is not None:
+            case = await self._follow_merge(uow, recent.case_id)
+            if case is not None and case.status.is_active:
+                return case
+        return None
+
+    async def _after_message(self, ctx: Ctx, case: CaseRecord) -> None:
+        """Automatic flips and SLA clocks after a message joined a case."""
+        now = ctx.now
+        changed = False
+        if ctx.role.is_staff:
+            case.last_staff_at = now
+            if case.first_response_at is None:
+                case.first_response_at = now
+                await self._clock_result(ctx, case, "first_response", case.first_response_due)
+            if case.sla.pop("customer_waiting_since", None) is not None:
+                await self._clock_result(ctx, case, "next_response", case.next_response_due)
+            if case.status in (Status.NEW, Status.OPEN):
+                await self._set_status(ctx, case, Status.WAITING, reason="staff_reply", save=False)
+            changed = True
+        else:
+            case.last_customer_at = now
+            if "customer_waiting_since" not in case.sla:
+                case.sla["customer_waiting_since"] = now.isoformat()
+            # the customer answered: the polite nudges start over next time
+            case.sla.pop("customer_nudges", None)
+            case.sla.pop("customer_nudged_at", None)
+            if case.status is Status.WAITING:
+                await self._set_status(ctx, case, Status.OPEN, reason="customer_reply", save=False)
+            changed = True
+        if changed:
+            self._refresh_sla(ctx, case)
+            await ctx.uow.save_case(case)
+
+    async def _edit(self, ctx: Ctx) -> None:
+        ev = ctx.event
+        if ev.message_id is None:
+            ctx.outcome.ignored = "edit without message id"
+            return
+        message = await ctx.uow.message(ctx.chat.id, ev.message_id)
+        if message is None:
+            # an edit of a message we never saw: keep it as a new message
+            await self._store(ctx)
+            return
+        await ctx.uow.edit_message(message, ev.text, ev.at)
+        ctx.outcome.message_id = message.id
+        if message.case_id is not None:
+            ctx.outcome.case_id = message.case_id
+            await ctx.uow.add_event(
+                message.case_id,
+                "message_edited",
+                ev.at,
+                ctx.actor_key,
+                {"message": message.platform_message_id},
+            )
+
+    async def _reaction(self, ctx: Ctx) -> None:
+        ev = ctx.event
+        if (
+            not ctx.role.is_staff
+            or ev.emoji not in self.settings.case_emojis
+            # like /case: cases open in customer chats, never on internal triage lines
+            or ctx.chat.kind is ChatKind.TRIAGE
+        ):
+            ctx.outcome.ignored = "reaction"
+            return
+        if ev.message_id is None:
+            return
+        target = await ctx.uow.message(ctx.chat.id, ev.message_id)
+        if target is None or target.case_id is not None:
+            ctx.outcome.ignored = "reaction on unknown or tracked message"
+            return
+        context = await self._context_for(ctx, target)
+        await self._open(ctx, target, context, title=None)
+
+    # ----------------------------------------------------------------- open
+
+    async def _context_for(self, ctx: Ctx, first: MessageRecord) -> list[MessageRecord]:
+        since = first.at - self.settings.context_window
+        earlier = await ctx.uow.untracked_messages(
+            ctx.chat.id, first.thread, since, first.sender, self.settings.context_limit * 2 + 1
+        )
+        # the sender's untracked lines around the tagged one, before and after it
+        return [m for m in earlier if m.id != first.id][-self.settings.context_limit :]
+
+    async def _open(
+        self,
+        ctx: Ctx,
+        first: MessageRecord,
+        context: list[MessageRecord],
+        title: str | None,
+    ) -> CaseRecord:
+        uow, now = ctx.uow, ctx.now
+        account = ctx.chat.account
+        text_title = title or self._title_from(first, context)
+        case = CaseRecord(
+            account_id=account.id if account else None,
+            chat_id=ctx.chat.id,
+            title=text_title,
+            created_at=now,
+            status=Status.NEW,
+            priority=self.settings.default_priority,
+            thread=first.thread,
+            opened_by=ctx.actor_key,
+            source_message_id=first.platform_message_id,
+            last_customer_at=first.at if first.role is MessageRole.CUSTOMER else None,
+            status_changed_at=now,
+        )
+        if first.role is MessageRole.CUSTOMER:
+            # the customer has waited since they asked, not since staff tagged it
+            case.sla["clock_start"] = first.at.isoformat()
+            case.sla["customer_waiting_since"] = first.at.isoformat()
+        self._refresh_sla(ctx, case)
+        case = await uow.new_case(case)
+        case_id = self._id(case)
+        for m in [*context, first]:
+            if m.id is not None:
+                await uow.link_message(m.id, case_id)
+                m.case_id = case_id
+        await uow.add_event(
+            case_id,
+            "opened",
+            now,
+            ctx.actor_key,
+            {
+                "title": case.title,
+                "by": ctx.event.kind.value,
+                "message": first.platform_message_id,
+                "context": len(context),
+            },
+        )
+        ctx.outcome.case_id = case_id
+        ctx.outcome.opened = True
+        if account is None or account.acknowledge:
+            targets = self._targets(ctx, case)
+            if targets and targets.first_response:
+                text = self.texts.render(
+                    "ack_sla",
+                    ctx.chat.locale,
+                    ref=case.ref,
+                    within=format_duration(targets.first_response),
+                )
+            else:
+                text = self.texts.render("ack", ctx.chat.locale, ref=case.ref)
+            await self._send(
+                ctx, text, reply_to=first.platform_message_id, case=case, purpose="ack"
+            )
+        if account is not None and account.topics == "per_case" and case.thread is None:
+            await self._emit(
+                ctx,
+                Outbound(
+                    OutboundKind.TOPIC_CREATE,
+                    ctx.chat.key.platform,
+                    ctx.chat.key.chat,
+                    text=f"{case.ref} {case.title}"[:120],
+                    case_id=case_id,
+                    purpose="topic",
+                ),
+            )
+        await self._touch(ctx, case)
+        return case
+
+    def _title_from(self, first: MessageRecord, context: list[MessageRecord]) -> str:
+        # the sender's first line of a few words says what the case is about; a
+        # greeting before it ("hello") does not
+        candidates = sorted([first, *context], key=lambda m: (m.at, m.id or 0))
+        lines = [" ".join(m.text.split()) for m in candidates]
+        lines = [line for line in lines if line and not line.startswith("/")]
+        if lines:
+            line = next((line for line in lines if len(line.split()) >= 3), lines[0])
+            limit = self.settings.title_length
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+        if first.attachments:
+            return f"[{first.attachments[0].get('kind', 'file')}]"
+        return "(no text)"

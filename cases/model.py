@@ -1,0 +1,198 @@
+"""Frozen values the engine works with: keys, actors, inbound events, outbound actions.
+
+Standard library only. Adapters translate platform payloads into these and back;
+nothing here knows a platform SDK, and nothing holds a raw payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person is to casebot. Staff are engineers and leads."""
+
+    CUSTOMER = "customer"
+    ENGINEER = "engineer"
+    LEAD = "lead"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.CUSTOMER
+
+
+class MessageRole(StrEnum):
+    """Who wrote a stored message, as the API and export show it."""
+
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    BOT = "bot"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING = "waiting_on_customer"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (Status.NEW, Status.OPEN, Status.WAITING, Status.ON_HOLD)
+
+
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+class ChatKind(StrEnum):
+    CUSTOMER = "customer"
+    TRIAGE = "triage"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ChatKey:
+    """A chat on a platform; `thread` is a topic or thread inside it, if any."""
+
+    platform: str
+    chat: str
+    thread: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.chat}"
+
+    @classmethod
+    def parse(cls, text: str) -> ChatKey:
+        platform, sep, chat = text.partition(":")
+        if not sep or not platform or not chat:
+            raise ValueError(f"not a chat key: {text!r} (expected platform:id)")
+        return cls(platform, chat)
+
+    def without_thread(self) -> ChatKey:
+        return ChatKey(self.platform, self.chat)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person on a platform; `key` ("telegram:1001") is how config names staff."""
+
+    platform: str
+    user_id: str
+    name: str = ""
+    username: str | None = None
+    is_bot: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+    @property
+    def display(self) -> str:
+        return self.name or (f"@{self.username}" if self.username else self.key)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # photo, document, voice, video, sticker, audio, animation
+    file_id: str
+    caption: str | None = None
+    name: str | None = None
+
+
+class InboundKind(StrEnum):
+    MESSAGE = "message"
+    EDIT = "edit"
+    REACTION = "reaction"
+    BUTTON = "button"
+    MEMBERSHIP = "membership"
+    MIGRATE = "migrate"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One platform event, normalised. `event_id` is unique per platform and is
+    what makes a replayed event a no-op."""
+
+    kind: InboundKind
+    event_id: str
+    chat: ChatKey
+    at: datetime
+    actor: Actor | None = None
+    message_id: str | None = None
+    reply_to: str | None = None
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    emoji: str | None = None
+    data: str | None = None
+    callback_id: str | None = None
+    chat_title: str | None = None
+    chat_type: str | None = None
+    # membership: the bot's new status in the chat and what it may do there
+    member_status: str | None = None
+    rights: tuple[str, ...] = ()
+    new_chat: str | None = None  # migrate: the chat's new id
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str
+
+
+class OutboundKind(StrEnum):
+    SEND = "send"  # a new message in a chat
+    UPSERT = "upsert"  # send once, then edit in place (cards, status boards); keyed by anchor
+    DM = "dm"  # a direct message to a person, falling back to `fallback_chat`
+    ANSWER = "answer"  # answer a button press
+    PIN = "pin"
+    TOPIC_CREATE = "topic_create"
+    TOPIC_CLOSE = "topic_close"
+    TOPIC_REOPEN = "topic_reopen"
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """An action for an adapter to carry out after commit."""
+
+    kind: OutboundKind
+    platform: str
+    chat: str
+    text: str = ""
+    thread: str | None = None
+    reply_to: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    anchor: str | None = None
+    case_id: int | None = None
+    purpose: str = "reply"
+    person: str | None = None
+    fallback_chat: str | None = None
+    callback_id: str | None = None
+    pin: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ActionKind(StrEnum):
+    ASSIGN = "assign"
+    PRIORITY = "priority"
+    STATUS = "status"
+    NOTE = "note"
+    FOLLOWUP = "followup"
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """An action on a case taken outside chat (web, API); the engine applies it with
+    the same rules as the chat command. `value`: assignee key, "P1".."P4", a status,
+    the note or follow-up text. `owner`/`due_in` for follow-ups."""
+
+    kind: ActionKind
+    case_id: int
+    actor: Actor
+    at: datetime
+    value: str = ""
+    owner: str | None = None
+    due_in: timedelta | None = None

@@ -1,0 +1,90 @@
+"""What the engine needs from storage, as a Protocol. Standard library only.
+
+`storage` implements it over one SQLAlchemy session; tests may implement it in
+memory. Methods never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
+from cases.records import CaseRecord, ChatInfo, FollowUpRecord, MessageRecord, PersonInfo
+
+
+class UnitOfWork(Protocol):
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """Record that an event was handled; False if it had been already."""
+
+    async def chat(self, key: ChatKey) -> ChatInfo | None: ...
+
+    async def register_chat(self, key: ChatKey, kind: ChatKind, title: str | None) -> ChatInfo: ...
+
+    async def migrate_chat(self, old: ChatKey, new_chat: str) -> None: ...
+
+    async def role_of(self, person: str) -> Role: ...
+
+    async def remember_person(self, actor: Actor) -> None: ...
+
+    async def person(self, key: str) -> PersonInfo | None: ...
+
+    async def find_person(self, platform: str, username: str) -> PersonInfo | None: ...
+
+    async def add_message(self, message: MessageRecord) -> MessageRecord | None:
+        """None when the chat already holds a message with that platform id."""
+
+    async def message(self, chat_id: int, platform_message_id: str) -> MessageRecord | None: ...
+
+    async def edit_message(self, message: MessageRecord, text: str, at: datetime) -> None: ...
+
+    async def link_message(self, message_id: int, case_id: int | None) -> None: ...
+
+    async def last_message(
+        self,
+        chat_id: int,
+        thread: str | None,
+        since: datetime,
+        sender: str | None = None,
+        with_case: bool = True,
+    ) -> MessageRecord | None:
+        """The newest message in the chat (and thread) since `since`, optionally
+        from one sender and optionally only one that belongs to a case."""
+
+    async def untracked_messages(
+        self, chat_id: int, thread: str | None, since: datetime, sender: str | None, limit: int
+    ) -> Sequence[MessageRecord]:
+        """Recent messages in no case, oldest first (context that /case pulls in)."""
+
+    async def case_messages(self, case_id: int) -> Sequence[MessageRecord]: ...
+
+    async def new_case(self, case: CaseRecord) -> CaseRecord: ...
+
+    async def save_case(self, case: CaseRecord) -> None: ...
+
+    async def case(self, case_id: int) -> CaseRecord | None: ...
+
+    async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None: ...
+
+    async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]: ...
+
+    async def add_event(
+        self, case_id: int, type: str, at: datetime, actor: str | None, data: dict[str, Any]
+    ) -> None: ...
+
+    async def enqueue(self, action: Outbound, at: datetime) -> None: ...
+
+    async def add_followup(self, followup: FollowUpRecord) -> FollowUpRecord: ...
+
+    async def followups(
+        self, case_id: int, pending_only: bool = True
+    ) -> Sequence[FollowUpRecord]: ...
+
+    async def save_followup(self, followup: FollowUpRecord) -> None: ...
+
+    async def chat_by_id(self, chat_id: int) -> ChatInfo | None: ...
+
+    async def add_login_token(
+        self, person: str, token_hash: str, at: datetime, expires_at: datetime
+    ) -> None: ...

@@ -1,0 +1,37 @@
+"""Engine settings: the knobs of the rules, built by `bot` from config. Standard library only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from cases.calendar import BusinessCalendar
+from cases.model import ChatKey
+from cases.sla import EscalationPolicy, SlaPolicy
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    conversation_window: timedelta = timedelta(minutes=10)
+    reopen_window: timedelta = timedelta(days=7)
+    context_window: timedelta = timedelta(minutes=30)
+    context_limit: int = 5
+    case_emojis: frozenset[str] = frozenset({"🎫"})
+    triage_chat: ChatKey | None = None
+    staff_locale: str = "en"
+    default_priority: str = "P3"
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
+    # by account name; accounts without one count around the clock
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    # by account name: priorities whose clocks run 24x7 even with a calendar
+    always_on: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    csat: bool = True
+    public_url: str | None = None
+    title_length: int = 80
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+
+    def calendar(self, account: str | None, priority: str) -> BusinessCalendar:
+        if account is None or priority in self.always_on.get(account, frozenset()):
+            return BusinessCalendar.always()
+        return self.calendars.get(account) or BusinessCalendar.always()

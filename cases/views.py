@@ -1,0 +1,115 @@
+"""Texts that show cases: triage cards, status boards, /status lists, CSAT buttons.
+
+Standard library and `cases` only; wording comes from the injected catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from cases.model import PRIORITIES, Button
+from cases.records import CaseRecord, ChatInfo, FollowUpRecord
+from cases.texts import Texts
+
+
+def when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "-"
+
+
+def status_label(texts: Texts, locale: str, status: str) -> str:
+    return texts.render(f"status_{status}", locale)
+
+
+def card(texts: Texts, locale: str, case: CaseRecord, chat: ChatInfo, assignee: str | None) -> str:
+    return texts.render(
+        "card",
+        locale,
+        ref=case.ref,
+        title=case.title,
+        customer=chat.account.name if chat.account else (chat.title or chat.key.key),
+        chat=chat.title or chat.key.key,
+        status=status_label(texts, locale, case.status.value),
+        priority=case.priority,
+        assignee=assignee or texts.render("nobody", locale),
+        due=when(case.next_due_at),
+        link=source_link(chat, case),
+    )
+
+
+def source_link(chat: ChatInfo, case: CaseRecord) -> str:
+    """A t.me link to the case's first message where the platform allows one."""
+    if chat.key.platform != "telegram" or not case.source_message_id:
+        return ""
+    raw = chat.key.chat
+    if raw.startswith("-100"):
+        return f"https://t.me/c/{raw[4:]}/{case.source_message_id}"
+    return ""
+
+
+def card_buttons(case_id: int) -> tuple[tuple[Button, ...], ...]:
+    return (
+        (Button("Take", f"take:{case_id}"), Button("Resolve", f"resolve:{case_id}")),
+        tuple(Button(p, f"prio:{case_id}:{p}") for p in PRIORITIES),
+    )
+
+
+def csat_buttons(case_id: int) -> tuple[tuple[Button, ...], ...]:
+    return (
+        tuple(Button("⭐" * n if n < 3 else f"{n}⭐", f"csat:{case_id}:{n}") for n in range(1, 6)),
+    )
+
+
+def board(
+    texts: Texts,
+    locale: str,
+    cases: Sequence[CaseRecord],
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The pinned status board; `names` maps person keys to display names."""
+    if not cases:
+        return texts.render("board_empty", locale)
+    lines = [texts.render("board_title", locale, count=len(cases))]
+    for case in cases:
+        lines.append(
+            texts.render(
+                "board_line",
+                locale,
+                ref=case.ref,
+                title=case.title,
+                status=status_label(texts, locale, case.status.value),
+                owner=(names or {}).get(case.assignee, case.assignee.split(":", 1)[-1])
+                if case.assignee
+                else "-",
+            )
+        )
+    return "\n".join(lines)
+
+
+def status_list(
+    texts: Texts,
+    locale: str,
+    cases: Sequence[CaseRecord],
+    followups: dict[int, list[FollowUpRecord]],
+) -> str:
+    if not cases:
+        return texts.render("status_none", locale)
+    lines = [texts.render("status_title", locale, count=len(cases))]
+    for case in cases:
+        lines.append(
+            texts.render(
+                "status_line",
+                locale,
+                ref=case.ref,
+                title=case.title,
+                status=status_label(texts, locale, case.status.value),
+                priority=case.priority,
+            )
+        )
+        for f in followups.get(case.id or 0, []):
+            lines.append(
+                texts.render(
+                    "status_followup", locale, owner=f.owner, due=when(f.due_at), text=f.text
+                )
+            )
+    return "\n".join(lines)

@@ -1,0 +1,192 @@
+"""Daily digest and weekly account review: composed from `storage.reports`, sent by DM.
+
+Imports `cases`, `storage` and the standard library. Each run claims a key in
+`processed_events` (platform "scheduler") in the transaction that enqueues its
+messages, so a digest goes out once per day and a review once per account and
+week, even with two `casebot run` processes or a job that fires twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from cases.durations import format_duration
+from cases.escalation import account_manager
+from cases.model import Outbound, OutboundKind
+from cases.settings import EngineSettings
+from cases.texts import Texts
+from storage.reports import account_review, digest
+from storage.uow import SqlUnitOfWork, all_accounts
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return format_duration(timedelta(seconds=round(value)))
+
+
+def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> str:
+    r = texts.render
+    counts = ", ".join(f"{p} {n}" for p, n in data["by_priority"].items())
+    lines = [
+        r("digest_title", locale, date=day, open=data["open"]),
+        r("digest_priorities", locale, counts=counts),
+        r(
+            "digest_counts",
+            locale,
+            at_risk=data["at_risk"],
+            breached=data["breached"],
+            unassigned=data["unassigned"],
+        ),
+        r("digest_waiting_title", locale),
+    ]
+    for w in data["longest_waiting"] or []:
+        lines.append(
+            r(
+                "digest_waiting_line",
+                locale,
+                ref=w["ref"],
+                customer=w["account"] or "-",
+                priority=w["priority"],
+                waited=_seconds(w["waiting_seconds"]),
+                title=w["title"],
+            )
+        )
+    if not data["longest_waiting"]:
+        lines.append(r("digest_none", locale))
+    lines.append(r("digest_queues_title", locale))
+    for q in data["queues"]:
+        lines.append(
+            r(
+                "digest_queue_line",
+                locale,
+                name=q["name"],
+                count=q["open"],
+                breached=q["breached"],
+            )
+        )
+    if not data["queues"]:
+        lines.append(r("digest_none", locale))
+    return "\n".join(lines)
+
+
+def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
+    r = texts.render
+    compliance = data["sla_compliance"]
+    lines = [
+        r(
+            "review_title",
+            locale,
+            account=data["account"],
+            since=data["since"][:10],
+            until=data["until"][:10],
+        ),
+        r(
+            "review_counts",
+            locale,
+            opened=data["opened"],
+            resolved=data["resolved"],
+            open=data["open"],
+        ),
+        r(
+            "review_response",
+            locale,
+            median=_seconds(data["first_response_median"]),
+            p90=_seconds(data["first_response_p90"]),
+        ),
+        r(
+            "review_sla",
+            locale,
+            compliance="-" if compliance is None else f"{compliance:g}%",
+            met=data["sla_met"],
+            breached=data["sla_breached"],
+            csat="-" if data["csat_average"] is None else f"{data['csat_average']:.2f}/5",
+        ),
+        r("review_top_title", locale),
+    ]
+    for item in data["top_open"]:
+        lines.append(
+            r(
+                "review_top_line",
+                locale,
+                ref=item["ref"],
+                priority=item["priority"],
+                status=r(f"status_{item['status']}", locale),
+                title=item["title"],
+            )
+        )
+    if not data["top_open"]:
+        lines.append(r("digest_none", locale))
+    return "\n".join(lines)
+
+
+class Reports:
+    """Sends the digest to the leads and each account's review to its manager."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: EngineSettings,
+        texts: Texts,
+        timezone: str = "UTC",
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.texts = texts
+        self.zone = ZoneInfo(timezone)
+
+    def _dm(self, person: str, text: str, purpose: str) -> Outbound:
+        platform, _, user_id = person.partition(":")
+        triage = self.settings.triage_chat
+        return Outbound(
+            OutboundKind.DM,
+            platform,
+            user_id,
+            text=text,
+            person=person,
+            fallback_chat=triage.chat if triage and triage.platform == platform else None,
+            purpose=purpose,
+        )
+
+    async def send_digest(self, now: datetime) -> bool:
+        """Enqueue today's digest for every lead; False if it went out already."""
+        day = now.astimezone(self.zone).date().isoformat()
+        leads = self.settings.escalation.leads
+        async with self.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session)
+            if not leads or not await uow.claim_event("scheduler", f"digest:{day}"):
+                return False
+            data = await digest(session, now)
+            for q in data["queues"]:
+                person = await uow.person(q["assignee"])
+                q["name"] = person.name if person else q["assignee"]
+            text = digest_text(self.texts, self.settings.staff_locale, data, day)
+            for lead in leads:
+                await uow.enqueue(self._dm(lead, text, "digest"), now)
+        return True
+
+    async def send_reviews(self, now: datetime) -> int:
+        """Enqueue last week's review for every account with an owner or backup."""
+        until = now
+        since = now - timedelta(days=7)
+        week = now.astimezone(self.zone).strftime("%G-W%V")
+        sent = 0
+        async with self.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session)
+            accounts = await all_accounts(session)
+            for account in accounts:
+                manager = account_manager(account, self.settings.escalation, now)
+                if manager is None:
+                    continue
+                if not await uow.claim_event("scheduler", f"review:{account.name}:{week}"):
+                    continue
+                data = await account_review(session, account.name, since, until)
+                text = review_text(self.texts, self.settings.staff_locale, data)
+                await uow.enqueue(self._dm(manager, text, "review"), now)
+                sent += 1
+        return sent

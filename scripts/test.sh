@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: SQLite always, PostgreSQL on 127.0.0.1:5432 when it answers
+# (CASEBOT_TEST_PG=postgresql+asyncpg://user@host:port/db points elsewhere; "off" skips it),
+# headless Chromium for the dashboard. Sets up .venv on first use. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium for the browser test..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+        || echo "could not install chromium; the browser test will be skipped outside CI" >&2
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -1,0 +1,141 @@
+"""Database engines and sessions: SQLite pragmas, PostgreSQL through asyncpg, migrations.
+
+Imports SQLAlchemy, Alembic, aiosqlite and `cases` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from storage.sqlite_inline import InlineConnection, inline_creator
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StorageError(Exception):
+    """A storage problem a user can fix (missing directory, unreachable server)."""
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def check_location(url: str) -> None:
+    """Fail with a clear message when a SQLite file's directory does not exist."""
+    path = sqlite_path(url)
+    if path is not None and not path.resolve().parent.is_dir():
+        raise StorageError(f"storage.url: directory {path.resolve().parent} does not exist")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # the driver's own implicit BEGIN breaks savepoints; we emit BEGIN ourselves
+    # (inline connections are opened in autocommit mode already)
+    if not isinstance(getattr(dbapi_connection, "_connection", None), InlineConnection):
+        dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL with NORMAL sync is still durable across process crashes, which is our bar
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so a
+    # transaction that reads then writes never fails on a lock upgrade
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, echo: bool = False) -> AsyncEngine:
+    check_location(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("postgresql"):
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    else:
+        path = sqlite_path(url)
+        if path is not None:
+            # one inline connection per process: see storage.sqlite_inline for why
+            kwargs.update(
+                async_creator=inline_creator(str(path)),
+                poolclass=AsyncAdaptedQueuePool,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=60,
+            )
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+# advisory lock key for start-up work (migrations, directory sync) on PostgreSQL
+STARTUP_LOCK = 0x63617365626F74
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    from alembic import command
+
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # processes starting together on one database take turns (released at commit)
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STARTUP_LOCK})
+
+        def upgrade(sync_conn: Any) -> None:
+            config = _alembic_config(str(engine.url))
+            config.attributes["connection"] = sync_conn
+            command.upgrade(config, "head")
+
+        await conn.run_sync(upgrade)
+
+
+def migrate_sync_url(url: str) -> None:
+    """For the CLI: migrate the database at `url`."""
+
+    async def run() -> None:
+        engine = make_engine(url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+async def ping(session: AsyncSession) -> None:
+    """Raise if the database does not answer (for /healthz)."""
+    from sqlalchemy import text
+
+    await session.execute(text("SELECT 1"))

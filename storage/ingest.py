@@ -1,0 +1,182 @@
+"""Group commit: inbound events handled in batches, one transaction per batch and one
+savepoint per event, so one bad event never spoils its batch.
+
+Imports SQLAlchemy and `cases`. `submit()` resolves only after the event's batch
+committed: that is when an adapter may acknowledge the event to its platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    PendingRollbackError,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cases.clock import Clock, SystemClock
+from cases.context import EventFailed
+from cases.engine import Engine, Outcome
+from cases.model import Inbound
+from storage import failed
+from storage.uow import Caches, SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EventFailed", "Ingestor", "IngestStats"]
+
+
+@dataclass
+class IngestStats:
+    events: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+
+# PostgreSQL cancelled the statement because of another transaction (several processes on
+# one database): a deadlock or a serialization failure passes, so the batch is tried again
+# (the platform is not acknowledged and redelivers) instead of its events being rejected
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _spoils_batch(exc: Exception, session: AsyncSession) -> bool:
+    """The connection or the transaction failed (a dropped PostgreSQL backend, a locked or
+    broken SQLite file), not the event: every event of the batch must be tried again."""
+    if isinstance(exc, PendingRollbackError | InterfaceError | InternalError | OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    transaction = session.sync_session.get_transaction()
+    return transaction is None or not transaction.is_active
+
+
+class Ingestor:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        engine: Engine,
+        caches: Caches | None = None,
+        batch_size: int = 200,
+        max_wait: float = 0.005,
+        observe: Callable[[Inbound, Outcome | Exception, float], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.sessions = sessions
+        self.engine = engine
+        self.caches = caches or Caches()
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.observe = observe
+        self.stats = IngestStats()
+        self._queue: asyncio.Queue[tuple[Inbound, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def handle_batch(self, events: Sequence[Inbound]) -> list[Outcome | Exception]:
+        """Handle events in order in one transaction; each result is an Outcome or the
+        exception that rolled back that event alone. Raises if the commit failed."""
+        started = time.perf_counter()
+        results: list[Outcome | Exception] = []
+        async with self.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session, self.caches)
+            for event in events:
+                try:
+                    async with uow.savepoint():
+                        results.append(await self.engine.handle(uow, event))
+                except Exception as exc:  # one bad event must not spoil its batch
+                    if _spoils_batch(exc, session):
+                        # not this event's fault: nothing of the batch may be acknowledged
+                        raise
+                    log.exception("event %s in %s failed", event.event_id, event.chat.key)
+                    # a name remembered inside the rolled-back savepoint was not stored
+                    self.caches.people_seen.clear()
+                    error = f"{type(exc).__name__}: {exc}"
+                    # kept, so that nothing acknowledged is lost (`casebot failed --retry`)
+                    failed.record(session, event, error, self.clock.now())
+                    results.append(EventFailed(error))
+        elapsed = time.perf_counter() - started
+        self.stats.batches += 1
+        self.stats.seconds += elapsed
+        for event, result in zip(events, results, strict=True):
+            self.stats.events += 1
+            if isinstance(result, Exception):
+                self.stats.failed += 1
+            elif result.duplicate:
+                self.stats.duplicates += 1
+            if self.observe is not None:
+                self.observe(event, result, elapsed)
+        return results
+
+    async def handle(self, event: Inbound) -> Outcome:
+        result = (await self.handle_batch([event]))[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    # ------------------------------------------------------- the batching loop
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="ingest")
+
+    async def stop(self) -> None:
+        """Finish what was submitted, then stop."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def submit(self, event: Inbound) -> Outcome:
+        """Queue an event; returns once its batch has committed. Raises EventFailed if
+        the engine rejected it, or the storage error if the commit failed."""
+        if self._task is None:
+            return await self.handle(event)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    try:
+                        batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                    except TimeoutError:
+                        break
+            try:
+                results: list[Outcome | Exception] = await self.handle_batch([e for e, _ in batch])
+            except Exception as exc:  # the commit failed: nobody may acknowledge
+                log.exception("batch of %d events failed to commit", len(batch))
+                self.caches.clear()
+                results = [exc] * len(batch)
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+                self._queue.task_done()

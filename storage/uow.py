@@ -1,0 +1,747 @@
+"""The engine's unit of work over one SQLAlchemy session. Imports SQLAlchemy and `cases`.
+
+Repositories never commit: the caller owns the transaction (and the savepoint
+per event in group commit). Rows are turned into `cases.records` values, so
+nothing lazy-loads after the session closes. Statements are Core, not ORM
+units, because ingest runs thousands of them a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Integer, Table, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.model import Actor, ChatKey, ChatKind, MessageRole, Outbound, Role, Status
+from cases.records import (
+    AccountInfo,
+    CaseRecord,
+    ChatInfo,
+    FollowUpRecord,
+    MessageRecord,
+    PersonInfo,
+)
+from storage.fastpath import FastStatement, raw_sqlite
+from storage.models import (
+    Account,
+    Anchor,
+    CaseEvent,
+    CaseRow,
+    Chat,
+    FollowUp,
+    LoginToken,
+    MessageEdit,
+    MessageRow,
+    OutboxRow,
+    Person,
+    ProcessedEvent,
+)
+
+# Core tables, not ORM entities: ORM-enabled statements cost several times more per call
+accounts_t = cast(Table, Account.__table__)
+anchors_t = cast(Table, Anchor.__table__)
+events_t = cast(Table, CaseEvent.__table__)
+cases_t = cast(Table, CaseRow.__table__)
+chats_t = cast(Table, Chat.__table__)
+followups_t = cast(Table, FollowUp.__table__)
+login_t = cast(Table, LoginToken.__table__)
+edits_t = cast(Table, MessageEdit.__table__)
+messages_t = cast(Table, MessageRow.__table__)
+outbox_t = cast(Table, OutboxRow.__table__)
+people_t = cast(Table, Person.__table__)
+processed_t = cast(Table, ProcessedEvent.__table__)
+_CASE_FIELDS = [c.key for c in cases_t.columns]
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING."""
+    bind = session.get_bind()
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+
+
+class Caches:
+    """Per-process caches of facts that change rarely: chats and people's roles.
+
+    Only values read from committed rows enter; a write drops the entry, so a
+    rolled-back savepoint never leaves a phantom behind.
+    """
+
+    def __init__(self) -> None:
+        self.chats: dict[tuple[str, str], ChatInfo] = {}
+        self.chats_by_id: dict[int, ChatInfo] = {}
+        self.roles: dict[str, Role] = {}
+        self.people_seen: set[tuple[str, str, str | None]] = set()
+
+    def forget_chat(self, key: tuple[str, str]) -> None:
+        info = self.chats.pop(key, None)
+        if info is not None:
+            self.chats_by_id.pop(info.id, None)
+
+    def clear(self) -> None:
+        self.chats.clear()
+        self.chats_by_id.clear()
+        self.roles.clear()
+        self.people_seen.clear()
+
+
+def account_info(row: Any) -> AccountInfo:
+    return AccountInfo(
+        id=row.id,
+        name=row.name,
+        tier=row.tier,
+        locale=row.locale,
+        intake=row.intake,
+        acknowledge=row.acknowledge,
+        topics=row.topics,
+        owner=row.owner,
+        backup=row.backup,
+    )
+
+
+async def all_accounts(session: AsyncSession) -> list[AccountInfo]:
+    rows = (await session.execute(select(accounts_t).order_by(accounts_t.c.name))).all()
+    return [account_info(r) for r in rows]
+
+
+def case_record(row: Any) -> CaseRecord:
+    values = {k: getattr(row, k) for k in _CASE_FIELDS}
+    values["status"] = Status(values["status"])
+    values["sla"] = dict(values["sla"] or {})
+    return CaseRecord(**values)
+
+
+def case_values(case: CaseRecord) -> dict[str, Any]:
+    values = {k: getattr(case, k) for k in _CASE_FIELDS if k != "id"}
+    values["status"] = case.status.value
+    values["sla"] = dict(case.sla)
+    return values
+
+
+def message_record(row: Row[Any] | Any) -> MessageRecord:
+    return MessageRecord(
+        id=row.id,
+        chat_id=row.chat_id,
+        platform_message_id=row.platform_message_id,
+        sender=row.sender,
+        sender_name=row.sender_name,
+        role=MessageRole(row.role),
+        text=row.text,
+        at=row.at,
+        thread=row.thread,
+        reply_to=row.reply_to,
+        internal=row.internal,
+        case_id=row.case_id,
+        attachments=list(row.attachments or []),
+    )
+
+
+def followup_record(row: Any) -> FollowUpRecord:
+    return FollowUpRecord(
+        id=row.id,
+        case_id=row.case_id,
+        owner=row.owner,
+        text=row.text,
+        due_at=row.due_at,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        done_at=row.done_at,
+        nudged_at=row.nudged_at,
+        escalated_at=row.escalated_at,
+    )
+
+
+def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
+    payload: dict[str, Any] = {"text": action.text}
+    if action.thread:
+        payload["thread"] = action.thread
+    if action.reply_to:
+        payload["reply_to"] = action.reply_to
+    if action.buttons:
+        payload["buttons"] = [[[b.text, b.data] for b in row] for row in action.buttons]
+    if action.person:
+        payload["person"] = action.person
+    if action.fallback_chat:
+        payload["fallback_chat"] = action.fallback_chat
+    if action.callback_id:
+        payload["callback_id"] = action.callback_id
+    if action.pin:
+        payload["pin"] = True
+    if action.extra:
+        payload["extra"] = dict(action.extra)
+    return {
+        "created_at": at,
+        "platform": action.platform,
+        "chat": action.chat,
+        "kind": action.kind.value,
+        "purpose": action.purpose,
+        "case_id": action.case_id,
+        "anchor": action.anchor,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+    }
+
+
+def _bp(table: Any, name: str, key: str | None = None) -> Any:
+    return bindparam(key or name, type_=table.c[name].type)
+
+
+class _Statements:
+    """Statements built once per dialect and run with parameters: building a
+    statement costs more than running it (see bench/ingest.py)."""
+
+    def __init__(self, dialect: str) -> None:
+        # ON CONFLICT statements of the dialects are not cacheable in SQLAlchemy 2.0, so
+        # each run would compile anew (about a millisecond); text() is compiled once
+        self.claim = text(
+            "INSERT INTO processed_events (platform, event_id) VALUES (:platform, :event_id)"
+            " ON CONFLICT DO NOTHING"
+        ).bindparams(_bp(processed_t, "platform"), _bp(processed_t, "event_id"))
+        self.message_fields = [c.key for c in messages_t.columns if c.key != "id"]
+        self.add_message = (
+            text(
+                f"INSERT INTO messages ({', '.join(self.message_fields)})"
+                f" VALUES ({', '.join(':' + k for k in self.message_fields)})"
+                " ON CONFLICT (chat_id, platform_message_id) DO NOTHING RETURNING id"
+            )
+            .bindparams(*(_bp(messages_t, k) for k in self.message_fields))
+            .columns(id=Integer)
+        )
+        self.message = select(messages_t).where(
+            messages_t.c.chat_id == bindparam("chat_id"),
+            messages_t.c.platform_message_id == bindparam("pmid"),
+        )
+        self.case = select(cases_t).where(cases_t.c.id == bindparam("_id"))
+        self.save_case = (
+            update(cases_t)
+            .where(cases_t.c.id == bindparam("_id"))
+            .values({k: _bp(cases_t, k) for k in _CASE_FIELDS if k != "id"})
+        )
+        self.new_case = (
+            insert(cases_t)
+            .values({k: _bp(cases_t, k) for k in _CASE_FIELDS if k != "id"})
+            .returning(cases_t.c.id)
+        )
+        self.link = (
+            update(messages_t)
+            .where(messages_t.c.id == bindparam("_id"))
+            .values(case_id=bindparam("case_id"))
+        )
+        self.event = insert(events_t).values(
+            {k: _bp(events_t, k) for k in ("case_id", "type", "at", "actor", "data")}
+        )
+        self.outbox_fields = [c.key for c in outbox_t.columns if c.key != "id"]
+        self.enqueue = insert(outbox_t).values({k: _bp(outbox_t, k) for k in self.outbox_fields})
+        # a literal list, not an expanding IN, so the fast path can run it as compiled
+        active = ", ".join(f"'{st.value}'" for st in Status if st.is_active)
+        self.open_cases = (
+            select(cases_t)
+            .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
+            .order_by(cases_t.c.id)
+        )
+        self._last: dict[tuple[bool, bool, bool], Any] = {}
+        self._by_key: dict[tuple[str, ...], Any] = {}
+
+    def save_case_columns(self, columns: tuple[str, ...]) -> Any:
+        key = ("save_case",) + columns
+        if key not in self._by_key:
+            self._by_key[key] = (
+                update(cases_t)
+                .where(cases_t.c.id == bindparam("_id"))
+                .values({k: _bp(cases_t, k) for k in columns})
+            )
+        return self._by_key[key]
+
+    def last_message(self, thread: bool, sender: bool, with_case: bool) -> Any:
+        key = (thread, sender, with_case)
+        if key not in self._last:
+            conditions = [
+                messages_t.c.chat_id == bindparam("chat_id"),
+                messages_t.c.at >= _bp(messages_t, "at", "since"),
+                messages_t.c.thread == bindparam("thread")
+                if thread
+                else messages_t.c.thread.is_(None),
+                messages_t.c.internal.is_(False),
+            ]
+            if sender:
+                conditions.append(messages_t.c.sender == bindparam("sender"))
+            if with_case:
+                conditions.append(messages_t.c.case_id.is_not(None))
+            self._last[key] = (
+                select(messages_t)
+                .where(and_(*conditions))
+                .order_by(messages_t.c.at.desc(), messages_t.c.id.desc())
+                .limit(1)
+            )
+        return self._last[key]
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+_COMPILED: dict[int, FastStatement] = {}
+
+
+class _FastResult:
+    """The parts of SQLAlchemy's Result that the unit of work uses."""
+
+    def __init__(self, statement: FastStatement, cursor: sqlite3.Cursor) -> None:
+        self.rowcount = cursor.rowcount
+        self._rows = statement.rows(cursor) if cursor.description else []
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def scalar_one_or_none(self) -> Any:
+        return self._rows[0]._values[0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]._values[0]
+
+
+def statements(session: AsyncSession) -> _Statements:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _STATEMENTS:
+        _STATEMENTS[dialect] = _Statements(dialect)
+    return _STATEMENTS[dialect]
+
+
+class SqlUnitOfWork:
+    """`cases.ports.UnitOfWork` over one AsyncSession."""
+
+    def __init__(self, session: AsyncSession, caches: Caches | None = None) -> None:
+        self.session = session
+        self.caches = caches or Caches()
+        self.sql = statements(session)
+        self._snapshots: dict[int, dict[str, Any]] = {}
+        self._raw: sqlite3.Connection | None = None
+        self._raw_checked = False
+
+    async def _exec(self, statement: Any, params: dict[str, Any]) -> Any:
+        """Run a prebuilt statement: straight on SQLite's connection when inline
+        (see storage.fastpath), else through the session."""
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        if self._raw is None:
+            return await self.session.execute(statement, params)
+        compiled = _COMPILED.get(id(statement))
+        if compiled is None:
+            compiled = _COMPILED[id(statement)] = FastStatement(
+                statement, self.session.get_bind().dialect
+            )
+        return _FastResult(compiled, self._raw.execute(compiled.sql, compiled.params(params)))
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """One event's savepoint: raw on inline SQLite, the session's elsewhere."""
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        raw = self._raw
+        if raw is None:
+            async with self.session.begin_nested():
+                yield
+            return
+        raw.execute("SAVEPOINT casebot_event")
+        try:
+            yield
+        except BaseException:
+            raw.execute("ROLLBACK TO casebot_event")
+            raw.execute("RELEASE casebot_event")
+            raise
+        raw.execute("RELEASE casebot_event")
+
+    # --------------------------------------------------------------- events
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        # ON CONFLICT DO NOTHING costs one statement; a savepoint would cost three
+        result = await self._exec(self.sql.claim, {"platform": platform, "event_id": event_id})
+        return bool(result.rowcount)
+
+    # ---------------------------------------------------------------- chats
+
+    async def _chat_info(self, row: Any) -> ChatInfo:
+        account = None
+        if row.account_id is not None:
+            acc = (
+                await self.session.execute(
+                    select(accounts_t).where(accounts_t.c.id == row.account_id)
+                )
+            ).first()
+            account = account_info(acc) if acc else None
+        return ChatInfo(
+            id=row.id,
+            key=ChatKey(row.platform, row.chat),
+            kind=ChatKind(row.kind),
+            account=account,
+            title=row.title,
+            status_token=row.status_token,
+        )
+
+    async def chat(self, key: ChatKey) -> ChatInfo | None:
+        cache_key = (key.platform, key.chat)
+        cached = self.caches.chats.get(cache_key)
+        if cached is not None:
+            return cached
+        row = (
+            await self.session.execute(
+                select(chats_t).where(
+                    chats_t.c.platform == key.platform, chats_t.c.chat == key.chat
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        info = await self._chat_info(row)
+        self.caches.chats[cache_key] = info
+        self.caches.chats_by_id[info.id] = info
+        return info
+
+    async def chat_by_id(self, chat_id: int) -> ChatInfo | None:
+        cached = self.caches.chats_by_id.get(chat_id)
+        if cached is not None:
+            return cached
+        row = (await self.session.execute(select(chats_t).where(chats_t.c.id == chat_id))).first()
+        if row is None:
+            return None
+        info = await self._chat_info(row)
+        self.caches.chats_by_id[chat_id] = info
+        return info
+
+    async def register_chat(self, key: ChatKey, kind: ChatKind, title: str | None) -> ChatInfo:
+        existing = await self.chat(key)
+        if existing is not None:
+            return existing
+        result = await self.session.execute(
+            insert(chats_t)
+            .values(
+                platform=key.platform,
+                chat=key.chat,
+                kind=kind.value,
+                title=title,
+                status_token=secrets.token_urlsafe(24),
+            )
+            .returning(chats_t.c.id)
+        )
+        return ChatInfo(id=result.scalar_one(), key=key, kind=kind, title=title)
+
+    async def migrate_chat(self, old: ChatKey, new_chat: str) -> None:
+        clash = await self.chat(ChatKey(old.platform, new_chat))
+        if clash is not None:
+            return
+        info = await self.chat(old)
+        if info is None:
+            return
+        await self.session.execute(
+            update(chats_t)
+            .where(chats_t.c.id == info.id)
+            .values(chat=new_chat, previous_chat=old.chat)
+        )
+        # the new chat numbers its messages from 1 again: retire the old ids so they
+        # neither clash with new ones nor catch replies meant for new messages
+        await self.session.execute(
+            update(messages_t)
+            .where(messages_t.c.chat_id == info.id, messages_t.c.platform_message_id.is_not(None))
+            .values(platform_message_id=f"{old.chat}/" + messages_t.c.platform_message_id)
+        )
+        # what the bot pinned or edits in place lives in the old chat
+        await self.session.execute(
+            delete(anchors_t).where(
+                anchors_t.c.platform == old.platform, anchors_t.c.chat == old.chat
+            )
+        )
+        self.caches.forget_chat((old.platform, old.chat))
+        self.caches.forget_chat((old.platform, new_chat))
+
+    # --------------------------------------------------------------- people
+
+    async def role_of(self, person: str) -> Role:
+        cached = self.caches.roles.get(person)
+        if cached is not None:
+            return cached
+        role = (
+            await self.session.execute(select(people_t.c.role).where(people_t.c.key == person))
+        ).scalar_one_or_none()
+        value = Role(role) if role else Role.CUSTOMER
+        self.caches.roles[person] = value
+        return value
+
+    async def remember_person(self, actor: Actor) -> None:
+        seen = (actor.key, actor.name, actor.username)
+        if seen in self.caches.people_seen:
+            return
+        existing = (
+            await self.session.execute(select(people_t).where(people_t.c.key == actor.key))
+        ).first()
+        if existing is None:
+            # another process may insert the same new person at the same moment
+            await self.session.execute(
+                _insert_for(self.session)(people_t)
+                .values(
+                    key=actor.key,
+                    platform=actor.platform,
+                    user_id=actor.user_id,
+                    name=actor.name,
+                    username=actor.username,
+                    role=Role.CUSTOMER.value,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+        elif existing.name != actor.name or existing.username != actor.username:
+            await self.session.execute(
+                update(people_t)
+                .where(people_t.c.key == actor.key)
+                .values(
+                    name=actor.name or existing.name, username=actor.username or existing.username
+                )
+            )
+        self.caches.people_seen.add(seen)
+
+    async def person(self, key: str) -> PersonInfo | None:
+        row = (await self.session.execute(select(people_t).where(people_t.c.key == key))).first()
+        if row is None:
+            return None
+        return PersonInfo(
+            key=row.key, name=row.name or row.key, role=row.role, username=row.username
+        )
+
+    async def find_person(self, platform: str, username: str) -> PersonInfo | None:
+        row = (
+            await self.session.execute(
+                select(people_t).where(
+                    people_t.c.platform == platform,
+                    func.lower(people_t.c.username) == username.lower(),
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return PersonInfo(
+            key=row.key, name=row.name or row.key, role=row.role, username=row.username
+        )
+
+    # ------------------------------------------------------------- messages
+
+    async def add_message(self, message: MessageRecord) -> MessageRecord | None:
+        """Store a message; None if this chat already has one with that platform id
+        (a platform re-sent it under a new event id)."""
+        values = {
+            "chat_id": message.chat_id,
+            "platform_message_id": message.platform_message_id,
+            "thread": message.thread,
+            "reply_to": message.reply_to,
+            "sender": message.sender,
+            "sender_name": message.sender_name,
+            "role": message.role.value,
+            "text": message.text,
+            "at": message.at,
+            "edited_at": None,
+            "internal": message.internal,
+            "case_id": message.case_id,
+            "attachments": message.attachments or None,
+        }
+        result = await self._exec(self.sql.add_message, values)
+        new_id = result.scalar_one_or_none()
+        if new_id is None:
+            return None
+        message.id = new_id
+        return message
+
+    async def message(self, chat_id: int, platform_message_id: str) -> MessageRecord | None:
+        row = (
+            await self._exec(self.sql.message, {"chat_id": chat_id, "pmid": platform_message_id})
+        ).first()
+        return message_record(row) if row else None
+
+    async def edit_message(self, message: MessageRecord, text: str, at: datetime) -> None:
+        assert message.id is not None
+        await self.session.execute(
+            insert(edits_t).values(message_id=message.id, text=message.text, replaced_at=at)
+        )
+        await self.session.execute(
+            update(messages_t).where(messages_t.c.id == message.id).values(text=text, edited_at=at)
+        )
+        message.text = text
+
+    async def link_message(self, message_id: int, case_id: int | None) -> None:
+        await self._exec(self.sql.link, {"_id": message_id, "case_id": case_id})
+
+    async def last_message(
+        self,
+        chat_id: int,
+        thread: str | None,
+        since: datetime,
+        sender: str | None = None,
+        with_case: bool = True,
+    ) -> MessageRecord | None:
+        stmt = self.sql.last_message(thread is not None, sender is not None, with_case)
+        params: dict[str, Any] = {"chat_id": chat_id, "since": since}
+        if thread is not None:
+            params["thread"] = thread
+        if sender is not None:
+            params["sender"] = sender
+        row = (await self._exec(stmt, params)).first()
+        return message_record(row) if row else None
+
+    async def untracked_messages(
+        self, chat_id: int, thread: str | None, since: datetime, sender: str | None, limit: int
+    ) -> Sequence[MessageRecord]:
+        conditions = [
+            messages_t.c.chat_id == chat_id,
+            messages_t.c.at >= since,
+            messages_t.c.case_id.is_(None),
+            messages_t.c.internal.is_(False),
+            messages_t.c.thread.is_(None) if thread is None else messages_t.c.thread == thread,
+        ]
+        if sender is not None:
+            conditions.append(messages_t.c.sender == sender)
+        rows = (
+            await self.session.execute(
+                select(messages_t)
+                .where(and_(*conditions))
+                .order_by(messages_t.c.at.desc(), messages_t.c.id.desc())
+                .limit(limit)
+            )
+        ).all()
+        return [message_record(r) for r in reversed(rows)]
+
+    async def case_messages(self, case_id: int) -> Sequence[MessageRecord]:
+        rows = (
+            await self.session.execute(
+                select(messages_t)
+                .where(messages_t.c.case_id == case_id)
+                .order_by(messages_t.c.at, messages_t.c.id)
+            )
+        ).all()
+        return [message_record(r) for r in rows]
+
+    # ---------------------------------------------------------------- cases
+
+    def _loaded(self, case: CaseRecord) -> CaseRecord:
+        """Remember a case as read, so save_case writes only what changed."""
+        assert case.id is not None
+        values = case_values(case)
+        values["sla"] = json.dumps(values["sla"], sort_keys=True)
+        self._snapshots[case.id] = values
+        return case
+
+    async def new_case(self, case: CaseRecord) -> CaseRecord:
+        result = await self._exec(self.sql.new_case, case_values(case))
+        case.id = result.scalar_one()
+        return self._loaded(case)
+
+    async def save_case(self, case: CaseRecord) -> None:
+        # only changed columns: SQLite rewrites every index whose columns are SET
+        assert case.id is not None
+        values = case_values(case)
+        before = self._snapshots.get(case.id)
+        sla_json = json.dumps(values["sla"], sort_keys=True)
+        changed = sorted(
+            k
+            for k, v in values.items()
+            if before is None or (sla_json if k == "sla" else v) != before.get(k)
+        )
+        if not changed:
+            return
+        await self._exec(
+            self.sql.save_case_columns(tuple(changed)),
+            {**{k: values[k] for k in changed}, "_id": case.id},
+        )
+        self._loaded(case)
+
+    async def case(self, case_id: int) -> CaseRecord | None:
+        row = (await self._exec(self.sql.case, {"_id": case_id})).first()
+        return self._loaded(case_record(row)) if row else None
+
+    async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None:
+        row = (
+            await self.session.execute(
+                select(cases_t)
+                .where(
+                    cases_t.c.chat_id == chat_id,
+                    cases_t.c.thread == thread,
+                    cases_t.c.merged_into.is_(None),
+                )
+                .order_by(cases_t.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return self._loaded(case_record(row)) if row else None
+
+    async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
+        rows = (await self._exec(self.sql.open_cases, {"chat_id": chat_id})).all()
+        return [self._loaded(case_record(r)) for r in rows]
+
+    async def add_event(
+        self, case_id: int, type: str, at: datetime, actor: str | None, data: dict[str, Any]
+    ) -> None:
+        await self._exec(
+            self.sql.event,
+            {"case_id": case_id, "type": type, "at": at, "actor": actor, "data": data},
+        )
+
+    # --------------------------------------------------------------- outbox
+
+    async def enqueue(self, action: Outbound, at: datetime) -> None:
+        values = outbox_values(action, at)
+        await self._exec(self.sql.enqueue, {k: values.get(k) for k in self.sql.outbox_fields})
+
+    # ------------------------------------------------------------ follow-ups
+
+    async def add_followup(self, followup: FollowUpRecord) -> FollowUpRecord:
+        result = await self.session.execute(
+            insert(followups_t)
+            .values(
+                case_id=followup.case_id,
+                owner=followup.owner,
+                text=followup.text,
+                due_at=followup.due_at,
+                created_by=followup.created_by,
+                created_at=followup.created_at,
+            )
+            .returning(followups_t.c.id)
+        )
+        followup.id = result.scalar_one()
+        return followup
+
+    async def followups(self, case_id: int, pending_only: bool = True) -> Sequence[FollowUpRecord]:
+        query = select(followups_t).where(followups_t.c.case_id == case_id)
+        if pending_only:
+            query = query.where(followups_t.c.done_at.is_(None))
+        rows = (await self.session.execute(query.order_by(followups_t.c.due_at))).all()
+        return [followup_record(r) for r in rows]
+
+    async def save_followup(self, followup: FollowUpRecord) -> None:
+        await self.session.execute(
+            update(followups_t)
+            .where(followups_t.c.id == followup.id)
+            .values(
+                done_at=followup.done_at,
+                nudged_at=followup.nudged_at,
+                escalated_at=followup.escalated_at,
+                due_at=followup.due_at,
+            )
+        )
+
+    # ---------------------------------------------------------------- login
+
+    async def add_login_token(
+        self, person: str, token_hash: str, at: datetime, expires_at: datetime
+    ) -> None:
+        await self.session.execute(
+            insert(login_t).values(
+                token_hash=token_hash, person=person, created_at=at, expires_at=expires_at
+            )
+        )

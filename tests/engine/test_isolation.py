@@ -1,0 +1,154 @@
+"""Isolation between chats and permission-checked buttons: a chat only ever sees and
+acts on its own cases; card buttons are for staff; CSAT is for the case's customers."""
+
+from __future__ import annotations
+
+from storage.models import OutboxRow
+from tests.engine.kit import cases, events, mark, open_case, rows_after, texts_of
+from tests.harness import ACME, GLOBEX, Harness
+
+
+async def _two_chats(h: Harness) -> None:
+    """Case #1 in Acme (Alice), case #2 in Globex (Carol)."""
+    await open_case(h, "acme VM down")
+    await h.say("carol", "globex 数据库超时", chat=GLOBEX)
+    await h.sent()
+
+
+async def test_customer_naming_another_chats_case_gets_no_case_here(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await _two_chats(h)
+        before = await cases(h)
+        await h.say("alice", "/status #2")
+        [text] = await h.sent(chat=ACME)
+        assert text == h.texts.render("case_unknown", "en", ref="#2")
+        assert "globex" not in text
+        await h.say("carol", "/status #1", chat=GLOBEX)
+        assert await h.sent(chat=GLOBEX) == [h.texts.render("case_unknown", "zh", ref="#1")]
+        assert await cases(h) == before
+
+
+async def test_customer_naming_their_own_case_sees_it(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await _two_chats(h)
+        await h.say("alice", "/status #1")
+        [text] = await h.sent(chat=ACME)
+        assert "#1" in text and "acme VM down" in text and "#2" not in text
+
+
+async def test_staff_in_one_chat_cannot_act_on_another_chats_case(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await _two_chats(h)
+        before = await cases(h)
+        for command in ("/resolve #2", "/priority #2 P1", "/assign #2 me", "/reopen #2"):
+            await h.say("evan", command)
+            assert await h.sent(chat=ACME) == [h.texts.render("case_unknown", "en", ref="#2")]
+        assert await cases(h) == before
+
+
+async def test_a_reply_id_from_another_chat_does_not_cross_over(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h, "acme VM down")
+        # Globex's message "1" is not Acme's message "1"
+        out = await h.say("carol", "超时", chat=GLOBEX, reply_to="1")
+        assert out.opened and out.case_id == 2
+        assert texts_of(await h.case(1)) == ["acme VM down"]
+
+
+async def test_the_board_of_a_chat_lists_only_its_own_cases(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await _two_chats(h)
+        boards = {r.chat: r.payload["text"] for r in await h.outbox() if r.purpose == "board"}
+        assert "#1" in boards[ACME] and "#2" not in boards[ACME]
+        assert "#2" in boards[GLOBEX] and "#1" not in boards[GLOBEX]
+
+
+# ---------------------------------------------------------------------- buttons
+
+
+def _answers(rows: list[OutboxRow]) -> list[str]:
+    return [r.payload["text"] for r in rows if r.kind == "answer"]
+
+
+async def test_card_buttons_work_for_staff_in_triage(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        card = next(r for r in await h.outbox() if r.purpose == "card")
+        data = [b[1] for row in card.payload["buttons"] for b in row]
+        assert {"take:1", "resolve:1", "prio:1:P1"} <= set(data)
+
+        since = await mark(h)
+        await h.press("erin", "take:1")
+        assert (await h.case(1))["assignee"] == "telegram:1002"
+        assert _answers(await rows_after(h, since)) == [h.texts.render("button_done", "en")]
+
+        await h.press("erin", "prio:1:P1")
+        case = await h.case(1)
+        assert case["priority"] == "P1"
+        assert events(case, "priority_changed")[0]["actor"] == "telegram:1002"
+
+        since = await mark(h)
+        await h.press("lena", "resolve:1")
+        case = await h.case(1)
+        assert case["status"] == "resolved"
+        assert events(case, "status_changed")[-1]["actor"] == "telegram:2001"
+        rows = await rows_after(h, since)
+        assert [r.chat for r in rows if r.purpose == "csat"] == [ACME]
+
+
+async def test_card_buttons_from_a_customer_are_refused(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        before = await cases(h)
+        for data in ("take:1", "prio:1:P1", "resolve:1"):
+            since = await mark(h)
+            await h.press("alice", data, chat=ACME)
+            rows = await rows_after(h, since)
+            assert _answers(rows) == [h.texts.render("refused_staff_only_button", "en")]
+            assert len(rows) == 1
+        assert await cases(h) == before
+
+
+async def test_card_buttons_for_another_chats_case_do_nothing(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await _two_chats(h)
+        before = await cases(h)
+        since = await mark(h)
+        await h.press("evan", "take:1", chat=GLOBEX)
+        await h.press("evan", "take:99")
+        await h.press("evan", "bogus")
+        await h.press("evan", "prio:1:P9")
+        unknown = h.texts.render("button_unknown", "en")
+        assert _answers(await rows_after(h, since)) == [unknown] * 4
+        assert await cases(h) == before
+
+
+async def test_csat_from_the_cases_customer_is_recorded(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", "/resolve")
+        since = await mark(h)
+        await h.press("bob", "csat:1:5", chat=ACME)
+        case = await h.case(1)
+        assert case["csat"] == 5
+        [rating] = events(case, "csat")
+        assert rating["data"] == {"score": 5} and rating["actor"] == "telegram:5002"
+        assert _answers(await rows_after(h, since)) == [h.texts.render("csat_thanks", "en")]
+
+
+async def test_csat_from_staff_or_another_chat_is_refused(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await _two_chats(h)
+        await h.say("evan", "/resolve #1")
+        before = await cases(h)
+        since = await mark(h)
+        await h.press("evan", "csat:1:1", chat=ACME)
+        await h.press("carol", "csat:1:1", chat=GLOBEX)
+        only = h.texts.render("csat_customers_only", "en")
+        assert _answers(await rows_after(h, since)) == [
+            only,
+            h.texts.render("csat_customers_only", "zh"),
+        ]
+        await h.press("alice", "csat:1:9", chat=ACME)
+        assert await cases(h) == before
+        assert events(await h.case(1), "csat") == []

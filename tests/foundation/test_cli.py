@@ -1,0 +1,224 @@
+"""The command line as a user meets it: exit codes, one-line errors, export, outbox, demo."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import Harness
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def casebot(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd or ROOT,
+        input=stdin,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def test_example_config_is_valid() -> None:
+    result = casebot("check-config", "--config", str(ROOT / "config.example.toml"))
+    assert result.returncode == 0, result.stderr
+    assert "config ok" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[stafff]\n", "stafff: unknown key"),
+        ('[telegram]\ntoken = "x"\nmode = "webhook"\n', "telegram.webhook_url"),
+        ('[scheduler]\ntick = "soon"\n', "scheduler.tick"),
+        ('[[accounts]]\nname = "A"\nintake = "maybe"\n', "accounts[0].intake"),
+        ("[http]\nport = 99999\n", "http.port"),
+        ('[storage]\nurl = "mysql://x"\n', "storage.url"),
+        ('[storage]\nurl = "sqlite+aiosqlite:///no/such/dir/x.db"\n', "storage.url"),
+        ('[staff]\nengineers = ["1001"]\n', "staff.engineers[0]"),
+        ("this is = = not toml", "not valid TOML"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path, toml: str, named: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    result = casebot("check-config", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
+    result = casebot("export", "--config", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2 and "not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_from_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[telegram]\nmode = "webhook"\nwebhook_url = "https://x/telegram/webhook"\n')
+    result = casebot(
+        "check-config",
+        "--config",
+        str(path),
+        env={"CASEBOT_TELEGRAM_TOKEN": "1:A", "CASEBOT_TELEGRAM_SECRET_TOKEN": "s"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _config_for(url: str, tmp_path: Path) -> Path:
+    path = tmp_path / "casebot.toml"
+    path.write_text(f'[storage]\nurl = "{url}"\n')
+    return path
+
+
+async def test_export_json_and_csv(sqlite_url: str, tmp_path: Path) -> None:
+    async with Harness(sqlite_url) as h:
+        await h.say("alice", "printer on fire")
+        out = await h.say("evan", "/case Printer", reply_to=h.last_message_id)
+        await h.say("evan", "/note checking the fuser")
+    config = _config_for(sqlite_url, tmp_path)
+    result = casebot("export", "--config", str(config), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    cases = json.loads(result.stdout)
+    (case,) = cases
+    for key in (
+        "id",
+        "ref",
+        "account",
+        "chat",
+        "title",
+        "status",
+        "priority",
+        "assignee",
+        "created_at",
+        "first_response_at",
+        "resolved_at",
+        "messages",
+        "events",
+    ):
+        assert key in case
+    assert case["ref"] == f"#{out.case_id}" and case["title"] == "Printer"
+    assert case["created_at"].endswith("Z")
+    for m in case["messages"]:
+        assert set(m) >= {"platform_message_id", "sender", "role", "text", "at", "internal"}
+    assert any(m["internal"] for m in case["messages"])
+    assert {e["type"] for e in case["events"]} >= {"opened", "note"}
+    result = casebot("export", "--config", str(config), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["ref"] == f"#{out.case_id}" and rows[0]["account"] == "Acme"
+
+
+async def test_outbox_lists_and_retries_dead_rows(sqlite_url: str, tmp_path: Path) -> None:
+    async with Harness(sqlite_url) as h:
+        await h.say("alice", "hello?")
+        await h.say("evan", "/case", reply_to=h.last_message_id)
+        async with h.sessions() as session, session.begin():
+            from sqlalchemy import update
+
+            from storage.models import OutboxRow
+
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == 1)
+                .values(status="dead", last_error="Forbidden: bot was kicked")
+            )
+    config = _config_for(sqlite_url, tmp_path)
+    listing = casebot("outbox", "--config", str(config), "--dead")
+    assert listing.returncode == 0
+    assert "dead" in listing.stdout and "kicked" in listing.stdout
+    retried = casebot("outbox", "--config", str(config), "--retry", "1")
+    assert "1 dead row(s) queued again" in retried.stdout
+    listing = casebot("outbox", "--config", str(config), "--dead")
+    assert "kicked" not in listing.stdout.split("\n", 1)[1]
+
+
+def test_demo_shows_a_case_made_from_chat(tmp_path: Path) -> None:
+    result = casebot("demo", "--db", str(tmp_path / "demo.db"), "--no-input")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Case #1: VM web-01 down" in out
+    assert "Thanks, we are on it: this is case #1" in out
+    for event in ("opened", "status_changed", "priority_changed", "note", "csat"):
+        assert event in out
+    assert "Lunch at 12" not in out.split("-- transcript")[1], "chatter joined the case"
+
+
+def test_demo_takes_typed_lines(tmp_path: Path) -> None:
+    typed = "alice> my VM is down again\nevan> /case VM down again\ncase 2\nquit\n"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio,sys; from pathlib import Path; from bot.demo import run_demo;"
+            f"asyncio.run(run_demo(Path({str(tmp_path / 'd.db')!r}), True))",
+        ],
+        input=typed,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Case #2: VM down again" in result.stdout
+
+
+CONTRACT_CONFIG = """
+[storage]
+url = "sqlite+aiosqlite:///./casebot.db"     # or postgresql+asyncpg://...
+
+[http]
+host = "127.0.0.1"
+port = 8080
+api_token = "..."                            # Bearer token for /api
+
+[telegram]
+token = "123456:ABC..."
+base_url = "https://api.telegram.org/bot"    # a local Bot API server may be given
+mode = "polling"                             # or "webhook"
+webhook_url = "https://bot.example.com/telegram/webhook"   # webhook mode: given to setWebhook
+secret_token = "..."                         # webhook mode: checked on every request
+
+[scheduler]
+tick = "30s"                                 # sweeper interval
+
+[staff]
+engineers = ["telegram:1001"]
+leads = ["telegram:2001"]
+triage_chat = "telegram:-100500"             # internal chat for case cards
+
+[[accounts]]
+name = "Acme"
+tier = "premium"
+chats = ["telegram:-100100"]
+intake = "tag"                               # or "auto"
+
+[sla.premium]
+P1 = { first_response = "5m", resolution = "4h" }
+P3 = { first_response = "1h", resolution = "2d" }
+"""
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_the_design_documents_sample_config_is_valid(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "casebot.toml"
+    path.write_text(CONTRACT_CONFIG.replace('mode = "polling"', f'mode = "{mode}"'))
+    result = casebot("check-config", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr

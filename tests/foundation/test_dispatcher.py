@@ -1,0 +1,199 @@
+"""The dispatcher: retries with backoff and retry-after, dead letters, per-chat order,
+coalesced upserts, leases, and no double sends across processes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from adapters.base import DeliveryError
+from bot.dispatcher import Dispatcher
+from cases.model import Outbound, OutboundKind
+from storage.models import OutboxRow
+from storage.uow import SqlUnitOfWork
+from tests.fakes.recording_adapter import RecordingAdapter
+from tests.harness import ACME, TRIAGE, Harness
+
+
+def dispatcher_for(h: Harness, adapter: RecordingAdapter, **kw: object) -> Dispatcher:
+    return Dispatcher(h.sessions, {"telegram": adapter}, h.clock, **kw)  # type: ignore[arg-type]
+
+
+async def enqueue(h: Harness, *actions: Outbound) -> None:
+    async with h.sessions() as session, session.begin():
+        uow = SqlUnitOfWork(session)
+        for action in actions:
+            await uow.enqueue(action, h.clock.now())
+
+
+def send(chat: str, text: str, **kw: object) -> Outbound:
+    return Outbound(OutboundKind.SEND, "telegram", chat, text=text, **kw)  # type: ignore[arg-type]
+
+
+async def rows(h: Harness) -> list[OutboxRow]:
+    async with h.sessions() as session:
+        return list((await session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars())
+
+
+async def test_retry_after_is_honoured_then_sent_once(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=1))
+        await enqueue(h, send(ACME, "hello"))
+        adapter.fail_next(DeliveryError("flood", retry_after=30))
+        assert await d.run_once() == 0
+        h.clock.advance(seconds=10)
+        assert await d.run_once() == 0, "sent before retry_after passed"
+        h.clock.advance(seconds=21)
+        assert await d.run_once() == 1
+        assert adapter.texts() == ["hello"]
+        assert await d.run_once() == 0
+        (row,) = await rows(h)
+        assert row.status == "sent" and row.attempts == 2 and row.platform_message_id
+
+
+async def test_backoff_grows_and_dead_letter_keeps_reason(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, max_attempts=3, base_delay=timedelta(seconds=2))
+        await enqueue(h, send(ACME, "doomed"))
+        for _ in range(3):
+            adapter.fail_next(DeliveryError("server error 502"))
+        assert await d.run_once() == 0
+        (row,) = await rows(h)
+        assert row.attempts == 1 and row.next_attempt_at == h.clock.now() + timedelta(seconds=2)
+        h.clock.advance(seconds=2)
+        await d.run_once()
+        (row,) = await rows(h)
+        assert row.attempts == 2 and row.next_attempt_at == h.clock.now() + timedelta(seconds=4)
+        h.clock.advance(seconds=4)
+        await d.run_once()
+        (row,) = await rows(h)
+        assert row.status == "dead" and row.attempts == 3
+        assert row.last_error == "server error 502"
+        h.clock.advance(hours=1)
+        assert await d.run_once() == 0
+        assert adapter.delivered == []
+
+
+async def test_permanent_error_is_dead_at_once(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter)
+        await enqueue(h, send(ACME, "to a chat that kicked us"), send(TRIAGE, "fine"))
+        adapter.fail_next(
+            DeliveryError("Forbidden: bot was kicked", permanent=True),
+            when=lambda x: x.chat == ACME,
+        )
+        await d.run_once()
+        first, second = await rows(h)
+        assert first.status == "dead" and "kicked" in (first.last_error or "")
+        assert second.status == "sent"
+
+
+async def test_chat_order_is_kept_while_other_chats_go_on(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=5))
+        await enqueue(h, send(ACME, "one"), send(ACME, "two"), send(TRIAGE, "other chat"))
+        adapter.fail_next(DeliveryError("timeout"), when=lambda x: x.text == "one")
+        await d.run_once()
+        assert adapter.texts() == ["other chat"], "two overtook one"
+        h.clock.advance(seconds=5)
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["other chat", "one", "two"]
+
+
+async def test_upserts_coalesce_and_then_edit_in_place(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter)
+        card = dict(anchor="card:1", purpose="card")
+        await enqueue(
+            h,
+            *(
+                Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"v{i}", **card)
+                for i in range(3)
+            ),
+        )  # type: ignore[arg-type]
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["v2"], "older versions of a card were sent"
+        first_id = (await rows(h))[-1].platform_message_id
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v3", **card))  # type: ignore[arg-type]
+        await d.run_once()
+        assert adapter.delivered[-1].anchor_message_id == first_id
+        statuses = [r.status for r in await rows(h)]
+        assert statuses == ["skipped", "skipped", "sent", "sent"]
+
+
+async def test_sent_messages_join_the_transcript(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await h.say("alice", "the API returns 500")
+        out = await h.say("evan", "/case", reply_to=h.last_message_id)
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter)
+        while await d.run_once():
+            pass
+        case = await h.case(out.case_id)
+        bot = [m for m in case["messages"] if m["role"] == "bot"]
+        assert bot and f"#{out.case_id}" in bot[0]["text"]
+        # a customer replying to the bot's acknowledgement stays in the case
+        await h.say(
+            "alice",
+            "any news?",
+            reply_to=bot[0]["platform_message_id"],
+            advance=timedelta(hours=2),
+        )
+        case = await h.case(out.case_id)
+        assert case["messages"][-1]["text"] == "any news?"
+
+
+async def test_lease_stops_a_second_dispatcher_from_sending_a_claimed_row(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        slow = RecordingAdapter()
+        gate = asyncio.Event()
+        original = slow.deliver
+
+        async def blocked(delivery):  # type: ignore[no-untyped-def]
+            await gate.wait()
+            return await original(delivery)
+
+        slow.deliver = blocked  # type: ignore[method-assign]
+        other = RecordingAdapter()
+        d1, d2 = dispatcher_for(h, slow), dispatcher_for(h, other)
+        await enqueue(h, send(ACME, "only once"))
+        first = asyncio.create_task(d1.run_once())
+        await asyncio.sleep(0.05)
+        assert await d2.run_once() == 0
+        gate.set()
+        assert await first == 1
+        assert slow.texts() == ["only once"] and other.texts() == []
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_two_dispatchers_on_postgres_send_each_row_once(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        chats = [f"-100{i:03d}" for i in range(40)]
+        await enqueue(h, *(send(chats[i % 40], f"m{i}") for i in range(400)))
+        adapters = [RecordingAdapter(), RecordingAdapter()]
+        dispatchers = [dispatcher_for(h, a, batch=25) for a in adapters]
+
+        async def drain(d: Dispatcher) -> None:
+            idle = 0
+            while idle < 3:
+                idle = idle + 1 if await d.run_once() == 0 else 0
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(drain(d) for d in dispatchers))
+        texts = adapters[0].texts() + adapters[1].texts()
+        assert sorted(texts) == sorted(f"m{i}" for i in range(400))
+        assert len(set(texts)) == 400
+        assert all(a.delivered for a in adapters), "one dispatcher did all the work"
+        for chat in chats:
+            in_chat = [t for a in adapters for t in a.texts(chat)]
+            assert len(in_chat) == 10

@@ -1,0 +1,150 @@
+"""Follow-ups, customer nudges, auto-resolve and close, walked over weeks with a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.harness import ACME, TRIAGE
+from tests.sla.kit import SlaHarness, accounts
+
+
+async def test_followup_nudges_owner_then_lead_once(db_url: str) -> None:
+    async with SlaHarness(db_url, accounts=accounts()) as h:
+        case_id = await h.open_case()
+        await h.say("evan", "on it", reply_to="1")
+        await h.say("evan", f"/followup #{case_id} 2h @erin call them back", chat=TRIAGE)
+        await h.nudges()
+        row = await h.row(case_id)
+        followup_at = row.sla["followup_at"]
+        h.clock.advance(hours=1)
+        await h.tick()
+        assert [n for n in await h.nudges() if n["purpose"] == "nudge"] == []
+        h.clock.advance(hours=1, minutes=1)
+        await h.tick()
+        sent = await h.nudges()
+        assert [(n["person"], n["nudge"]) for n in sent] == [("telegram:1002", "followup_due")]
+        assert f"#{case_id}" in sent[0]["text"] and "call them back" in sent[0]["text"]
+        await h.tick()
+        assert await h.nudges() == []
+        h.clock.advance(hours=1)
+        await h.tick()
+        sent = await h.nudges()
+        assert [(n["person"], n["nudge"]) for n in sent] == [("telegram:2001", "followup_overdue")]
+        h.clock.advance(days=3)
+        await h.tick()
+        assert [n for n in await h.nudges() if n["purpose"] == "nudge"] == []
+        (f,) = await h.followup_rows()
+        assert f.nudged_at is not None and f.escalated_at is not None
+        assert followup_at is not None
+
+
+async def test_done_followup_is_not_nudged(db_url: str) -> None:
+    async with SlaHarness(db_url, accounts=accounts()) as h:
+        case_id = await h.open_case()
+        await h.say("evan", "on it", reply_to="1")
+        await h.say("evan", f"/followup #{case_id} 1d send the report", chat=TRIAGE)
+        await h.say("evan", f"/done #{case_id}", chat=TRIAGE)
+        assert "followup_at" not in (await h.row(case_id)).sla
+        await h.nudges()
+        h.clock.advance(days=2)
+        await h.tick()
+        assert [n for n in await h.nudges() if n["nudge"] and "followup" in n["nudge"]] == []
+
+
+async def test_followups_listed_in_status_for_staff(db_url: str) -> None:
+    async with SlaHarness(db_url, accounts=accounts()) as h:
+        case_id = await h.open_case()
+        await h.say("evan", f"/followup #{case_id} 2d check the patch", chat=TRIAGE)
+        await h.nudges()
+        await h.say("evan", "/status", chat=ACME)
+        staff_view = "\n".join(await h.sent())
+        assert "check the patch" in staff_view
+        await h.say("alice", "/status", chat=ACME)
+        assert "check the patch" not in "\n".join(await h.sent())
+
+
+async def test_customer_nudges_then_auto_resolve_then_close(db_url: str) -> None:
+    async with SlaHarness(
+        db_url,
+        accounts=accounts(),
+        escalation={"customer_nudge_after": "1d", "customer_nudges": 2, "close_after": "3d"},
+    ) as h:
+        case_id = await h.open_case()
+        await h.say("evan", "please send the logs", reply_to="1")
+        assert (await h.case(case_id))["status"] == "waiting_on_customer"
+        await h.nudges()
+        texts = []
+        for _ in range(2):
+            h.clock.advance(days=1, minutes=1)
+            await h.tick()
+            sent = await h.nudges()
+            texts += [n for n in sent if n["purpose"] == "customer_nudge"]
+        assert len(texts) == 2 and all(n["chat"] == ACME for n in texts)
+        assert f"#{case_id}" in texts[0]["text"]
+        h.clock.advance(days=1, minutes=1)
+        await h.tick()
+        sent = await h.nudges()
+        assert [n["purpose"] for n in sent if n["chat"] == ACME] == ["auto_resolve"]
+        case = await h.case(case_id)
+        assert case["status"] == "resolved"
+        reasons = [
+            e["data"].get("reason") for e in case["events"] if e["type"] == "status_changed"
+        ]
+        assert reasons[-1] == "no_customer_reply"
+        h.clock.advance(days=2)
+        await h.tick()
+        assert (await h.case(case_id))["status"] == "resolved"
+        h.clock.advance(days=1, minutes=1)
+        await h.tick()
+        case = await h.case(case_id)
+        assert case["status"] == "closed"
+        assert (await h.row(case_id)).next_due_at is None
+
+
+async def test_customer_reply_resets_the_nudges(db_url: str) -> None:
+    async with SlaHarness(
+        db_url, accounts=accounts(), escalation={"customer_nudge_after": "1d"}
+    ) as h:
+        case_id = await h.open_case()
+        await h.say("evan", "please send the logs", reply_to="1")
+        h.clock.advance(days=1, minutes=1)
+        await h.tick()
+        await h.say("alice", "here they are", reply_to="1")
+        assert "customer_nudges" not in (await h.row(case_id)).sla
+        await h.say("evan", "thanks, checking", reply_to="1")
+        await h.nudges()
+        h.clock.advance(hours=23)
+        await h.tick()
+        assert [n for n in await h.nudges() if n["purpose"] == "customer_nudge"] == []
+
+
+async def test_customer_nudge_in_zh_for_globex(db_url: str) -> None:
+    async with SlaHarness(db_url, accounts=accounts()) as h:
+        out = await h.say("carol", "数据库连不上", chat="-100200")
+        case_id = out.case_id
+        assert case_id is not None
+        await h.say("evan", "请发一下日志", chat="-100200", reply_to=h.last_message_id)
+        await h.nudges()
+        h.clock.advance(days=2, minutes=1)
+        await h.tick()
+        sent = [n for n in await h.nudges() if n["purpose"] == "customer_nudge"]
+        assert len(sent) == 1 and "您好" in sent[0]["text"]
+
+
+async def test_paused_resolution_clock_does_not_breach(db_url: str) -> None:
+    async with SlaHarness(
+        db_url, accounts=accounts(), escalation={"customer_nudge_after": "30d"}
+    ) as h:
+        case_id = await h.open_case()
+        await h.say("evan", "waiting for your logs", reply_to="1")
+        await h.nudges()
+        h.clock.advance(days=5)  # resolution target 2d, but the case waits on the customer
+        await h.tick()
+        assert [n for n in await h.nudges() if n["purpose"] == "nudge"] == []
+        await h.say("alice", "logs attached", reply_to="1")
+        row = await h.row(case_id)
+        # ~1 min of running time before the pause: due about 2 days from now
+        assert row.resolution_due is not None
+        assert row.resolution_due - h.clock.now() > timedelta(days=1, hours=23)
+        types = [t for t, _ in await h.events(case_id, "sla_")]
+        assert "sla_paused" in types and "sla_resumed" in types

@@ -1,0 +1,55 @@
+"""The layering of STYLE.md, enforced: the engine imports no platform SDK and no web
+code, storage no adapters, and only `bot` wires everything together."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+ALLOWED: dict[str, set[str]] = {
+    "cases": {"cases"},
+    "storage": {"cases", "storage", "sqlalchemy", "alembic", "aiosqlite", "asyncpg"},
+    "scheduler": {"cases", "storage", "scheduler", "apscheduler"},
+    "adapters": {"cases", "adapters", "telegram", "aiohttp", "httpx"},
+    "web": {"cases", "storage", "web", "aiohttp", "jinja2", "markupsafe"},
+}
+
+
+def _type_checking_blocks(tree: ast.AST) -> set[int]:
+    """ids of nodes under `if TYPE_CHECKING:`: type-only imports do not run."""
+    hidden: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                hidden.update(id(n) for n in ast.walk(child))
+    return hidden
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hidden = _type_checking_blocks(tree)
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_what_its_layer_may(package: str) -> None:
+    bad = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        extra = imports_of(path) - STDLIB - ALLOWED[package]
+        if extra:
+            bad[str(path.relative_to(ROOT))] = sorted(extra)
+    assert not bad, f"{package} imports outside its layer: {bad}"

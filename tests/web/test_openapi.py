@@ -1,0 +1,92 @@
+"""The OpenAPI document against the real server: it is a valid OpenAPI 3.1
+document, every documented operation exists and answers with a documented
+status and a body that fits the documented schema, and every API route the
+server has is documented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+from openapi_spec_validator import validate
+
+from tests.web.conftest import ENGINEER, LEAD, Site
+from web.server import build_web_app
+
+ACTION_BODIES = {
+    "assign": {"assignee": ENGINEER},
+    "priority": {"priority": "P2"},
+    "status": {"status": "on_hold"},
+    "notes": {"text": "a note"},
+    "followups": {"due_in": "2d", "text": "call"},
+}
+
+
+def _schema(doc: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in response:
+        response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    schema = response["content"]["application/json"]["schema"]
+    # resolve "#/components/..." refs against the whole document
+    return {**schema, "components": doc["components"]}
+
+
+def _check(doc: dict[str, Any], operation: dict[str, Any], status: int, body: Any) -> None:
+    documented = operation["responses"]
+    assert str(status) in documented, (operation["operationId"], status, body)
+    jsonschema.validate(body, _schema(doc, documented[str(status)]))
+
+
+async def test_openapi_matches_the_server(site: Site) -> None:
+    case_id = await site.open_case("VM down")
+    h = site.api_headers(LEAD)
+    r = await site.client.get("/api/v1/openapi.json", headers=h)
+    doc = await r.json()
+    validate(doc)
+    served = {
+        (route.method.lower(), route.resource.canonical)
+        for route in build_web_app(site.app).router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith("/api/v1")
+        and route.method != "HEAD"
+    }
+    documented: set[tuple[str, str]] = set()
+    calls = 0
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            documented.add((method, path))
+            url = "/api/v1" + path.replace("{id}", str(case_id)).replace("{name}", "Acme")
+            if path == "/queues/{name}":
+                url = "/api/v1/queues/active"
+            query = {"q": "VM"} if path == "/search" else {}
+            action = path.rsplit("/", 1)[1]
+            body = ACTION_BODIES.get(action) if method == "post" else None
+            r = await site.client.request(method, url, headers=h, params=query, json=body)
+            _check(doc, operation, r.status, await r.json())
+            assert r.status == 200, (url, await r.text())
+            # the documented errors are real too
+            r = await site.client.request(method, url, params=query, json=body)
+            _check(doc, operation, r.status, await r.json())
+            calls += 2
+            if "{id}" in path:
+                r = await site.client.request(
+                    method, url.replace(f"/{case_id}", "/99999"), headers=h, json=body
+                )
+                _check(doc, operation, r.status, await r.json())
+                assert r.status == 404
+            if method == "post":
+                bad = {k: "" for k in ACTION_BODIES[action]} | {"priority": "P9"}
+                r = await site.client.request(method, url, headers=h, json=bad)
+                _check(doc, operation, r.status, await r.json())
+                assert r.status in (400, 422)
+                r = await site.client.request(method, url, headers=site.api_headers(), json=body)
+                _check(doc, operation, r.status, await r.json())
+    served_paths = {
+        (m, p.removeprefix("/api/v1").replace(
+            "{action:assign|priority|status|notes|followups}", "{action}"))
+        for m, p in served
+    }  # fmt: skip
+    expanded = {
+        (m, p if "/cases/{id}/" not in p else "/cases/{id}/{action}") for m, p in documented
+    }
+    assert served_paths == expanded
+    assert calls >= 26

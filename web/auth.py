@@ -1,0 +1,301 @@
+"""Staff sign-in for the dashboard: password hashes, signed session cookies, CSRF
+tokens, and the sign-in routes (password form, one-time link, sign-out).
+
+Imports aiohttp, the standard library and `storage`. Sessions are stateless
+cookies signed with HMAC-SHA256 under `http.session_secret`; without one a
+random secret is made per process, so sessions end when the process restarts.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from storage.stats import consume_login_token, person_role
+from web.context import NONCE_KEY, SECRET_KEY, STAFF_KEY, casebot
+
+SESSION_COOKIE = "cb_session"
+NONCE_COOKIE = "cb_nonce"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "X-CSRF-Token"
+PBKDF2_ITERATIONS = 240_000
+
+
+# ------------------------------------------------------------ passwords
+
+
+def hash_password(password: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
+    """`pbkdf2_sha256$<iterations>$<salt>$<hash>`, the format `http.users` take."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return "$".join(["pbkdf2_sha256", str(iterations), _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    try:
+        scheme, iterations, salt, expected = encoded.split("$")
+        rounds = int(iterations)
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256" or not 1 <= rounds <= 10_000_000:
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), _unb64(salt), rounds)
+    return hmac.compare_digest(digest, _unb64(expected))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the name is unknown, so timing does not tell
+    which names exist."""
+    return hash_password("not a password")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# ------------------------------------------------------------ sessions
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    person: str  # "telegram:1001"
+    name: str
+    expires: float
+
+
+def _sign(secret: bytes, payload: bytes) -> str:
+    return _b64(hmac.new(secret, payload, hashlib.sha256).digest())
+
+
+def _bytes(value: str) -> bytes:
+    """A cookie, header or path value as bytes: aiohttp keeps bytes that are not UTF-8
+    as lone surrogates, which plain `.encode()` refuses (a 500 for a forged value)."""
+    return value.encode("utf-8", "surrogateescape")
+
+
+def _same(given: str, expected: str) -> bool:
+    # compare_digest refuses str with non-ASCII characters; bytes it always takes
+    return hmac.compare_digest(_bytes(given), _bytes(expected))
+
+
+def encode_session(secret: bytes, session: StaffSession) -> str:
+    payload = json.dumps(
+        {"p": session.person, "n": session.name, "e": session.expires}, separators=(",", ":")
+    ).encode()
+    return f"{_b64(payload)}.{_sign(secret, b'session|' + payload)}"
+
+
+def decode_session(secret: bytes, value: str, now: float) -> StaffSession | None:
+    body, _, signature = value.partition(".")
+    try:
+        payload = _unb64(body)
+    except ValueError:
+        return None
+    if not _same(signature, _sign(secret, b"session|" + payload)):
+        return None
+    try:
+        data = json.loads(payload)
+        session = StaffSession(str(data["p"]), str(data["n"]), float(data["e"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return session if session.expires > now else None
+
+
+def csrf_token(request: web.Request) -> str:
+    """The token forms carry: an HMAC of the browser's nonce cookie."""
+    nonce = request.get(NONCE_KEY) or request.cookies.get(NONCE_COOKIE, "")
+    return _sign(request.app[SECRET_KEY], b"csrf|" + _bytes(nonce)) if nonce else ""
+
+
+def csrf_ok(request: web.Request, given: str) -> bool:
+    nonce = request.cookies.get(NONCE_COOKIE, "")
+    if not nonce or not given:
+        return False
+    expected = _sign(request.app[SECRET_KEY], b"csrf|" + _bytes(nonce))
+    return _same(given, expected)
+
+
+def _secure(request: web.Request) -> bool:
+    http = casebot(request).config.http
+    if http.cookie_secure is not None:
+        return bool(http.cookie_secure)
+    return bool(http.public_url and http.public_url.startswith("https://"))
+
+
+def ensure_nonce(request: web.Request, response: web.StreamResponse) -> None:
+    """Give a browser its CSRF nonce cookie if it has none yet."""
+    if request.cookies.get(NONCE_COOKIE):
+        return
+    nonce = request.get(NONCE_KEY) or secrets.token_urlsafe(24)
+    _set_cookie(request, response, NONCE_COOKIE, nonce, max_age=None)
+
+
+def _set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    max_age: int | None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(request),
+    )
+
+
+async def current_staff(request: web.Request) -> StaffSession | None:
+    """The signed-in staff person, or None. The person must still be staff."""
+    if STAFF_KEY in request:
+        cached: StaffSession | None = request[STAFF_KEY]
+        return cached
+    app = casebot(request)
+    value = request.cookies.get(SESSION_COOKIE, "")
+    session = decode_session(request.app[SECRET_KEY], value, app.clock.now().timestamp())
+    if session is not None:
+        async with app.sessions() as db:
+            role = await person_role(db, session.person)
+        if role is None or role == "customer":
+            session = None
+    request[STAFF_KEY] = session
+    return session
+
+
+async def require_staff(request: web.Request) -> StaffSession:
+    session = await current_staff(request)
+    if session is None:
+        raise web.HTTPSeeOther(f"/login?next={_safe_next(request.path_qs)}")
+    return session
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: "//evil.example" and "https://..." become "/"."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def start_session(
+    request: web.Request, response: web.StreamResponse, person: str, name: str
+) -> None:
+    app = casebot(request)
+    ttl = app.config.http.session_ttl
+    expires = app.clock.now().timestamp() + ttl.total_seconds()
+    value = encode_session(request.app[SECRET_KEY], StaffSession(person, name, expires))
+    _set_cookie(request, response, SESSION_COOKIE, value, max_age=int(ttl.total_seconds()))
+    # a fresh nonce at sign-in, so a nonce planted before cannot forge forms after
+    _set_cookie(request, response, NONCE_COOKIE, secrets.token_urlsafe(24), max_age=None)
+
+
+# ------------------------------------------------------------ routes
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    from web.render import render
+
+    if await current_staff(request) is not None:
+        raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
+    return render(request, "login.html", {"next": _safe_next(request.query.get("next"))})
+
+
+# password guessing: after this many wrong tries for one name within the window, that
+# name is refused (429) until the window has passed; kept per process, in memory
+MAX_FAILURES = 5
+FAILURE_WINDOW = 300.0
+FAILURES_KEY = web.AppKey("login_failures", dict)
+
+
+def _recent_failures(request: web.Request, name: str, now: float) -> list[float]:
+    failures: dict[str, list[float]] = request.app.setdefault(FAILURES_KEY, {})
+    recent = [t for t in failures.get(name, []) if now - t < FAILURE_WINDOW]
+    failures[name] = recent
+    return recent
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    from web.render import render
+
+    app = casebot(request)
+    form = await request.post()
+    name = str(form.get("name", ""))
+    password = str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "/")))
+    now = app.clock.now().timestamp()
+    recent = _recent_failures(request, name, now)
+    if len(recent) >= MAX_FAILURES:
+        wait = int(FAILURE_WINDOW - (now - recent[0])) // 60 + 1
+        return render(
+            request,
+            "login.html",
+            {
+                "next": target,
+                "name": name,
+                "error": f"Too many wrong tries for this name. Try again in {wait} min.",
+            },
+            status=429,
+        )
+    user = next((u for u in app.config.http.users if u.name == name), None)
+    ok = verify_password(password, user.password_hash if user else _dummy_hash())
+    if not ok:
+        recent.append(now)
+    if user is not None and ok:
+        async with app.sessions() as db:
+            role = await person_role(db, user.person)
+        if role is not None and role != "customer":
+            response = web.HTTPSeeOther(target)
+            start_session(request, response, user.person, user.name)
+            raise response
+    return render(
+        request,
+        "login.html",
+        {"next": target, "error": "Wrong name or password.", "name": name},
+        status=401,
+    )
+
+
+async def login_link(request: web.Request) -> web.StreamResponse:
+    """`GET /login/{token}`: the one-time link the bot DMs on /login."""
+    app = casebot(request)
+    digest = hashlib.sha256(_bytes(request.match_info["token"])).hexdigest()
+    async with app.sessions() as db, db.begin():
+        person = await consume_login_token(db, digest, app.clock.now())
+        role = await person_role(db, person) if person else None
+    if person is None or role is None or role == "customer":
+        from web.render import render
+
+        return render(request, "login.html", {"next": "/", "link_error": True}, status=403)
+    name = app.config.staff.names.get(person, person)
+    response = web.HTTPSeeOther("/")
+    start_session(request, response, person, name)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/login", login_form),
+        web.post("/login", login_submit),
+        web.get("/login/{token}", login_link),
+        web.post("/logout", logout),
+    ]
