@@ -3,8 +3,10 @@
 Rows of one chat go out in order; chats run concurrently. A failure backs off
 exponentially, honouring the platform's retry-after; after `max_attempts`, or at
 once for a permanent error, the row is dead with its reason and stays visible
-(`casebot outbox`). A crash between sending and recording can repeat that one
-send: the window is one short transaction.
+(`casebot outbox`). Once a send succeeded, recording it is retried through
+database hiccups (a dropped connection, a lock timeout), because a lost record
+means the row is sent again when its lease runs out; only a crash between sending
+and recording can still repeat that one send.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import Adapter, Delivery, DeliveryError, Receipt
@@ -136,10 +139,27 @@ class Dispatcher:
         except Exception as exc:  # an adapter bug must not stop the queue
             log.exception("adapter %s failed on outbox row %s", row.platform, row.id)
             return await self._failed(row, f"{type(exc).__name__}: {exc}", None, False)
-        await self._record(row, receipt)
+        await self._record_until_saved(row, receipt)
         if self.observe:
             self.observe("sent", row)
         return True
+
+    async def _record_until_saved(self, row: OutboxRow, receipt: Receipt) -> None:
+        """Record a done send, retrying through database errors for up to half the
+        lease: the row is still ours until then, and giving up would send it twice."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease.total_seconds() / 2
+        delay = 0.05
+        while True:
+            try:
+                await self._record(row, receipt)
+                return
+            except (SQLAlchemyError, OSError) as exc:
+                if loop.time() + delay >= deadline:
+                    raise
+                log.warning("recording sent outbox row %s failed, retrying: %s", row.id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _record(self, row: OutboxRow, receipt: Receipt) -> None:
         now = self.clock.now()

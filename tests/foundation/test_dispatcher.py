@@ -197,3 +197,33 @@ async def test_two_dispatchers_on_postgres_send_each_row_once(db_url: str) -> No
         for chat in chats:
             in_chat = [t for a in adapters for t in a.texts(chat)]
             assert len(in_chat) == 10
+
+
+async def test_a_send_is_recorded_through_a_database_hiccup(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dropped connection while recording a done send used to leave the row leased,
+    and it went out a second time once the lease ran out."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage import outbox
+
+    real_mark_sent = outbox.mark_sent
+    failures = [OperationalError("UPDATE outbox", {}, ConnectionResetError("connection lost"))]
+
+    async def flaky_mark_sent(*args: object, **kw: object) -> None:
+        if failures:
+            raise failures.pop()
+        await real_mark_sent(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "mark_sent", flaky_mark_sent)
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, lease=timedelta(seconds=30))
+        await enqueue(h, send(ACME, "once only"))
+        assert await d.run_once() == 1
+        h.clock.advance(minutes=5)  # well past the lease
+        assert await d.run_once() == 0
+        assert adapter.texts() == ["once only"]
+        (row,) = await rows(h)
+        assert row.status == "sent" and row.platform_message_id
