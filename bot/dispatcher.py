@@ -164,6 +164,8 @@ class Dispatcher:
     async def _record(self, row: OutboxRow, receipt: Receipt) -> None:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
+            if await outbox.is_sent(session, row.id):
+                return  # a retry after a commit whose answer was lost: it is recorded
             note = ", ".join(receipt.notes) or None
             await outbox.mark_sent(session, row.id, now, receipt.message_id, note=note)
             chat = receipt.chat or row.chat

@@ -109,6 +109,11 @@ async def mark_sent(
     )
 
 
+async def is_sent(session: AsyncSession, row_id: int) -> bool:
+    status = await session.execute(select(OutboxRow.status).where(OutboxRow.id == row_id))
+    return status.scalar_one_or_none() == "sent"
+
+
 async def mark_failed(
     session: AsyncSession, row_id: int, now: datetime, error: str, retry_at: datetime | None
 ) -> None:

@@ -227,3 +227,38 @@ async def test_a_send_is_recorded_through_a_database_hiccup(
         assert adapter.texts() == ["once only"]
         (row,) = await rows(h)
         assert row.status == "sent" and row.platform_message_id
+
+
+async def test_a_record_whose_commit_answer_was_lost_is_not_written_twice(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit reached the database but its answer did not: the retry finds the
+    row sent and leaves the transcript with one copy of the bot's message."""
+    from sqlalchemy import func
+    from sqlalchemy.exc import OperationalError
+
+    from storage.models import MessageRow
+
+    lost = [OperationalError("COMMIT", {}, ConnectionResetError("connection lost"))]
+
+    async with Harness(db_url) as h:
+        real_record = Dispatcher._record
+
+        async def record_then_lose_answer(
+            self: Dispatcher, row: OutboxRow, receipt: object
+        ) -> None:
+            await real_record(self, row, receipt)  # type: ignore[arg-type]
+            if lost:
+                raise lost.pop()
+
+        monkeypatch.setattr(Dispatcher, "_record", record_then_lose_answer)
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter)
+        await enqueue(h, send(ACME, "said once"))
+        assert await d.run_once() == 1
+        async with h.sessions() as session:
+            copies = await session.execute(
+                select(func.count(MessageRow.id)).where(MessageRow.text == "said once")
+            )
+            assert copies.scalar_one() == 1
+        assert adapter.texts() == ["said once"]
