@@ -17,7 +17,8 @@ from cases.escalation import account_manager
 from cases.model import Outbound, OutboundKind
 from cases.settings import EngineSettings
 from cases.texts import Texts
-from storage.reports import account_review, digest
+from storage.reports import digest
+from storage.review import account_review
 from storage.uow import SqlUnitOfWork, all_accounts
 
 if TYPE_CHECKING:
@@ -77,7 +78,8 @@ def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> st
 
 def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
     r = texts.render
-    compliance = data["sla_compliance"]
+    sla, csat = data["sla"], data["csat"]
+    compliance = sla["compliance_percent"]
     lines = [
         r(
             "review_title",
@@ -96,16 +98,16 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
         r(
             "review_response",
             locale,
-            median=_seconds(data["first_response_median"]),
-            p90=_seconds(data["first_response_p90"]),
+            median=_seconds(data["first_response"]["median_seconds"]),
+            p90=_seconds(data["first_response"]["p90_seconds"]),
         ),
         r(
             "review_sla",
             locale,
             compliance="-" if compliance is None else f"{compliance:g}%",
-            met=data["sla_met"],
-            breached=data["sla_breached"],
-            csat="-" if data["csat_average"] is None else f"{data['csat_average']:.2f}/5",
+            met=sla["met"],
+            breached=sla["breached"],
+            csat="-" if csat["average"] is None else f"{csat['average']:.2f}/5",
         ),
         r("review_top_title", locale),
     ]
@@ -185,7 +187,7 @@ class Reports:
                     continue
                 if not await uow.claim_event("scheduler", f"review:{account.name}:{week}"):
                     continue
-                data = await account_review(session, account.name, since, until)
+                data = await account_review(session, account, since, until, top=5)
                 text = review_text(self.texts, self.settings.staff_locale, data)
                 await uow.enqueue(self._dm(manager, text, "review"), now)
                 sent += 1

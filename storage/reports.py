@@ -1,4 +1,5 @@
-"""Read-side queries for the daily digest and the weekly account review.
+"""Read-side queries for the daily digest, and the pieces the account review
+(`storage.review`) shares with it.
 
 Imports SQLAlchemy and `cases`. Both return plain dicts (times as ISO 8601 UTC
 strings, durations in seconds) so the scheduler's texts and the web dashboard
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.model import PRIORITIES, Status
 from cases.sla import parse_at
-from storage.models import Account, CaseEvent, CaseRow
+from storage.models import Account, CaseRow
 from storage.queries import iso
 
 ACTIVE = [s.value for s in Status if s.is_active]
@@ -121,110 +122,3 @@ async def digest(
         "longest_waiting": waiting[:longest],
         "queues": queues,
     }
-
-
-async def account_review(
-    session: AsyncSession, account_name: str, since: datetime, until: datetime, top: int = 5
-) -> dict[str, Any]:
-    """One account's week (`since` <= t < `until`): cases opened and resolved, first
-    response median and 90th percentile (seconds, from the customer's first message),
-    SLA compliance (met / (met + breached) over the clocks that stopped or breached in
-    the window), average CSAT, and the top open items by priority then age."""
-    account_id = (
-        await session.execute(select(Account.id).where(Account.name == account_name))
-    ).scalar_one_or_none()
-    result: dict[str, Any] = {
-        "account": account_name,
-        "since": iso(since),
-        "until": iso(until),
-        "opened": 0,
-        "resolved": 0,
-        "open": 0,
-        "first_response_median": None,
-        "first_response_p90": None,
-        "sla_met": 0,
-        "sla_breached": 0,
-        "sla_compliance": None,
-        "csat_average": None,
-        "csat_count": 0,
-        "top_open": [],
-    }
-    if account_id is None:
-        return result
-    mine = CaseRow.account_id == account_id
-    result["opened"] = (
-        await session.execute(
-            select(func.count()).where(
-                mine, CaseRow.created_at >= since, CaseRow.created_at < until
-            )
-        )
-    ).scalar_one()
-    result["resolved"] = (
-        await session.execute(
-            select(func.count()).where(
-                mine, CaseRow.resolved_at >= since, CaseRow.resolved_at < until
-            )
-        )
-    ).scalar_one()
-    result["open"] = (
-        await session.execute(select(func.count()).where(mine, CaseRow.status.in_(ACTIVE)))
-    ).scalar_one()
-    responses: list[float] = []
-    for created, first, data in await session.execute(
-        select(CaseRow.created_at, CaseRow.first_response_at, CaseRow.sla).where(
-            mine,
-            CaseRow.first_response_at >= since,
-            CaseRow.first_response_at < until,
-        )
-    ):
-        start = parse_at((data or {}).get("clock_start")) or created
-        responses.append(max(0.0, (first - start).total_seconds()))
-    result["first_response_median"] = percentile(responses, 0.5)
-    result["first_response_p90"] = percentile(responses, 0.9)
-    in_window = and_(
-        CaseEvent.case_id == CaseRow.id, mine, CaseEvent.at >= since, CaseEvent.at < until
-    )
-    for kind, count in await session.execute(
-        select(CaseEvent.type, func.count())
-        .select_from(CaseEvent)
-        .join(CaseRow, in_window)
-        .where(CaseEvent.type.in_(["sla_met", "sla_breached"]))
-        .group_by(CaseEvent.type)
-    ):
-        result["sla_met" if kind == "sla_met" else "sla_breached"] = int(count)
-    judged = result["sla_met"] + result["sla_breached"]
-    if judged:
-        result["sla_compliance"] = round(100.0 * result["sla_met"] / judged, 1)
-    scores = [
-        float(data.get("score", 0))
-        for (data,) in await session.execute(
-            select(CaseEvent.data)
-            .select_from(CaseEvent)
-            .join(CaseRow, in_window)
-            .where(CaseEvent.type == "csat")
-        )
-        if isinstance(data, dict) and isinstance(data.get("score"), int | float)
-    ]
-    if scores:
-        result["csat_average"] = round(sum(scores) / len(scores), 2)
-        result["csat_count"] = len(scores)
-    result["top_open"] = [
-        {
-            "id": row.id,
-            "ref": f"#{row.id}",
-            "title": row.title,
-            "priority": row.priority,
-            "status": row.status,
-            "assignee": row.assignee,
-            "created_at": iso(row.created_at),
-        }
-        for row in (
-            await session.execute(
-                select(CaseRow)
-                .where(mine, CaseRow.status.in_(ACTIVE))
-                .order_by(PRIORITY_ORDER, CaseRow.created_at)
-                .limit(top)
-            )
-        ).scalars()
-    ]
-    return result

@@ -1,16 +1,13 @@
-"""Read-side queries for the web layer: queues, accounts, people, service-review
-figures, message search, customer status pages and sign-in tokens.
+"""Read-side queries for the web layer: queues, accounts, people, message search,
+customer status pages and sign-in tokens (the service review is `storage.review`).
 
-Imports SQLAlchemy, `cases` and `storage`. Works the same on SQLite and
-PostgreSQL: aggregation that the two dialects spell differently (week buckets,
-percentiles) is done in Python over the few columns it needs.
+Imports SQLAlchemy, `cases` and `storage`, and works the same on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import secrets
-import statistics
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,15 +31,6 @@ ACTIVE = [s.value for s in Status if s.is_active]
 QUEUES = ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all")
 AT_RISK_WITHIN = timedelta(hours=1)
 BREACH_EVENT = "sla_breached"
-# first-response histogram buckets (upper bounds) for the service review
-RESPONSE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
-    ("< 5m", timedelta(minutes=5)),
-    ("< 15m", timedelta(minutes=15)),
-    ("< 1h", timedelta(hours=1)),
-    ("< 4h", timedelta(hours=4)),
-    ("< 1d", timedelta(days=1)),
-    ("1d+", None),
-)
 
 
 @dataclass(frozen=True)
@@ -202,133 +190,6 @@ async def person_role(session: AsyncSession, key: str) -> str | None:
     row = await session.execute(select(Person.role).where(Person.key == key))
     value = row.scalar_one_or_none()
     return str(value) if value is not None else None
-
-
-# ------------------------------------------------------------ service review
-
-
-def _percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def week_start(at: datetime) -> datetime:
-    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday())
-
-
-async def service_review(
-    session: AsyncSession, account: Account, since: datetime, until: datetime
-) -> dict[str, Any]:
-    """Figures for an account's service review over [since, until): volume per week,
-    first-response times, SLA compliance and CSAT. Times in seconds."""
-    cases = list(
-        (
-            await session.execute(
-                select(CaseRow).where(
-                    CaseRow.account_id == account.id,
-                    CaseRow.created_at >= since,
-                    CaseRow.created_at < until,
-                    CaseRow.merged_into.is_(None),
-                )
-            )
-        ).scalars()
-    )
-    resolved_in = list(
-        (
-            await session.execute(
-                select(CaseRow.resolved_at).where(
-                    CaseRow.account_id == account.id,
-                    CaseRow.resolved_at >= since,
-                    CaseRow.resolved_at < until,
-                )
-            )
-        ).scalars()
-    )
-    ids = [c.id for c in cases]
-    breached = await breached_case_ids(session, ids)
-
-    weeks: dict[datetime, dict[str, int]] = {}
-    cursor = week_start(since)
-    while cursor < until:
-        weeks[cursor] = {"opened": 0, "resolved": 0}
-        cursor += timedelta(days=7)
-    for case in cases:
-        weeks.setdefault(week_start(case.created_at), {"opened": 0, "resolved": 0})
-        weeks[week_start(case.created_at)]["opened"] += 1
-    for at in resolved_in:
-        if at is not None:
-            weeks.setdefault(week_start(at), {"opened": 0, "resolved": 0})
-            weeks[week_start(at)]["resolved"] += 1
-
-    responses: list[float] = []
-    buckets: Counter[str] = Counter()
-    met = judged = 0
-    for case in cases:
-        if case.first_response_at is not None:
-            waited = case.first_response_at - case.created_at
-            responses.append(waited.total_seconds())
-            for label, bound in RESPONSE_BUCKETS:
-                if bound is None or waited < bound:
-                    buckets[label] += 1
-                    break
-        if case.first_response_due is not None or case.id in breached:
-            judged += 1
-            first_ok = case.first_response_at is not None and (
-                case.first_response_due is None
-                or case.first_response_at <= case.first_response_due
-            )
-            if first_ok and case.id not in breached:
-                met += 1
-    scores = [
-        int(c.sla["csat"]) for c in cases if c.sla and isinstance(c.sla.get("csat"), int | float)
-    ]
-    top_open = sorted(
-        (c for c in cases if c.status in ACTIVE),
-        key=lambda c: (c.priority, c.created_at),
-    )[:10]
-    return {
-        "account": account.name,
-        "since": iso(since),
-        "until": iso(until),
-        "opened": len(cases),
-        "resolved": len(resolved_in),
-        "still_open": sum(1 for c in cases if c.status in ACTIVE),
-        "weeks": [{"week": iso(w), **n} for w, n in sorted(weeks.items())],
-        "first_response": {
-            "count": len(responses),
-            "median_seconds": statistics.median(responses) if responses else None,
-            "p90_seconds": _percentile(responses, 0.9),
-            "buckets": [
-                {"label": label, "count": buckets[label]} for label, _ in RESPONSE_BUCKETS
-            ],
-        },
-        "sla": {
-            "judged": judged,
-            "met": met,
-            "breached": len(breached),
-            "compliance_percent": round(100 * met / judged, 1) if judged else None,
-        },
-        "csat": {
-            "responses": len(scores),
-            "average": round(statistics.fmean(scores), 2) if scores else None,
-            "distribution": [{"score": n, "count": scores.count(n)} for n in range(1, 6)],
-        },
-        "top_open": [
-            {
-                "id": c.id,
-                "ref": f"#{c.id}",
-                "title": c.title,
-                "priority": c.priority,
-                "status": c.status,
-                "created_at": iso(c.created_at),
-            }
-            for c in top_open
-        ],
-    }
 
 
 # ------------------------------------------------------------ search

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from storage.outbox import counts as outbox_counts
 from storage.queries import CaseFilter, count_cases, get_case, list_cases
+from storage.review import account_review
 from storage.stats import (
     QUEUES,
     Queue,
@@ -27,7 +28,6 @@ from storage.stats import (
     person_role,
     queue_sizes,
     search_messages,
-    service_review,
     sla_breaches,
 )
 from web.actions import ActionRejected, perform, staff_action
@@ -139,7 +139,7 @@ async def review_route(request: web.Request) -> web.Response:
         account = await account_named(session, request.match_info["name"])
         if account is None:
             return json_error(404, f"no account {request.match_info['name']!r}")
-        return _ok(await service_review(session, account, since, until))
+        return _ok(await account_review(session, account, since, until))
 
 
 async def people_route(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from storage.models import Account
 from storage.outbox import counts as outbox_counts
 from storage.outbox import list_rows, retry_rows
 from storage.queries import get_case
+from storage.review import account_review
 from storage.stats import (
     QUEUES,
     Queue,
@@ -29,7 +30,6 @@ from storage.stats import (
     queue_sizes,
     rotate_status_token,
     search_messages,
-    service_review,
 )
 from web.actions import ActionRejected, perform, staff_action
 from web.auth import require_staff
@@ -176,12 +176,12 @@ async def _review(request: web.Request) -> dict[str, Any]:
         if since is None:
             raise web.HTTPBadRequest(reason="week must be a date such as 2026-03-02")
         if request.path.endswith("/review"):
-            review = await service_review(session, account, since, until)
+            review = await account_review(session, account, since, until)
         else:
             count = max(1, min(52, int(weeks) if weeks.isdigit() else 8))
             since = until - (until - since) * count
             # the current, unfinished week counts too on the live page
-            review = await service_review(session, account, since, max(until, now))
+            review = await account_review(session, account, since, max(until, now))
         chats = await chats_of(session, account.id)
     return {"account": account, "review": review, "chats": chats, **_charts(review)}
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from storage import export
-from storage.stats import week_start
+from storage.review import week_start
 
 CSV_COLUMNS = (
     "ref",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scheduler.reports import Reports
-from storage.reports import account_review, digest, percentile
+from storage.reports import digest, percentile
+from storage.review import account_review
+from storage.stats import account_named
 from tests.harness import TRIAGE
 from tests.sla.kit import SlaHarness, accounts
 
@@ -41,20 +43,28 @@ async def test_digest_and_review_figures(db_url: str) -> None:
         await h.press("alice", f"csat:{a}:5", chat="-100100")
         async with h.sessions() as session:
             d = await digest(session, h.clock.now())
-            r = await account_review(session, "Acme", week_start, h.clock.now() + timedelta(1))
-            none = await account_review(session, "Nobody", week_start, h.clock.now())
+            acme, globex = (
+                await account_named(session, "Acme"),
+                await account_named(session, "Globex"),
+            )
+            assert acme is not None and globex is not None
+            r = await account_review(session, acme, week_start, h.clock.now() + timedelta(1))
+            none = await account_review(session, globex, week_start, h.clock.now())
         assert d["open"] == 1 and d["by_priority"]["P1"] == 1
         assert d["breached"] == 0  # answered: b now waits on the customer
         assert d["unassigned"] == 1
         assert r["opened"] == 2 and r["resolved"] == 1 and r["open"] == 1
-        assert r["first_response_median"] is not None and r["first_response_p90"] >= 7200
+        first = r["first_response"]
+        assert first["count"] == 2 and first["p90_seconds"] >= 7200
+        assert first["median_seconds"] is not None and first["median_seconds"] <= 60
+        assert [b["count"] for b in first["buckets"]] == [1, 0, 0, 1, 0, 0]
         # a: answered in time and resolved in time (resolved while waiting on the
         # customer still counts); b: answered late
-        assert r["sla_met"] == 2 and r["sla_breached"] == 1
-        assert r["sla_compliance"] == 66.7
-        assert r["csat_average"] == 5.0
+        assert r["sla"] == {"judged": 3, "met": 2, "breached": 1, "compliance_percent": 66.7}
+        assert r["csat"]["average"] == 5.0 and r["csat"]["distribution"][4]["count"] == 1
         assert [item["id"] for item in r["top_open"]] == [b]
-        assert none["opened"] == 0 and none["sla_compliance"] is None
+        assert sum(w["opened"] for w in r["weeks"]) == 2
+        assert none["opened"] == 0 and none["sla"]["compliance_percent"] is None
 
 
 async def test_digest_and_review_sent_once_per_period(db_url: str) -> None:
