@@ -7,6 +7,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -200,16 +201,24 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def search_terms(text: str) -> list[str]:
+    """`disk "full on" db-1` -> ["full on", "disk", "db-1"]; an unpaired quote is text."""
+    phrases = re.findall(r'"([^"]+)"', text)
+    rest = re.sub(r'"[^"]+"', " ", text)
+    terms = [p.strip() for p in phrases if p.strip()] + rest.split()
+    return terms or [text]
+
+
 async def search_messages(
     session: AsyncSession, text: str, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Messages whose text contains `text` (case-insensitive), newest first."""
-    pattern = _like(text)
+    """Messages holding every term of `text` (case-insensitive), newest first. Terms
+    are split at spaces; a "quoted phrase" is one term."""
     query = (
         select(MessageRow, Chat.platform, Chat.chat, Chat.title, Account.name)
         .join(Chat, Chat.id == MessageRow.chat_id)
         .outerjoin(Account, Account.id == Chat.account_id)
-        .where(or_(MessageRow.text.ilike(pattern, escape="\\")))
+        .where(*(MessageRow.text.ilike(_like(term), escape="\\") for term in search_terms(text)))
         .order_by(MessageRow.at.desc(), MessageRow.id.desc())
         .limit(limit)
     )

@@ -102,6 +102,9 @@ async def test_accounts_people_stats_search_review(site: Site) -> None:
     assert stats["queues"]["unassigned"] == 1
     hits = await (await site.client.get("/api/v1/search?q=DB-1", headers=h)).json()
     assert [m["text"] for m in hits] == ["disk full on db-1"]
+    for q, found in (("db-1 DISK", 1), ('"full on"', 1), ('"on full"', 0), ("disk nope", 0)):
+        hits = await (await site.client.get("/api/v1/search", params={"q": q}, headers=h)).json()
+        assert len(hits) == found, q
     r = await site.client.get("/api/v1/search?q=%25", headers=h)
     assert r.status == 400  # one character
     hits = await (await site.client.get("/api/v1/search?q=_%25", headers=h)).json()
