@@ -78,6 +78,8 @@ class App:
         outcome = await self.ingestor.submit(event)
         if outcome.actions:
             self.dispatcher.wake()
+        if outcome.due_now and self.scheduler is not None:
+            self.scheduler.sweep_soon()
         return outcome
 
     async def prepare(self) -> None:

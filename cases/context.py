@@ -45,6 +45,9 @@ class Outcome:
     case_id: int | None = None
     opened: bool = False
     actions: list[Outbound] = field(default_factory=list)
+    # a timer of a case this event touched is already due (a P1 outside business
+    # hours pages on-call at once): the host should sweep now, not at the next tick
+    due_now: bool = False
 
 
 @dataclass

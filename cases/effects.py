@@ -56,6 +56,7 @@ class Effects:
             # acting from the triage chat: ctx.chat has no account, so the targets
             # cannot be known here; the sweeper recomputes the clocks at its next tick
             case.next_due_at = ctx.now
+            ctx.outcome.due_now = True
             return
         sla.refresh_due(
             case,
@@ -64,6 +65,8 @@ class Effects:
             ctx.now,
             self.settings.escalation,
         )
+        if case.next_due_at is not None and case.next_due_at <= ctx.now:
+            ctx.outcome.due_now = True
 
     async def _set_status(
         self, ctx: Ctx, case: CaseRecord, status: Status, reason: str, save: bool = True

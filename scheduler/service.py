@@ -43,6 +43,8 @@ class SchedulerService:
             app.sessions, app.engine.settings, app.engine.texts, timezone=config.timezone
         )
         self.scheduler: AsyncIOScheduler | None = None
+        self._sweeping = False
+        self._again = False
 
     def start(self) -> None:
         """Add the jobs and start; the first sweep runs at once, so timers that fell
@@ -89,12 +91,31 @@ class SchedulerService:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
 
+    def sweep_soon(self) -> None:
+        """Run the sweeper now rather than at its next tick (a case became due at once,
+        such as a P1 that pages on-call outside business hours). A sweep under way
+        goes round once more: the job allows one instance, so a second would be
+        skipped."""
+        if self._sweeping:
+            self._again = True
+        elif self.scheduler is not None and self.scheduler.running:
+            self.scheduler.modify_job(SWEEP_JOB, next_run_time=_now(self.scheduler))
+
     async def sweep(self) -> int:
+        self._sweeping = True
+        handled = 0
         try:
-            handled = await self.sweeper.tick(self.app.clock.now())
-        except Exception:
-            log.exception("sweeper tick failed")
-            return 0
+            while True:
+                self._again = False
+                try:
+                    handled += await self.sweeper.tick(self.app.clock.now())
+                except Exception:
+                    log.exception("sweeper tick failed")
+                    break
+                if not self._again:
+                    break
+        finally:
+            self._sweeping = False
         if handled:
             self.app.dispatcher.wake()
         return handled

@@ -188,3 +188,53 @@ async def test_next_response_clock_each_customer_message(db_url: str) -> None:
         await h.tick()
         kinds = [n["nudge"] for n in await h.nudges()]
         assert kinds == ["warning"]  # a new cycle warns again
+
+
+async def test_the_running_app_pages_on_call_at_once_not_at_the_next_tick(
+    sqlite_url: str,
+) -> None:
+    """The sweeper ticks hourly here; a P1 set outside business hours still pages the
+    on-call engineer within moments, because the app sweeps as soon as a timer is due."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from bot.app import App
+    from bot.config import parse_config
+    from storage.models import OutboxRow
+
+    async with SlaHarness(
+        sqlite_url,
+        accounts=accounts(timezone="Europe/Berlin", hours={"mon-fri": "09:00-18:00"}),
+        staff={"on_call": [{"person": "telegram:1002"}]},
+    ) as h:
+        h.clock.set(datetime(2026, 3, 7, 2, 0, tzinfo=UTC))  # Saturday night in Berlin
+        raw = dict(h.raw)
+        raw["storage"] = {"url": sqlite_url}
+        raw["http"] = {"enabled": False}
+        raw["dispatcher"] = {"enabled": False}
+        raw["scheduler"] = {"tick": "1h"}
+        app = App(parse_config(raw, env={}), clock=h.clock)
+        await app.start(web=False)
+        h.push = app.sink  # type: ignore[method-assign]
+        try:
+            case_id = await h.open_case()
+            await h.say("evan", f"/priority #{case_id} P1", chat=TRIAGE, advance=None)
+            pages: list[OutboxRow] = []
+            for _ in range(100):
+                async with app.sessions() as session:
+                    pages = list(
+                        (
+                            await session.execute(
+                                select(OutboxRow).where(
+                                    OutboxRow.case_id == case_id, OutboxRow.purpose == "nudge"
+                                )
+                            )
+                        ).scalars()
+                    )
+                if pages:
+                    break
+                await asyncio.sleep(0.02)
+            assert [p.payload.get("person") for p in pages] == ["telegram:1002"]
+        finally:
+            await app.stop()
