@@ -110,6 +110,8 @@ class App:
         self.dispatcher.adapters.update(self.adapters)
 
     async def start(self, *, web: bool = True, scheduler: bool = True) -> None:
+        for warning in self.config.warnings():
+            log.warning("config: %s", warning)
         await self.prepare()
         self._build_adapters()
         self.ingestor.start()

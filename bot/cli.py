@@ -49,6 +49,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from storage.db import check_location
 
     check_location(config.storage.url)
+    for warning in config.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     adapters = ["telegram"] if config.telegram else []
     print(
         f"config ok: {len(config.accounts)} account(s), "

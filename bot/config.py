@@ -317,11 +317,22 @@ class Config(Section):
                         f"accounts[{i}].chats: {chat} already belongs to {seen_chats[chat]!r}"
                     )
                 seen_chats[chat] = account.name
-            if self.sla and account.tier not in self.sla:
-                raise ValueError(f"accounts[{i}].tier: no [sla.{account.tier}] section")
         if self.staff.triage_chat and self.staff.triage_chat in seen_chats:
             raise ValueError("staff.triage_chat: is also a customer chat")
         return self
+
+    def warnings(self) -> list[str]:
+        """Likely mistakes that still make a working config: said by check-config and
+        logged by run. A tier without targets is allowed (an account on a plan with
+        no SLA), but it is more often a typo."""
+        found = []
+        for i, account in enumerate(self.accounts):
+            if self.sla and account.tier not in self.sla:
+                found.append(
+                    f"accounts[{i}].tier: no [sla.{account.tier}] section, so cases of "
+                    f"{account.name!r} run no SLA clocks"
+                )
+        return found
 
 
 _ENV = {

@@ -64,6 +64,24 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path, toml: str, named: str
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_tier_without_targets_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    """Two accounts and SLA targets for one tier only (the contract's example plus a
+    customer on a plan without SLA): valid, with a warning in case it is a typo."""
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[[accounts]]\nname = "Acme"\ntier = "premium"\nchats = ["telegram:-1"]\n'
+        '[[accounts]]\nname = "Globex"\nchats = ["telegram:-2"]\n'
+        '[sla.premium]\nP1 = { first_response = "5m", resolution = "4h" }\n'
+    )
+    result = casebot("check-config", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "config ok: 2 account(s)" in result.stdout
+    assert result.stderr.strip() == (
+        "warning: accounts[1].tier: no [sla.standard] section, so cases of 'Globex' run no "
+        "SLA clocks"
+    )
+
+
 def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     result = casebot("export", "--config", str(tmp_path / "nope.toml"))
     assert result.returncode == 2 and "not found" in result.stderr
