@@ -253,11 +253,16 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
     Nothing else leaves: no assignee, no internal notes, no other chat."""
     if not token:
         return None
-    chat = (
-        await session.execute(select(Chat).where(Chat.status_token == token))
-    ).scalar_one_or_none()
-    if chat is None or chat.kind != "customer":
+    found = (
+        await session.execute(
+            select(Chat, Account.locale)
+            .outerjoin(Account, Account.id == Chat.account_id)
+            .where(Chat.status_token == token)
+        )
+    ).first()
+    if found is None or found[0].kind != "customer":
         return None
+    chat, locale = found
     rows = await session.execute(
         select(CaseRow)
         .where(
@@ -292,7 +297,7 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
                 "updated_at": updated,
             }
         )
-    return {"chat_title": chat.title, "cases": cases}
+    return {"chat_title": chat.title, "cases": cases, "locale": locale or "en"}
 
 
 async def rotate_status_token(session: AsyncSession, chat_id: int) -> str | None:
