@@ -103,15 +103,27 @@ class Effects:
                 ctx.actor_key,
                 {"clock": "resolution", "status": status.value},
             )
-        if case.thread and ctx.chat.account and ctx.chat.account.topics == "per_case":
-            if status is Status.RESOLVED or status is Status.CLOSED:
-                await self._topic(ctx, case, OutboundKind.TOPIC_CLOSE)
-            elif old in (Status.RESOLVED, Status.CLOSED):
-                await self._topic(ctx, case, OutboundKind.TOPIC_REOPEN)
+        await self._follow_topic(ctx, case, old, status)
         if save:
             self._refresh_sla(ctx, case)
             await ctx.uow.save_case(case)
             await self._touch(ctx, case)
+
+    async def _follow_topic(self, ctx: Ctx, case: CaseRecord, old: Status, new: Status) -> None:
+        """Close a case's own topic when the case closes, reopen it when it comes back.
+
+        A resolved case keeps its topic open: in Telegram only admins may post in a
+        closed topic, and the customer's reply there is what reopens the case."""
+        if not case.thread:
+            return
+        await self._remember_chat(ctx, case)  # acted on from triage: the case's account
+        account = self._account(ctx, case)
+        if account is None or account.topics != "per_case":
+            return
+        if new is Status.CLOSED:
+            await self._topic(ctx, case, OutboundKind.TOPIC_CLOSE)
+        elif old is Status.CLOSED:
+            await self._topic(ctx, case, OutboundKind.TOPIC_REOPEN)
 
     async def _topic(self, ctx: Ctx, case: CaseRecord, kind: OutboundKind) -> None:
         chat = await ctx.uow.chat_by_id(case.chat_id)

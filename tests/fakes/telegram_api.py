@@ -1149,9 +1149,14 @@ class FakeBotApi:
         """Build a ``message`` update (not pushed). ``chat_type`` defaults to the registered
         type, else private for positive ids and supergroup otherwise. A leading ``/command``
         gets a bot_command entity. In a forum topic without ``reply_to``, ``reply_to_message``
-        is the topic's creation message, as Telegram does."""
+        is the topic's creation message, as Telegram does. A member who is no admin cannot
+        write in a closed topic: that raises ApiError (TOPIC_CLOSED)."""
         chat_info = self._chat_for_builder(chat_id, chat_type, first_name, username)
         state = self._chat_state(chat_id)
+        topic = state.topics.get(thread_id) if thread_id is not None else None
+        if topic is not None and topic["is_closed"] and not self._is_admin(state, user_id):
+            # Telegram refuses a member's message in a closed topic: no update exists
+            raise _bad("TOPIC_CLOSED")
         if message_id is None:
             message_id = state.allocate_id()
         else:
@@ -1207,6 +1212,10 @@ class FakeBotApi:
                 else {"message_id": replied_id, "date": message["date"], "chat": chat_info}
             )
         return {"message": message}
+
+    @staticmethod
+    def _is_admin(chat: _Chat, user_id: int) -> bool:
+        return user_id == chat.owner_id or user_id in chat.admins
 
     def edited_message(
         self,

@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from scheduler.sweeper import Sweeper
 from storage.models import Chat
+from tests.fakes.telegram_api import ApiError
 from tests.harness import base_config
 from tests.telegram.kit import CHATS, TgBox
 from tests.telegram.test_flow import open_case
@@ -30,7 +33,8 @@ def accounts(**acme: Any) -> list[dict[str, Any]]:
 
 async def test_topic_per_case(make_box: Make) -> None:
     box = await make_box(accounts=accounts(topics="per_case"))
-    box.api.add_chat(CHATS["acme"], title="Acme support", is_forum=True)
+    # the staff are the group's admins; alice is a member
+    box.api.add_chat(CHATS["acme"], title="Acme support", is_forum=True, admins=[1001, 1002])
     await open_case(box)
     [topic] = box.api.topics(CHATS["acme"])
     assert topic["name"].startswith("#1 ")
@@ -43,10 +47,27 @@ async def test_topic_per_case(make_box: Make) -> None:
     case = await box.case(1)
     assert "here are the logs" in [m["text"] for m in case["messages"]]
     assert case["status"] == "resolved"
-    assert box.api.topics(CHATS["acme"])[0]["is_closed"] is True
     csat = [m for m in box.sent("acme") if "resolved" in m["text"]]
     assert csat[0]["message_thread_id"] == thread, "the rating question goes into the topic"
+    # resolved is not closed: the customer can still write in the topic, which reopens it
+    assert box.api.topics(CHATS["acme"])[0]["is_closed"] is False
     box.say("alice", "it broke again", thread_id=thread)
+    box.say("evan", "/resolve", thread_id=thread)
+    await box.settle()
+    assert (await box.case(1))["status"] == "resolved"
+    assert [e.data["reason"] for e in await box.events("status_changed")][-2:] == [
+        "customer_reply",
+        "command",
+    ]
+    # the case closes after close_after: then the topic closes, to members only
+    box.clock.advance(box.app.engine.settings.escalation.close_after + timedelta(minutes=1))
+    await Sweeper(box.app.sessions, box.app.engine, box.app.caches).tick(box.clock.now())
+    await box.settle()
+    assert (await box.case(1))["status"] == "closed"
+    assert box.api.topics(CHATS["acme"])[0]["is_closed"] is True
+    with pytest.raises(ApiError, match="TOPIC_CLOSED"):
+        box.say("alice", "hello?", thread_id=thread)
+    box.say("evan", "/reopen", thread_id=thread)
     await box.settle()
     assert (await box.case(1))["status"] == "open"
     assert box.api.topics(CHATS["acme"])[0]["is_closed"] is False
