@@ -132,6 +132,11 @@ class Doctor:
             )
             return
         except (tg_error.BadRequest, tg_error.Forbidden) as exc:
+            if "kicked" in exc.message:
+                # a private group answers a removed bot with 403 before getChatMember can
+                # say "kicked"; the id is right, so no "check the id"
+                self._removed(where, "kicked")
+                return
             self.problem(
                 f"{where}: the bot is not in this chat ({exc.message})",
                 "add the bot to the group (group info -> Add members -> the bot's @username), "
@@ -141,10 +146,7 @@ class Doctor:
         self.seen[chat_id] = SeenChat(chat_id, chat.title or "", chat.type, purpose)
         status = member.status
         if status in ("left", "kicked"):
-            self.problem(
-                f"{where}: the bot was removed from this chat ({status})",
-                "add the bot to the group again",
-            )
+            self._removed(where, status)
             return
         if purpose == "triage chat":
             return  # staff talk to the bot there; it needs no rights
@@ -174,6 +176,13 @@ class Doctor:
                 "to replies)",
                 'group info -> Edit -> Topics on (or set topics = "off" for this account)',
             )
+
+    def _removed(self, where: str, status: str) -> None:
+        self.problem(
+            f"{where}: the bot was removed from this chat ({status})",
+            "add the bot to the group again (group info -> Add members -> the bot's "
+            "@username; if Telegram refuses, take it off Permissions -> Removed users first)",
+        )
 
     async def _check_webhook(self) -> None:
         problem = self.tg.secret_token_problem

@@ -130,3 +130,80 @@ def test_secret_token_rules(secret: str) -> None:
     assert config.telegram is not None and config.telegram.secret_token_problem
     ok = parse_config({"telegram": {"token": "1:x", "secret_token": "s3cret_Token-1"}}, env={})
     assert ok.telegram is not None and ok.telegram.secret_token_problem is None
+
+
+def problems(out: str) -> dict[str, str]:
+    """Each printed problem with the fix printed under it."""
+    lines = out.split("problem(s):", 1)[-1].splitlines()
+    found: dict[str, str] = {}
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        if line.startswith("PROBLEM: "):
+            assert after.startswith("  fix: "), f"no fix under {line!r}"
+            found[line.removeprefix("PROBLEM: ")] = after.removeprefix("  fix: ")
+    return found
+
+
+def fix_for(found: dict[str, str], starts: str) -> str:
+    [fix] = [fix for what, fix in found.items() if what.startswith(starts)] or [None]
+    assert fix is not None, f"no problem starting {starts!r} in {list(found)}"
+    return fix
+
+
+async def test_doctor_configured_chats_the_bot_is_not_in(api: FakeBotApi, sqlite_url: str) -> None:
+    # acme never had the bot, globex removed it, the bot left triage
+    api.add_chat(CHATS["globex"], title="Globex", bot_status="kicked")
+    api.add_chat(CHATS["triage"], title="Triage", bot_status="left")
+    code, out = await doctor(config_for(api, sqlite_url))
+    assert code == 1, out
+    found = problems(out)
+    assert len(found) == 3, found
+    for where in (f"account Acme ({CHATS['acme']})", f"triage chat ({CHATS['triage']})"):
+        fix = fix_for(found, f"{where}: the bot is not in this chat")
+        assert "Add members" in fix and "check the id" in fix
+    assert "(Forbidden: bot is not a member of the supergroup chat)" in out, "Telegram's reason"
+    # Telegram answers a removed bot with 403 before getChatMember could say "kicked"
+    globex = f"account Globex ({CHATS['globex']})"
+    fix = fix_for(found, f"{globex}: the bot was removed from this chat (kicked)")
+    assert "Add members" in fix and "Removed users" in fix and "check the id" not in fix
+    assert not any("admin" in what or "pin" in what for what in found), "no rights asked of it"
+
+
+def per_case_topics(acme_topics: str = "per_case") -> list[dict[str, Any]]:
+    accounts = base_config()["accounts"]
+    accounts[0] = {**accounts[0], "topics": acme_topics}
+    return list(accounts)
+
+
+async def test_doctor_topics_need_manage_topics(api: FakeBotApi, sqlite_url: str) -> None:
+    api.add_chat(CHATS["acme"], title="Acme", is_forum=True, can_manage_topics=False)
+    api.add_chat(CHATS["globex"], title="Globex", is_forum=True, can_manage_topics=False)
+    api.add_chat(CHATS["triage"], title="Triage")
+    code, out = await doctor(config_for(api, sqlite_url, accounts=per_case_topics()))
+    assert code == 1, out
+    found = problems(out)
+    where = f"account Acme ({CHATS['acme']})"
+    fix = fix_for(found, f"{where}: topics = per_case, but the bot may not manage topics")
+    assert "enable 'Manage topics'" in fix
+    assert len(found) == 1, "Globex has topics off, so the right is not asked for there"
+
+
+async def test_doctor_topics_right_asked_with_admin(api: FakeBotApi, sqlite_url: str) -> None:
+    api.add_chat(CHATS["acme"], title="Acme", is_forum=True, bot_status="member")
+    api.add_chat(CHATS["globex"], title="Globex", bot_status="member")
+    api.add_chat(CHATS["triage"], title="Triage")
+    code, out = await doctor(config_for(api, sqlite_url, accounts=per_case_topics()))
+    assert code == 1, out
+    found = problems(out)
+    acme = fix_for(found, f"account Acme ({CHATS['acme']}): the bot is not an admin")
+    globex = fix_for(found, f"account Globex ({CHATS['globex']}): the bot is not an admin")
+    assert "'Pin messages' and 'Manage topics'" in acme
+    assert "'Pin messages'" in globex and "Manage topics" not in globex
+
+
+async def test_doctor_topics_all_good(api: FakeBotApi, sqlite_url: str) -> None:
+    api.add_chat(CHATS["acme"], title="Acme", is_forum=True)
+    api.add_chat(CHATS["globex"], title="Globex")
+    api.add_chat(CHATS["triage"], title="Triage")
+    code, out = await doctor(config_for(api, sqlite_url, accounts=per_case_topics()))
+    assert code == 0, out
+    assert "no problems found" in out
