@@ -157,7 +157,8 @@ class Effects:
                 names[key] = person.name
         if triage is not None:
             assignee = names.get(case.assignee, case.assignee) if case.assignee else None
-            text = views.card(self.texts, self.settings.staff_locale, case, chat, assignee)
+            locale = self.settings.staff_locale
+            text = views.card(self.texts, locale, case, chat, assignee)
             await self._emit(
                 ctx,
                 Outbound(
@@ -165,7 +166,11 @@ class Effects:
                     triage.platform,
                     triage.chat,
                     text=text,
-                    buttons=views.card_buttons(self._id(case)) if case.status.is_active else (),
+                    buttons=(
+                        views.card_buttons(self.texts, locale, self._id(case))
+                        if case.status.is_active
+                        else ()
+                    ),
                     anchor=f"card:{case.id}",
                     case_id=case.id,
                     purpose="card",

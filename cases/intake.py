@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from cases import views
 from cases.commands import Command, parse_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
@@ -125,6 +126,7 @@ class Intake(Effects):
         """Automatic flips and SLA clocks after a message joined a case."""
         now = ctx.now
         changed = False
+        status_before, due_before = case.status, views.sla_due(case)
         if ctx.role.is_staff:
             case.last_staff_at = now
             if case.first_response_at is None:
@@ -148,6 +150,10 @@ class Intake(Effects):
         if changed:
             self._refresh_sla(ctx, case)
             await ctx.uow.save_case(case)
+            # the card and the board show the status and the SLA due; most messages
+            # change neither, and ingest stays fast by not re-rendering them then
+            if case.status is not status_before or views.sla_due(case) != due_before:
+                await self._touch(ctx, case)
 
     async def _edit(self, ctx: Ctx) -> None:
         ev = ctx.event

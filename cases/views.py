@@ -10,6 +10,7 @@ from datetime import datetime
 
 from cases.model import PRIORITIES, Button
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
+from cases.sla import PAUSING
 from cases.texts import Texts
 
 
@@ -32,9 +33,36 @@ def card(texts: Texts, locale: str, case: CaseRecord, chat: ChatInfo, assignee: 
         status=status_label(texts, locale, case.status.value),
         priority=case.priority,
         assignee=assignee or texts.render("nobody", locale),
-        due=when(case.next_due_at),
+        due=due_line(texts, locale, case),
         link=source_link(chat, case),
     )
+
+
+def sla_due(case: CaseRecord) -> tuple[str, datetime] | None:
+    """The SLA clock that falls due first and when: first response, a reply to the
+    customer (only while they wait) or resolution (not while paused). Nudge, warning
+    and closing timers are not deadlines the desk promised, so they are left out."""
+    dues = [
+        ("first_response", case.first_response_due),
+        (
+            "next_response",
+            case.next_response_due if "customer_waiting_since" in case.sla else None,
+        ),
+        ("resolution", case.resolution_due if case.status not in PAUSING else None),
+    ]
+    pending = [(at, clock) for clock, at in dues if at is not None]
+    if not pending or not case.status.is_active:
+        return None
+    at, clock = min(pending)
+    return clock, at
+
+
+def due_line(texts: Texts, locale: str, case: CaseRecord) -> str:
+    due = sla_due(case)
+    if due is None:
+        return texts.render("card_due_none", locale)
+    clock, at = due
+    return texts.render(f"card_due_{clock}", locale, at=when(at))
 
 
 def source_link(chat: ChatInfo, case: CaseRecord) -> str:
@@ -47,9 +75,12 @@ def source_link(chat: ChatInfo, case: CaseRecord) -> str:
     return ""
 
 
-def card_buttons(case_id: int) -> tuple[tuple[Button, ...], ...]:
+def card_buttons(texts: Texts, locale: str, case_id: int) -> tuple[tuple[Button, ...], ...]:
     return (
-        (Button("Take", f"take:{case_id}"), Button("Resolve", f"resolve:{case_id}")),
+        (
+            Button(texts.render("button_take", locale), f"take:{case_id}"),
+            Button(texts.render("button_resolve", locale), f"resolve:{case_id}"),
+        ),
         tuple(Button(p, f"prio:{case_id}:{p}") for p in PRIORITIES),
     )
 

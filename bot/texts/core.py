@@ -158,15 +158,27 @@ TEXTS: dict[str, dict[str, str]] = {
             "{ref} {title}\n"
             "Customer: {customer} ({chat})\n"
             "Status: {status} · {priority} · Owner: {assignee}\n"
-            "Next due: {due}\n{link}"
+            "{due}\n{link}"
         ),
         "zh": (
             "{ref} {title}\n"
             "客户：{customer}（{chat}）\n"
             "状态：{status} · {priority} · 负责人：{assignee}\n"
-            "下一个截止：{due}\n{link}"
+            "{due}\n{link}"
         ),
     },
+    "card_due_first_response": {
+        "en": "First response due {at}",
+        "zh": "首次响应截止：{at}",
+    },
+    "card_due_next_response": {
+        "en": "Reply to the customer due {at}",
+        "zh": "回复客户截止：{at}",
+    },
+    "card_due_resolution": {"en": "Resolution due {at}", "zh": "解决截止：{at}"},
+    "card_due_none": {"en": "No SLA due", "zh": "无 SLA 截止时间"},
+    "button_take": {"en": "Take", "zh": "接手"},
+    "button_resolve": {"en": "Resolve", "zh": "解决"},
     "nobody": {"en": "nobody", "zh": "无"},
     "status_new": {"en": "new", "zh": "新建"},
     "status_open": {"en": "open", "zh": "处理中"},

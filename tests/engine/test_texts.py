@@ -36,6 +36,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "status_": tuple(s.value for s in Status),
     "setup_need_": ("admin", "pin", "topics"),
     "sla_clock_": sla.CLOCKS,
+    "card_due_": sla.CLOCKS,
     "nudge_": NUDGE_KINDS,
 }
 

@@ -1,0 +1,72 @@
+"""The triage card and the pinned board: refreshed when a reply flips the status, the
+card's due line names the SLA clock that matters, its buttons speak the staff locale."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.engine.kit import mark, open_case, rows_after
+from tests.harness import ACME, TRIAGE, Harness, base_config
+
+
+async def latest(h: Harness, since: int, purpose: str) -> list[str]:
+    return [r.payload["text"] for r in await rows_after(h, since) if r.purpose == purpose]
+
+
+async def test_a_staff_reply_refreshes_the_card_and_the_board(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        since = await mark(h)
+        await h.say("evan", "which VM is it?", reply_to="1")
+        assert (await h.case(1))["status"] == "waiting_on_customer"
+        [card] = await latest(h, since, "card")
+        assert "waiting on you" in card and "First response" not in card
+        [board] = await latest(h, since, "board")
+        assert "#1" in board and "waiting on you" in board
+
+        since = await mark(h)
+        await h.say("alice", "vm-3", reply_to="1")
+        assert (await h.case(1))["status"] == "open"
+        [card] = await latest(h, since, "card")
+        assert "Status: open" in card and "Reply to the customer due" in card
+        assert [r.chat for r in await rows_after(h, since) if r.purpose == "board"] == [ACME]
+
+        # nothing shown changed: no new card or board for a second line
+        since = await mark(h)
+        await h.say("alice", "it is in eu-west", reply_to="1")
+        assert [r.purpose for r in await rows_after(h, since)] == []
+
+
+async def test_the_card_names_the_sla_clock_that_is_due(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        since = await mark(h)
+        await open_case(h)  # premium P3: first response 1h, next response 2h, resolution 2d
+        case = await h.case(1)
+        [card] = await latest(h, since, "card")
+        # the warning timer (at 80% of the hour) comes earlier, but it is no deadline
+        assert "First response due 2026-03-02 10:00 UTC" in card, card
+        assert case["sla"]["first_response_due"].startswith("2026-03-02T10:00")
+
+        since = await mark(h)
+        await h.say("evan", "looking", reply_to="1")
+        [card] = await latest(h, since, "card")
+        # waiting on the customer: the resolution clock is paused, nobody owes a reply
+        assert "No SLA due" in card, card
+
+        since = await mark(h)
+        h.clock.advance(timedelta(minutes=5))
+        await h.say("alice", "any news?", reply_to="1")
+        [card] = await latest(h, since, "card")
+        assert "Reply to the customer due 2026-03-02 11:" in card, card
+
+
+async def test_card_buttons_and_due_speak_the_staff_locale(db_url: str) -> None:
+    raw = base_config()
+    async with Harness(db_url, staff={**raw["staff"], "locale": "zh"}) as h:
+        since = await mark(h)
+        await open_case(h)
+        [row] = [r for r in await rows_after(h, since) if r.purpose == "card"]
+        assert row.chat == TRIAGE
+        labels = [b[0] for line in row.payload["buttons"] for b in line]
+        assert labels[:2] == ["接手", "解决"]
+        assert "首次响应截止" in row.payload["text"]
