@@ -222,6 +222,12 @@ class _Statements:
             messages_t.c.platform_message_id == bindparam("pmid"),
         )
         self.case = select(cases_t).where(cases_t.c.id == bindparam("_id"))
+        if dialect == "postgresql":
+            # a case read to be changed is locked until commit: another process's
+            # sweeper (SKIP LOCKED) passes it by instead of recording a reminder that
+            # this transaction's write of the `sla` column would then erase, so the
+            # reminder fired twice. SQLite's write transactions are serial already.
+            self.case = self.case.with_for_update()
         self.save_case = (
             update(cases_t)
             .where(cases_t.c.id == bindparam("_id"))
@@ -666,18 +672,19 @@ class SqlUnitOfWork:
         return self._loaded(case_record(row)) if row else None
 
     async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None:
-        row = (
-            await self.session.execute(
-                select(cases_t)
-                .where(
-                    cases_t.c.chat_id == chat_id,
-                    cases_t.c.thread == thread,
-                    cases_t.c.merged_into.is_(None),
-                )
-                .order_by(cases_t.c.id.desc())
-                .limit(1)
+        query = (
+            select(cases_t)
+            .where(
+                cases_t.c.chat_id == chat_id,
+                cases_t.c.thread == thread,
+                cases_t.c.merged_into.is_(None),
             )
-        ).first()
+            .order_by(cases_t.c.id.desc())
+            .limit(1)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()  # read to be changed: see _Statements.case
+        row = (await self.session.execute(query)).first()
         return self._loaded(case_record(row)) if row else None
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:

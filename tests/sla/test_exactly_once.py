@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
@@ -15,6 +16,7 @@ from scheduler.sweeper import Sweeper
 from storage.db import make_engine, make_sessions
 from storage.models import OutboxRow
 from storage.uow import Caches
+from tests.harness import TRIAGE
 from tests.sla.kit import SlaHarness, accounts
 
 
@@ -101,3 +103,42 @@ async def test_app_scheduler_sweeps_at_start(sqlite_url: str) -> None:
         assert jobs == {"casebot.sweeper", "casebot.digest", "casebot.review"}
     finally:
         await app.stop()
+
+
+async def test_a_message_handled_while_another_process_sweeps_does_not_repeat_a_reminder(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's sweeper ticks between this process reading a case and writing
+    it back. The write used to erase the reminder the sweeper had just recorded, so it
+    fired again at the next tick. On PostgreSQL the read now locks the case and the
+    other sweeper passes it by; SQLite's write transactions cannot interleave."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL lets two processes' transactions interleave")
+    import storage.uow
+
+    async with (
+        SlaHarness(db_url, accounts=accounts()) as h,
+        SlaHarness(db_url, accounts=accounts()) as other,
+    ):
+        case_id = await h.open_case()
+        h.clock.advance(minutes=61)  # past the warning share of the 1 h first response
+        other.clock.set(h.clock.now())
+        read_case = storage.uow.SqlUnitOfWork.case
+        raced: list[int] = []
+
+        async def case_then_other_sweeps(self: storage.uow.SqlUnitOfWork, cid: int) -> object:
+            found = await read_case(self, cid)
+            if cid == case_id and not raced:
+                raced.append(await other.tick())
+            return found
+
+        monkeypatch.setattr(storage.uow.SqlUnitOfWork, "case", case_then_other_sweeps)
+        await h.say("evan", f"/followup #{case_id} 2d @erin call back", chat=TRIAGE, advance=None)
+        monkeypatch.undo()
+        for _ in range(3):
+            await h.tick()
+            h.clock.advance(minutes=30)
+        types = [t for t, _ in await h.events(case_id, "sla_")]
+        assert types.count("sla_breached") == 1, types
+        assert len(types) == len(set(types)), f"a reminder recorded twice: {types}"
+        assert raced == [0], "the other sweeper passed the locked case by"
