@@ -57,6 +57,11 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # purposes whose text must never be posted anywhere but to the person (sign-in links)
 PRIVATE_PURPOSES = frozenset({"login"})
+# No link previews on anything the bot writes. Its own links are sign-in links (a preview
+# fetch must not be the first to open one), status pages (bearer links: their content
+# belongs in the customer's chat only as text) and dashboard pages (a preview shows a
+# sign-in form); a customer's URL quoted in a triage card would draw a preview of it there.
+NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
 
 
 def _is_event_failed(exc: BaseException) -> bool:
@@ -393,6 +398,7 @@ class TelegramAdapter:
             "reply_markup": markup,
             "message_thread_id": int(thread) if thread else None,
             "disable_notification": quiet or None,
+            "link_preview_options": NO_PREVIEW,
         }
         if reply_to:
             kwargs["reply_parameters"] = telegram.ReplyParameters(
@@ -463,6 +469,7 @@ class TelegramAdapter:
                         text=to_html(text),
                         parse_mode="HTML",
                         reply_markup=markup,
+                        link_preview_options=NO_PREVIEW,
                     )
                 except tg_error.BadRequest as exc:
                     if not _says(exc, "can't parse entities"):
@@ -472,6 +479,7 @@ class TelegramAdapter:
                         message_id=int(anchor_id),
                         text=text,
                         reply_markup=markup,
+                        link_preview_options=NO_PREVIEW,
                     )
                 self._board_edits[key] = self.clock.now()
                 return Receipt(message_id=anchor_id)

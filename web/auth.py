@@ -1,5 +1,6 @@
 """Staff sign-in for the dashboard: password hashes, signed session cookies, CSRF
-tokens, and the sign-in routes (password form, one-time link, sign-out).
+tokens, and the sign-in routes (password form, one-time link behind a "Sign in"
+button, sign-out).
 
 Imports aiohttp, the standard library and `storage`. Sessions are stateless
 cookies signed with HMAC-SHA256 under `http.session_secret`; without one a
@@ -269,8 +270,17 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def login_link_confirm(request: web.Request) -> web.StreamResponse:
+    """`GET /login/{token}`: the one-time link the bot DMs on /login. It only shows a
+    "Sign in" button: chat apps fetch links to draw previews, and a GET that spent the
+    token would let that fetch burn the link before the person clicks it."""
+    from web.render import render
+
+    return render(request, "login_link.html", {})
+
+
 async def login_link(request: web.Request) -> web.StreamResponse:
-    """`GET /login/{token}`: the one-time link the bot DMs on /login."""
+    """`POST /login/{token}` (the button, CSRF-checked): spends the token, signs in."""
     app = casebot(request)
     digest = hashlib.sha256(_bytes(request.match_info["token"])).hexdigest()
     async with app.sessions() as db, db.begin():
@@ -296,6 +306,7 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/login", login_form),
         web.post("/login", login_submit),
-        web.get("/login/{token}", login_link),
+        web.get("/login/{token}", login_link_confirm),
+        web.post("/login/{token}", login_link),
         web.post("/logout", logout),
     ]

@@ -64,23 +64,26 @@ async def test_pages_need_sign_in_and_password_sign_in_works(lite: Site) -> None
     assert r.status == 200 and "Sign out" in await r.text()
 
 
+async def _use_link(site: Site, token: str) -> Any:
+    """What a person does with the DM'd link: open it, press "Sign in"."""
+    csrf = await site.csrf(f"/login/{token}")
+    return await site.client.post(f"/login/{token}", data={"csrf": csrf}, allow_redirects=False)
+
+
 async def test_login_link_is_single_use_and_expires(lite: Site) -> None:
     await _add_login_token(lite, ENGINEER, "good-token", timedelta(minutes=15))
     await _add_login_token(lite, ENGINEER, "old-token", timedelta(minutes=15))
     await _add_login_token(lite, "telegram:5001", "customer-token", timedelta(minutes=15))
-    r = await lite.client.get("/login/good-token", allow_redirects=False)
+    r = await _use_link(lite, "good-token")
     assert r.status == 303 and "cb_session=" in r.headers.get("Set-Cookie", "")
     assert (await lite.client.get("/queue/mine")).status == 200
     lite.client.session.cookie_jar.clear()
-    r = await lite.client.get("/login/good-token", allow_redirects=False)
+    r = await _use_link(lite, "good-token")
     assert r.status == 403 and "not valid" in await r.text()
     lite.clock.advance(timedelta(minutes=16))
-    r = await lite.client.get("/login/old-token", allow_redirects=False)
-    assert r.status == 403
-    r = await lite.client.get("/login/customer-token", allow_redirects=False)
-    assert r.status == 403
-    r = await lite.client.get("/login/never-issued", allow_redirects=False)
-    assert r.status == 403
+    assert (await _use_link(lite, "old-token")).status == 403
+    assert (await _use_link(lite, "customer-token")).status == 403
+    assert (await _use_link(lite, "never-issued")).status == 403
     assert (await lite.client.get("/queue/mine", allow_redirects=False)).status == 303
 
 
