@@ -153,7 +153,9 @@ def _message_event(
             chat_title=chat.title,
             chat_type=chat.type,
         )
-    text = clean_text(message.text)
+    # a caption is the text of a photo or file: `/new` under a screenshot is a command,
+    # and an edited caption is the message's new text
+    text = clean_text(message.text or message.caption)
     attachments = attachments_of(message)
     if not text and not attachments:
         return None  # service messages: joins, pins, topic created/closed, polls...

@@ -186,6 +186,49 @@ async def test_document_with_caption_stored(box: TgBox) -> None:
     assert (await box.case(1))["title"] == "see log"
 
 
+@pytest.mark.parametrize(
+    ("caption", "title"),
+    [
+        ("/new VM console shows a kernel panic", "VM console shows a kernel panic"),
+        ("/new", "[photo]"),
+    ],
+)
+async def test_new_in_a_photo_caption_opens_case_with_the_photo(
+    box: TgBox, caption: str, title: str
+) -> None:
+    # a customer pastes a screenshot and types the command as its caption
+    sent = box.say("alice", None, photo=True, caption=caption)
+    await box.settle()
+    case = await box.case(1)
+    assert case["title"] == title
+    first = (await box.messages())[0]
+    assert (first.platform_message_id, first.case_id) == (str(sent), 1)
+    assert first.attachments[0]["kind"] == "photo"
+    acks = [m for m in box.sent("acme") if "#1" in m["text"] and m.get("reply_to_message")]
+    assert [a["reply_to_message"]["message_id"] for a in acks] == [sent]
+
+
+async def test_command_in_caption_for_another_bot_is_chat(box: TgBox) -> None:
+    box.say("alice", None, photo=True, caption="/new@otherbot see screenshot")
+    await box.settle()
+    assert box.sent("acme") == []
+    [stored] = await box.messages()
+    assert stored.case_id is None and stored.text.endswith("/new@otherbot see screenshot")
+
+
+async def test_caption_edit_keeps_the_text(box: TgBox) -> None:
+    sent = box.say("carol", None, chat="globex", document="trace.log", caption="see log")
+    await box.settle()
+    update = box.api.edited_message(CHATS["globex"], 6001, sent, "see log, line 40")
+    edited = update["edited_message"]
+    edited["caption"] = edited.pop("text")  # Telegram edits a caption as the caption
+    box.push(update)
+    await box.settle()
+    [stored] = [m for m in await box.messages() if m.platform_message_id == str(sent)]
+    assert stored.text == "see log, line 40"
+    assert stored.attachments[0]["name"] == "trace.log"
+
+
 async def test_replayed_update_changes_nothing(
     make_box: Callable[..., Awaitable[TgBox]],
 ) -> None:
