@@ -156,9 +156,31 @@ class TelegramAdapter:
         except tg_error.TelegramError as exc:
             log.warning("telegram: Bot API not reachable (%s); retrying in the background", exc)
             self._poller = asyncio.create_task(self._connect_later(), name="telegram-connect")
+            self._poller.add_done_callback(self._poller_ended)
             return
         if self.config.mode == "polling":
             self._poller = asyncio.create_task(self._poll_forever(), name="telegram-poll")
+            self._poller.add_done_callback(self._poller_ended)
+
+    def _poller_ended(self, task: asyncio.Task[None]) -> None:
+        """Polling ends only when stop() cancels it; any other end means no more updates
+        arrive, which must be loud in the log as well as in `running` (`/healthz`)."""
+        if task is not self._poller:
+            return
+        error = None if task.cancelled() else task.exception()
+        if error is None and self.config.mode == "webhook":
+            return  # connected in the background; webhook updates come over HTTP
+        log.critical("telegram: polling ended, no updates are taken: %r", error or "cancelled")
+
+    @property
+    def running(self) -> bool:
+        """Taking updates: connected (PTB's Application started) with a sink, and in
+        polling mode with the polling task alive. `/healthz` answers 503 otherwise."""
+        if self.sink is None or not self.application.running:
+            return False
+        if self.config.mode == "polling":
+            return self._poller is not None and not self._poller.done()
+        return True
 
     async def _connect(self) -> None:
         await self.application.initialize()  # getMe
@@ -198,11 +220,11 @@ class TelegramAdapter:
             await self._poll_forever()
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+        poller, self._poller = self._poller, None  # let go first: its end is expected now
+        if poller is not None and not poller.done():
+            poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+                await poller
         if self.application.running:
             await self.application.stop()
         with contextlib.suppress(Exception):  # never connected: nothing to shut down

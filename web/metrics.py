@@ -22,8 +22,9 @@ HEALTH_TIMEOUT = 5.0
 
 
 def adapter_states(app: Any) -> dict[str, bool]:
-    """Adapters say whether they run through a `running` attribute; one that has
-    none counts as running once the app has started it."""
+    """Adapters say whether they take updates through `running` (Telegram's is False
+    until connected and once its polling task has ended); an adapter without one, such
+    as a test double, counts as running once the app has started it."""
     return {
         name: bool(getattr(adapter, "running", True)) for name, adapter in app.adapters.items()
     }

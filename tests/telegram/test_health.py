@@ -1,0 +1,82 @@
+"""`/healthz` asks the real Telegram adapter whether it takes updates: connected to
+the (fake) Bot API and, when polling, with its polling task alive."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+
+from tests.telegram.kit import TgBox
+
+WEB = {"enabled": True, "port": 0}
+
+
+class PollerCrash(BaseException):
+    """Gets past the polling loop's `except Exception`, as a bug of that kind would."""
+
+
+async def health(box: TgBox) -> tuple[int, dict[str, Any]]:
+    async with ClientSession() as client:
+        async with client.get(f"http://127.0.0.1:{box.app.web.port}/healthz") as r:
+            return r.status, await r.json()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_polling_adapter_is_healthy_until_its_poller_dies(
+    make_box: Callable[..., Awaitable[TgBox]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    box = await make_box(web=True, http=WEB)
+    assert await health(box) == (
+        200,
+        {"ok": True, "database": "ok", "adapters": {"telegram": True}},
+    )
+
+    async def crash(*args: Any, **kwargs: Any) -> int | None:
+        raise PollerCrash("boom")
+
+    monkeypatch.setattr(box.adapter, "poll_once", crash)
+    box.say("alice", "wake the long poll")  # the round under way returns; the next one dies
+    await until(lambda: not box.adapter.running)
+    status, body = await health(box)
+    assert status == 503 and body["adapters"] == {"telegram": False}
+    assert any("polling ended" in r.message for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+async def test_unreachable_bot_api_is_not_running(
+    make_box: Callable[..., Awaitable[TgBox]],
+) -> None:
+    # nothing listens on port 9: casebot starts and keeps trying in the background
+    box = await make_box(web=True, http=WEB, telegram={"base_url": "http://127.0.0.1:9/bot"})
+    assert not box.adapter.running
+    status, body = await health(box)
+    assert status == 503 and body["adapters"] == {"telegram": False}
+
+
+async def test_webhook_adapter_runs_without_a_poller(
+    make_box: Callable[..., Awaitable[TgBox]],
+) -> None:
+    box = await make_box(
+        web=True,
+        http=WEB,
+        telegram={
+            "mode": "webhook",
+            "webhook_url": "https://bot.example.com/telegram/webhook",
+            "secret_token": "s3cret-Token",
+        },
+    )
+    assert (await health(box))[0] == 200 and box.adapter.running
+    await box.adapter.stop()
+    assert not box.adapter.running
+    assert (await health(box))[0] == 503
