@@ -87,6 +87,7 @@ class Effects:
         elif old in (Status.RESOLVED, Status.CLOSED):
             case.resolved_at = None
             case.closed_at = None
+            sla.restart_resolution(case, ctx.now)
         await ctx.uow.add_event(
             self._id(case),
             "status_changed",

@@ -99,6 +99,25 @@ def parse_at(text: object) -> datetime | None:
 _parse = parse_at
 
 
+def resolution_start(case: CaseRecord) -> datetime:
+    """Where the resolution clock's current cycle began: the customer's first message,
+    or the latest reopen."""
+    return (
+        _parse(case.sla.get("resolution_start"))
+        or _parse(case.sla.get("clock_start"))
+        or case.created_at
+    )
+
+
+def restart_resolution(case: CaseRecord, now: datetime) -> None:
+    """A reopened case starts a new resolution cycle. The first cycle was judged when
+    the case was resolved; counting on from the original start made a case resolved
+    in time breach the moment the customer wrote again days later."""
+    case.sla["resolution_start"] = now.isoformat()
+    case.sla.pop("paused_seconds", None)
+    case.sla.pop("paused_at", None)
+
+
 def paused_total(case: CaseRecord) -> timedelta:
     return timedelta(seconds=float(case.sla.get("paused_seconds", 0.0)))
 
@@ -128,9 +147,8 @@ def paused_resolution_due(
     paused_at = _parse(case.sla.get("paused_at"))
     if targets is None or targets.resolution is None or paused_at is None:
         return None
-    start = _parse(case.sla.get("clock_start")) or case.created_at
     paused = paused_total(case) + calendar.elapsed(paused_at, now)
-    return calendar.add(start, targets.resolution + paused)
+    return calendar.add(resolution_start(case), targets.resolution + paused)
 
 
 @dataclass(frozen=True)
@@ -167,7 +185,11 @@ def running_clocks(
     if targets.next_response and waiting_since and (case.first_response_at or stopping):
         clocks.append(Clock("next_response", waiting_since, targets.next_response, None))
     if targets.resolution:
-        clocks.append(Clock("resolution", start, targets.resolution, None, paused_total(case)))
+        clocks.append(
+            Clock(
+                "resolution", resolution_start(case), targets.resolution, None, paused_total(case)
+            )
+        )
     return clocks
 
 

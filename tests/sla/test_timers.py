@@ -148,3 +148,32 @@ async def test_paused_resolution_clock_does_not_breach(db_url: str) -> None:
         assert row.resolution_due - h.clock.now() > timedelta(days=1, hours=23)
         types = [t for t, _ in await h.events(case_id, "sla_")]
         assert "sla_paused" in types and "sla_resumed" in types
+
+
+async def test_a_case_resolved_in_time_and_reopened_days_later_starts_a_new_resolution_cycle(
+    db_url: str,
+) -> None:
+    """Counting on from the first message made the reopened case breach at once (and
+    its one resolution clock both met and breached); the reopen now starts a new cycle
+    with the full target, judged on its own."""
+    async with SlaHarness(db_url, accounts=accounts()) as h:
+        case_id = await h.open_case()
+        await h.say("evan", "fixed, please check", reply_to="1")
+        await h.say("evan", f"/resolve #{case_id}", chat=TRIAGE)
+        h.clock.advance(days=3)
+        await h.say("alice", "it broke again", reply_to="1")
+        assert (await h.case(case_id))["status"] == "open"
+        row = await h.row(case_id)
+        assert row.resolution_due is not None and row.resolution_due > h.clock.now()
+        await h.nudges()
+        await h.tick()
+        assert [n for n in await h.nudges() if n["purpose"] == "nudge"] == []
+        resolution = [
+            (t, d.get("clock")) for t, d in await h.events(case_id, "sla_") if t != "sla_paused"
+        ]
+        assert ("sla_breached", "resolution") not in resolution, resolution
+        # the new cycle is judged on its own: resolved in time again, met twice
+        await h.say("evan", "fixed for good", reply_to="1")
+        await h.say("evan", f"/resolve #{case_id}", chat=TRIAGE)
+        met = [d.get("clock") for t, d in await h.events(case_id, "sla_met")]
+        assert met.count("resolution") == 2, met
