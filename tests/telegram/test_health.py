@@ -21,15 +21,9 @@ class PollerCrash(BaseException):
 
 
 async def health(box: TgBox) -> tuple[int, dict[str, Any]]:
-    async with ClientSession() as client:
-        async with client.get(f"http://127.0.0.1:{box.app.web.port}/healthz") as r:
-            return r.status, await r.json()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{box.app.web.port}/healthz"
+    async with ClientSession() as client, client.get(url) as r:
+        return r.status, await r.json()
 
 
 async def test_polling_adapter_is_healthy_until_its_poller_dies(
@@ -43,12 +37,17 @@ async def test_polling_adapter_is_healthy_until_its_poller_dies(
         {"ok": True, "database": "ok", "adapters": {"telegram": True}},
     )
 
+    crashed = asyncio.Event()
+
     async def crash(*args: Any, **kwargs: Any) -> int | None:
+        crashed.set()
         raise PollerCrash("boom")
 
     monkeypatch.setattr(box.adapter, "poll_once", crash)
     box.say("alice", "wake the long poll")  # the round under way returns; the next one dies
-    await until(lambda: not box.adapter.running)
+    async with asyncio.timeout(5):
+        await crashed.wait()  # wakes after the task's step that raised, so it has ended
+    assert not box.adapter.running
     status, body = await health(box)
     assert status == 503 and body["adapters"] == {"telegram": False}
     assert any("polling ended" in r.message for r in caplog.records if r.levelno >= logging.ERROR)
