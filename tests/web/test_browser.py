@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage.models import Chat
+from storage.models import Chat, OutboxRow
 from tests.harness import ACME
 from tests.web.conftest import PASSWORD, Site
 
@@ -80,3 +80,47 @@ async def test_dashboard_in_a_real_browser(lite: Site, tmp_path: Path) -> None:
         finally:
             await browser.close()
     assert dialogs == []
+
+
+@pytest.mark.slow
+async def test_outbox_retry_and_error_on_a_phone(lite: Site, tmp_path: Path) -> None:
+    """The queue table drops columns on narrow screens; the outbox table must not: its
+    Retry button and last error are what the page is for."""
+    from playwright.async_api import async_playwright
+
+    await lite.open_case("VM down")
+    async with lite.app.sessions() as session, session.begin():
+        row = (await session.execute(select(OutboxRow).limit(1))).scalar_one()
+        row.status, row.last_error = "dead", "Forbidden: bot was kicked from the group"
+    base = str(lite.client.make_url("/")).rstrip("/")
+    shots = Path(os.environ.get("CASEBOT_SCREENSHOTS", tmp_path))
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(f"{base}/login?next=/outbox")
+            await page.fill("input[name=name]", "lena")
+            await page.fill("input[name=password]", PASSWORD)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(f"{base}/outbox")
+            await page.screenshot(path=str(shots / "outbox-phone.png"), full_page=True)
+            retry = page.locator("form[action='/outbox/retry'] button", has_text="Retry").last
+            assert await retry.is_visible()
+            box = await retry.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+            assert await page.locator("td.error-text").first.is_visible()
+            assert "kicked from the group" in await page.inner_text("td.error-text")
+            await retry.click()
+            await page.wait_for_selector("p.flash")
+            assert "1 row(s) queued again" in await page.inner_text("p.flash")
+
+            # the queue still drops its account and updated columns on a phone
+            await page.goto(f"{base}/queue/active")
+            assert await page.locator("table.cases th", has_text="Status").is_visible()
+            assert not await page.locator("table.cases th", has_text="Account").is_visible()
+            # other tables keep their last column: the account page's renew button
+            await page.goto(f"{base}/accounts/Acme")
+            renew = page.locator("button", has_text="Revoke and renew link").first
+            assert await renew.is_visible()
+        finally:
+            await browser.close()
