@@ -240,8 +240,9 @@ async def test_headers_health_and_metrics(lite: Site) -> None:
     assert r.status == 200 and (await r.json())["database"] == "ok"
     text = await (await lite.client.get("/metrics")).text()
     assert 'casebot_events_total{result="ingested"} 2' in text
-    assert 'casebot_cases{status="new"}' in text or 'casebot_cases{status="open"} 1' in text
-    assert "casebot_outbox_pending " in text and "casebot_outbox_dead 0" in text
+    # alice's question and evan's /case: one new case, its ack, card and board queued
+    assert 'casebot_cases{status="new"} 1' in text and 'casebot_cases{status="open"} 0' in text
+    assert "casebot_outbox_pending 3" in text and "casebot_outbox_dead 0" in text
     assert "casebot_sla_breaches_total 0" in text
     assert 'casebot_event_handling_seconds_bucket{le="+Inf"} 2' in text
     r = await lite.client.post("/login", data="x" * 10_000)
