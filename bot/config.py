@@ -27,6 +27,7 @@ from pydantic import (
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import parse_duration
 from cases.model import PRIORITIES, ChatKey
+from cases.sla import RECIPIENT_ROLES
 
 
 class ConfigError(Exception):
@@ -254,9 +255,32 @@ class SlaTarget(Section):
     resolution: Duration | None = None
 
 
+def _recipient(name: Any) -> str:
+    if name in RECIPIENT_ROLES:
+        return str(name)
+    try:
+        return _person_key(name)
+    except ValueError:
+        roles = ", ".join(RECIPIENT_ROLES)
+        raise ValueError(
+            f"expected one of {roles} or a person key such as telegram:1001"
+        ) from None
+
+
+Recipient = Annotated[str, BeforeValidator(_recipient)]
+
+
+class LadderLevelConfig(Section):
+    after: Duration
+    to: list[Recipient] = Field(min_length=1)
+
+
 class EscalationConfig(Section):
     warn_at: float = Field(0.8, gt=0, lt=1)
     escalate_after: Duration = timedelta(hours=1)
+    warn_to: list[Recipient] = ["assignee"]
+    breach_to: list[Recipient] = Field(["triage", "leads"], min_length=1)
+    levels: list[LadderLevelConfig] = []
     customer_nudge_after: Duration = timedelta(days=2)
     customer_nudges: int = Field(2, ge=0)
     close_after: Duration = timedelta(days=3)
@@ -266,6 +290,13 @@ class EscalationConfig(Section):
     # off duty and their backup gets what they would; people in `away` are off duty
     duty: dict[str, dict[str, str]] = {}
     away: list[PersonRef] = []
+
+    @model_validator(mode="after")
+    def _climbing(self) -> EscalationConfig:
+        for i in range(1, len(self.levels)):
+            if self.levels[i].after <= self.levels[i - 1].after:
+                raise ValueError(f"levels[{i}].after: each level comes later than the one before")
+        return self
 
     @field_validator("duty")
     @classmethod

@@ -9,7 +9,7 @@ from bot.config import Config
 from cases.calendar import BusinessCalendar
 from cases.model import ChatKey, Role
 from cases.settings import EngineSettings
-from cases.sla import EscalationPolicy, OnCallShift, SlaPolicy, SlaTargets
+from cases.sla import EscalationPolicy, LadderLevel, OnCallShift, SlaPolicy, SlaTargets
 from storage.directory import AccountSpec
 
 
@@ -40,6 +40,9 @@ def escalation_policy(config: Config) -> EscalationPolicy:
     return EscalationPolicy(
         warn_at=e.warn_at,
         escalate_after=e.escalate_after,
+        warn_to=tuple(e.warn_to),
+        breach_to=tuple(e.breach_to),
+        levels=tuple(LadderLevel(level.after, tuple(level.to)) for level in e.levels),
         customer_nudge_after=e.customer_nudge_after,
         customer_nudges=e.customer_nudges,
         close_after=e.close_after,

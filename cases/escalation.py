@@ -7,12 +7,14 @@ SLA bookkeeping and the follow-ups so the same reminder is never decided twice.
 The sweeper carries the decision out in the unit of work that claimed the case,
 so a reminder and the advance of its timer commit together.
 
-The ladder: a warning goes to the assignee (the triage chat when unassigned); a
-breach to the triage chat and the leads; a breach still open `escalate_after`
-later to the leads and the account's owner (its backup while the owner is off
-duty). A P1 that arrives while the account's desk is closed pages the on-call
-engineer at once. Nothing here ever addresses a customer chat, except the polite
-customer nudge, which the sweeper posts in the case's own chat or thread.
+The ladder, by default: a warning goes to the assignee (the triage chat when
+unassigned); a breach to the triage chat and the leads; a breach still open
+`escalate_after` later to the leads and the account's owner (its backup while the
+owner is off duty). Who hears each step, and any number of escalation levels
+with their own delays, come from the policy (`[escalation]` in the config). A P1
+that arrives while the account's desk is closed pages the on-call engineer at
+once. Nothing here ever addresses a customer chat, except the polite customer
+nudge, which the sweeper posts in the case's own chat or thread.
 """
 
 from __future__ import annotations
@@ -69,6 +71,32 @@ def account_manager(
     if account.backup and not policy.on_duty(account.owner, now):
         return account.backup
     return account.owner
+
+
+def recipients(
+    names: Sequence[str],
+    case: CaseRecord,
+    policy: sla.EscalationPolicy,
+    account: AccountInfo | None,
+    now: datetime,
+) -> tuple[tuple[str, ...], bool]:
+    """The people a rung names (`sla.RECIPIENT_ROLES` or person keys), and whether it
+    posts in the triage chat. An unassigned case's "assignee" is the triage chat."""
+    people: list[str | None] = []
+    triage = False
+    for name in names:
+        if name == "assignee":
+            people.append(case.assignee)
+            triage = triage or case.assignee is None
+        elif name == "triage":
+            triage = True
+        elif name == "leads":
+            people.extend(policy.leads)
+        elif name == "owner":
+            people.append(account_manager(account, policy, now))
+        else:
+            people.append(name)
+    return _unique(people), triage
 
 
 def _unique(people: Sequence[str | None]) -> tuple[str, ...]:
@@ -144,29 +172,30 @@ def _clocks(
             state["breached"] = due.isoformat()
             state.setdefault("warned", now.isoformat())  # a warning after the fact helps nobody
             decision.events.append(("sla_breached", data))
-            decision.nudges.append(
-                Nudge(BREACH, policy.leads, triage=True, clock=clock.name, due=due)
-            )
+            people, triage = recipients(policy.breach_to, case, policy, account, now)
+            decision.nudges.append(Nudge(BREACH, people, triage=triage, clock=clock.name, due=due))
         elif "breached" not in state and "warned" not in state:
             warn = calendar.add(clock.start, clock.target * policy.warn_at + clock.offset)
             if warn <= now:
                 state["warned"] = now.isoformat()
                 decision.events.append(("sla_warning", data))
-                people = (case.assignee,) if case.assignee else ()
+                people, triage = recipients(policy.warn_to, case, policy, account, now)
                 decision.nudges.append(
-                    Nudge(WARNING, people, triage=not people, clock=clock.name, due=due)
+                    Nudge(WARNING, people, triage=triage, clock=clock.name, due=due)
                 )
         breached = sla.parse_at(state.get("breached"))
-        if (
-            breached is not None
-            and "escalated" not in state
-            and calendar.add(breached, policy.escalate_after) <= now
-        ):
-            state["escalated"] = now.isoformat()
-            manager = account_manager(account, policy, now)
-            decision.events.append(("sla_escalated", {**data, "to": manager}))
+        # every rung whose time has come, in order (a sweeper that was down catches up)
+        while breached is not None and (rung := policy.next_escalation(state)) is not None:
+            if calendar.add(breached, rung.after) > now:
+                break
+            level = int(state.get("level", 0)) + 1
+            state["level"] = level
+            if level == len(policy.ladder):
+                state["escalated"] = now.isoformat()
+            people, triage = recipients(rung.to, case, policy, account, now)
+            decision.events.append(("sla_escalated", {**data, "level": level, "to": list(people)}))
             decision.nudges.append(
-                Nudge(ESCALATION, _unique([*policy.leads, manager]), clock=clock.name, due=due)
+                Nudge(ESCALATION, people, triage=triage, clock=clock.name, due=due)
             )
 
 

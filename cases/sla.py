@@ -4,15 +4,16 @@ A case has up to three clocks: first response, next response (a customer message
 waiting for staff) and resolution. They run in business time of the account's
 calendar; the resolution clock pauses while the case waits on the customer or is
 on hold. Beside the due times, a case carries the timers of the nudge ladder in
-its `sla` JSON: `warn_at` (a share of a target has passed), `escalate_at` (still
-breached after `escalate_after`), `page_at` (a P1 to page on-call about),
+its `sla` JSON: `warn_at` (a share of a target has passed), `escalate_at` (the next rung
+of the escalation ladder for a breached clock), `page_at` (a P1 to page on-call about),
 `customer_nudge_at`, `close_at` and `followup_at`. The earliest pending one is
 mirrored into `next_due_at`, which the sweeper finds with an indexed query.
 
 Per-clock bookkeeping lives in `sla["clocks"][clock]`: the `cycle` it belongs to
 (start and target; a new customer message or a new priority starts a new cycle)
-and when it was `warned`, `breached`, `escalated` or `met`. A breached clock stops
-being a pending timer, so each reminder fires once per cycle.
+and when it was `warned`, `breached`, how many rungs of the escalation ladder fired
+(`level`) and when the last did (`escalated`). A breached clock stops being a
+pending timer, so each reminder fires once per cycle.
 """
 
 from __future__ import annotations
@@ -58,13 +59,34 @@ class OnCallShift:
     hours: BusinessCalendar
 
 
+# who a rung of the ladder may name besides a person key ("telegram:2001"): the case's
+# assignee (the triage chat while unassigned), the triage chat, every lead, and the
+# account's owner (its backup while the owner is off duty)
+RECIPIENT_ROLES = ("assignee", "triage", "leads", "owner")
+
+
+@dataclass(frozen=True)
+class LadderLevel:
+    """One rung after a breach: `after` the breach (business time), nudge `to`."""
+
+    after: timedelta
+    to: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class EscalationPolicy:
     """The nudge ladder's knobs. Delays count in the case's business time, except
-    `close_after` (wall time: a resolved case closes on the calendar, not the desk)."""
+    `close_after` (wall time: a resolved case closes on the calendar, not the desk).
+
+    The ladder: a warning at `warn_at` of a target to `warn_to`; the breach to
+    `breach_to`; then each of `levels` once, its `after` the breach. Without `levels`,
+    one: `escalate_after` the breach to the leads and the account's owner."""
 
     warn_at: float = 0.8
     escalate_after: timedelta = timedelta(hours=1)
+    warn_to: tuple[str, ...] = ("assignee",)
+    breach_to: tuple[str, ...] = ("triage", "leads")
+    levels: tuple[LadderLevel, ...] = ()
     customer_nudge_after: timedelta = timedelta(days=2)
     customer_nudges: int = 2
     close_after: timedelta = timedelta(days=3)
@@ -74,6 +96,17 @@ class EscalationPolicy:
     # a person with duty hours is off duty outside them; `away` are off duty entirely
     duty: Mapping[str, BusinessCalendar] = field(default_factory=dict)
     away: frozenset[str] = frozenset()
+
+    @property
+    def ladder(self) -> tuple[LadderLevel, ...]:
+        return self.levels or (LadderLevel(self.escalate_after, ("leads", "owner")),)
+
+    def next_escalation(self, state: Mapping[str, Any]) -> LadderLevel | None:
+        """The rung a breached clock climbs next (None once all have fired)."""
+        if "breached" not in state or "escalated" in state:
+            return None
+        fired = int(state.get("level", 0))
+        return self.ladder[fired] if fired < len(self.ladder) else None
 
     def on_call_at(self, at: datetime) -> str | None:
         for shift in self.on_call:
@@ -245,8 +278,9 @@ def refresh_due(
             if at < due:
                 warn.append(at)
         breached = _parse(entry.get("breached"))
-        if breached is not None and "escalated" not in entry:
-            escalate.append(calendar.add(breached, policy.escalate_after))
+        rung = policy.next_escalation(entry)
+        if breached is not None and rung is not None:
+            escalate.append(calendar.add(breached, rung.after))
     case.first_response_due = dues["first_response"]
     case.next_response_due = dues["next_response"]
     case.resolution_due = dues["resolution"]

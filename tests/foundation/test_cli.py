@@ -48,6 +48,12 @@ def test_example_config_is_valid() -> None:
         ('[scheduler]\ntick = "soon"\n', "scheduler.tick"),
         ('[[accounts]]\nname = "A"\nintake = "maybe"\n', "accounts[0].intake"),
         ("[http]\nport = 99999\n", "http.port"),
+        ('[escalation]\nwarn_to = ["boss"]\n', "escalation.warn_to[0]"),
+        (
+            '[[escalation.levels]]\nafter = "2h"\nto = ["leads"]\n'
+            '[[escalation.levels]]\nafter = "1h"\nto = ["owner"]\n',
+            "escalation.levels[1].after",
+        ),
         ('[storage]\nurl = "mysql://x"\n', "storage.url"),
         ('[storage]\nurl = "sqlite+aiosqlite:///no/such/dir/x.db"\n', "storage.url"),
         ('[staff]\nengineers = ["1001"]\n', "staff.engineers[0]"),

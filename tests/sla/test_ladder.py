@@ -238,3 +238,67 @@ async def test_the_running_app_pages_on_call_at_once_not_at_the_next_tick(
             assert [p.payload.get("person") for p in pages] == ["telegram:1002"]
         finally:
             await app.stop()
+
+
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)  # the harness's Monday
+
+
+LADDER = {
+    "warn_to": ["triage"],
+    "breach_to": ["leads"],
+    "levels": [
+        {"after": "30m", "to": ["owner"]},
+        {"after": "2h", "to": ["telegram:1002", "triage"]},
+    ],
+}
+
+
+async def test_a_configured_ladder_names_who_hears_each_step_and_when(db_url: str) -> None:
+    async with SlaHarness(
+        db_url, accounts=accounts(owner="telegram:1001"), escalation=LADDER
+    ) as h:
+        case_id = await h.open_case()  # P3 premium: first response 1 h, due 10:00:30
+        h.clock.set(at(9, 50))
+        await h.tick()
+        sent = await h.nudges()
+        assert [(n["kind"], n["chat"], n["nudge"]) for n in sent] == [("send", TRIAGE, "warning")]
+        h.clock.set(at(10, 1))
+        await h.tick()
+        sent = await h.nudges()
+        assert [(n["kind"], n["person"], n["nudge"]) for n in sent] == [
+            ("dm", "telegram:2001", "breach")  # the leads only: no post in triage
+        ]
+        h.clock.set(at(10, 30))  # the first level is due at 10:30:30
+        await h.tick()
+        assert await h.nudges() == []
+        h.clock.set(at(10, 31))
+        await h.tick()
+        sent = await h.nudges()
+        assert [(n["person"], n["nudge"]) for n in sent] == [("telegram:1001", "escalation")]
+        h.clock.set(at(12, 1))
+        await h.tick()
+        sent = await h.nudges()
+        assert {(n["kind"], n["person"] or n["chat"]) for n in sent} == {
+            ("dm", "telegram:1002"),
+            ("send", TRIAGE),
+        }
+        h.clock.advance(days=1)
+        await h.tick()
+        assert await h.nudges() == []
+        levels = [(d["level"], d["to"]) for _, d in await h.events(case_id, "sla_escalated")]
+        assert levels == [(1, ["telegram:1001"]), (2, ["telegram:1002"])]
+
+
+async def test_a_sweeper_that_was_down_climbs_every_passed_level_once(db_url: str) -> None:
+    async with SlaHarness(
+        db_url, accounts=accounts(owner="telegram:1001"), escalation=LADDER
+    ) as h:
+        case_id = await h.open_case()
+        h.clock.advance(hours=4)  # breach at 10:00:30, both levels passed by 13:00:30
+        await h.tick()
+        await h.tick()
+        kinds = [n["nudge"] for n in await h.nudges() if n["purpose"] == "nudge"]
+        assert kinds.count("breach") == 1 and kinds.count("escalation") == 3  # 1 + (1 + triage)
+        types = [t for t, _ in await h.events(case_id, "sla_")]
+        assert types == ["sla_breached", "sla_escalated", "sla_escalated"]
