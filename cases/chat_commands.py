@@ -218,7 +218,10 @@ class Commands(Intake):
         await self._assign(ctx, case, assignee)
 
     async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
+        person = await ctx.uow.person(assignee)
+        name = person.name if person else assignee
         if case.assignee == assignee:
+            await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
             return
         old = case.assignee
         case.assignee = assignee
@@ -228,8 +231,6 @@ class Commands(Intake):
         if case.status is Status.NEW:
             await self._set_status(ctx, case, Status.OPEN, reason="assigned", save=False)
         await ctx.uow.save_case(case)
-        person = await ctx.uow.person(assignee)
-        name = person.name if person else assignee
         await self._reply(ctx, "assigned", ref=case.ref, name=name)
         await self._touch(ctx, case)
 
@@ -245,6 +246,9 @@ class Commands(Intake):
 
     async def _set_priority(self, ctx: Ctx, case: CaseRecord, value: str) -> None:
         if case.priority == value:
+            await self._refuse(
+                ctx, "already_priority", tell_chat=False, ref=case.ref, priority=value
+            )
             return
         old, case.priority = case.priority, value
         await ctx.uow.add_event(
@@ -263,7 +267,7 @@ class Commands(Intake):
 
     async def _resolve(self, ctx: Ctx, case: CaseRecord, note: str | None = None) -> None:
         if case.status in (Status.RESOLVED, Status.CLOSED):
-            await self._reply(ctx, "already_resolved", ref=case.ref)
+            await self._refuse(ctx, "already_resolved", ref=case.ref)
             return
         await self._set_status(ctx, case, Status.RESOLVED, reason=note or "command")
         await self._notify_resolved(ctx, case)
@@ -294,7 +298,7 @@ class Commands(Intake):
         if case is None:
             return
         if case.status.is_active:
-            await self._reply(ctx, "already_open", ref=case.ref)
+            await self._refuse(ctx, "already_open", ref=case.ref)
             return
         await self._set_status(ctx, case, Status.OPEN, reason="command")
         await self._reply(ctx, "reopened", ref=case.ref)
@@ -305,7 +309,7 @@ class Commands(Intake):
             return
         if not case.status.is_active:
             # holding pauses work in progress; a resolved case is reopened with /reopen
-            await self._reply(ctx, "already_resolved", ref=case.ref)
+            await self._refuse(ctx, "already_resolved", ref=case.ref)
             return
         await self._set_status(ctx, case, Status.ON_HOLD, reason="command")
         await self._reply(ctx, "on_hold", ref=case.ref)
@@ -400,6 +404,11 @@ class Commands(Intake):
         if not pending:
             await self._reply(ctx, "followup_none", ref=case.ref)
             return
+        await self._finish_followups(ctx, case, pending)
+
+    async def _finish_followups(
+        self, ctx: Ctx, case: CaseRecord, pending: list[FollowUpRecord]
+    ) -> None:
         for f in pending:
             f.done_at = ctx.now
             await ctx.uow.save_followup(f)
@@ -432,8 +441,12 @@ class Commands(Intake):
         if moved is None:
             await self._reply(ctx, "message_unknown")
             return
+        await self._move(ctx, moved, target)
+
+    async def _move(self, ctx: Ctx, moved: MessageRecord, target: CaseRecord) -> None:
         old = moved.case_id
         if old == target.id:
+            await self._refuse(ctx, "already_there", tell_chat=False, ref=target.ref)
             return
         await ctx.uow.link_message(self._id(moved), self._id(target))
         data = {"message": moved.platform_message_id, "from": old, "to": target.id}
@@ -456,8 +469,14 @@ class Commands(Intake):
         if source.id == target.id:
             await self._reply(ctx, "usage_merge")
             return
+        await self._merge(ctx, source, target)
+
+    async def _merge(self, ctx: Ctx, source: CaseRecord, target: CaseRecord) -> None:
+        if source.id == target.id:
+            await self._refuse(ctx, "merge_itself", ref=source.ref)
+            return
         if source.account_id != target.account_id:
-            await self._reply(ctx, "merge_other_account")
+            await self._refuse(ctx, "merge_other_account")
             return
         for m in await ctx.uow.case_messages(self._id(source)):
             await ctx.uow.link_message(self._id(m), self._id(target))

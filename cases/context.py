@@ -26,6 +26,12 @@ class ActionRejected(ValueError):
     """A staff action that cannot apply (unknown case, bad value); nothing changed."""
 
 
+class ActionConflict(ActionRejected):
+    """A well-formed staff action that the case's state makes a no-op or refuses (resolve
+    a resolved case, take a case one already has); the message is the engine's own
+    reason in English. Nothing changed."""
+
+
 class EventFailed(Exception):
     """The engine could not handle an event; it was rolled back on its own and the
     rest of its batch went on. Adapters acknowledge it (a replay would fail again)."""

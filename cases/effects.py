@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cases import sla, views
 from cases.calendar import BusinessCalendar
-from cases.context import Ctx
+from cases.context import ActionConflict, Ctx
 from cases.model import (
     ChatKind,
     Outbound,
@@ -190,6 +190,14 @@ class Effects:
                     pin=True,
                 ),
             )
+
+    async def _refuse(self, ctx: Ctx, key: str, tell_chat: bool = True, **params: object) -> None:
+        """Say no. In chat a reply (`tell_chat`: for a no-op chat stays silent about); from
+        the web the reason as ActionConflict, which rolls the action back."""
+        if ctx.quiet:
+            raise ActionConflict(self.texts.render(key, "en", **params))
+        if tell_chat:
+            await self._reply(ctx, key, **params)
 
     async def _reply(self, ctx: Ctx, key: str, **params: object) -> None:
         if ctx.quiet:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from cases.buttons import Buttons
-from cases.context import ActionRejected, AlreadyStored, Ctx, Outcome
+from cases.context import ActionConflict, ActionRejected, AlreadyStored, Ctx, Outcome
 from cases.model import (
     PRIORITIES,
     ActionKind,
@@ -20,6 +20,8 @@ from cases.model import (
     Inbound,
     InboundKind,
     MessageRole,
+    Outbound,
+    OutboundKind,
     Role,
     StaffAction,
     Status,
@@ -29,7 +31,7 @@ from cases.records import CaseRecord, MessageRecord
 from cases.settings import EngineSettings
 from cases.texts import Texts
 
-__all__ = ["ActionRejected", "Engine", "Outcome"]
+__all__ = ["ActionConflict", "ActionRejected", "Engine", "Outcome"]
 
 
 class Engine(Buttons):
@@ -107,10 +109,7 @@ class Engine(Buttons):
         outcome.case_id = case.id
         kind = action.kind
         if kind is ActionKind.ASSIGN:
-            person = await uow.person(action.value) if action.value else None
-            if person is None or not Role(person.role).is_staff:
-                raise ActionRejected(f"{action.value!r} is not on the team")
-            await self._assign(ctx, case, person.key)
+            await self._assign(ctx, case, await self._staff_key(uow, action.value))
         elif kind is ActionKind.PRIORITY:
             if action.value not in PRIORITIES:
                 raise ActionRejected("priority must be P1, P2, P3 or P4")
@@ -118,38 +117,133 @@ class Engine(Buttons):
         elif kind is ActionKind.STATUS:
             await self._act_status(ctx, case, action.value)
         elif kind is ActionKind.NOTE:
-            if not action.value.strip():
-                raise ActionRejected("a note needs text")
-            note = await uow.add_message(
-                MessageRecord(
-                    chat_id=chat.id,
-                    platform_message_id=None,
-                    sender=action.actor.key,
-                    sender_name=action.actor.display,
-                    role=MessageRole.STAFF,
-                    text=action.value,
-                    at=action.at,
-                    thread=case.thread,
-                    internal=True,
-                    case_id=case.id,
-                )
-            )
-            assert note is not None  # a note has no platform id, so it cannot clash
-            outcome.message_id = note.id
-            await uow.add_event(
-                self._id(case),
-                "note",
-                action.at,
-                action.actor.key,
-                {"text": action.value, "via": "web"},
-            )
+            await self._act_note(ctx, case, action)
         elif kind is ActionKind.FOLLOWUP:
             if action.due_in is None or not action.value.strip():
                 raise ActionRejected("a follow-up needs a due time and text")
+            # the owner gets reminders with internal text: never a customer or a stranger
+            owner = await self._staff_key(uow, action.owner) if action.owner else None
             await self._add_followup(
-                ctx, case, action.owner or action.actor.key, action.due_in, action.value
+                ctx, case, owner or action.actor.key, action.due_in, action.value
             )
+        elif kind is ActionKind.FOLLOWUP_DONE:
+            await self._act_followup_done(ctx, case, action.target)
+        elif kind is ActionKind.REPLY:
+            await self._act_reply(ctx, case, action.value)
+        elif kind is ActionKind.MOVE:
+            await self._act_move(ctx, case, action)
+        elif kind is ActionKind.MERGE:
+            into = await self._follow_merge(uow, action.into) if action.into else None
+            if into is None:
+                raise ActionRejected(f"no case #{action.into}" if action.into else "merge into?")
+            await self._merge(ctx, case, into)
         return outcome
+
+    async def _staff_key(self, uow: UnitOfWork, key: str) -> str:
+        person = await uow.person(key) if key else None
+        if person is None or not Role(person.role).is_staff:
+            raise ActionRejected(f"{key!r} is not on the team")
+        return person.key
+
+    async def _act_note(self, ctx: Ctx, case: CaseRecord, action: StaffAction) -> None:
+        if not action.value.strip():
+            raise ActionRejected("a note needs text")
+        note = await self._add_staff_message(ctx, case, action.value, internal=True)
+        await ctx.uow.add_event(
+            self._id(case), "note", ctx.now, action.actor.key, {"text": action.value, "via": "web"}
+        )
+        ctx.outcome.message_id = note.id
+
+    async def _add_staff_message(
+        self, ctx: Ctx, case: CaseRecord, text: str, internal: bool
+    ) -> MessageRecord:
+        actor = ctx.event.actor
+        assert actor is not None
+        message = await ctx.uow.add_message(
+            MessageRecord(
+                chat_id=case.chat_id,
+                platform_message_id=None,
+                sender=actor.key,
+                sender_name=actor.display,
+                role=MessageRole.STAFF,
+                text=text,
+                at=ctx.now,
+                thread=case.thread,
+                internal=internal,
+                case_id=case.id,
+            )
+        )
+        assert message is not None  # no platform id, so it cannot clash
+        return message
+
+    async def _act_reply(self, ctx: Ctx, case: CaseRecord, text: str) -> None:
+        """Answer the customer from the web: the bot posts it in the case's chat and
+        thread, replying to the case's first message, and it counts as the staff reply
+        it is (first response, waiting on the customer) exactly as one made in chat."""
+        if not text.strip():
+            raise ActionRejected("a reply needs text")
+        if not case.status.is_active:
+            await self._refuse(
+                ctx,
+                "reply_inactive",
+                ref=case.ref,
+                status=case.status.value.replace("_", " "),
+            )
+        message = await self._add_staff_message(ctx, case, text, internal=False)
+        ctx.message = message
+        ctx.outcome.message_id = message.id
+        await ctx.uow.add_event(
+            self._id(case),
+            "staff_reply",
+            ctx.now,
+            ctx.actor_key,
+            {"message": message.id, "via": "web"},
+        )
+        assert ctx.event.actor is not None
+        person = await ctx.uow.person(ctx.event.actor.key)
+        name = person.name if person and person.name else ctx.event.actor.display
+        relay = self.texts.render(
+            "staff_reply_relay", ctx.chat.locale, name=name, ref=case.ref, text=text
+        )
+        await self._emit(
+            ctx,
+            Outbound(
+                OutboundKind.SEND,
+                ctx.chat.key.platform,
+                ctx.chat.key.chat,
+                text=relay,
+                thread=case.thread,
+                reply_to=case.source_message_id,
+                case_id=case.id,
+                purpose="staff_reply",
+            ),
+        )
+        await self._after_message(ctx, case)
+
+    async def _act_followup_done(self, ctx: Ctx, case: CaseRecord, wanted: int | None) -> None:
+        every = await ctx.uow.followups(self._id(case), pending_only=False)
+        found = [f for f in every if f.id == wanted]
+        if not found:
+            raise ActionRejected(f"case #{case.id} has no follow-up {wanted}")
+        if found[0].done_at is not None:
+            await self._refuse(ctx, "followup_already_done", ref=case.ref, id=wanted)
+        await self._finish_followups(ctx, case, found)
+
+    async def _act_move(self, ctx: Ctx, case: CaseRecord, action: StaffAction) -> None:
+        """As /move: one message of this case goes to another case of the same chat."""
+        moved = next(
+            (m for m in await ctx.uow.case_messages(self._id(case)) if m.id == action.target),
+            None,
+        )
+        if moved is None:
+            raise ActionRejected(f"case #{case.id} has no message {action.target}")
+        target = await self._follow_merge(ctx.uow, action.into) if action.into else None
+        if target is None:
+            raise ActionRejected(f"no case #{action.into}" if action.into else "move to?")
+        if target.chat_id != case.chat_id:
+            # a message never leaves its chat: customers see only their own chat's cases
+            await self._refuse(ctx, "move_other_chat", ref=target.ref)
+        await self._move(ctx, moved, target)
 
     async def _act_status(self, ctx: Ctx, case: CaseRecord, value: str) -> None:
         try:
@@ -160,8 +254,15 @@ class Engine(Buttons):
             await self._resolve(ctx, case)
         elif status is Status.NEW:
             raise ActionRejected("a case cannot go back to new")
+        elif status is case.status:
+            await self._refuse(
+                ctx,
+                "already_status",
+                ref=case.ref,
+                status=status.value.replace("_", " "),
+            )
         elif status in (Status.ON_HOLD, Status.WAITING) and not case.status.is_active:
             # as /hold in chat: a resolved case is reopened first, never parked silently
-            raise ActionRejected(f"case #{case.id} is {case.status.value}; reopen it first")
+            raise ActionConflict(f"case #{case.id} is {case.status.value}; reopen it first")
         else:
             await self._set_status(ctx, case, status, reason="web")

@@ -181,13 +181,19 @@ class ActionKind(StrEnum):
     STATUS = "status"
     NOTE = "note"
     FOLLOWUP = "followup"
+    FOLLOWUP_DONE = "followup_done"
+    REPLY = "reply"
+    MOVE = "move"
+    MERGE = "merge"
 
 
 @dataclass(frozen=True)
 class StaffAction:
     """An action on a case taken outside chat (web, API); the engine applies it with
     the same rules as the chat command. `value`: assignee key, "P1".."P4", a status,
-    the note or follow-up text. `owner`/`due_in` for follow-ups."""
+    the note, follow-up or reply text. `owner`/`due_in` for follow-ups. `target`: the
+    follow-up to mark done or the message to move (its stored id); `into`: the case a
+    message moves to or the case merges into."""
 
     kind: ActionKind
     case_id: int
@@ -196,3 +202,5 @@ class StaffAction:
     value: str = ""
     owner: str | None = None
     due_in: timedelta | None = None
+    target: int | None = None
+    into: int | None = None

@@ -11,16 +11,49 @@ from datetime import timedelta
 from typing import Any
 
 from cases.durations import parse_duration
-from cases.engine import ActionRejected, Outcome
+from cases.engine import ActionConflict, ActionRejected, Outcome
 from cases.model import ActionKind, Actor, StaffAction
 from storage.uow import SqlUnitOfWork
 
-__all__ = ["ActionRejected", "perform", "staff_action"]
+__all__ = ["ActionConflict", "ActionRejected", "perform", "staff_action"]
 
 
 def actor_for(person: str, name: str = "") -> Actor:
     platform, _, user_id = person.partition(":")
     return Actor(platform, user_id, name)
+
+
+# the field of a form or JSON body that holds each action's `value`
+VALUE_FIELDS = {
+    ActionKind.ASSIGN: "assignee",
+    ActionKind.PRIORITY: "priority",
+    ActionKind.STATUS: "status",
+    ActionKind.NOTE: "text",
+    ActionKind.FOLLOWUP: "text",
+    ActionKind.REPLY: "text",
+}
+# Telegram takes 4096 characters; the bot puts "Name (#12): " before a relayed reply
+MAX_REPLY = 4000
+
+
+def _number(fields: dict[str, str], name: str) -> int | None:
+    raw = fields.get(name, "").strip().removeprefix("#")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ActionRejected(f"{name} must be a number")
+    return int(raw)
+
+
+def _due_in(fields: dict[str, str]) -> timedelta:
+    raw = fields.get("due_in", "").strip()
+    try:
+        due_in = parse_duration(raw)
+    except ValueError:
+        raise ActionRejected("due_in must be a duration such as 90m, 4h or 2d") from None
+    if due_in <= timedelta(0):
+        raise ActionRejected("due_in must be positive")
+    return due_in
 
 
 def staff_action(
@@ -36,30 +69,27 @@ def staff_action(
         action_kind = ActionKind(kind)
     except ValueError:
         raise ActionRejected(f"unknown action {kind!r}") from None
-    value = {
-        ActionKind.ASSIGN: "assignee",
-        ActionKind.PRIORITY: "priority",
-        ActionKind.STATUS: "status",
-        ActionKind.NOTE: "text",
-        ActionKind.FOLLOWUP: "text",
-    }[action_kind]
-    due_in: timedelta | None = None
-    if action_kind is ActionKind.FOLLOWUP:
-        raw = fields.get("due_in", "").strip()
-        try:
-            due_in = parse_duration(raw)
-        except ValueError:
-            raise ActionRejected("due_in must be a duration such as 90m, 4h or 2d") from None
-        if due_in <= timedelta(0):
-            raise ActionRejected("due_in must be positive")
+    raw = fields.get(VALUE_FIELDS.get(action_kind, ""), "")
+    value = raw.strip()
+    if action_kind is ActionKind.REPLY and len(raw) > MAX_REPLY:
+        raise ActionRejected(f"text is longer than {MAX_REPLY} characters")
+    target = into = None
+    if action_kind is ActionKind.FOLLOWUP_DONE:
+        target = _number(fields, "followup")
+    elif action_kind is ActionKind.MOVE:
+        target, into = _number(fields, "message"), _number(fields, "to")
+    elif action_kind is ActionKind.MERGE:
+        into = _number(fields, "into")
     return StaffAction(
         kind=action_kind,
         case_id=case_id,
         actor=actor_for(person, name),
         at=app.clock.now(),
-        value=fields.get(value, "").strip(),
+        value=value,
         owner=(fields.get("owner") or "").strip() or None,
-        due_in=due_in,
+        due_in=_due_in(fields) if action_kind is ActionKind.FOLLOWUP else None,
+        target=target,
+        into=into,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cases.model import Status
 from storage.outbox import counts as outbox_counts
 from storage.queries import CaseFilter, count_cases, get_case, list_cases
 from storage.review import account_review
@@ -30,13 +31,14 @@ from storage.stats import (
     search_messages,
     sla_breaches,
 )
-from web.actions import ActionRejected, perform, staff_action
+from web.actions import ActionConflict, ActionRejected, perform, staff_action
 from web.context import casebot
 from web.openapi import document
 from web.security import json_error
 
 ACTOR_HEADER = "X-Casebot-Actor"
 MAX_LIMIT = 1000
+STATUSES = tuple(s.value for s in Status)
 
 
 @web.middleware
@@ -78,6 +80,16 @@ def _int(value: str | None, name: str, default: int, low: int, high: int) -> int
     return number
 
 
+def _statuses(value: str | None) -> str | None:
+    """The `status` filter: one status or several, comma-separated, each a real one."""
+    if not value:
+        return None
+    wanted = [s.strip() for s in value.split(",")]
+    if not all(s in STATUSES for s in wanted):
+        raise BadInput(f"status must be one or more of {', '.join(STATUSES)}, comma-separated")
+    return ",".join(wanted)
+
+
 def _case_id(request: web.Request) -> int:
     return _int(request.match_info["id"], "case id", 0, 1, 2**62)
 
@@ -96,7 +108,7 @@ async def bad_input(request: web.Request, handler: Any) -> web.StreamResponse:
 async def list_cases_route(request: web.Request) -> web.Response:
     q = request.query
     f = CaseFilter(
-        status=q.get("status") or None,
+        status=_statuses(q.get("status")),
         account=q.get("account") or None,
         assignee=q.get("assignee") or None,
         limit=_int(q.get("limit"), "limit", 100, 1, MAX_LIMIT),
@@ -210,16 +222,14 @@ ACTION_PATHS = {
     "status": "status",
     "notes": "note",
     "followups": "followup",
+    "reply": "reply",
+    "move": "move",
+    "merge": "merge",
 }
 
 
 async def action_route(request: web.Request) -> web.Response:
-    app = casebot(request)
-    case_id = _case_id(request)
     kind = ACTION_PATHS[request.match_info["action"]]
-    person = request.headers.get(ACTOR_HEADER, "").strip()
-    if not person:
-        return json_error(400, f"name the acting staff person in the {ACTOR_HEADER} header")
     if request.content_type != "application/json":
         return json_error(415, "send a JSON object (Content-Type: application/json)")
     try:
@@ -231,6 +241,22 @@ async def action_route(request: web.Request) -> web.Response:
     ):
         return json_error(400, "the body must be a JSON object of strings")
     fields = {k: v for k, v in body.items() if isinstance(v, str)}
+    return await _act(request, kind, fields)
+
+
+async def followup_done_route(request: web.Request) -> web.Response:
+    followup = _int(request.match_info["fid"], "follow-up id", 0, 1, 2**62)
+    return await _act(request, "followup_done", {"followup": str(followup)})
+
+
+async def _act(request: web.Request, kind: str, fields: dict[str, str]) -> web.Response:
+    """Run one staff action through the engine: 422 when the request cannot apply, 409
+    when the case's state refuses it (nothing changed either way)."""
+    app = casebot(request)
+    case_id = _case_id(request)
+    person = request.headers.get(ACTOR_HEADER, "").strip()
+    if not person:
+        return json_error(400, f"name the acting staff person in the {ACTOR_HEADER} header")
     async with app.sessions() as session:
         role = await person_role(session, person)
         if await get_case(session, case_id) is None:
@@ -241,6 +267,8 @@ async def action_route(request: web.Request) -> web.Response:
     try:
         action = staff_action(app, kind, case_id, person, name, fields)
         await perform(app, action)
+    except ActionConflict as exc:
+        return json_error(409, str(exc))
     except ActionRejected as exc:
         return json_error(422, str(exc))
     async with app.sessions() as session:
@@ -254,6 +282,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/cases", list_cases_route),
         web.get("/api/v1/cases/{id}", get_case_route),
         web.post("/api/v1/cases/{id}/" + actions, action_route),
+        web.post("/api/v1/cases/{id}/followups/{fid}/done", followup_done_route),
         web.get("/api/v1/queues/{name}", queue_route),
         web.get("/api/v1/accounts", accounts_route),
         web.get("/api/v1/accounts/{name}/review", review_route),

@@ -176,6 +176,7 @@ ERROR_TEXTS = {
     404: "Not found",
     413: "Body too large",
     415: "Not JSON",
+    409: "The case's state refuses the action; nothing changed",
     422: "The engine refused the action",
 }
 
@@ -209,6 +210,10 @@ PAGING = [
         "offset", "cases to skip (default 0)", {"type": "integer", "minimum": 0, "maximum": 2**62}
     ),
 ]
+# a case or message number, "12" or "#12"
+NUMBER = {"type": "string", "pattern": "^#?[0-9]{1,18}$", "example": "12"}
+# the server takes at most 4000 characters, not only spaces (web.actions.MAX_REPLY)
+REPLY_TEXT = {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "\\S"}
 ACTOR = {
     "name": "X-Casebot-Actor",
     "in": "header",
@@ -224,9 +229,18 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
                {"status": {"enum": ["open", "waiting_on_customer", "on_hold", "resolved",
                                     "closed"]}}, ["status"]),
     "notes": ("Add an internal note (never shown to the customer)", {"text": STR}, ["text"]),
-    "followups": ("Add a follow-up", {"due_in": {"type": "string", "example": "2d"},
-                                      "owner": STR, "text": STR}, ["due_in", "text"]),
+    "followups": ("Add a follow-up (the owner must be staff)",
+                  {"due_in": {"type": "string", "example": "2d"}, "owner": STR, "text": STR},
+                  ["due_in", "text"]),
+    "reply": ("Reply to the customer: the bot posts the text in the case's chat and topic as "
+              "this person's answer; it counts as the staff reply for the SLA",
+              {"text": REPLY_TEXT}, ["text"]),
+    "move": ("Move one message of this case (its id in `messages`) to another case of the "
+             "same chat, as /move", {"message": NUMBER, "to": NUMBER}, ["message", "to"]),
+    "merge": ("Merge this case into another case of the same account, as /merge",
+              {"into": NUMBER}, ["into"]),
 }  # fmt: skip
+STATUS_VALUES = "new|open|waiting_on_customer|on_hold|resolved|closed"
 
 
 def document(public_url: str | None = None) -> dict[str, Any]:
@@ -236,7 +250,9 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "operationId": "listCases",
                 "summary": "Cases with messages and events, oldest first",
                 "parameters": [
-                    _query("status", "one status or several, comma-separated"),
+                    _query("status", "one status or several, comma-separated",
+                           {"type": "string",
+                            "pattern": f"^({STATUS_VALUES})(,({STATUS_VALUES}))*$"}),
                     _query("account", "account name"),
                     _query("assignee", "person key such as telegram:1001"),
                     *PAGING,
@@ -355,10 +371,21 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 },
                 "responses": _responses(
                     _json(_ref("Case"), "The case after the action"),
-                    400, 403, 404, 413, 415, 422,
+                    400, 403, 404, 409, 413, 415, 422,
                 ),
             }
         }  # fmt: skip
+    paths["/cases/{id}/followups/{fid}/done"] = {
+        "post": {
+            "operationId": "case_followup_done",
+            "summary": "Mark a follow-up of the case done, as /done",
+            "description": "Goes through the engine exactly like the chat command.",
+            "parameters": [_path("id", CASE_ID), _path("fid", CASE_ID), ACTOR],
+            "responses": _responses(
+                _json(_ref("Case"), "The case after the action"), 400, 403, 404, 409, 422
+            ),
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {

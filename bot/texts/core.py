@@ -25,6 +25,40 @@ TEXTS: dict[str, dict[str, str]] = {
     "already_resolved": {"en": "Case {ref} is already resolved.", "zh": "工单 {ref} 已经解决。"},
     "already_open": {"en": "Case {ref} is already open.", "zh": "工单 {ref} 仍在处理中。"},
     "assigned": {"en": "Case {ref} is now with {name}.", "zh": "工单 {ref} 已分配给 {name}。"},
+    "already_assigned": {
+        "en": "Case {ref} is already with {name}.",
+        "zh": "工单 {ref} 已经由 {name} 负责。",
+    },
+    "already_priority": {
+        "en": "Case {ref} is already {priority}.",
+        "zh": "工单 {ref} 的优先级已经是 {priority}。",
+    },
+    "already_status": {
+        "en": "Case {ref} is already {status}.",
+        "zh": "工单 {ref} 已经是{status}。",
+    },
+    "already_there": {
+        "en": "That message already belongs to case {ref}.",
+        "zh": "该消息已属于工单 {ref}。",
+    },
+    "move_other_chat": {
+        "en": "Case {ref} is in another chat; a message stays in its own chat.",
+        "zh": "工单 {ref} 属于其他群聊；消息只能留在原群聊中。",
+    },
+    "merge_itself": {
+        "en": "Case {ref} cannot merge into itself.",
+        "zh": "工单 {ref} 不能合并到自身。",
+    },
+    "followup_already_done": {
+        "en": "Follow-up {id} on case {ref} is already done.",
+        "zh": "工单 {ref} 的跟进事项 {id} 已经完成。",
+    },
+    "reply_inactive": {
+        "en": "Case {ref} is {status}; reopen it before replying.",
+        "zh": "工单 {ref} 当前为{status}；请先重新打开再回复。",
+    },
+    # a staff reply written on the dashboard, posted by the bot in the customer chat
+    "staff_reply_relay": {"en": "{name} ({ref}): {text}", "zh": "{name}（{ref}）：{text}"},
     "priority_set": {
         "en": "Case {ref} priority is now {priority}.",
         "zh": "工单 {ref} 优先级已设为 {priority}。",

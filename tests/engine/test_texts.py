@@ -19,8 +19,8 @@ from cases.records import CaseRecord, FollowUpRecord
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("cases", "bot", "adapters", "scheduler", "web", "storage")
 # methods whose key argument is at this position: texts.render(key, locale, ...),
-# Effects._reply(ctx, key, ...), Buttons._answer(ctx, key)
-KEY_POSITION = {"render": 0, "_reply": 1, "_answer": 1}
+# Effects._reply(ctx, key, ...), Effects._refuse(ctx, key, ...), Buttons._answer(ctx, key)
+KEY_POSITION = {"render": 0, "_reply": 1, "_refuse": 1, "_answer": 1}
 
 
 NUDGE_KINDS = (

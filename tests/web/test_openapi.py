@@ -19,6 +19,8 @@ ACTION_BODIES = {
     "status": {"status": "on_hold"},
     "notes": {"text": "a note"},
     "followups": {"due_in": "2d", "text": "call"},
+    "reply": {"text": "on it"},
+    "done": {},
 }
 
 
@@ -38,7 +40,18 @@ def _check(doc: dict[str, Any], operation: dict[str, Any], status: int, body: An
 
 async def test_openapi_matches_the_server(site: Site) -> None:
     case_id = await site.open_case("VM down")
+    other = await site.open_case("VM still down", who="bob")
+    spare = await site.open_case("VM down again")
     h = site.api_headers(LEAD)
+    first = (await (await site.client.get(f"/api/v1/cases/{case_id}", headers=h)).json())[
+        "messages"
+    ][0]["id"]
+    bodies = {**ACTION_BODIES, "move": {"message": str(first), "to": str(other)},
+              "merge": {"into": str(other)}}  # fmt: skip
+    r = await site.client.post(
+        f"/api/v1/cases/{case_id}/followups", headers=h, json={"due_in": "1d", "text": "x"}
+    )
+    fid = (await r.json())["followups"][0]["id"]
     r = await site.client.get("/api/v1/openapi.json", headers=h)
     doc = await r.json()
     validate(doc)
@@ -54,12 +67,15 @@ async def test_openapi_matches_the_server(site: Site) -> None:
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             documented.add((method, path))
-            url = "/api/v1" + path.replace("{id}", str(case_id)).replace("{name}", "Acme")
+            # merging ends a case: merge a spare one
+            merged = spare if path.endswith("/merge") else case_id
+            url = "/api/v1" + path.replace("{id}", str(merged)).replace("{name}", "Acme")
+            url = url.replace("{fid}", str(fid))
             if path == "/queues/{name}":
                 url = "/api/v1/queues/active"
             query = {"q": "VM"} if path == "/search" else {}
             action = path.rsplit("/", 1)[1]
-            body = ACTION_BODIES.get(action) if method == "post" else None
+            body = bodies.get(action) if method == "post" else None
             r = await site.client.request(method, url, headers=h, params=query, json=body)
             _check(doc, operation, r.status, await r.json())
             assert r.status == 200, (url, await r.text())
@@ -69,24 +85,25 @@ async def test_openapi_matches_the_server(site: Site) -> None:
             calls += 2
             if "{id}" in path:
                 r = await site.client.request(
-                    method, url.replace(f"/{case_id}", "/99999"), headers=h, json=body
+                    method, url.replace(f"/cases/{merged}", "/cases/99999"), headers=h, json=body
                 )
                 _check(doc, operation, r.status, await r.json())
                 assert r.status == 404
             if method == "post":
-                bad = {k: "" for k in ACTION_BODIES[action]} | {"priority": "P9"}
+                bad = {k: "" for k in bodies[action]} | {"priority": "P9"}
                 r = await site.client.request(method, url, headers=h, json=bad)
                 _check(doc, operation, r.status, await r.json())
-                assert r.status in (400, 422)
+                assert r.status in (400, 409, 422)
                 r = await site.client.request(method, url, headers=site.api_headers(), json=body)
                 _check(doc, operation, r.status, await r.json())
     served_paths = {
         (m, p.removeprefix("/api/v1").replace(
-            "{action:assign|priority|status|notes|followups}", "{action}"))
+            "{action:assign|priority|status|notes|followups|reply|move|merge}", "{action}"))
         for m, p in served
     }  # fmt: skip
     expanded = {
-        (m, p if "/cases/{id}/" not in p else "/cases/{id}/{action}") for m, p in documented
+        (m, p if "/cases/{id}/" not in p or "{fid}" in p else "/cases/{id}/{action}")
+        for m, p in documented
     }
     assert served_paths == expanded
     assert calls >= 26
