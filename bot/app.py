@@ -24,6 +24,7 @@ from cases.model import Inbound
 from storage.db import make_engine, make_sessions, migrate
 from storage.directory import sync_directory
 from storage.ingest import Ingestor
+from storage.search_index import index_pending
 from storage.uow import Caches
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class App:
         )
         self.scheduler: Any = None
         self.web: Any = None
+        self._indexer: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def sink(self, event: Inbound) -> Any:
@@ -115,6 +117,8 @@ class App:
         await self.prepare()
         self._build_adapters()
         self.ingestor.start()
+        if self.db.dialect.name == "sqlite":
+            self._indexer = asyncio.create_task(self._index_search(), name="search-index")
         if web and self.config.http.enabled:
             from web.server import WebServer
 
@@ -142,9 +146,25 @@ class App:
             with contextlib.suppress(Exception):
                 await adapter.stop()
         await self.ingestor.stop()
+        if self._indexer is not None:
+            self._indexer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._indexer
         if self.web is not None:
             await self.web.stop()
         await self.db.dispose()
+
+    async def _index_search(self, every: float = 2.0, batch: int = 500) -> None:
+        """Bring stored messages into SQLite's search index in batches, off the ingest
+        path; search reads the few newest messages row by row meanwhile."""
+        while True:
+            try:
+                async with self.sessions() as session, session.begin():
+                    added = await index_pending(session, batch)
+            except Exception:  # a locked database: the next round catches up
+                log.exception("search index: catching up failed")
+                added = 0
+            await asyncio.sleep(0 if added == batch else every)
 
     async def run_forever(self) -> None:
         loop = asyncio.get_running_loop()

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import Integer, Select, exists, func, or_, select, update
+from sqlalchemy import text as text_sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.model import Status
+from storage import search_index
 from storage.models import (
     Account,
     CaseEvent,
@@ -209,19 +211,40 @@ def search_terms(text: str) -> list[str]:
     return terms or [text]
 
 
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
 async def search_messages(
     session: AsyncSession, text: str, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Messages holding every term of `text` (case-insensitive), newest first. Terms
-    are split at spaces; a "quoted phrase" is one term."""
+    are split at spaces; a "quoted phrase" is one term.
+
+    Terms of three characters or more go through the trigram index where there is
+    one (FTS5 on SQLite; on PostgreSQL pg_trgm serves ILIKE itself); shorter ones,
+    which trigrams cannot find, are matched row by row among those hits."""
+    terms = search_terms(text)
     query = (
         select(MessageRow, Chat.platform, Chat.chat, Chat.title, Account.name)
         .join(Chat, Chat.id == MessageRow.chat_id)
         .outerjoin(Account, Account.id == Chat.account_id)
-        .where(*(MessageRow.text.ilike(_like(term), escape="\\") for term in search_terms(text)))
         .order_by(MessageRow.at.desc(), MessageRow.id.desc())
         .limit(limit)
     )
+    indexed = [t for t in terms if len(t) >= 3] if await search_index.has_index(session) else []
+    if indexed:
+        # the index's hits, and the newest messages it does not hold yet
+        candidates = text_sql(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match"
+            " UNION ALL SELECT id FROM messages WHERE id > :upto"
+        ).bindparams(
+            match=" AND ".join(_fts_phrase(t) for t in indexed),
+            upto=await search_index.indexed_upto(session),
+        )
+        query = query.where(MessageRow.id.in_(candidates.columns(rowid=Integer)))
+    # every term as text too: exact for the hits, and the filter for the tail
+    query = query.where(*(MessageRow.text.ilike(_like(t), escape="\\") for t in terms))
     result = []
     for m, platform, chat, title, account in (await session.execute(query)).all():
         result.append(
