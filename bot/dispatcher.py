@@ -175,7 +175,10 @@ class Dispatcher:
                 )
             if receipt.thread and row.case_id is not None:
                 await outbox.set_case_thread(session, row.case_id, receipt.thread)
-            if row.kind in ("send", "dm") and receipt.message_id:
+            relayed = (row.payload.get("extra") or {}).get("message")
+            if relayed and receipt.message_id:
+                await outbox.link_relayed_message(session, int(relayed), receipt.message_id)
+            elif row.kind in ("send", "dm") and receipt.message_id:
                 await outbox.record_bot_message(session, row, chat, receipt.message_id, now)
             if row.case_id is not None:
                 for note_text in receipt.notes:

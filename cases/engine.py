@@ -216,6 +216,9 @@ class Engine(Buttons):
                 reply_to=case.source_message_id,
                 case_id=case.id,
                 purpose="staff_reply",
+                # the staff message this relays: it takes the sent message's id, so the
+                # transcript shows it once and a reply to it finds the case
+                extra={"message": str(message.id)},
             ),
         )
         await self._after_message(ctx, case)

@@ -181,6 +181,16 @@ async def record_bot_message(
     )
 
 
+async def link_relayed_message(session: AsyncSession, message_id: int, sent_id: str) -> None:
+    """A staff message the bot relayed (a reply from the web) is the message the chat
+    saw: it takes the sent message's platform id instead of a second, bot copy."""
+    await session.execute(
+        update(MessageRow)
+        .where(MessageRow.id == message_id, MessageRow.platform_message_id.is_(None))
+        .values(platform_message_id=sent_id)
+    )
+
+
 async def set_case_thread(session: AsyncSession, case_id: int, thread: str) -> None:
     await session.execute(update(CaseRow).where(CaseRow.id == case_id).values(thread=thread))
 

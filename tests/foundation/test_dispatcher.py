@@ -262,3 +262,28 @@ async def test_a_record_whose_commit_answer_was_lost_is_not_written_twice(
             )
             assert copies.scalar_one() == 1
         assert adapter.texts() == ["said once"]
+
+
+async def test_a_reply_from_the_web_shows_once_and_a_reply_to_it_finds_the_case(
+    db_url: str,
+) -> None:
+    """The dispatcher gives the relayed staff message the sent message's id, instead of
+    storing a second, bot copy of it in the transcript."""
+    from cases.model import ActionKind, Actor, StaffAction
+    from tests.engine.kit import act, open_case
+
+    async with Harness(db_url) as h:
+        await open_case(h)
+        lena = Actor("telegram", "2001", "Lena", "lena")
+        await act(h, StaffAction(ActionKind.REPLY, 1, lena, h.clock.now(), value="Rebooting."))
+        adapter = RecordingAdapter()
+        while await dispatcher_for(h, adapter).run_once():
+            pass
+        [relay] = [r for r in await rows(h) if r.purpose == "staff_reply"]
+        case = await h.case(1)
+        copies = [m for m in case["messages"] if "Rebooting." in m["text"]]
+        assert [(m["role"], m["platform_message_id"]) for m in copies] == [
+            ("staff", relay.platform_message_id)
+        ]
+        out = await h.say("alice", "thanks, it works", reply_to=relay.platform_message_id)
+        assert out.case_id == 1
