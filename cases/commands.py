@@ -33,6 +33,8 @@ STAFF_COMMANDS = frozenset(
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})
 KNOWN_COMMANDS = STAFF_COMMANDS | CUSTOMER_COMMANDS
+# what the bot answers in a person's private chat with it
+PRIVATE_COMMANDS = frozenset({"login", "start", "help"})
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from cases.buttons import Buttons
+from cases.commands import PRIVATE_COMMANDS, parse_command
 from cases.context import ActionConflict, ActionRejected, AlreadyStored, Ctx, Outcome
 from cases.model import (
     PRIORITIES,
@@ -27,7 +28,7 @@ from cases.model import (
     Status,
 )
 from cases.ports import UnitOfWork
-from cases.records import CaseRecord, MessageRecord
+from cases.records import CaseRecord, ChatInfo, MessageRecord
 from cases.settings import EngineSettings
 from cases.texts import Texts
 
@@ -55,6 +56,9 @@ class Engine(Buttons):
         chat = await uow.chat(event.chat)
         if event.kind is InboundKind.MEMBERSHIP:
             await self._membership(uow, event, chat, outcome)
+            return outcome
+        if event.chat_type == "private" and event.kind is InboundKind.MESSAGE:
+            await self._private(uow, event, chat, outcome)
             return outcome
         if chat is None or chat.kind is ChatKind.UNKNOWN:
             if chat is None:
@@ -84,6 +88,27 @@ class Engine(Buttons):
         except AlreadyStored:
             outcome.duplicate = True
         return outcome
+
+    async def _private(
+        self, uow: UnitOfWork, event: Inbound, chat: ChatInfo | None, outcome: Outcome
+    ) -> None:
+        """A person's private chat with the bot is no support chat: it answers only
+        /login (a sign-in link for staff, a refusal for anyone else), /start and /help,
+        and keeps nothing else."""
+        command = parse_command(event.text)
+        if event.actor is None or event.actor.is_bot or command is None:
+            outcome.ignored = "private chat"
+            return
+        if command.name not in PRIVATE_COMMANDS:
+            outcome.ignored = "private chat"
+            return
+        if chat is None:
+            chat = await uow.register_chat(
+                event.chat.without_thread(), ChatKind.UNKNOWN, event.chat_title
+            )
+        await uow.remember_person(event.actor)
+        role = await uow.role_of(event.actor.key)
+        await self._command(Ctx(uow, event, chat, role, outcome), command)
 
     async def act(self, uow: UnitOfWork, action: StaffAction) -> Outcome:
         """Apply a staff action from outside chat (dashboard, API) with the rules of

@@ -342,3 +342,45 @@ async def test_commands_sent_at_a_fixed_time_keep_their_times(db_url: str) -> No
         await h.say("evan", "/assign me")
         [event] = events(await h.case(1), "assigned")
         assert datetime.fromisoformat(event["at"].replace("Z", "+00:00")) == at
+
+
+async def test_a_private_chat_answers_login_start_and_help_and_keeps_nothing_else(
+    db_url: str,
+) -> None:
+    from sqlalchemy import func, select
+
+    from cases.model import ChatKey, Inbound, InboundKind
+    from storage.models import MessageRow
+
+    async with Harness(db_url, http={"public_url": "https://desk.example.com"}) as h:
+
+        def dm(who: str, text: str, n: int) -> Inbound:
+            actor = h.actor(who)
+            return Inbound(
+                InboundKind.MESSAGE,
+                f"dm{n}",
+                ChatKey("telegram", actor.user_id),
+                h.clock.now(),
+                actor,
+                message_id=str(n),
+                text=text,
+                chat_type="private",
+            )
+
+        assert (await h.push(dm("alice", "hello, are you a person?", 1))).ignored
+        await h.push(dm("alice", "/login", 2))
+        await h.push(dm("evan", "/login", 3))
+        await h.push(dm("evan", "/help", 4))
+        rows = await h.outbox()
+        assert [(r.chat, r.purpose) for r in rows] == [
+            ("5001", "reply"),  # the refusal, in Alice's own chat
+            ("1001", "login"),
+            ("1001", "reply"),
+        ]
+        assert "support team" in rows[0].payload["text"]
+        assert "https://desk.example.com/login/" in rows[1].payload["text"]
+        async with h.sessions() as session:
+            kept = await session.execute(
+                select(func.count(MessageRow.id)).where(MessageRow.text.like("hello%"))
+            )
+            assert kept.scalar_one() == 0

@@ -64,15 +64,7 @@ def previews_off(params: dict[str, Any]) -> bool:
     return bool(options.get("is_disabled"))
 
 
-# The engine drops every event from a chat it does not know, and a staff member's
-# private chat with the bot is one: /login sent there gets no answer. The fix belongs in
-# cases/engine.py (handle /login from a private chat before the unknown-chat check).
-DM_LOGIN_GAP = pytest.mark.xfail(
-    strict=True, reason="cases/engine.py ignores private chats, /login in a DM included"
-)
-
-
-@pytest.mark.parametrize("asked_in", ["triage", pytest.param("dm", marks=DM_LOGIN_GAP)])
+@pytest.mark.parametrize("asked_in", ["triage", "dm"])
 async def test_staff_login_gets_a_dm_whose_link_signs_in(
     make_box: Callable[..., Awaitable[TgBox]], browser: ClientSession, asked_in: str
 ) -> None:
