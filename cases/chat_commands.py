@@ -297,7 +297,8 @@ class Commands(Intake):
         case = await self._target_case(ctx, command)
         if case is None:
             return
-        if case.status.is_active:
+        # a case on hold is taken off hold the same way (no chat command did before)
+        if case.status.is_active and case.status is not Status.ON_HOLD:
             await self._refuse(ctx, "already_open", ref=case.ref)
             return
         await self._set_status(ctx, case, Status.OPEN, reason="command")

@@ -159,13 +159,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": (
             "/case [title] (reply) open a case, /new <text>, /status [#N]\n"
             "/assign @user|me, /priority P1..P4, /resolve, /reopen\n"
-            "/followup 2d [@owner] text, /done, /note text (internal)\n"
+            "/hold (pause; /reopen resumes), /followup 2d [@owner] text, /done\n"
+            "/note text (internal), "
             "/move #N (reply), /merge #N"
         ),
         "zh": (
             "/case [标题]（回复）建单，/new <内容>，/status [#N]\n"
             "/assign @用户|me，/priority P1..P4，/resolve，/reopen\n"
-            "/followup 2d [@负责人] 内容，/done，/note 内容（内部）\n"
+            "/hold（暂停；/reopen 恢复），/followup 2d [@负责人] 内容，/done\n"
+            "/note 内容（内部），"
             "/move #N（回复），/merge #N"
         ),
     },

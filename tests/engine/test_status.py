@@ -152,6 +152,12 @@ async def test_hold_puts_the_case_on_hold(db_url: str) -> None:
         assert status_changes(case)[-1] == ("open", "on_hold", "command")
         assert events(case, "status_changed")[-1]["actor"] == "telegram:1001"
         assert h.texts.render("on_hold", "en", ref="#1") in await h.sent(chat=ACME)
+        # /reopen takes it off hold
+        await h.say("evan", "/reopen")
+        case = await h.case(1)
+        assert case["status"] == "open"
+        assert status_changes(case)[-1] == ("on_hold", "open", "command")
+        assert h.texts.render("reopened", "en", ref="#1") in await h.sent(chat=ACME)
 
 
 async def test_hold_on_a_resolved_case_changes_nothing(db_url: str) -> None:
