@@ -367,8 +367,9 @@ class Commands(Intake):
     async def _add_followup(
         self, ctx: Ctx, case: CaseRecord, owner: str, delay: timedelta, text: str
     ) -> FollowUpRecord:
-        calendar = self._calendar(ctx, case)
-        due = calendar.add(ctx.now, delay)
+        # "/followup 2d" means two days on the calendar (in business time it was 48
+        # working hours: a week and more), moved to the next opening if the desk is shut
+        due = self._calendar(ctx, case).next_open(ctx.now + delay)
         followup = await ctx.uow.add_followup(
             FollowUpRecord(
                 case_id=self._id(case),

@@ -177,3 +177,24 @@ async def test_a_case_resolved_in_time_and_reopened_days_later_starts_a_new_reso
         await h.say("evan", f"/resolve #{case_id}", chat=TRIAGE)
         met = [d.get("clock") for t, d in await h.events(case_id, "sla_met")]
         assert met.count("resolution") == 2, met
+
+
+async def test_a_followup_counts_calendar_days_and_waits_for_the_desk_to_open(
+    db_url: str,
+) -> None:
+    """ "/followup 2d" on Monday is Wednesday, not 48 working hours later (a week on);
+    one falling due on a weekend is due when the desk opens on Monday."""
+    from datetime import UTC, datetime
+
+    async with SlaHarness(
+        db_url, accounts=accounts(timezone="UTC", hours={"mon-fri": "09:00-18:00"})
+    ) as h:
+        case_id = await h.open_case()  # Monday 2026-03-02 09:01
+        await h.say("evan", f"/followup #{case_id} 2d call them", chat=TRIAGE, advance=None)
+        h.clock.set(datetime(2026, 3, 6, 17, 0, tzinfo=UTC))  # Friday 17:00
+        await h.say("evan", f"/followup #{case_id} 1d check the fix", chat=TRIAGE, advance=None)
+        due = sorted((f.text, f.due_at) for f in await h.followup_rows())
+        assert due == [
+            ("call them", datetime(2026, 3, 4, 9, 1, tzinfo=UTC)),
+            ("check the fix", datetime(2026, 3, 9, 9, 0, tzinfo=UTC)),
+        ]
