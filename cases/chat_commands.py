@@ -254,7 +254,7 @@ class Commands(Intake):
         await ctx.uow.add_event(
             self._id(case), "priority_changed", ctx.now, ctx.actor_key, {"from": old, "to": value}
         )
-        self._refresh_sla(ctx, case)
+        await self._refresh_sla(ctx, case)
         await ctx.uow.save_case(case)
         await self._reply(ctx, "priority_set", ref=case.ref, priority=value)
         await self._touch(ctx, case)
@@ -428,7 +428,7 @@ class Commands(Intake):
             case.sla.pop("followup_at", None)
         else:
             case.sla["followup_at"] = at.isoformat()
-        self._refresh_sla(ctx, case)
+        await self._refresh_sla(ctx, case)
         await ctx.uow.save_case(case)
 
     async def _cmd_move(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:

@@ -50,7 +50,9 @@ class Effects:
         account = self._account(ctx, case)
         return self.settings.calendar(account.name if account else None, case.priority)
 
-    def _refresh_sla(self, ctx: Ctx, case: CaseRecord) -> None:
+    async def _refresh_sla(self, ctx: Ctx, case: CaseRecord) -> None:
+        """Recompute the case's clocks; a change of its due times is an audit event
+        (`sla_due`), so the timeline tells when each promise was set or moved."""
         known = case.chat_id == ctx.chat.id or case.chat_id in ctx.case_accounts
         if case.id is not None and not known:
             # acting from the triage chat: ctx.chat has no account, so the targets
@@ -58,6 +60,7 @@ class Effects:
             case.next_due_at = ctx.now
             ctx.outcome.due_now = True
             return
+        before = sla.due_times(case)
         sla.refresh_due(
             case,
             self._targets(ctx, case),
@@ -65,6 +68,9 @@ class Effects:
             ctx.now,
             self.settings.escalation,
         )
+        after = sla.due_times(case)
+        if after != before and case.id is not None:
+            await ctx.uow.add_event(case.id, "sla_due", ctx.now, ctx.actor_key, after)
         if case.next_due_at is not None and case.next_due_at <= ctx.now:
             ctx.outcome.due_now = True
 
@@ -106,7 +112,7 @@ class Effects:
             )
         await self._follow_topic(ctx, case, old, status)
         if save:
-            self._refresh_sla(ctx, case)
+            await self._refresh_sla(ctx, case)
             await ctx.uow.save_case(case)
             await self._touch(ctx, case)
 

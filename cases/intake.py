@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from cases import views
+from cases import sla, views
 from cases.commands import Command, parse_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
@@ -148,7 +148,7 @@ class Intake(Effects):
                 await self._set_status(ctx, case, Status.OPEN, reason="customer_reply", save=False)
             changed = True
         if changed:
-            self._refresh_sla(ctx, case)
+            await self._refresh_sla(ctx, case)
             await ctx.uow.save_case(case)
             # the card and the board show the status and the SLA due; most messages
             # change neither, and ingest stays fast by not re-rendering them then
@@ -233,7 +233,7 @@ class Intake(Effects):
             # the customer has waited since they asked, not since staff tagged it
             case.sla["clock_start"] = first.at.isoformat()
             case.sla["customer_waiting_since"] = first.at.isoformat()
-        self._refresh_sla(ctx, case)
+        await self._refresh_sla(ctx, case)
         case = await uow.new_case(case)
         case_id = self._id(case)
         for m in [*context, first]:
@@ -250,6 +250,7 @@ class Intake(Effects):
                 "by": ctx.event.kind.value,
                 "message": first.platform_message_id,
                 "context": len(context),
+                "due": sla.due_times(case),  # the promises made at opening
             },
         )
         ctx.outcome.case_id = case_id

@@ -333,6 +333,15 @@ def _set_timer(case: CaseRecord, key: str, at: datetime | None) -> None:
         case.sla[key] = at.isoformat()
 
 
+def due_times(case: CaseRecord) -> dict[str, str | None]:
+    """The three clocks' due times as ISO text (None: not running or paused)."""
+    return {
+        "first_response": _iso(case.first_response_due),
+        "next_response": _iso(case.next_response_due),
+        "resolution": _iso(case.resolution_due),
+    }
+
+
 def earliest_due(case: CaseRecord) -> datetime | None:
     """The earliest pending timer of any kind: SLA clocks not yet breached or met,
     warnings, escalations, pages, customer nudges, closing and follow-ups."""

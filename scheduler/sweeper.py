@@ -118,6 +118,7 @@ class Sweeper:
         followup_at = sla.parse_at(case.sla.get("followup_at"))
         if followup_at is not None and followup_at <= now:
             followups = list(await uow.followups(self._id(case)))
+        dues_before = sla.due_times(case)
         decision = escalation.decide(
             case, targets, calendar, desk, self.policy, account, followups, now
         )
@@ -149,6 +150,17 @@ class Sweeper:
                     await self.engine._set_status(ctx, case, Status.CLOSED, reason="close_after")
             return
         sla.refresh_due(case, targets, calendar, now, self.policy)
+        if sla.due_times(case) != dues_before:
+            # recomputed here after a change made from the triage chat (see the engine)
+            writes.events.append(
+                {
+                    "case_id": case_id,
+                    "type": "sla_due",
+                    "at": now,
+                    "actor": None,
+                    "data": sla.due_times(case),
+                }
+            )
         writes.cases.append(_timers(case))
 
     def _ctx(self, uow: SqlUnitOfWork, chat: ChatInfo, case: CaseRecord, now: datetime) -> Ctx:

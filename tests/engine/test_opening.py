@@ -57,12 +57,21 @@ async def test_bare_case_pulls_the_latest_customer_message_and_its_context(db_ur
         assert texts_of(case) == ["hello", "our backups fail since 3am", "error is E42"]
         # titled by the first line that says something, not by the greeting
         assert case["title"] == "our backups fail since 3am"
-        assert events(case, "opened")[0]["data"] == {
+        opened = events(case, "opened")[0]["data"]
+        assert opened == {
             "title": "our backups fail since 3am",
             "by": "message",
             "message": last,
             "context": 2,
+            "due": {
+                "first_response": opened["due"]["first_response"],
+                "next_response": None,
+                "resolution": opened["due"]["resolution"],
+            },
         }
+        # premium P3: a first answer within 1 h, resolution in 2 d, from the first line
+        assert opened["due"]["first_response"].startswith("2026-03-02T10:")
+        assert opened["due"]["resolution"].startswith("2026-03-04T09:")
         assert (await message(h, "3"))["case_id"] is None
 
 

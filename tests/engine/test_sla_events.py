@@ -78,3 +78,23 @@ async def test_resolving_while_paused_after_running_too_long_is_breached(
             if e["data"]["clock"] == "resolution"
         ]
         assert [e["type"] for e in resolution] == ["sla_breached"]
+
+
+async def test_each_change_of_a_due_time_is_audited(db_url: str) -> None:
+    """The timeline tells when each promise was set and moved: the opening records the
+    due times, a new priority and a staff answer that stops a clock each record the
+    ones that now hold; a message that moves nothing records nothing."""
+    async with Harness(db_url) as h:
+        await open_case(h)
+        opened = events(await h.case(1), "opened")[0]["data"]["due"]
+        assert opened["first_response"] == "2026-03-02T10:00:30+00:00"
+        await h.say("alice", "it is still down", reply_to="1")  # the clock runs on as it was
+        assert events(await h.case(1), "sla_due") == []
+        await h.say("evan", "/priority P1", reply_to="1")  # premium P1: 15 min, 4 h
+        [moved] = events(await h.case(1), "sla_due")
+        assert moved["actor"] == "telegram:1001"
+        assert moved["data"]["first_response"] == "2026-03-02T09:15:30+00:00"
+        assert moved["data"]["resolution"] == "2026-03-02T13:00:30+00:00"
+        await h.say("erin", "looking", reply_to="1")  # answered: no first-response due
+        last = events(await h.case(1), "sla_due")[-1]["data"]
+        assert last["first_response"] is None

@@ -198,3 +198,16 @@ async def test_a_followup_counts_calendar_days_and_waits_for_the_desk_to_open(
             ("call them", datetime(2026, 3, 4, 9, 1, tzinfo=UTC)),
             ("check the fix", datetime(2026, 3, 9, 9, 0, tzinfo=UTC)),
         ]
+
+
+async def test_a_priority_set_from_triage_has_its_new_due_times_audited_once(
+    db_url: str,
+) -> None:
+    async with SlaHarness(db_url, accounts=accounts()) as h:
+        case_id = await h.open_case()
+        await h.say("evan", f"/priority #{case_id} P1", chat=TRIAGE)
+        await h.tick()  # the sweeper records a change of due times only if it made one
+        [(_, due)] = await h.events(case_id, "sla_due")
+        row = await h.row(case_id)
+        assert row.first_response_due is not None
+        assert due["first_response"] == row.first_response_due.isoformat()
