@@ -339,6 +339,18 @@ async def chat_by_id(session: AsyncSession, chat_id: int) -> Chat | None:
 # ------------------------------------------------------------ sign-in links
 
 
+async def login_token_usable(session: AsyncSession, token_hash: str, now: datetime) -> bool:
+    """Whether a sign-in token could still be spent (known, unused, unexpired); reads only."""
+    row = await session.execute(
+        select(LoginToken.token_hash).where(
+            LoginToken.token_hash == token_hash,
+            LoginToken.used_at.is_(None),
+            LoginToken.expires_at > now,
+        )
+    )
+    return row.first() is not None
+
+
 async def consume_login_token(session: AsyncSession, token_hash: str, now: datetime) -> str | None:
     """Mark a one-time sign-in token used and return its person, or None when it is
     unknown, expired or already used. One UPDATE, so two clicks cannot both win."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from storage.stats import consume_login_token, person_role
+from storage.stats import consume_login_token, login_token_usable, person_role
 from web.context import NONCE_KEY, SECRET_KEY, STAFF_KEY, casebot
 
 SESSION_COOKIE = "cb_session"
@@ -276,6 +276,12 @@ async def login_link_confirm(request: web.Request) -> web.StreamResponse:
     token would let that fetch burn the link before the person clicks it."""
     from web.render import render
 
+    app = casebot(request)
+    digest = hashlib.sha256(_bytes(request.match_info["token"])).hexdigest()
+    async with app.sessions() as db:
+        usable = await login_token_usable(db, digest, app.clock.now())
+    if not usable:  # say so now, not after a press that cannot work
+        return render(request, "login.html", {"next": "/", "link_error": True}, status=403)
     return render(request, "login_link.html", {})
 
 

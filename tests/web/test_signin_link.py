@@ -49,6 +49,9 @@ async def test_second_press_is_refused(lite: Site) -> None:
     again = await lite.client.post("/login/once", data={"csrf": csrf}, allow_redirects=False)
     assert again.status == 403 and "not valid" in await again.text()
     assert "cb_session=" not in str(again.headers.getall("Set-Cookie", []))
+    # and opening the spent link says so at once, without a button that cannot work
+    opened = await lite.client.get("/login/once", allow_redirects=False)
+    assert opened.status == 403 and "not valid" in await opened.text()
 
 
 async def test_press_without_csrf_token_spends_nothing(lite: Site) -> None:
