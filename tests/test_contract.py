@@ -18,43 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.contract import CONTRACT_CONFIG
 from tests.fakes.telegram_api import FakeBotApi
-
-# the contract's example, word for word but for the values marked <...>
-CONTRACT = """
-[storage]
-url = "<storage>"     # or postgresql+asyncpg://...
-
-[http]
-host = "127.0.0.1"
-port = <port>
-api_token = "contract-api-token"            # Bearer token for /api
-
-[telegram]
-token = "123456:ABC-contract"
-base_url = "<base_url>"    # a local Bot API server may be given
-mode = "polling"                             # or "webhook"
-webhook_url = "https://bot.example.com/telegram/webhook"   # webhook mode: given to setWebhook
-secret_token = "contract-secret"             # webhook mode: checked on every request
-
-[scheduler]
-tick = "30s"                                 # sweeper interval
-
-[staff]
-engineers = ["telegram:1001"]
-leads = ["telegram:2001"]
-triage_chat = "telegram:-100500"             # internal chat for case cards
-
-[[accounts]]
-name = "Acme"
-tier = "premium"
-chats = ["telegram:-100100"]
-intake = "tag"                               # or "auto"
-
-[sla.premium]
-P1 = { first_response = "5m", resolution = "4h" }
-P3 = { first_response = "1h", resolution = "2d" }
-"""
 
 CASE_FIELDS = {
     "id",
@@ -124,10 +89,12 @@ async def test_the_contract_end_to_end(tmp_path: Path) -> None:
         api.add_chat(ACME, title="Acme support")
         api.add_chat(-100500, title="Triage")
         config = tmp_path / "casebot.toml"
+        # the contract's example as written; only its addresses point at loopback
         config.write_text(
-            CONTRACT.replace("<storage>", "sqlite+aiosqlite:///./casebot.db")
-            .replace("<port>", str(port))
-            .replace("<base_url>", api.base_url)
+            CONTRACT_CONFIG.replace("port = 8080", f"port = {port}")
+            .replace('api_token = "..."', 'api_token = "contract-api-token"')
+            .replace('token = "123456:ABC..."', 'token = "123456:ABC-contract"')
+            .replace("https://api.telegram.org/bot", api.base_url)
         )
         assert _casebot("check-config", "--config", str(config), cwd=tmp_path).returncode == 0
         log = (tmp_path / "run.log").open("wb")

@@ -84,6 +84,25 @@ class Site:
         )
         assert response.status == 303, await response.text()
 
+    async def add_login_token(
+        self, person: str, token: str, ttl: timedelta = timedelta(minutes=15)
+    ) -> None:
+        """A one-time sign-in link's token, as `/login` in chat would store it."""
+        import hashlib
+
+        from storage.models import LoginToken
+
+        now = self.clock.now()
+        async with self.app.sessions() as session, session.begin():
+            session.add(
+                LoginToken(
+                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                    person=person,
+                    created_at=now,
+                    expires_at=now + ttl,
+                )
+            )
+
     def api_headers(self, actor: str | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {TOKEN}"}
         if actor:

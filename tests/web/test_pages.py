@@ -3,7 +3,6 @@ operations endpoints, through aiohttp's test client."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import timedelta
 from typing import Any
@@ -11,23 +10,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from storage.models import Chat, LoginToken, OutboxRow
+from storage.models import Chat, OutboxRow
 from tests.web.conftest import ACME, ENGINEER, GLOBEX, LEAD, PASSWORD, Site, make_site
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-async def _add_login_token(site: Site, person: str, token: str, ttl: timedelta) -> None:
-    now = site.clock.now()
-    async with site.app.sessions() as session, session.begin():
-        session.add(
-            LoginToken(
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                person=person,
-                created_at=now,
-                expires_at=now + ttl,
-            )
-        )
 
 
 async def _status_token(site: Site, chat: str) -> str:
@@ -71,9 +57,9 @@ async def _use_link(site: Site, token: str) -> Any:
 
 
 async def test_login_link_is_single_use_and_expires(lite: Site) -> None:
-    await _add_login_token(lite, ENGINEER, "good-token", timedelta(minutes=15))
-    await _add_login_token(lite, ENGINEER, "old-token", timedelta(minutes=15))
-    await _add_login_token(lite, "telegram:5001", "customer-token", timedelta(minutes=15))
+    await lite.add_login_token(ENGINEER, "good-token")
+    await lite.add_login_token(ENGINEER, "old-token")
+    await lite.add_login_token("telegram:5001", "customer-token")
     r = await _use_link(lite, "good-token")
     assert r.status == 303 and "cb_session=" in r.headers.get("Set-Cookie", "")
     assert (await lite.client.get("/queue/mine")).status == 200

@@ -3,28 +3,11 @@ nothing; only pressing "Sign in" (a CSRF-checked POST) spends it and signs in.""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
-
-from storage.models import LoginToken
 from tests.web.conftest import ENGINEER, Site
 
 
-async def _issue(site: Site, token: str, person: str = ENGINEER) -> None:
-    now = site.clock.now()
-    async with site.app.sessions() as session, session.begin():
-        session.add(
-            LoginToken(
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                person=person,
-                created_at=now,
-                expires_at=now + timedelta(minutes=15),
-            )
-        )
-
-
 async def test_opening_the_link_twice_keeps_it_valid(lite: Site) -> None:
-    await _issue(lite, "preview-me")
+    await lite.add_login_token(ENGINEER, "preview-me")
     for _ in range(2):  # the chat app's preview fetch, then the person's own click
         r = await lite.client.get("/login/preview-me", allow_redirects=False)
         page = await r.text()
@@ -40,7 +23,7 @@ async def test_opening_the_link_twice_keeps_it_valid(lite: Site) -> None:
 
 
 async def test_second_press_is_refused(lite: Site) -> None:
-    await _issue(lite, "once")
+    await lite.add_login_token(ENGINEER, "once")
     csrf = await lite.csrf("/login/once")
     first = await lite.client.post("/login/once", data={"csrf": csrf}, allow_redirects=False)
     assert first.status == 303
@@ -55,7 +38,7 @@ async def test_second_press_is_refused(lite: Site) -> None:
 
 
 async def test_press_without_csrf_token_spends_nothing(lite: Site) -> None:
-    await _issue(lite, "forged")
+    await lite.add_login_token(ENGINEER, "forged")
     await lite.csrf("/login/forged")  # the browser has its nonce cookie, the form lacks the token
     r = await lite.client.post("/login/forged", data={}, allow_redirects=False)
     assert r.status == 403
