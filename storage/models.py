@@ -238,6 +238,17 @@ class LoginToken(Base):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
+class LoginFailure(Base):
+    """A wrong password for a sign-in name: kept in the database, so the throttle
+    holds across every process behind a load balancer; rows older than the window go."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "name", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
 class FailedEvent(Base):
     """An inbound event the engine rejected: rolled back alone, acknowledged to the
     platform (a replay would fail the same way), and kept here to be retried."""

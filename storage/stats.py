@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, exists, func, or_, select, update
+from sqlalchemy import Integer, Select, delete, exists, func, or_, select, update
 from sqlalchemy import text as text_sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from storage.models import (
     CaseEvent,
     CaseRow,
     Chat,
+    LoginFailure,
     LoginToken,
     MessageRow,
     Person,
@@ -337,6 +338,26 @@ async def chat_by_id(session: AsyncSession, chat_id: int) -> Chat | None:
 
 
 # ------------------------------------------------------------ sign-in links
+
+
+async def login_failures_since(
+    session: AsyncSession, name: str, since: datetime
+) -> list[datetime]:
+    """When the wrong passwords for `name` were given since `since`, oldest first."""
+    rows = await session.execute(
+        select(LoginFailure.at)
+        .where(LoginFailure.name == name[:200], LoginFailure.at >= since)
+        .order_by(LoginFailure.at)
+    )
+    return list(rows.scalars())
+
+
+async def add_login_failure(
+    session: AsyncSession, name: str, at: datetime, keep: timedelta
+) -> None:
+    """Note a wrong password for `name`, and forget every one older than `keep`."""
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < at - keep))
+    session.add(LoginFailure(name=name[:200], at=at))
 
 
 async def login_token_usable(session: AsyncSession, token_hash: str, now: datetime) -> bool:

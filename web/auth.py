@@ -16,10 +16,17 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 
-from storage.stats import consume_login_token, login_token_usable, person_role
+from storage.stats import (
+    add_login_failure,
+    consume_login_token,
+    login_failures_since,
+    login_token_usable,
+    person_role,
+)
 from web.context import NONCE_KEY, SECRET_KEY, STAFF_KEY, casebot
 
 SESSION_COOKIE = "cb_session"
@@ -216,17 +223,10 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 # password guessing: after this many wrong tries for one name within the window, that
-# name is refused (429) until the window has passed; kept per process, in memory
+# name is refused (429) until the window has passed. The tries are kept in the
+# database, so every process behind a load balancer counts the same ones.
 MAX_FAILURES = 5
-FAILURE_WINDOW = 300.0
-FAILURES_KEY = web.AppKey("login_failures", dict)
-
-
-def _recent_failures(request: web.Request, name: str, now: float) -> list[float]:
-    failures: dict[str, list[float]] = request.app.setdefault(FAILURES_KEY, {})
-    recent = [t for t in failures.get(name, []) if now - t < FAILURE_WINDOW]
-    failures[name] = recent
-    return recent
+FAILURE_WINDOW = timedelta(minutes=5)
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
@@ -237,10 +237,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", ""))
     password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
-    now = app.clock.now().timestamp()
-    recent = _recent_failures(request, name, now)
+    now = app.clock.now()
+    async with app.sessions() as db:
+        recent = await login_failures_since(db, name, now - FAILURE_WINDOW)
     if len(recent) >= MAX_FAILURES:
-        wait = int(FAILURE_WINDOW - (now - recent[0])) // 60 + 1
+        wait = int((FAILURE_WINDOW - (now - recent[0])).total_seconds()) // 60 + 1
         return render(
             request,
             "login.html",
@@ -254,7 +255,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     user = next((u for u in app.config.http.users if u.name == name), None)
     ok = verify_password(password, user.password_hash if user else _dummy_hash())
     if not ok:
-        recent.append(now)
+        async with app.sessions() as db, db.begin():
+            await add_login_failure(db, name, now, FAILURE_WINDOW)
     if user is not None and ok:
         async with app.sessions() as db:
             role = await person_role(db, user.person)

@@ -287,3 +287,27 @@ async def test_password_guessing_is_throttled_per_name(lite: Site) -> None:
     assert await attempt(PASSWORD) == 429
     lite.clock.advance(timedelta(minutes=6))
     assert await attempt(PASSWORD) == 303
+
+
+async def test_the_throttle_holds_across_processes_on_one_database(sqlite_url: str) -> None:
+    """Behind a load balancer each try may reach another process: the wrong tries are
+    counted in the database, so the fifth locks the name on every process."""
+    first, second = make_site(sqlite_url), make_site(sqlite_url)
+    a, b = await anext(first), await anext(second)
+    try:
+        for i, site in enumerate([a, b, a, b, a]):
+            token = await site.csrf()
+            r = await site.client.post(
+                "/login",
+                data={"csrf": token, "name": "lena", "password": f"guess {i}"},
+                allow_redirects=False,
+            )
+            assert r.status == 401
+        token = await b.csrf()
+        r = await b.client.post(
+            "/login", data={"csrf": token, "name": "lena", "password": PASSWORD}
+        )
+        assert r.status == 429
+    finally:
+        for gen in (first, second):
+            await gen.aclose()
