@@ -16,6 +16,7 @@ from scheduler.sweeper import Sweeper
 from storage.db import make_engine, make_sessions
 from storage.models import OutboxRow
 from storage.uow import Caches
+from tests.conftest import truncate_pg
 from tests.harness import TRIAGE
 from tests.sla.kit import SlaHarness, accounts
 
@@ -105,20 +106,27 @@ async def test_app_scheduler_sweeps_at_start(sqlite_url: str) -> None:
         await app.stop()
 
 
+@pytest.fixture
+async def pg_url(pg_database: str | None) -> str:
+    """The PostgreSQL database alone, emptied (SQLite cannot interleave transactions)."""
+    if pg_database is None:
+        pytest.skip("PostgreSQL not reachable")
+    await truncate_pg(pg_database)
+    return pg_database
+
+
 async def test_a_message_handled_while_another_process_sweeps_does_not_repeat_a_reminder(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process's sweeper ticks between this process reading a case and writing
     it back. The write used to erase the reminder the sweeper had just recorded, so it
     fired again at the next tick. On PostgreSQL the read now locks the case and the
     other sweeper passes it by; SQLite's write transactions cannot interleave."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("only PostgreSQL lets two processes' transactions interleave")
     import storage.uow
 
     async with (
-        SlaHarness(db_url, accounts=accounts()) as h,
-        SlaHarness(db_url, accounts=accounts()) as other,
+        SlaHarness(pg_url, accounts=accounts()) as h,
+        SlaHarness(pg_url, accounts=accounts()) as other,
     ):
         case_id = await h.open_case()
         h.clock.advance(minutes=61)  # past the warning share of the 1 h first response
