@@ -139,6 +139,8 @@ class Demo:
         self.write("-- timeline")
         for e in case["events"]:
             data = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v is not None)
+            if e["type"] == "sla_due" and not data:
+                data = "no clock running"  # answered and waiting, paused, or resolved
             self.write(f"  {e['at'][11:16]} {e['type']:<18} {e['actor'] or '-'}  {data}")
 
 
