@@ -182,7 +182,9 @@ class Commands(Intake):
                 if ctx.event.chat.thread is None or c.thread == ctx.event.chat.thread
             ]
             if len(active) == 1:
-                return active[0]
+                # read again through `case`, which locks it (see storage.uow): the
+                # list is read unlocked, and this case is about to be changed
+                return await uow.case(self._id(active[0]))
         await self._reply(ctx, "which_case")
         return None
 

