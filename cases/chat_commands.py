@@ -50,6 +50,10 @@ class Commands(Intake):
         await self._cmd_help(ctx, command, message)
 
     async def _cmd_login(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
+        await self._send_login_link(ctx)
+
+    async def _send_login_link(self, ctx: Ctx) -> None:
+        """DM a one-time dashboard sign-in link; only its hash is kept."""
         if self.settings.public_url is None:
             await self._reply(ctx, "login_unavailable")
             return

@@ -108,7 +108,13 @@ class Engine(Buttons):
             )
         await uow.remember_person(event.actor)
         role = await uow.role_of(event.actor.key)
-        await self._command(Ctx(uow, event, chat, role, outcome), command)
+        ctx = Ctx(uow, event, chat, role, outcome)
+        if command.name == "login" and not role.is_staff:
+            await self._reply(ctx, "refused_staff_only", command=command.name)
+        elif command.name == "login":
+            await self._send_login_link(ctx)
+        else:
+            await self._reply(ctx, "help_staff" if role.is_staff else "help_customer")
 
     async def act(self, uow: UnitOfWork, action: StaffAction) -> Outcome:
         """Apply a staff action from outside chat (dashboard, API) with the rules of

@@ -158,7 +158,9 @@ async def record_bot_message(
             select(Chat.id, Chat.kind).where(Chat.platform == row.platform, Chat.chat == chat)
         )
     ).first()
-    if chat_row is None:
+    # only support chats have transcripts: a private chat's DMs (nudges, sign-in links,
+    # whose token must never be stored readable) are kept nowhere
+    if chat_row is None or chat_row.kind not in ("customer", "triage"):
         return
     case_id = row.case_id
     if case_id is not None and chat_row.kind == "customer":
