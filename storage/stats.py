@@ -340,24 +340,51 @@ async def chat_by_id(session: AsyncSession, chat_id: int) -> Chat | None:
 # ------------------------------------------------------------ sign-in links
 
 
-async def login_failures_since(
-    session: AsyncSession, name: str, since: datetime
-) -> list[datetime]:
-    """When the wrong passwords for `name` were given since `since`, oldest first."""
-    rows = await session.execute(
-        select(LoginFailure.at)
-        .where(LoginFailure.name == name[:200], LoginFailure.at >= since)
-        .order_by(LoginFailure.at)
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A password try, counted before the password is checked: `allowed` is False
+    when the name is locked (then `locked_since` is its oldest counted try)."""
+
+    allowed: bool
+    attempt_id: int | None = None
+    locked_since: datetime | None = None
+
+
+async def begin_login_attempt(
+    session: AsyncSession, name: str, now: datetime, window: timedelta, limit: int
+) -> LoginAttempt:
+    """Count a try for `name` unless `limit` tries are already counted within `window`.
+    Tries of one name take turns (a PostgreSQL advisory lock; SQLite writes are serial
+    anyway), so a burst of parallel requests cannot all slip under the limit. The caller
+    commits, checks the password, and calls `forget_login_attempt` when it was right."""
+    name = name[:200]
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext("casebot-login:" + name)))
+        )
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+    counted = (
+        (
+            await session.execute(
+                select(LoginFailure.at)
+                .where(LoginFailure.name == name, LoginFailure.at >= now - window)
+                .order_by(LoginFailure.at)
+            )
+        )
+        .scalars()
+        .all()
     )
-    return list(rows.scalars())
+    if len(counted) >= limit:
+        return LoginAttempt(False, locked_since=counted[0])
+    attempt = LoginFailure(name=name, at=now)
+    session.add(attempt)
+    await session.flush()
+    return LoginAttempt(True, attempt_id=attempt.id)
 
 
-async def add_login_failure(
-    session: AsyncSession, name: str, at: datetime, keep: timedelta
-) -> None:
-    """Note a wrong password for `name`, and forget every one older than `keep`."""
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < at - keep))
-    session.add(LoginFailure(name=name[:200], at=at))
+async def forget_login_attempt(session: AsyncSession, attempt_id: int) -> None:
+    """The password was right: the try does not count against the name."""
+    await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
 
 
 async def login_token_usable(session: AsyncSession, token_hash: str, now: datetime) -> bool:

@@ -21,9 +21,9 @@ from datetime import timedelta
 from aiohttp import web
 
 from storage.stats import (
-    add_login_failure,
+    begin_login_attempt,
     consume_login_token,
-    login_failures_since,
+    forget_login_attempt,
     login_token_usable,
     person_role,
 )
@@ -238,10 +238,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
     now = app.clock.now()
-    async with app.sessions() as db:
-        recent = await login_failures_since(db, name, now - FAILURE_WINDOW)
-    if len(recent) >= MAX_FAILURES:
-        wait = int((FAILURE_WINDOW - (now - recent[0])).total_seconds()) // 60 + 1
+    async with app.sessions() as db, db.begin():
+        attempt = await begin_login_attempt(db, name, now, FAILURE_WINDOW, MAX_FAILURES)
+    if not attempt.allowed:
+        assert attempt.locked_since is not None
+        wait = int((FAILURE_WINDOW - (now - attempt.locked_since)).total_seconds()) // 60 + 1
         return render(
             request,
             "login.html",
@@ -254,9 +255,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         )
     user = next((u for u in app.config.http.users if u.name == name), None)
     ok = verify_password(password, user.password_hash if user else _dummy_hash())
-    if not ok:
+    if ok and attempt.attempt_id is not None:
         async with app.sessions() as db, db.begin():
-            await add_login_failure(db, name, now, FAILURE_WINDOW)
+            await forget_login_attempt(db, attempt.attempt_id)
     if user is not None and ok:
         async with app.sessions() as db:
             role = await person_role(db, user.person)
