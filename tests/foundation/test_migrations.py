@@ -37,3 +37,38 @@ async def test_migrations_match_the_models(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert changes == []
+
+
+async def test_the_search_index_migrates_with_pg_trgm_outside_the_search_path() -> None:
+    """pg_trgm installed in a schema of its own (as some hosts do): the index names its
+    operator class there, instead of failing the whole upgrade."""
+    import uuid
+
+    import pytest
+    from sqlalchemy import text
+
+    from storage.db import make_engine, migrate
+    from tests.conftest import PG_AVAILABLE, PG_URL
+
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL not reachable")
+    name = f"casebot_ext_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG_URL.rpartition("/")[0] + "/" + name)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE SCHEMA ext"))
+            await conn.execute(text("CREATE EXTENSION pg_trgm SCHEMA ext"))
+        await migrate(engine)
+        async with engine.connect() as conn:
+            index = await conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_messages_text_trgm'")
+            )
+            assert "ext.gin_trgm_ops" in index.scalar_one()
+    finally:
+        await engine.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

@@ -64,9 +64,18 @@ def upgrade() -> None:
     try:
         with bind.begin_nested():
             bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            # the extension may live in a schema outside the search path
+            schema = bind.exec_driver_sql(
+                "SELECT n.nspname FROM pg_extension e"
+                " JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+            ).scalar_one()
+            quoted = bind.dialect.identifier_preparer.quote_identifier(schema)
+            bind.exec_driver_sql(
+                "CREATE INDEX ix_messages_text_trgm ON messages"
+                f" USING gin (text {quoted}.gin_trgm_ops)"
+            )
     except sa.exc.DBAPIError:
-        return
-    op.execute("CREATE INDEX ix_messages_text_trgm ON messages USING gin (text gin_trgm_ops)")
+        return  # no index: search reads every row, as before
 
 
 def downgrade() -> None:
