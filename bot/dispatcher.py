@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.base import Adapter, Delivery, DeliveryError, Receipt
 from cases.clock import Clock
 from storage import outbox
+from storage.ingest import transient_database_error
 from storage.models import CaseEvent, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,10 @@ class Dispatcher:
                 await self._record(row, receipt)
                 return
             except (SQLAlchemyError, OSError) as exc:
-                if loop.time() + delay >= deadline:
+                # only what may pass: a constraint or a bug would fail the same way
+                # every time, and holding the chat's queue for it helps nobody
+                transient = isinstance(exc, OSError) or transient_database_error(exc)
+                if not transient or loop.time() + delay >= deadline:
                     raise
                 log.warning("recording sent outbox row %s failed, retrying: %s", row.id, exc)
                 await asyncio.sleep(delay)

@@ -50,14 +50,22 @@ class IngestStats:
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 
-def _spoils_batch(exc: Exception, session: AsyncSession) -> bool:
-    """The connection or the transaction failed (a dropped PostgreSQL backend, a locked or
-    broken SQLite file), not the event: every event of the batch must be tried again."""
+def transient_database_error(exc: BaseException) -> bool:
+    """The database or the connection failed, not the statement: a dropped PostgreSQL
+    backend, a locked or broken SQLite file, a deadlock; trying again may succeed."""
     if isinstance(exc, PendingRollbackError | InterfaceError | InternalError | OperationalError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+    return isinstance(exc, DBAPIError) and (
+        getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    )
+
+
+def _spoils_batch(exc: Exception, session: AsyncSession) -> bool:
+    """The connection or the transaction failed, not the event: every event of the
+    batch must be tried again."""
+    if transient_database_error(exc):
         return True
     transaction = session.sync_session.get_transaction()
     return transaction is None or not transaction.is_active

@@ -287,3 +287,27 @@ async def test_a_reply_from_the_web_shows_once_and_a_reply_to_it_finds_the_case(
         ]
         out = await h.say("alice", "thanks, it works", reply_to=relay.platform_message_id)
         assert out.case_id == 1
+
+
+async def test_a_record_failing_for_good_is_not_retried_for_half_the_lease(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a failure that may pass is retried: a broken constraint would fail the same
+    way for the next 15 s while the chat's queue waits."""
+    import time
+
+    from sqlalchemy.exc import IntegrityError
+
+    from storage import outbox
+
+    async def broken_mark_sent(*args: object, **kw: object) -> None:
+        raise IntegrityError("UPDATE outbox", {}, ValueError("constraint"))
+
+    monkeypatch.setattr(outbox, "mark_sent", broken_mark_sent)
+    async with Harness(db_url) as h:
+        d = dispatcher_for(h, RecordingAdapter(), lease=timedelta(seconds=30))
+        await enqueue(h, send(ACME, "hello"))
+        started = time.monotonic()
+        with pytest.raises(IntegrityError):
+            await d.run_once()
+        assert time.monotonic() - started < 2
