@@ -168,10 +168,9 @@ class Dispatcher:
     async def _record(self, row: OutboxRow, receipt: Receipt) -> None:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            if await outbox.is_sent(session, row.id):
-                return  # a retry after a commit whose answer was lost: it is recorded
             note = ", ".join(receipt.notes) or None
-            await outbox.mark_sent(session, row.id, now, receipt.message_id, note=note)
+            if not await outbox.mark_sent(session, row.id, now, receipt.message_id, note=note):
+                return  # a retry after a commit whose answer was lost: it is recorded
             chat = receipt.chat or row.chat
             if row.anchor and receipt.message_id:
                 await outbox.save_anchor(

@@ -94,10 +94,12 @@ async def mark_sent(
     message_id: str | None,
     note: str | None = None,
     status: str = "sent",
-) -> None:
-    await session.execute(
+) -> bool:
+    """Record a row's outcome; False when it was recorded sent already (a retry after
+    a commit whose answer was lost), so the caller writes nothing twice."""
+    result = await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.id == row_id)
+        .where(OutboxRow.id == row_id, OutboxRow.status != "sent")
         .values(
             status=status,
             sent_at=now,
@@ -107,11 +109,7 @@ async def mark_sent(
             attempts=OutboxRow.attempts + 1,
         )
     )
-
-
-async def is_sent(session: AsyncSession, row_id: int) -> bool:
-    status = await session.execute(select(OutboxRow.status).where(OutboxRow.id == row_id))
-    return status.scalar_one_or_none() == "sent"
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_failed(
