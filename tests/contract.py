@@ -35,3 +35,22 @@ intake = "tag"                               # or "auto"
 P1 = { first_response = "5m", resolution = "4h" }
 P3 = { first_response = "1h", resolution = "2d" }
 """
+
+# what a case in the API and in `export` has at least
+CASE_FIELDS = {
+    "id",
+    "ref",
+    "account",
+    "chat",
+    "title",
+    "status",
+    "priority",
+    "assignee",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "messages",
+    "events",
+}
+MESSAGE_FIELDS = {"platform_message_id", "sender", "role", "text", "at", "internal"}
+EVENT_FIELDS = {"type", "at", "actor", "data"}

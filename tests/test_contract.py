@@ -18,26 +18,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.contract import CONTRACT_CONFIG
+from tests.contract import CASE_FIELDS, CONTRACT_CONFIG, EVENT_FIELDS, MESSAGE_FIELDS
 from tests.fakes.telegram_api import FakeBotApi
 
-CASE_FIELDS = {
-    "id",
-    "ref",
-    "account",
-    "chat",
-    "title",
-    "status",
-    "priority",
-    "assignee",
-    "created_at",
-    "first_response_at",
-    "resolved_at",
-    "messages",
-    "events",
-}
-MESSAGE_FIELDS = {"platform_message_id", "sender", "role", "text", "at", "internal"}
-EVENT_FIELDS = {"type", "at", "actor", "data"}
 CUSTOMER, ENGINEER = 5001, 1001
 ACME = -100100
 

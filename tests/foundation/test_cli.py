@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract import CONTRACT_CONFIG
+from tests.contract import CASE_FIELDS, CONTRACT_CONFIG
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,22 +123,7 @@ async def test_export_json_and_csv(sqlite_url: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     cases = json.loads(result.stdout)
     (case,) = cases
-    for key in (
-        "id",
-        "ref",
-        "account",
-        "chat",
-        "title",
-        "status",
-        "priority",
-        "assignee",
-        "created_at",
-        "first_response_at",
-        "resolved_at",
-        "messages",
-        "events",
-    ):
-        assert key in case
+    assert set(case) >= CASE_FIELDS, CASE_FIELDS - set(case)
     assert case["ref"] == f"#{out.case_id}" and case["title"] == "Printer"
     assert case["created_at"].endswith("Z")
     for m in case["messages"]:
