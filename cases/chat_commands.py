@@ -43,8 +43,10 @@ class Commands(Intake):
         await handler(ctx, command, message)
 
     async def _cmd_help(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        key = "help_staff" if ctx.role.is_staff else "help_customer"
-        await self._reply(ctx, key)
+        await self._help(ctx)
+
+    async def _help(self, ctx: Ctx) -> None:
+        await self._reply(ctx, "help_staff" if ctx.role.is_staff else "help_customer")
 
     async def _cmd_start(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
         await self._cmd_help(ctx, command, message)

@@ -114,7 +114,7 @@ class Engine(Buttons):
         elif command.name == "login":
             await self._send_login_link(ctx)
         else:
-            await self._reply(ctx, "help_staff" if role.is_staff else "help_customer")
+            await self._help(ctx)
 
     async def act(self, uow: UnitOfWork, action: StaffAction) -> Outcome:
         """Apply a staff action from outside chat (dashboard, API) with the rules of

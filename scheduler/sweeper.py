@@ -150,16 +150,11 @@ class Sweeper:
                     await self.engine._set_status(ctx, case, Status.CLOSED, reason="close_after")
             return
         sla.refresh_due(case, targets, calendar, now, self.policy)
-        if sla.due_times(case) != dues_before:
+        dues = sla.due_times(case)
+        if dues != dues_before:
             # recomputed here after a change made from the triage chat (see the engine)
             writes.events.append(
-                {
-                    "case_id": case_id,
-                    "type": "sla_due",
-                    "at": now,
-                    "actor": None,
-                    "data": sla.due_times(case),
-                }
+                {"case_id": case_id, "type": "sla_due", "at": now, "actor": None, "data": dues}
             )
         writes.cases.append(_timers(case))
 

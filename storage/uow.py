@@ -222,12 +222,23 @@ class _Statements:
             messages_t.c.platform_message_id == bindparam("pmid"),
         )
         self.case = select(cases_t).where(cases_t.c.id == bindparam("_id"))
+        self.case_by_thread = (
+            select(cases_t)
+            .where(
+                cases_t.c.chat_id == bindparam("chat_id"),
+                cases_t.c.thread == bindparam("thread"),
+                cases_t.c.merged_into.is_(None),
+            )
+            .order_by(cases_t.c.id.desc())
+            .limit(1)
+        )
         if dialect == "postgresql":
             # a case read to be changed is locked until commit: another process's
             # sweeper (SKIP LOCKED) passes it by instead of recording a reminder that
             # this transaction's write of the `sla` column would then erase, so the
             # reminder fired twice. SQLite's write transactions are serial already.
             self.case = self.case.with_for_update()
+            self.case_by_thread = self.case_by_thread.with_for_update()
         self.save_case = (
             update(cases_t)
             .where(cases_t.c.id == bindparam("_id"))
@@ -672,19 +683,9 @@ class SqlUnitOfWork:
         return self._loaded(case_record(row)) if row else None
 
     async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None:
-        query = (
-            select(cases_t)
-            .where(
-                cases_t.c.chat_id == chat_id,
-                cases_t.c.thread == thread,
-                cases_t.c.merged_into.is_(None),
-            )
-            .order_by(cases_t.c.id.desc())
-            .limit(1)
-        )
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()  # read to be changed: see _Statements.case
-        row = (await self.session.execute(query)).first()
+        row = (
+            await self._exec(self.sql.case_by_thread, {"chat_id": chat_id, "thread": thread})
+        ).first()
         return self._loaded(case_record(row)) if row else None
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
