@@ -111,7 +111,7 @@ class TelegramAdapter:
         staff_locale: str = "en",
     ) -> None:
         if not config.token:
-            raise ValueError("telegram.token is not set (or CASEBOT_TELEGRAM_TOKEN)")
+            raise AdapterConfigError("telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)")
         self.config = config
         self.clock = clock
         if texts is None:

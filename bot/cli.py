@@ -28,7 +28,9 @@ class UserError(Exception):
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    config = load_config(args.config)
+    args.storage_url = config.storage.url  # for naming the database if it cannot be opened
+    return config
 
 
 def _setup_logging(level: str) -> None:
@@ -231,9 +233,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.telegram is None:
         raise UserError("doctor: no [telegram] section in the config")
+    if not config.telegram.token:
+        raise AdapterConfigError("telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)")
     from adapters.telegram_doctor import run_doctor
     from storage.db import StorageError
     from storage.directory import stored_chats
+
+    # PTB logs a traceback for every answer it cannot parse; the doctor says it in a line
+    logging.getLogger("telegram").setLevel(logging.CRITICAL)
 
     async def work() -> int:
         try:
@@ -308,10 +315,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from storage.db import StorageError
+        from storage.db import StorageError, connection_problem
 
         if isinstance(exc, StorageError):
             print(f"config error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        url = getattr(args, "storage_url", None)
+        problem = connection_problem(exc, url) if url else None
+        if problem is not None:
+            print(f"error: storage.url: {problem}", file=sys.stderr)
             return EXIT_USAGE
         if isinstance(exc, OperationalError | DBAPIError | OSError) and _is_connect_error(exc):
             print(f"error: cannot reach the database: {_first_line(exc)}", file=sys.stderr)

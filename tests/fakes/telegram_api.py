@@ -631,6 +631,9 @@ class FakeBotApi:
         self.allowed_updates: list[str] | None = None  # current subscription, None = default
         self.webhook: JSONDict | None = None
         self.confirmed_update_id = 0
+        # fields left out of administrators' ChatMember objects, as an independent Bot API
+        # implementation may (e.g. {"can_post_stories"}): PTB cannot build the object then
+        self.omit_admin_fields: set[str] = set()
 
         self._chats: dict[int, _Chat] = {}
         self._usernames: dict[str, int] = {}
@@ -1344,6 +1347,8 @@ class FakeBotApi:
                     "can_manage_topics": rights.get("can_manage_topics", True),
                 }
             )
+            for field in self.omit_admin_fields:
+                member.pop(field, None)
         elif status == "restricted":
             member.update(
                 {

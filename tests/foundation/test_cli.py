@@ -196,3 +196,50 @@ def test_the_design_documents_sample_config_is_valid(tmp_path: Path, mode: str) 
     path.write_text(CONTRACT_CONFIG.replace('mode = "polling"', f'mode = "{mode}"'))
     result = casebot("check-config", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+PG = "postgresql+asyncpg://{}@127.0.0.1:5432/{}"
+
+
+@pytest.mark.parametrize("command", ["migrate", "run", "export", "outbox", "failed"])
+@pytest.mark.parametrize(
+    ("url", "cause"),
+    [
+        (PG.format("postgres", "nope_xyz"), 'database "nope_xyz" does not exist'),
+        (PG.format("nobody_xyz", "test"), 'role "nobody_xyz" does not exist'),
+        (
+            "postgresql+asyncpg://postgres@nohost.invalid:5432/test",
+            "host nohost.invalid does not resolve",
+        ),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line(
+    tmp_path: Path, command: str, url: str, cause: str
+) -> None:
+    path = tmp_path / "casebot.toml"
+    path.write_text(f'[storage]\nurl = "{url}"\n[http]\nenabled = false\n')
+    result = casebot(command, "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: storage.url: ") and cause in last, result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "doctor"])
+def test_no_telegram_token_is_one_line(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "casebot.toml"
+    path.write_text('[http]\nenabled = false\n[telegram]\nmode = "polling"\n')
+    env = {k: v for k, v in os.environ.items() if k != "CASEBOT_TELEGRAM_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", command, "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "config error: telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)"
+    )
