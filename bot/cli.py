@@ -54,6 +54,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for warning in config.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     adapters = ["telegram"] if config.telegram else []
+    if args.connect:
+        asyncio.run(_ping_database(config.storage.url))
     print(
         f"config ok: {len(config.accounts)} account(s), "
         f"{sum(len(a.chats) for a in config.accounts)} chat(s), "
@@ -61,6 +63,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"adapters: {', '.join(adapters) or 'none'}"
     )
     return 0
+
+
+async def _ping_database(url: str) -> None:
+    """Open the database and ask it one question; a failure ends in main's one line."""
+    from storage.db import make_engine, make_sessions, ping
+
+    engine = make_engine(url)
+    try:
+        async with make_sessions(engine)() as session:
+            await ping(session)
+    finally:
+        await engine.dispose()
+    print("database answers")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -270,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_run)
 
-    with_config("check-config", "validate the config file").set_defaults(func=cmd_check_config)
+    p = with_config("check-config", "validate the config file")
+    p.add_argument("--connect", action="store_true", help="also open the database")
+    p.set_defaults(func=cmd_check_config)
     with_config("migrate", "bring the database schema up to date").set_defaults(func=cmd_migrate)
 
     p = with_config("export", "all cases as JSON or CSV")

@@ -37,9 +37,8 @@ class ConfigError(Exception):
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
     if not isinstance(value, str):
+        # a bare number has no unit: 30 could mean seconds or minutes, so say it
         raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
     return parse_duration(value)
 
@@ -146,6 +145,13 @@ class SchedulerConfig(Section):
     review_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     review_time: str = "09:00"
     timezone: str = "UTC"
+
+    @field_validator("tick")
+    @classmethod
+    def _positive_tick(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s (the sweeper runs every tick)")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -350,6 +356,21 @@ class Config(Section):
                 seen_chats[chat] = account.name
         if self.staff.triage_chat and self.staff.triage_chat in seen_chats:
             raise ValueError("staff.triage_chat: is also a customer chat")
+        return self
+
+    @model_validator(mode="after")
+    def _dashboard_users(self) -> Config:
+        staff = set(self.staff.engineers) | set(self.staff.leads)
+        names: set[str] = set()
+        for i, user in enumerate(self.http.users):
+            if user.name in names:
+                raise ValueError(f"http.users[{i}].name: duplicate user {user.name!r}")
+            names.add(user.name)
+            if user.person not in staff:
+                raise ValueError(
+                    f"http.users[{i}].person: {user.person} is not in staff.engineers or "
+                    "staff.leads"
+                )
         return self
 
     def warnings(self) -> list[str]:

@@ -16,6 +16,7 @@ from tests.contract import CASE_FIELDS, CONTRACT_CONFIG
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
+HASH = "pbkdf2_sha256$600000$c2FsdA$aGFzaA"
 
 
 def casebot(
@@ -59,6 +60,21 @@ def test_example_config_is_valid() -> None:
         ('[storage]\nurl = "sqlite+aiosqlite:///no/such/dir/x.db"\n', "storage.url"),
         ('[staff]\nengineers = ["1001"]\n', "staff.engineers[0]"),
         ("this is = = not toml", "not valid TOML"),
+        ('[scheduler]\ntick = "0s"\n', "scheduler.tick"),
+        ("[scheduler]\ntick = 30\n", "scheduler.tick"),
+        ("[cases]\nreopen_window = 7\n", "cases.reopen_window"),
+        (
+            '[staff]\nengineers = ["telegram:1"]\n'
+            '[[http.users]]\nname = "eve"\nperson = "telegram:666"\n'
+            f'password_hash = "{HASH}"\n',
+            "http.users[0].person",
+        ),
+        (
+            '[staff]\nengineers = ["telegram:1", "telegram:2"]\n'
+            f'[[http.users]]\nname = "evan"\nperson = "telegram:1"\npassword_hash = "{HASH}"\n'
+            f'[[http.users]]\nname = "evan"\nperson = "telegram:2"\npassword_hash = "{HASH}"\n',
+            "http.users[1].name",
+        ),
     ],
 )
 def test_bad_config_exits_2_naming_the_key(tmp_path: Path, toml: str, named: str) -> None:
@@ -243,3 +259,20 @@ def test_no_telegram_token_is_one_line(tmp_path: Path, command: str) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "config error: telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)"
     )
+
+
+def test_check_config_connect_says_whether_the_database_answers(tmp_path: Path) -> None:
+    path = tmp_path / "casebot.toml"
+    path.write_text(f'[storage]\nurl = "{PG.format("postgres", "test")}"\n')
+    result = casebot("check-config", "--connect", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database answers" in result.stdout and "config ok" in result.stdout
+    path.write_text(f'[storage]\nurl = "{PG.format("postgres", "nope_xyz")}"\n')
+    result = casebot("check-config", "--connect", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: storage.url: the database server at 127.0.0.1:5432 refused: "
+        'database "nope_xyz" does not exist'
+    ]
+    result = casebot("check-config", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 0, "without --connect the database is not opened"
