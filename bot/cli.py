@@ -100,7 +100,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     interactive = False if args.no_input else None
-    return asyncio.run(run_demo(Path(args.db), interactive))
+    port = None
+    if args.web:
+        port = args.port or _free_port()
+    try:
+        return asyncio.run(run_demo(Path(args.db), interactive, web_port=port))
+    except KeyboardInterrupt:
+        print("\nbye", flush=True)
+        return 0
+
+
+def _free_port() -> int:
+    """A port free now, so the sign-in link can name it before the server starts."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 EXPORT_COLUMNS = [
@@ -315,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="play a support conversation in the terminal")
     p.add_argument("--db", default="casebot-demo.db", help="SQLite file for the demo")
     p.add_argument("--no-input", action="store_true", help="do not ask for more lines")
+    p.add_argument(
+        "--web", action="store_true", help="also serve the dashboard and print a sign-in link"
+    )
+    p.add_argument("--port", type=int, default=8080, help="port for --web (0: any free one)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -276,3 +276,128 @@ def test_check_config_connect_says_whether_the_database_answers(tmp_path: Path) 
     ]
     result = casebot("check-config", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 0, "without --connect the database is not opened"
+
+
+class _Terminal:
+    """The real `casebot demo` on a pseudo-terminal, as a person at a keyboard runs it."""
+
+    def __init__(self, db: Path) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "demo", "--db", str(db)],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        os.close(slave)
+        self.output = ""
+
+    def read_until(self, text: str, timeout: float) -> str:
+        import select
+        import time
+
+        end = time.monotonic() + timeout
+        while text not in self.output:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {text!r} within {timeout}s:\n{self.output[-2000:]}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.output += os.read(self.master, 65536).decode("utf-8", "replace")
+                except OSError:  # the demo ended and closed the terminal
+                    raise AssertionError(f"demo ended before {text!r}:\n{self.output}") from None
+        return self.output
+
+    def drain(self, seconds: float) -> None:
+        import select
+        import time
+
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if select.select([self.master], [], [], left)[0]:
+                try:
+                    self.output += os.read(self.master, 65536).decode("utf-8", "replace")
+                except OSError:
+                    return
+
+    def type(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\n")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+
+
+def test_demo_answers_each_typed_line_at_once_and_once(tmp_path: Path) -> None:
+    """Two dispatchers used to print each row, and reading the terminal blocked the
+    loop, so an answer came one line late and twice."""
+    term = _Terminal(tmp_path / "demo.db")
+    try:
+        term.read_until("Your turn", 60)
+        term.read_until("> ", 10)
+        before = len(term.output)
+        term.type("alice> our backups fail since Monday")
+        term.type("evan@16> /case Backups fail")
+        term.read_until("this is case #2", 5)  # answered without another line typed
+        term.drain(1.0)  # a second sender would have printed the row again by now
+        answered = term.output[before:]
+        assert answered.count("this is case #2") == 1, answered
+        assert answered.count("#2 Backups fail\r\n") == 1, answered  # the triage card
+        term.type("evan> /status")
+        term.read_until("#2", 5)
+
+        term.proc.send_signal(2)  # Ctrl-C
+        assert term.proc.wait(timeout=5) == 0
+        term.drain(0.5)
+        tail = term.output[before:]
+        assert "bye" in tail and "Traceback" not in tail, tail
+    finally:
+        term.close()
+
+
+def test_demo_web_serves_the_dashboard_behind_a_printed_sign_in_link(tmp_path: Path) -> None:
+    import re
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--web", "--port", "0", "--no-input"]
+        + ["--db", str(tmp_path / "demo.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert proc.stdout is not None
+        link = None
+        for line in proc.stdout:
+            found = re.search(r"one-time link: (http://127\.0\.0\.1:\d+/login/\S+)", line)
+            if found:
+                link = found.group(1)
+                break
+        assert link, "no sign-in link printed"
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        page = browser.open(link, timeout=10).read().decode()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf, page
+        data = f"csrf={csrf.group(1)}".encode()
+        home = browser.open(urllib.request.Request(link, data=data), timeout=10)
+        assert "/queue/" in home.url, home.url  # signed in: the dashboard, not the form
+        base = link.split("/login/")[0]
+        case = browser.open(f"{base}/cases/1", timeout=10).read().decode()
+        assert "VM web-01 down" in case and "i-0abc123" in case
+        proc.send_signal(2)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
