@@ -18,7 +18,7 @@ import contextlib
 import hmac
 import json
 import logging
-import warnings
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -69,11 +69,14 @@ def _is_event_failed(exc: BaseException) -> bool:
     return isinstance(exc, EventFailed)
 
 
+# PTB 22 deprecates time periods as int seconds (RetryAfter.retry_after, which PTB itself
+# reads when it builds the error) and warns each time unless this opt-in to timedelta,
+# the coming form, is set. A user's own setting wins; an int still works below.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
 def _retry_seconds(exc: tg_error.RetryAfter) -> float:
-    with warnings.catch_warnings():
-        # PTB 22 warns that the int will become a timedelta; both are handled here
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
+    value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
