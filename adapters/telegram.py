@@ -36,7 +36,15 @@ from adapters.telegram_send import (
     to_html,
     truncate,
 )
-from adapters.telegram_translate import ALLOWED_UPDATES, Malformed, translate, update_id_of
+from adapters.telegram_translate import (
+    ALLOWED_UPDATES,
+    Malformed,
+    raw_too_deep,
+    translate,
+    unreadable,
+    update_id_in,
+    update_id_of,
+)
 from cases.clock import Clock
 from cases.context import EventFailed
 from cases.model import ChatKey, Inbound
@@ -336,12 +344,18 @@ class TelegramAdapter:
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         if self.sink is None:
             return web.json_response({"ok": False, "error": "not running"}, status=503)
-        try:
-            raw = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            log.warning("telegram webhook: body is not JSON")
-            return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
-        event = self._translate(raw)
+        body = await request.read()
+        if raw_too_deep(body):
+            # json.loads would recurse past Python's limit: keep it as failed, answer 200
+            log.warning("telegram webhook: an update nested too deep; kept as failed")
+            event: Inbound | None = unreadable(update_id_in(body), None, self.clock.now())
+        else:
+            try:
+                raw = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                log.warning("telegram webhook: body is not JSON")
+                return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
+            event = self._translate(raw)
         if event is not None and not await self._submit([event]):
             return web.json_response({"ok": False, "error": "not stored"}, status=500)
         return web.json_response({"ok": True})

@@ -42,6 +42,61 @@ _COMMAND_HEAD = re.compile(r"^\s*/[A-Za-z_]+@([A-Za-z0-9_]+)")
 NOT_A_COMMAND = "\u2060"
 
 
+# Telegram's updates nest a dozen levels at most (a reply quoting a pinned message...);
+# anything far deeper is hostile, and recursive code (ours, PTB's, json's) would hit
+# Python's recursion limit on it every time it is read
+MAX_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+_UPDATE_ID = re.compile(rb'"update_id"\s*:\s*(\d{1,20})')
+
+
+def nested_too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a parsed JSON value nests deeper than `limit`, found without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def raw_too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """The same for a JSON body before it is parsed: brackets outside strings."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def unreadable(update_id: int | None, raw: Any, now: datetime) -> Inbound:
+    """The event for an update too deep to read: the engine rejects it, so it is kept in
+    `casebot failed` and acknowledged, and the updates behind it go on."""
+    chat = "unknown"
+    message = raw.get("message") if isinstance(raw, dict) else None
+    if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+        chat_id = message["chat"].get("id")
+        chat = str(chat_id) if isinstance(chat_id, int) else chat
+    return Inbound(
+        InboundKind.UNREADABLE,
+        str(update_id if update_id is not None else "unknown"),
+        ChatKey(PLATFORM, chat),
+        now,
+        text=f"update nested deeper than {MAX_DEPTH} levels; not read",
+    )
+
+
+def update_id_in(body: bytes) -> int | None:
+    """The update id of a raw body that is not parsed (Telegram writes it first)."""
+    found = _UPDATE_ID.search(body[:200])
+    return int(found.group(1)) if found else None
+
+
 class Malformed(ValueError):
     """An update that cannot be read; acknowledged and skipped."""
 
@@ -261,6 +316,8 @@ def translate(
     """One raw update as an engine event (None: nothing to track). Raises Malformed."""
     if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
         raise Malformed("not an update (no integer update_id)")
+    if nested_too_deep(raw):
+        return unreadable(raw["update_id"], raw, now)
     raw = _without_surrogates(raw)
     try:
         update = telegram.Update.de_json(raw, bot)

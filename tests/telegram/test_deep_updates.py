@@ -1,0 +1,72 @@
+"""An update nested hundreds of levels deep (issue 16.8): once it made every polling
+round raise RecursionError, so nothing behind it was taken, and the webhook answered
+500 so Telegram would resend it forever. Now it is kept in `casebot failed` and the
+updates behind it go on, in both modes."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from storage.models import FailedEvent
+from tests.telegram.kit import CHATS, TgBox
+
+Make = Callable[..., Awaitable[TgBox]]
+
+
+def nested(levels: int) -> list[Any]:
+    deep: list[Any] = []
+    for _ in range(levels - 1):
+        deep = [deep]
+    return deep
+
+
+async def failed_rows(box: TgBox) -> list[FailedEvent]:
+    async with box.app.sessions() as session:
+        return list((await session.execute(select(FailedEvent))).scalars())
+
+
+async def test_polling_keeps_a_deep_update_as_failed_and_goes_on(box: TgBox) -> None:
+    update = box.api.message(CHATS["acme"], 5001, "hello", first_name="Alice")
+    # 600 levels: what the fake can still encode inside a test's stack, and past what
+    # recursive reading (two frames a level) survives
+    update["message"]["entities"] = nested(600)
+    deep_id = box.push(update)
+    asked = box.say("alice", "my VM is down")
+    box.say("evan", "/case", reply_to=asked)
+    await box.settle()
+    assert any("this is case #1" in t for t in box.texts("acme")), "the updates behind it"
+    (row,) = await failed_rows(box)
+    assert row.event_id == str(deep_id) and row.kind == "unreadable"
+    assert row.chat == f"telegram:{CHATS['acme']}" and "nested deeper" in row.error
+
+
+async def test_webhook_answers_200_for_a_deep_update_and_keeps_it(make_box: Make) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    box = await make_box(
+        web=True,
+        http={"enabled": True, "port": port},
+        telegram={"mode": "webhook", "webhook_url": url, "secret_token": "s3cret-Token"},
+    )
+    # deeper than json.loads itself can go: the depth is checked before parsing
+    body = '{"update_id": 4242, "message": {"x": ' + "[" * 5000 + "]" * 5000 + "}}"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token"}
+    async with aiohttp.ClientSession() as client:
+        async with client.post(url, data=body.encode(), headers=headers) as response:
+            assert response.status == 200, await response.text()
+        shallow = json.dumps(
+            {"update_id": 4243, **box.api.message(CHATS["acme"], 5001, "still here")}
+        )
+        async with client.post(url, data=shallow, headers=headers) as response:
+            assert response.status == 200
+    (row,) = await failed_rows(box)
+    assert row.event_id == "4242" and row.kind == "unreadable"
+    assert [m.text for m in await box.messages()] == ["still here"]
