@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import telegram
@@ -55,11 +55,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# getUpdates goes through do_api_request on purpose: Bot.get_updates parses the whole batch,
-# so one unreadable update would fail every call and block the updates behind it forever.
-# Bot API method names are case-insensitive; the lower-case spelling keeps PTB from warning
-# that a typed method exists.
-GET_UPDATES = "getupdates"
+# getUpdates is asked for raw on purpose: Bot.get_updates parses the whole batch, so one
+# unreadable update would fail every call and block the updates behind it forever. It is
+# spelled as documented: proxies and other Bot API servers may match names by case.
+GET_UPDATES = "getUpdates"
+
+
+async def raw_updates(bot: telegram.Bot, api_kwargs: dict[str, Any], **timeouts: Any) -> Any:
+    """getUpdates answered as plain JSON. Through Bot._post, PTB's one request path (its
+    errors, and its long-poll connection for this method), because do_api_request warns
+    for a method that has a typed form, and that form parses."""
+    return await bot._post(GET_UPDATES, api_kwargs=api_kwargs, **timeouts)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -147,6 +153,8 @@ class TelegramAdapter:
         self.limiter = RateLimiter(config.rate_per_second, config.rate_per_group_minute)
         self.sink: Sink | None = None
         self._poller: asyncio.Task[None] | None = None
+        # when the Bot API began refusing getUpdates (None: the last call was answered)
+        self.getupdates_refused_since: datetime | None = None
         self._board_edits: dict[str, Any] = {}  # anchor -> clock time of its last edit
         self._parts_sent: dict[int, list[str]] = {}  # outbox id -> ids of parts already sent
         self.stats = {"updates": 0, "skipped": 0, "malformed": 0, "poison": 0, "refetch": 0}
@@ -190,8 +198,18 @@ class TelegramAdapter:
         if self.sink is None or not self.application.running:
             return False
         if self.config.mode == "polling":
-            return self._poller is not None and not self._poller.done()
+            alive = self._poller is not None and not self._poller.done()
+            return alive and not self.getupdates_refused_too_long
         return True
+
+    @property
+    def getupdates_refused_too_long(self) -> bool:
+        """Every getUpdates since `getupdates_refused_since` failed, for longer than
+        telegram.poll_refused_after: the task lives, but no update arrives."""
+        since = self.getupdates_refused_since
+        return since is not None and (
+            self.clock.now() - since > self.config.poll_refused_after
+        )
 
     async def _connect(self) -> None:
         await self.application.initialize()  # getMe
@@ -285,9 +303,7 @@ class TelegramAdapter:
         }
         if offset is not None:
             kwargs["offset"] = offset
-        raw = await self.bot.do_api_request(
-            GET_UPDATES, api_kwargs=kwargs, read_timeout=timeout + 10
-        )
+        raw = await raw_updates(self.bot, kwargs, read_timeout=timeout + 10)
         if not isinstance(raw, list) or not raw:
             return offset
         ids = [i for i in (update_id_of(u) for u in raw) if i is not None]
@@ -307,19 +323,24 @@ class TelegramAdapter:
         while True:
             try:
                 offset = await self.poll_once(offset, timeout)
+                self.getupdates_refused_since = None
                 delay = 0.5
                 continue
             except asyncio.CancelledError:
                 raise
             except _CommitFailed:
+                self.getupdates_refused_since = None  # Telegram answered; storage did not
                 log.warning("telegram: commit failed; refetching the batch in %.1fs", delay)
-            except tg_error.Conflict as exc:
-                log.error("telegram: %s (is another casebot polling with this token?)", exc)
-            except tg_error.InvalidToken:
-                log.error("telegram: the token was rejected (401/404); check telegram.token")
-                delay = max(delay, 30.0)
             except tg_error.TelegramError as exc:
-                log.warning("telegram: getUpdates failed: %s", exc)
+                if self.getupdates_refused_since is None:
+                    self.getupdates_refused_since = self.clock.now()
+                if isinstance(exc, tg_error.Conflict):
+                    log.error("telegram: %s (is another casebot polling with this token?)", exc)
+                elif isinstance(exc, tg_error.InvalidToken):
+                    log.error("telegram: the token was rejected (401/404); check telegram.token")
+                    delay = max(delay, 30.0)
+                else:
+                    log.warning("telegram: getUpdates failed: %s", exc)
             except Exception:
                 log.exception("telegram: polling round failed")
             await asyncio.sleep(delay)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import telegram
 import telegram.error as tg_error
 
+from adapters.telegram import raw_updates
+
 if TYPE_CHECKING:
     from bot.config import Config
 
@@ -247,7 +249,7 @@ class Doctor:
         """Chats in pending updates. No offset is sent, so nothing is confirmed: casebot
         still gets every one of them."""
         try:
-            updates = await self.bot.do_api_request("getupdates", api_kwargs={"limit": 100})
+            updates = await raw_updates(self.bot, {"limit": 100})
         except tg_error.TelegramError as exc:
             self.out(f"(could not look at pending updates: {exc})")
             return

@@ -112,6 +112,8 @@ class TelegramConfig(Section):
     rate_per_group_minute: int = Field(20, gt=0)
     poll_limit: int = Field(100, ge=1, le=100)
     board_min_interval: Duration = timedelta(seconds=3)
+    # /healthz answers 503 once the Bot API has refused every getUpdates for this long
+    poll_refused_after: Duration = timedelta(minutes=2)
 
     @model_validator(mode="after")
     def _webhook_needs(self) -> TelegramConfig:

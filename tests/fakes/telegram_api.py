@@ -602,8 +602,12 @@ class FakeBotApi:
         filter_allowed_updates: bool = True,
         webhook_retry_delay: float = 0.05,
         webhook_timeout: float = 10.0,
+        case_insensitive_methods: bool = False,
     ) -> None:
         self.token = token
+        # Telegram itself matches method names case-insensitively; proxies and other Bot API
+        # servers may not, so by default this fake knows only the documented spelling
+        self.case_insensitive_methods = case_insensitive_methods
         self.host = host
         self.port = port
         self.bot_username = bot_username
@@ -686,8 +690,10 @@ class FakeBotApi:
             "editForumTopic",
         ):
             handler = getattr(self, "_m_" + name)
-            # Bot API method names are case-insensitive.
-            self._handlers[name.lower()] = (name, handler)
+            self._handlers[self._method_key(name)] = (name, handler)
+
+    def _method_key(self, name: str) -> str:
+        return name.lower() if self.case_insensitive_methods else name
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -1518,7 +1524,7 @@ class FakeBotApi:
                 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
             )
         requested = request.match_info["method"]
-        entry = self._handlers.get(requested.lower())
+        entry = self._handlers.get(self._method_key(requested))
         method = entry[0] if entry else requested
         try:
             params = await self._parse_params(request)
