@@ -67,6 +67,7 @@ async def raw_updates(bot: telegram.Bot, api_kwargs: dict[str, Any], **timeouts:
     for a method that has a typed form, and that form parses."""
     return await bot._post(GET_UPDATES, api_kwargs=api_kwargs, **timeouts)
 
+
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # purposes whose text must never be posted anywhere but to the person (sign-in links)
@@ -207,9 +208,7 @@ class TelegramAdapter:
         """Every getUpdates since `getupdates_refused_since` failed, for longer than
         telegram.poll_refused_after: the task lives, but no update arrives."""
         since = self.getupdates_refused_since
-        return since is not None and (
-            self.clock.now() - since > self.config.poll_refused_after
-        )
+        return since is not None and (self.clock.now() - since > self.config.poll_refused_after)
 
     async def _connect(self) -> None:
         await self.application.initialize()  # getMe

@@ -89,9 +89,7 @@ async def test_getupdates_refused_too_long_is_unhealthy(
     box = await make_box(web=True, http=WEB, telegram={"poll_refused_after": "2m"})
     box.api.fail_for("getUpdates", 60, 502)
     box.say("alice", "wake the long poll")  # the round under way returns; the next is refused
-    async with asyncio.timeout(5):
-        while box.adapter.getupdates_refused_since is None:
-            await asyncio.sleep(0.05)
+    await box.api.wait_for(lambda: box.adapter.getupdates_refused_since, what="a refusal")
     assert (await health(box))[0] == 200, "refused for a moment only"
     box.clock.advance(minutes=3)
     status, body = await health(box)
