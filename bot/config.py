@@ -453,4 +453,26 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    storage = raw.get("storage")
+    if storage is None or isinstance(storage, dict):
+        storage = dict(storage or {})
+        url = storage.get("url", StorageConfig().url)
+        if isinstance(url, str):
+            storage["url"] = sqlite_beside(url, path.parent)
+            raw["storage"] = storage
     return parse_config(raw, env)
+
+
+SQLITE = "sqlite+aiosqlite:///"
+
+
+def sqlite_beside(url: str, directory: Path) -> str:
+    """A relative SQLite path in a config file means a file next to the config (so
+    `casebot -c /etc/casebot/casebot.toml` finds the same database from any directory);
+    absolute paths (four slashes), `:memory:` and other databases stay as written."""
+    if not url.startswith(SQLITE):
+        return url
+    rest = url[len(SQLITE) :]
+    if not rest or rest.startswith(("/", ":memory:")):
+        return url
+    return SQLITE + os.path.normpath(directory.absolute() / rest)

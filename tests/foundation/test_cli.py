@@ -401,3 +401,20 @@ def test_demo_web_serves_the_dashboard_behind_a_printed_sign_in_link(tmp_path: P
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_relative_sqlite_path_is_beside_the_config_file(tmp_path: Path) -> None:
+    """`sqlite+aiosqlite:///./casebot.db` in /etc/casebot/casebot.toml is
+    /etc/casebot/casebot.db, whichever directory casebot is started in."""
+    etc = tmp_path / "etc" / "casebot"
+    etc.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    config = etc / "casebot.toml"
+    config.write_text('[storage]\nurl = "sqlite+aiosqlite:///./casebot.db"\n')
+    result = casebot("migrate", "--config", str(config), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert (etc / "casebot.db").exists() and not (elsewhere / "casebot.db").exists()
+    config.write_text('[storage]\nurl = "sqlite+aiosqlite:///data/casebot.db"\n')
+    result = casebot("check-config", "--config", str(config), cwd=elsewhere)
+    assert result.returncode == 2 and f"{etc / 'data'} does not exist" in result.stderr
