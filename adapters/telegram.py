@@ -27,6 +27,7 @@ import telegram
 import telegram.error as tg_error
 from aiohttp import web
 from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from adapters.base import AdapterConfigError, Delivery, DeliveryError, Receipt, Sink
 from adapters.telegram_send import (
@@ -38,8 +39,10 @@ from adapters.telegram_send import (
 )
 from adapters.telegram_translate import (
     ALLOWED_UPDATES,
+    MAX_DEPTH,
     Malformed,
     raw_too_deep,
+    shallow_updates,
     translate,
     unreadable,
     update_id_in,
@@ -146,7 +149,8 @@ class TelegramAdapter:
             .base_url(config.base_url)
             .updater(None)
             .job_queue(None)
-            .connection_pool_size(32)
+            .request(HTTPXRequest(connection_pool_size=32))
+            .get_updates_request(_GuardedRequest())
             .build()
         )
         self.bot: telegram.Bot = self.application.bot
@@ -662,6 +666,17 @@ class TelegramAdapter:
         except tg_error.TelegramError as exc:
             raise failure(exc, delivery.kind) from exc
         return Receipt()
+
+
+class _GuardedRequest(HTTPXRequest):
+    """The getUpdates connection: an update nested too deep for json.loads (which would
+    raise RecursionError on every round) is cut out of the answer before parsing, and
+    kept as an unreadable event instead."""
+
+    def parse_json_payload(self, payload: bytes) -> Any:
+        if raw_too_deep(payload, MAX_DEPTH + 2):
+            payload = shallow_updates(payload)
+        return super().parse_json_payload(payload)
 
 
 class _CommitFailed(Exception):

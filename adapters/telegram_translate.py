@@ -46,7 +46,10 @@ NOT_A_COMMAND = "\u2060"
 # anything far deeper is hostile, and recursive code (ours, PTB's, json's) would hit
 # Python's recursion limit on it every time it is read
 MAX_DEPTH = 64
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# a string, or an unterminated one to the end of the body: every attempt succeeds, so
+# the scan stays linear (a pattern that could fail would rescan the rest of the body
+# from every escaped quote of a hostile one)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
 _BRACKET = re.compile(rb"[\[\]{}]")
 _UPDATE_ID = re.compile(rb'"update_id"\s*:\s*(\d{1,20})')
 
@@ -89,6 +92,44 @@ def unreadable(update_id: int | None, raw: Any, now: datetime) -> Inbound:
         now,
         text=f"update nested deeper than {MAX_DEPTH} levels; not read",
     )
+
+
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
+# what a too-deep update of a getUpdates answer is replaced with, before json.loads
+TOO_DEEP = "casebot_too_deep"
+
+
+def shallow_updates(body: bytes, limit: int = MAX_DEPTH) -> bytes:
+    """A getUpdates answer (`{"ok": true, "result": [update, ...]}`) with every update
+    that nests deeper than `limit` replaced by `{"update_id": N, "casebot_too_deep":
+    true}`, found by scanning brackets outside strings, so that json.loads, which would
+    recurse past Python's limit on it, never sees it and the others are still read."""
+    parts: list[bytes] = []
+    last = depth = deepest = 0
+    start: int | None = None
+    for token in _TOKEN.finditer(body):
+        bracket = token.group()
+        if bracket.startswith(b'"'):
+            continue
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth == 3:  # an update: the body is 1, its result array 2
+                start, deepest = token.start(), 3
+            deepest = max(deepest, depth)
+            continue
+        if depth == 3 and start is not None:
+            if deepest - 2 > limit:
+                update_id = update_id_in(body[start : token.end()])
+                parts += [
+                    body[last:start],
+                    b'{"update_id":%d,"%s":true}'
+                    % (update_id if update_id is not None else -1, TOO_DEEP.encode()),
+                ]
+                last = token.end()
+            start = None
+        depth -= 1
+    parts.append(body[last:])
+    return b"".join(parts)
 
 
 def update_id_in(body: bytes) -> int | None:
@@ -316,7 +357,7 @@ def translate(
     """One raw update as an engine event (None: nothing to track). Raises Malformed."""
     if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
         raise Malformed("not an update (no integer update_id)")
-    if nested_too_deep(raw):
+    if raw.get(TOO_DEEP) is True or nested_too_deep(raw):
         return unreadable(raw["update_id"], raw, now)
     raw = _without_surrogates(raw)
     try:

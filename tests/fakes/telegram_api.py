@@ -638,6 +638,7 @@ class FakeBotApi:
         # fields left out of administrators' ChatMember objects, as an independent Bot API
         # implementation may (e.g. {"can_post_stories"}): PTB cannot build the object then
         self.omit_admin_fields: set[str] = set()
+        self._raw_values: dict[str, str] = {}  # encoded placeholder -> raw JSON text
 
         self._chats: dict[int, _Chat] = {}
         self._usernames: dict[str, int] = {}
@@ -998,6 +999,13 @@ class FakeBotApi:
         return "; ".join(parts)
 
     # ---------------------------------------------------------------- update injection
+
+    def raw_json(self, text: str) -> str:
+        """A value sent as this JSON text as it is: for an update nested deeper than
+        json.dumps can go (put the returned placeholder where the value belongs)."""
+        placeholder = f"\x00raw:{len(self._raw_values)}"
+        self._raw_values[json.dumps(placeholder)] = text
+        return placeholder
 
     def push_update(self, update: JSONDict) -> int:
         """Queue an update (assigning ``update_id``) for getUpdates or webhook delivery."""
@@ -1564,7 +1572,13 @@ class FakeBotApi:
         delay = self._delays.get(method, self._delays.get("*"))
         if delay:
             await asyncio.sleep(delay)
-        return self._json_response(status, response_body)
+        response = self._json_response(status, response_body)
+        if self._raw_values and isinstance(response.body, bytes):
+            text = response.body.decode("utf-8")
+            for placeholder, raw in self._raw_values.items():
+                text = text.replace(placeholder, raw)
+            response.body = text.encode("utf-8")
+        return response
 
     # ---------------------------------------------------------------- common checks
 

@@ -91,11 +91,7 @@ async def test_doctor_all_good(api: FakeBotApi, sqlite_url: str) -> None:
     assert "no problems found" in out and "bot: @casebot" in out
 
 
-async def test_doctor_cli_unreachable_api_exits_2(tmp_path: Path) -> None:
-    config = tmp_path / "casebot.toml"
-    config.write_text(
-        '[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:9/bot"\n', encoding="utf-8"
-    )
+async def _doctor_cli(config: Path) -> tuple[int | None, list[str]]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -104,11 +100,19 @@ async def test_doctor_cli_unreachable_api_exits_2(tmp_path: Path) -> None:
         "--config",
         str(config),
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stderr=asyncio.subprocess.PIPE,
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 2, out
-    lines = out.decode().strip().splitlines()
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, (out + err).decode().strip().splitlines()
+
+
+async def test_doctor_cli_unreachable_api_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "casebot.toml"
+    config.write_text(
+        '[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:9/bot"\n', encoding="utf-8"
+    )
+    code, lines = await _doctor_cli(config)
+    assert code == 2, lines
     assert len(lines) == 1 and "cannot reach the Telegram Bot API" in lines[0]
 
 
@@ -207,21 +211,6 @@ async def test_doctor_topics_all_good(api: FakeBotApi, sqlite_url: str) -> None:
     code, out = await doctor(config_for(api, sqlite_url, accounts=per_case_topics()))
     assert code == 0, out
     assert "no problems found" in out
-
-
-async def _doctor_cli(config: Path) -> tuple[int | None, list[str]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "doctor",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode, (out + err).decode().strip().splitlines()
 
 
 async def test_doctor_cli_against_a_server_that_is_not_the_bot_api(tmp_path: Path) -> None:
