@@ -22,6 +22,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "That message already belongs to case {ref} ({title}).",
         "zh": "该消息已属于工单 {ref}（{title}）。",
     },
+    "already_case_move": {
+        "en": (
+            "That message belongs to case {ref} ({title}): it answers one of its messages. "
+            "To put it on another case, reply /move #N to it."
+        ),
+        "zh": (
+            "该消息属于工单 {ref}（{title}）：它是对该工单消息的回复。"
+            "如需移到其他工单，请回复它并发送 /move #N。"
+        ),
+    },
+    "split_off": {
+        "en": "Case {ref} now tracks that message on its own, apart from case {old}.",
+        "zh": "工单 {ref} 现单独跟踪该消息，已从工单 {old} 中移出。",
+    },
     "already_resolved": {"en": "Case {ref} is already resolved.", "zh": "工单 {ref} 已经解决。"},
     "already_open": {"en": "Case {ref} is already open.", "zh": "工单 {ref} 仍在处理中。"},
     "assigned": {"en": "Case {ref} is now with {name}.", "zh": "工单 {ref} 已分配给 {name}。"},
@@ -65,6 +79,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "moved": {"en": "Moved that message to case {ref}.", "zh": "已将该消息移至工单 {ref}。"},
     "merged": {"en": "Case {ref} is merged into {into}.", "zh": "工单 {ref} 已合并到 {into}。"},
+    "merged_reopened": {
+        "en": "Case {ref} is merged into {into}, which is open again.",
+        "zh": "工单 {ref} 已合并到 {into}，{into} 已重新打开。",
+    },
     "followup_set": {
         "en": "Follow-up {id} on case {ref} is due {due}.",
         "zh": "工单 {ref} 的跟进事项 {id} 将于 {due} 到期。",
@@ -138,6 +156,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "merge_other_account": {
         "en": "Cases of different customers cannot be merged.",
         "zh": "不同客户的工单不能合并。",
+    },
+    "unknown_command": {
+        "en": "Unknown command /{command}; see /help.",
+        "zh": "未知命令 /{command}，请查看 /help。",
     },
     "person_unknown": {"en": "I don't know {name} on the team.", "zh": "团队中没有 {name}。"},
     # -- help
