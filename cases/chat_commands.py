@@ -155,10 +155,16 @@ class Commands(Intake):
         else:
             cases = list(await uow.open_cases(ctx.chat.id))
         followups: dict[int, list[FollowUpRecord]] = {}
-        if ctx.role.is_staff:
+        owners: dict[str, str] = {}
+        # follow-ups are internal (their text, their owner): shown in triage only, never
+        # in a customer chat, whoever asks there
+        if ctx.role.is_staff and ctx.chat.kind is ChatKind.TRIAGE:
+            locale = self.settings.staff_locale
             for case in cases:
                 followups[self._id(case)] = list(await uow.followups(self._id(case)))
-        text = views.status_list(self.texts, locale, cases, followups)
+            for f in (f for found in followups.values() for f in found):
+                owners[f.owner] = await self._person_name(ctx, f.owner, locale)
+        text = views.status_list(self.texts, locale, cases, followups, owners)
         if ctx.chat.status_token and self.settings.public_url:
             text += "\n" + self.texts.render(
                 "status_link",
@@ -231,8 +237,7 @@ class Commands(Intake):
         await self._assign(ctx, case, assignee)
 
     async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
-        person = await ctx.uow.person(assignee)
-        name = person.name if person else assignee
+        name = await self._person_name(ctx, assignee, ctx.chat.locale)
         if case.assignee == assignee:
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
             return

@@ -197,6 +197,19 @@ class Effects:
                 ),
             )
 
+    async def _person_name(self, ctx: Ctx, key: str, locale: str) -> str:
+        """How a person is named in a chat: their name or @username, never their platform
+        key ("telegram:1001"), which is internal."""
+        person = await ctx.uow.person(key)
+        if person is not None and person.name:
+            return person.name
+        if person is not None and person.username:
+            return f"@{person.username}"
+        actor = ctx.event.actor
+        if actor is not None and actor.key == key and (actor.name or actor.username):
+            return actor.display
+        return self.texts.render("someone_on_team", locale)
+
     async def _refuse(self, ctx: Ctx, key: str, tell_chat: bool = True, **params: object) -> None:
         """Say no. In chat a reply (`tell_chat`: for a no-op chat stays silent about); from
         the web the reason as ActionConflict, which rolls the action back."""

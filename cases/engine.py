@@ -231,8 +231,7 @@ class Engine(Buttons):
             {"message": message.id, "via": "web"},
         )
         assert ctx.event.actor is not None
-        person = await ctx.uow.person(ctx.event.actor.key)
-        name = person.name if person and person.name else ctx.event.actor.display
+        name = await self._person_name(ctx, ctx.event.actor.key, ctx.chat.locale)
         relay = self.texts.render(
             "staff_reply_relay", ctx.chat.locale, name=name, ref=case.ref, text=text
         )

@@ -6,6 +6,7 @@ Standard library and `cases` only.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from cases import sla, views
 from cases.commands import Command, parse_command, unknown_command
@@ -275,13 +276,9 @@ class Intake(Effects):
         ctx.outcome.opened = True
         if account is None or account.acknowledge:
             targets = self._targets(ctx, case)
-            if targets and targets.first_response:
-                text = self.texts.render(
-                    "ack_sla",
-                    ctx.chat.locale,
-                    ref=case.ref,
-                    within=format_duration(targets.first_response),
-                )
+            due = case.first_response_due
+            if targets and targets.first_response and due is not None:
+                text = self._promise(ctx, case, targets.first_response, due)
             else:
                 text = self.texts.render("ack", ctx.chat.locale, ref=case.ref)
             await self._send(
@@ -378,6 +375,19 @@ class Intake(Effects):
             case.sla["customer_waiting_since"] = min(unanswered).isoformat()
         else:
             case.sla.pop("customer_waiting_since", None)
+
+    def _promise(self, ctx: Ctx, case: CaseRecord, within: timedelta, due: datetime) -> str:
+        """The acknowledgement's promise: "within 1h" only while the clock runs all that
+        hour; when business hours or a holiday stop it (the desk is closed, or closes
+        before then), the real due time in the account's time zone."""
+        locale = ctx.chat.locale
+        if due <= ctx.now + within:
+            return self.texts.render(
+                "ack_sla", locale, ref=case.ref, within=format_duration(within)
+            )
+        zone = self._calendar(ctx, case).timezone
+        by = views.local_when(self.texts, locale, due, zone, ctx.now)
+        return self.texts.render("ack_sla_by", locale, ref=case.ref, by=by)
 
     def _title_from(self, first: MessageRecord, context: list[MessageRecord]) -> str:
         # the sender's first line of a few words says what the case is about; a

@@ -12,6 +12,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer within {within}.",
         "zh": "收到，我们正在处理：工单 {ref}。预计 {within} 内首次回复。",
     },
+    "ack_sla_by": {
+        "en": "Thanks, we are on it: this is case {ref}. Expect a first answer by {by}.",
+        "zh": "收到，我们正在处理：工单 {ref}。预计 {by} 前首次回复。",
+    },
+    # a due time in the account's time zone; the date only when a week or more away
+    "due_local": {"en": "{time} {weekday}, {zone}", "zh": "{weekday} {time}（{zone} 时间）"},
+    "due_local_date": {
+        "en": "{time} {weekday} {date}, {zone}",
+        "zh": "{date}（{weekday}）{time}（{zone} 时间）",
+    },
+    "weekday_0": {"en": "Mon", "zh": "周一"},
+    "weekday_1": {"en": "Tue", "zh": "周二"},
+    "weekday_2": {"en": "Wed", "zh": "周三"},
+    "weekday_3": {"en": "Thu", "zh": "周四"},
+    "weekday_4": {"en": "Fri", "zh": "周五"},
+    "weekday_5": {"en": "Sat", "zh": "周六"},
+    "weekday_6": {"en": "Sun", "zh": "周日"},
     "resolved": {
         "en": "Case {ref} ({title}) is resolved. How did we do?",
         "zh": "工单 {ref}（{title}）已解决。您对这次服务满意吗？",
@@ -238,6 +255,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "button_take": {"en": "Take", "zh": "接手"},
     "button_resolve": {"en": "Resolve", "zh": "解决"},
     "nobody": {"en": "nobody", "zh": "无"},
+    "someone_on_team": {"en": "our team", "zh": "支持团队"},
     "status_new": {"en": "new", "zh": "新建"},
     "status_open": {"en": "open", "zh": "处理中"},
     "status_waiting_on_customer": {"en": "waiting on you", "zh": "等待客户回复"},

@@ -169,7 +169,7 @@ async def test_status_for_a_customer_lists_their_chat_only(db_url: str) -> None:
         assert "#2" not in text and "globex" not in text
 
 
-async def test_status_for_staff_shows_followups(db_url: str) -> None:
+async def test_status_shows_followups_to_staff_in_triage_only(db_url: str) -> None:
     async with Harness(db_url) as h:
         await open_case(h)
         await h.say("evan", "/followup 2d @erin call back")
@@ -177,9 +177,14 @@ async def test_status_for_staff_shows_followups(db_url: str) -> None:
         await h.say("alice", "/status")
         [customer] = await h.sent(chat=ACME)
         assert "call back" not in customer
+        # staff asking in the customer's group get the customer's view: the group reads it
         await h.say("evan", "/status")
-        [staff] = await h.sent(chat=ACME)
-        assert "#1" in staff and "call back" in staff and "telegram:1002" in staff
+        [staff_in_group] = await h.sent(chat=ACME)
+        assert staff_in_group == customer
+        await h.say("evan", "/status #1", chat=TRIAGE)
+        [staff] = await h.sent(chat=TRIAGE)
+        assert "#1" in staff and "call back" in staff and "erin" in staff
+        assert "telegram:1002" not in staff, "owners are named, not keyed"
 
 
 async def test_status_in_triage_with_a_case_number(db_url: str) -> None:
