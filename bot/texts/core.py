@@ -14,7 +14,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ack_sla_by": {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer by {by}.",
-        "zh": "收到，我们正在处理：工单 {ref}。预计 {by} 前首次回复。",
+        "zh": "收到，我们正在处理：工单 {ref}。预计{by}前首次回复。",
     },
     # a due time in the account's time zone; the date only when a week or more away
     "due_local": {"en": "{time} {weekday}, {zone}", "zh": "{weekday} {time}（{zone} 时间）"},
