@@ -406,7 +406,9 @@ class Commands(Intake):
             {"followup": followup.id, "owner": owner, "due": due.isoformat(), "text": text},
         )
         await self._followup_timer(ctx, case)
-        await self._reply(ctx, "followup_set", ref=case.ref, due=views.when(due), id=followup.id)
+        await self._staff_notice(
+            ctx, "followup_set", ref=case.ref, due=views.when(due), id=followup.id
+        )
         await self._touch(ctx, case)
         return followup
 
@@ -422,7 +424,7 @@ class Commands(Intake):
             mine = [f for f in pending if f.owner == ctx.event.actor.key]
             pending = mine[:1] if mine else pending[:1]
         if not pending:
-            await self._reply(ctx, "followup_none", ref=case.ref)
+            await self._staff_notice(ctx, "followup_none", ref=case.ref)
             return
         await self._finish_followups(ctx, case, pending)
 
@@ -436,7 +438,7 @@ class Commands(Intake):
                 self._id(case), "followup_done", ctx.now, ctx.actor_key, {"followup": f.id}
             )
         await self._followup_timer(ctx, case)
-        await self._reply(ctx, "followup_done", ref=case.ref, count=len(pending))
+        await self._staff_notice(ctx, "followup_done", ref=case.ref, count=len(pending))
 
     async def _followup_timer(self, ctx: Ctx, case: CaseRecord) -> None:
         """Mirror the case's earliest pending follow-up timer into `next_due_at`."""

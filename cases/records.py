@@ -124,3 +124,11 @@ class PersonInfo:
     name: str
     role: str
     username: str | None = None
+
+    @property
+    def public_name(self) -> str | None:
+        """The name a customer chat may show: never the platform key, which storage
+        gives as the name of a person it has no name for."""
+        if self.name and self.name != self.key:
+            return self.name
+        return f"@{self.username}" if self.username else None

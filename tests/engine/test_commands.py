@@ -86,7 +86,10 @@ async def test_followup_creates_a_due_action_and_done_completes_it(db_url: str) 
         assert followup.done_at is None
         created = events(await h.case(1), "followup_created")
         assert len(created) == 1 and created[0]["data"]["owner"] == "telegram:1002"
-        replies = await h.sent(chat=ACME, purpose="reply")
+        # a follow-up is internal: it is confirmed in triage, not in the customer's group
+        rows = await h.outbox()
+        assert not [r for r in rows if r.chat == ACME and r.purpose == "reply"]
+        replies = await h.sent(chat=TRIAGE, purpose="reply")
         assert len(replies) == 1 and "#1" in replies[0]
         assert out.case_id is None  # the command itself is not part of the conversation
 
@@ -94,11 +97,11 @@ async def test_followup_creates_a_due_action_and_done_completes_it(db_url: str) 
         [followup] = await followups(h)
         assert followup.done_at is not None
         assert len(events(await h.case(1), "followup_done")) == 1
-        assert await h.sent(chat=ACME, purpose="reply") == [
+        assert await h.sent(chat=TRIAGE, purpose="reply") == [
             h.texts.render("followup_done", "en", ref="#1", count=1)
         ]
         await h.say("erin", "/done")
-        assert await h.sent(chat=ACME) == [h.texts.render("followup_none", "en", ref="#1")]
+        assert await h.sent(chat=TRIAGE) == [h.texts.render("followup_none", "en", ref="#1")]
 
 
 async def test_followup_for_me_defaults_to_the_sender(db_url: str) -> None:
