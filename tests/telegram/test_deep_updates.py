@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from storage.models import FailedEvent
@@ -19,23 +19,19 @@ from tests.telegram.kit import CHATS, TgBox
 Make = Callable[..., Awaitable[TgBox]]
 
 
-def nested(levels: int) -> list[Any]:
-    deep: list[Any] = []
-    for _ in range(levels - 1):
-        deep = [deep]
-    return deep
-
-
 async def failed_rows(box: TgBox) -> list[FailedEvent]:
     async with box.app.sessions() as session:
         return list((await session.execute(select(FailedEvent))).scalars())
 
 
-async def test_polling_keeps_a_deep_update_as_failed_and_goes_on(box: TgBox) -> None:
+@pytest.mark.parametrize("levels", [600, 5000])
+async def test_polling_keeps_a_deep_update_as_failed_and_goes_on(box: TgBox, levels: int) -> None:
+    """600 levels: json.loads reads them, recursive code after it (two frames a level)
+    did not; 5000: json.loads itself raises RecursionError on the getUpdates answer.
+    Either way the update is cut out of the answer before parsing."""
     update = box.api.message(CHATS["acme"], 5001, "hello", first_name="Alice")
-    # 600 levels: what the fake can still encode inside a test's stack, and past what
-    # recursive reading (two frames a level) survives
-    update["message"]["entities"] = nested(600)
+    # the fake sends the nesting as raw JSON text: json.dumps cannot make it in a test
+    update["message"]["entities"] = box.api.raw_json("[" * levels + "]" * levels)
     deep_id = box.push(update)
     asked = box.say("alice", "my VM is down")
     box.say("evan", "/case", reply_to=asked)
@@ -43,21 +39,7 @@ async def test_polling_keeps_a_deep_update_as_failed_and_goes_on(box: TgBox) -> 
     assert any("this is case #1" in t for t in box.texts("acme")), "the updates behind it"
     (row,) = await failed_rows(box)
     assert row.event_id == str(deep_id) and row.kind == "unreadable"
-    assert "nested deeper" in row.error  # cut out before parsing: its chat is not read
-
-
-async def test_polling_reads_past_an_update_too_deep_for_json(box: TgBox) -> None:
-    """5000 levels: json.loads itself raises RecursionError on the getUpdates answer, so
-    the too-deep update is cut out of it before parsing."""
-    update = box.api.message(CHATS["acme"], 5001, "hello", first_name="Alice")
-    update["message"]["entities"] = box.api.raw_json("[" * 5000 + "]" * 5000)
-    deep_id = box.push(update)
-    asked = box.say("alice", "my VM is down")
-    box.say("evan", "/case", reply_to=asked)
-    await box.settle()
-    assert any("this is case #1" in t for t in box.texts("acme")), "the updates behind it"
-    (row,) = await failed_rows(box)
-    assert row.event_id == str(deep_id) and row.kind == "unreadable"
+    assert "nested deeper" in row.error
 
 
 async def test_webhook_answers_200_for_a_deep_update_and_keeps_it(make_box: Make) -> None:
@@ -100,3 +82,20 @@ def test_the_depth_scan_is_linear_on_hostile_strings() -> None:
     assert time.perf_counter() - started < 1.0
     assert raw_too_deep(b'{"a": "]]]]", "b": ' + b"[" * 70 + b"]" * 70 + b"}")
     assert not raw_too_deep(b'{"a": "[[[[' + b"[" * 70 + b'"}')
+
+
+def test_translate_itself_refuses_a_deep_update() -> None:
+    """translate() is also handed parsed updates (tests, `casebot failed`, other callers):
+    it checks depth without recursion before anything recursive reads the update."""
+    from datetime import UTC, datetime
+
+    import telegram
+
+    from adapters.telegram_translate import translate
+
+    deep: list[object] = []
+    for _ in range(600):
+        deep = [deep]
+    raw = {"update_id": 7, "message": {"chat": {"id": -100100}, "entities": deep}}
+    event = translate(raw, telegram.Bot("1:x"), "casebot", datetime.now(UTC))
+    assert event is not None and event.kind == "unreadable" and event.chat.chat == "-100100"
