@@ -32,6 +32,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_breached_ago": {"en": "breached {span} ago", "zh": "已超时 {span}"},
     "desk_times_in": {"en": "times in {zone}", "zh": "时间按 {zone}"},
     "desk_menu": {"en": "Menu", "zh": "菜单"},
+    "desk_no_followups": {"en": "No follow-ups.", "zh": "没有跟进。"},
     "desk_adapter_down": {
         "en": "{names} not taking messages: /healthz reports it down. Messages from its "
         "chats are not reaching casebot until it is back.",
