@@ -260,10 +260,11 @@ async def test_a_breached_case_says_since_when_in_the_queue_and_on_its_page(site
     await _sweep(site)  # the sweeper notices 3 minutes late; the breach was at the due time
     site.clock.advance(timedelta(minutes=9))
     await site.sign_in()
-    badge = f'<span class="badge breach">breached 12 min ago</span>'
+    badge = '<span class="badge breach">breached 12 min ago</span>'
     for path in ("/queue/active", "/queue/breached"):
         page = await (await site.client.get(path)).text()
-        row = re.search(rf'(?s)<tr class="breached">\s*<td><a href="/cases/{case_id}">.*?</tr>', page)
+        row = re.search(rf'(?s)<tr class="breached">\s*<td><a href="/cases/{case_id}">.*?</tr>',
+                        page)  # fmt: skip
         assert row and badge in row.group(0), path
         assert page.count("badge breach") == 1, path  # the other case has time left
     page = await (await site.client.get(f"/cases/{case_id}")).text()
