@@ -21,6 +21,7 @@ from sqlalchemy import select
 from storage.models import Chat, OutboxRow
 from tests.harness import ACME
 from tests.web.conftest import PASSWORD, Site, make_site
+from tests.web.test_desk import DownAdapter
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -102,11 +103,7 @@ async def test_outbox_retry_and_error_on_a_phone(lite: Site, tmp_path: Path) -> 
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
-            await page.goto(f"{base}/login?next=/outbox")
-            await page.fill("input[name=name]", "lena")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(f"{base}/outbox")
+            await _sign_in(page, base, "/outbox")
             await page.screenshot(path=str(shots / "outbox-phone.png"), full_page=True)
             retry = page.locator("form[action='/outbox/retry'] button", has_text="Retry").last
             assert await retry.is_visible()
@@ -133,17 +130,6 @@ async def test_outbox_retry_and_error_on_a_phone(lite: Site, tmp_path: Path) -> 
 RED = "rgb(217, 45, 32)"  # --bad in app.css
 
 
-class DownAdapter:
-    """An adapter that is not taking updates, as /healthz sees it."""
-
-    platform = "fake"
-    running = False
-
-    async def start(self, sink: Any) -> None: ...
-    async def stop(self) -> None: ...
-    async def deliver(self, delivery: Any) -> Any: ...
-
-
 @pytest.mark.slow
 async def test_the_desk_on_a_phone_reads_at_a_glance(sqlite_url: str, tmp_path: Path) -> None:
     """At 390 px: the navigation folds behind a menu button and no page scrolls
@@ -164,11 +150,7 @@ async def test_the_desk_on_a_phone_reads_at_a_glance(sqlite_url: str, tmp_path: 
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
                 page = await browser.new_page(viewport={"width": 390, "height": 844})
-                await page.goto(f"{base}/login?next=/queue/active")
-                await page.fill("input[name=name]", "lena")
-                await page.fill("input[name=password]", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(f"{base}/queue/active")
+                await _sign_in(page, base, "/queue/active")
                 menu = page.locator("button.menu")
                 assert await menu.is_visible()
                 assert not await page.locator("#nav").is_visible()
@@ -219,6 +201,15 @@ async def test_the_desk_on_a_phone_reads_at_a_glance(sqlite_url: str, tmp_path: 
                 assert not await wide.locator("button.menu").is_visible()
             finally:
                 await browser.close()
+
+
+async def _sign_in(page: Any, base: str, path: str) -> None:
+    """Sign in as Lena through the form, landing on `path`."""
+    await page.goto(f"{base}/login?next={path}")
+    await page.fill("input[name=name]", "lena")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}{path}")
 
 
 async def _background(locator: Any) -> str:

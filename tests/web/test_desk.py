@@ -211,8 +211,9 @@ async def test_chats_show_their_titles_and_fall_back_to_the_key(site: Site) -> N
     assert "Acme Ops" in page
 
 
-class Adapter:
-    """A chat adapter whose `running` the test flips, as /healthz reads it."""
+class DownAdapter:
+    """A chat adapter that is not taking updates until a test sets `running`, as
+    /healthz reads it."""
 
     platform = "fake"
     running = False
@@ -223,7 +224,7 @@ class Adapter:
 
 
 async def test_every_dashboard_page_says_when_an_adapter_is_down(sqlite_url: str) -> None:
-    adapter = Adapter()
+    adapter = DownAdapter()
     async for site in make_site(sqlite_url, adapters={"fake": adapter}):
         case_id = await site.open_case("VM down")
         await site.sign_in()
