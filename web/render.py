@@ -144,7 +144,10 @@ def render(
     if not request.cookies.get(NONCE_COOKIE) and NONCE_KEY not in request:
         # first visit: the nonce the page's forms are signed for is set below
         request[NONCE_KEY] = secrets.token_urlsafe(24)
-    kind, _, flash = unquote(request.cookies.get(FLASH_COOKIE, "")).partition(":")
+    notice = unquote(request.cookies.get(FLASH_COOKIE, ""))
+    kind, _, flash = notice.partition(":")
+    if kind not in ("ok", "error"):  # a notice set before notices had kinds
+        kind, flash = "ok", notice
     staff = request.get(STAFF_KEY)
     values = {
         "staff": staff,

@@ -131,15 +131,6 @@ def _sla_paged(e: Event, d: Mapping[str, Any], w: Words) -> str:
     return w.t("desk_ev_sla_paged", to=w.people(d.get("to")))
 
 
-def _warned(e: Event, d: Mapping[str, Any], w: Words) -> str:
-    return w.t(
-        "desk_ev_sla_warning",
-        clock=w.clock(d.get("clock")),
-        at=w.at(d.get("due")),
-        to=w.t("desk_the_assignee"),
-    )
-
-
 RENDERERS: dict[str, Renderer] = {
     "opened": _opened,
     "message_edited": lambda e, d, w: w.t(
@@ -153,7 +144,7 @@ RENDERERS: dict[str, Renderer] = {
     "sla_resumed": lambda e, d, w: w.t("desk_ev_sla_resumed", clock=w.clock(d.get("clock"))),
     "sla_met": _clock_at("desk_ev_sla_met"),
     "sla_breached": _clock_at("desk_ev_sla_breached"),
-    "sla_warning": _warned,
+    "sla_warning": _clock_at("desk_ev_sla_warning"),
     "sla_escalated": lambda e, d, w: w.t(
         "desk_ev_sla_escalated",
         clock=w.clock(d.get("clock")),

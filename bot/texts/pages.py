@@ -112,15 +112,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "{clock}目标已超时（原定 {at}）",
     },
     "desk_ev_sla_warning": {
-        "en": "{clock} due {at}: warned {to}",
-        "zh": "{clock}将于 {at} 到期：已提醒 {to}",
+        "en": "{clock} due {at}: warning sent",
+        "zh": "{clock}将于 {at} 到期：已发出提醒",
     },
     "desk_ev_sla_escalated": {
         "en": "{clock} breach escalated (step {level}) to {to}",
         "zh": "{clock}超时已升级（第 {level} 级）至 {to}",
     },
     "desk_ev_sla_paged": {"en": "Paged {to}: out of hours", "zh": "非工作时间，已呼叫 {to}"},
-    "desk_the_assignee": {"en": "the assignee", "zh": "负责人"},
     "desk_the_triage_chat": {"en": "the triage chat", "zh": "分诊群"},
     "desk_ev_note": {"en": "{who} added an internal note", "zh": "{who} 添加了内部备注"},
     "desk_ev_staff_reply": {

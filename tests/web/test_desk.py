@@ -340,3 +340,16 @@ async def test_the_status_page_names_vendor_and_account_in_the_accounts_zone(
             await (await site.client.get(f"/status/{await _status_token(site)}")).text()
         )
         assert "Support status" in text and "Times in UTC." in text
+
+
+async def test_the_desk_speaks_chinese_when_staff_do(sqlite_url: str) -> None:
+    async for site in make_site(sqlite_url, staff={"locale": "zh"}):
+        case_id = await site.open_case("VM down")
+        await site.say("evan", f"/resolve #{case_id}")
+        await site.sign_in()
+        told = _timeline(await (await site.client.get(f"/cases/{case_id}")).text())
+        assert "Evan 解决了工单" in told and "resolved" not in told, told
+        page = await (await site.client.get("/accounts/Acme/review")).text()
+        assert "← 上一周" in page and "下一周 →" in page
+        r = await site.client.get("/accounts/Acme/review?week=soon")
+        assert r.status == 400 and "week 必须是日期" in await r.text()
