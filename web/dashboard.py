@@ -8,7 +8,7 @@ CSRF token that `web.security` checks.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -57,8 +57,8 @@ def _names(everyone: list[dict[str, Any]]) -> dict[str, str]:
     return {p["key"]: p["name"] or p["username"] or p["key"] for p in everyone}
 
 
-def _breaches(times: dict[int, Any], now: Any, t: Translator) -> dict[int, str]:
-    """ "breached 12 min ago" per breached case id."""
+def _breaches(times: dict[int, datetime], now: datetime, t: Translator) -> dict[int, str]:
+    """Per breached case id, since when in words: "breached 12 min ago"."""
     return {
         case_id: t("desk_breached_ago", span=span((now - at).total_seconds(), t))
         for case_id, at in times.items()
