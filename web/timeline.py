@@ -19,8 +19,8 @@ CLOCKS = ("first_response", "next_response", "resolution")
 STATES = ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed")
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)
 STATUS_REASONS = frozenset(
-    {"assigned", "close_after", "command", "customer_reply", "merged", "no_customer_reply",
-     "staff_reply", "web"}
+    {"assigned", "close_after", "command", "customer_reply", "merged", "merged_in",
+     "no_customer_reply", "split", "staff_reply", "web"}
 )  # fmt: skip
 
 
@@ -124,7 +124,19 @@ def _assigned(e: Event, d: Mapping[str, Any], w: Words) -> str:
 
 def _moved_in(e: Event, d: Mapping[str, Any], w: Words) -> str:
     source = w.ref(d["from"]) if d.get("from") else w.t("desk_the_chat")
-    return w.t("desk_ev_moved_in", who=w.who(e["actor"]), message=d.get("message"), source=source)
+    who, message = w.who(e["actor"]), d.get("message")
+    if d.get("split"):  # `/case` on a message the window had put on another case
+        count = d.get("messages", 1)
+        return w.t("desk_ev_split_in", who=who, source=source, message=message, count=count)
+    return w.t("desk_ev_moved_in", who=who, message=message, source=source)
+
+
+def _moved_out(e: Event, d: Mapping[str, Any], w: Words) -> str:
+    who, message, target = w.who(e["actor"]), d.get("message"), w.ref(d.get("to"))
+    if d.get("split"):
+        count = d.get("messages", 1)
+        return w.t("desk_ev_split_out", who=who, target=target, message=message, count=count)
+    return w.t("desk_ev_moved_out", who=who, message=message, target=target)
 
 
 def _sla_paged(e: Event, d: Mapping[str, Any], w: Words) -> str:
@@ -178,12 +190,7 @@ RENDERERS: dict[str, Renderer] = {
     ),
     "customer_nudged": lambda e, d, w: w.t("desk_ev_customer_nudged", count=d.get("count", 1)),
     "message_moved_in": _moved_in,
-    "message_moved_out": lambda e, d, w: w.t(
-        "desk_ev_moved_out",
-        who=w.who(e["actor"]),
-        message=d.get("message"),
-        target=w.ref(d.get("to")),
-    ),  # fmt: skip
+    "message_moved_out": _moved_out,
     "merged_into": lambda e, d, w: w.t(
         "desk_ev_merged_into", who=w.who(e["actor"]), target=w.ref(d.get("into"))
     ),

@@ -165,6 +165,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{who} moved message {message} to {target}",
         "zh": "{who} 将消息 {message} 移到 {target}",
     },
+    "desk_ev_split_out": {
+        "en": "{who} split message {message} off into {target} ({count} messages)",
+        "zh": "{who} 将消息 {message} 拆分到 {target}（共 {count} 条消息）",
+    },
+    "desk_ev_split_in": {
+        "en": "{who} split this case off {source}: message {message} ({count} messages)",
+        "zh": "{who} 从 {source} 拆分出本工单：消息 {message}（共 {count} 条消息）",
+    },
     "desk_the_chat": {"en": "the chat", "zh": "群聊"},
     "desk_ev_merged_into": {
         "en": "{who} merged this case into {target}",

@@ -141,6 +141,11 @@ def test_sentences_say_who_did_what_and_when_in_the_right_words() -> None:
     resolved = {"type": "status_changed", "at": "x", "actor": ENGINEER,
                 "data": SAMPLES["status_changed"]}  # fmt: skip
     assert sentence(resolved, words) == "Evan resolved the case"
+    split = {"message": "9", "from": 4, "to": 5, "split": True, "messages": 2}
+    out = {"type": "message_moved_out", "at": "x", "actor": ENGINEER, "data": split}
+    assert sentence(out, words) == "Evan split message 9 off into #5 (2 messages)"
+    into = {"type": "message_moved_in", "at": "x", "actor": ENGINEER, "data": split}
+    assert sentence(into, words) == "Evan split this case off #4: message 9 (2 messages)"
     zh = Words(Translator(Catalogue(), "zh"), {ENGINEER: "Evan"}, ZoneInfo("UTC"), now)
     sentence(first, zh)
     assert sentence(moved, zh) == "首次响应截止时间改为 周二 10:00"
