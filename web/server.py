@@ -58,6 +58,8 @@ def build_web_app(app: Any) -> web.Application:
         # no configured secret: sessions and CSRF tokens last as long as this process
         web_app[SECRET_KEY] = secrets.token_bytes(32)
     web_app[TEMPLATES_KEY] = make_environment()
+    web_app[auth.PASSWORDS_KEY] = auth.PasswordChecks()
+    web_app.on_cleanup.append(auth.close_password_checks)
     for module in (metrics, api, auth, status_pages, dashboard):
         web_app.add_routes(module.routes())
     web_app.router.add_static("/static/", STATIC, name="static", append_version=False)
