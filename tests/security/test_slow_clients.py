@@ -212,3 +212,34 @@ async def test_partial_headers_and_a_trickling_body_are_cut(strict: WebProcess) 
 
     # and a request that arrives in time is served as before
     assert await strict.health() == 200
+
+
+@pytest.fixture
+async def misconfigured(tmp_path: Path) -> AsyncIterator[WebProcess]:
+    # max_connections set above the open-files limit: accepting does run out
+    async for bot in _bot(
+        tmp_path,
+        header_timeout="60s",
+        max_connections=100_000,
+        max_connections_per_client=100_000,
+    ):
+        yield bot
+
+
+async def test_running_out_of_files_is_logged_once_not_per_accept(
+    misconfigured: WebProcess,
+) -> None:
+    bot = misconfigured
+    size_before = bot.log.stat().st_size
+    opened = await asyncio.gather(
+        *(_slow_connection(bot.port, f"127.0.0.{2 + i % 10}") for i in range(400))
+    )
+    await asyncio.sleep(3.0)  # three seconds of asyncio retrying the accept
+    grown = bot.log.stat().st_size - size_before
+    for writer in opened:
+        if writer is not None:
+            writer.close()
+    output = bot.output()
+    print(f"\nout of files: log grew {grown} bytes in 3 s")
+    assert output.count("HTTP server cannot accept connections") == 1, output[-3000:]
+    assert grown < 5_000, output[-3000:]
