@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.badinput.live import free_port
 from tests.chaos.kit import TOKEN, BotProcess, Traffic, add_chats, chaos_config, drained
 from tests.fakes.telegram_api import FakeBotApi
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _health(port: int) -> tuple[int | None, dict[str, Any]]:
@@ -55,7 +49,7 @@ async def _until_health(port: int, status: int, timeout: float) -> dict[str, Any
 async def test_healthz_is_503_while_commits_fail_and_recovers(tmp_path: Path) -> None:
     db = tmp_path / "casebot.db"
     url = f"sqlite+aiosqlite:///{db}"
-    port = _free_port()
+    port = free_port()
     async with FakeBotApi(token=TOKEN, can_read_all_group_messages=True) as api:
         add_chats(api)
         bot = BotProcess(tmp_path, chaos_config(api, url, http={"enabled": True, "port": port}))

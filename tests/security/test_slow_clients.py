@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -18,16 +17,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.badinput.live import free_port
 from tests.chaos.kit import to_toml
 from tests.harness import base_config
 
 NOFILE = 256
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _low_nofile() -> None:
@@ -38,7 +32,7 @@ class WebProcess:
     """`casebot run` with only its HTTP server, under RLIMIT_NOFILE = 256."""
 
     def __init__(self, workdir: Path, **http: Any) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         raw = base_config()
         raw["storage"] = {"url": f"sqlite+aiosqlite:///{workdir / 'casebot.db'}"}
         raw["http"] = {"port": self.port, "api_token": "slow-clients-token", **http}
@@ -118,6 +112,7 @@ async def flooded(tmp_path: Path) -> AsyncIterator[WebProcess]:
         yield bot
 
 
+@pytest.mark.slow
 async def test_a_thousand_slow_connections_leave_healthz_and_the_log_alone(
     flooded: WebProcess,
 ) -> None:
@@ -163,6 +158,7 @@ async def _closed_after(reader: asyncio.StreamReader, limit: float) -> tuple[flo
     return time.monotonic() - began, answer
 
 
+@pytest.mark.slow
 async def test_partial_headers_and_a_trickling_body_are_cut(strict: WebProcess) -> None:
     port = strict.port
     # headers that never end: 408 once header_timeout has passed
@@ -226,6 +222,7 @@ async def misconfigured(tmp_path: Path) -> AsyncIterator[WebProcess]:
         yield bot
 
 
+@pytest.mark.slow
 async def test_running_out_of_files_is_logged_once_not_per_accept(
     misconfigured: WebProcess,
 ) -> None:
