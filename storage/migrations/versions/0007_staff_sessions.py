@@ -1,7 +1,7 @@
 """dashboard sessions revocable in the database; sign-in failures counted per address
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.models
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
