@@ -99,6 +99,36 @@ class HttpConfig(Section):
     cookie_secure: bool | None = None
     vendor_name: str | None = Field(None, min_length=1, max_length=100)
     users: list[HttpUser] = []
+    # hostile clients: a request's headers and its body each get a deadline, idle
+    # keep-alive connections close, one address holds a bounded number of connections,
+    # and all of them stay below the process's open-files limit (0: derived from it)
+    header_timeout: Duration = timedelta(seconds=10)
+    body_timeout: Duration = timedelta(seconds=30)
+    keepalive_timeout: Duration = timedelta(seconds=15)
+    max_connections_per_client: int = Field(64, ge=1)
+    max_connections: int = Field(0, ge=0)
+    # the only peers whose X-Forwarded-For names the client (addresses or networks)
+    trusted_proxies: list[str] = []
+    login_failures_per_address: int = Field(20, ge=1)
+
+    @field_validator("header_timeout", "body_timeout", "keepalive_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class TelegramConfig(Section):
