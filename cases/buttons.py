@@ -6,6 +6,7 @@ Standard library and `cases` only.
 from __future__ import annotations
 
 from cases.chat_commands import Commands
+from cases.commands import parse_number
 from cases.context import Ctx, Outcome
 from cases.model import (
     PRIORITIES,
@@ -28,9 +29,8 @@ class Buttons(Commands):
         action, _, rest = data.partition(":")
         parts = rest.split(":")
         answer = "button_done"
-        try:
-            case_id = int(parts[0])
-        except ValueError:
+        case_id = parse_number(parts[0])
+        if case_id is None:
             await self._answer(ctx, "button_unknown")
             return
         case = await self._follow_merge(ctx.uow, case_id)

@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from cases import views
-from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup
+from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
 from cases.intake import Intake
@@ -144,7 +144,7 @@ class Commands(Intake):
             case = await self._case_in_scope(ctx, command.case_ref)
             # a customer names only their own chat's cases, even from an odd chat
             if case is None or (not ctx.role.is_staff and case.chat_id != ctx.chat.id):
-                await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+                await self._reply(ctx, "case_unknown", ref=command.ref_text)
                 return
             cases = [case]
         else:
@@ -170,7 +170,7 @@ class Commands(Intake):
         if command.case_ref is not None:
             case = await self._case_in_scope(ctx, command.case_ref)
             if case is None:
-                await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+                await self._reply(ctx, "case_unknown", ref=command.ref_text)
                 return None
             return case
         if ctx.event.reply_to:
@@ -407,7 +407,8 @@ class Commands(Intake):
         pending = list(await ctx.uow.followups(self._id(case)))
         wanted = command.args_without_ref
         if wanted.isdigit():
-            pending = [f for f in pending if f.id == int(wanted)]
+            # "²" is a digit to isdigit() but no number: it matches no follow-up
+            pending = [f for f in pending if f.id == parse_number(wanted)]
         elif len(pending) > 1 and ctx.event.actor is not None:
             mine = [f for f in pending if f.owner == ctx.event.actor.key]
             pending = mine[:1] if mine else pending[:1]
@@ -445,7 +446,7 @@ class Commands(Intake):
             return
         target = await self._case_in_scope(ctx, command.case_ref)
         if target is None:
-            await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+            await self._reply(ctx, "case_unknown", ref=command.ref_text)
             return
         moved = await ctx.uow.message(ctx.chat.id, ctx.event.reply_to)
         if moved is None:
@@ -471,7 +472,7 @@ class Commands(Intake):
             return
         target = await self._case_in_scope(ctx, command.case_ref)
         if target is None:
-            await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+            await self._reply(ctx, "case_unknown", ref=command.ref_text)
             return
         source = await self._target_case(ctx, Command(command.name, ""))
         if source is None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cases.commands import parse_number
 from storage.models import Account
 from storage.outbox import counts as outbox_counts
 from storage.outbox import list_rows, retry_rows
@@ -111,10 +112,9 @@ async def queue(request: web.Request) -> web.StreamResponse:
 async def case_page(request: web.Request) -> web.StreamResponse:
     await require_staff(request)
     app = casebot(request)
-    try:
-        case_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound(reason="No such case") from None
+    case_id = parse_number(request.match_info["id"])
+    if case_id is None:
+        raise web.HTTPNotFound(reason="No such case")
     async with app.sessions() as session:
         case = await get_case(session, case_id)
         if case is None:
@@ -139,10 +139,9 @@ async def case_page(request: web.Request) -> web.StreamResponse:
 async def case_action(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
-    try:
-        case_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound(reason="No such case") from None
+    case_id = parse_number(request.match_info["id"])
+    if case_id is None:
+        raise web.HTTPNotFound(reason="No such case")
     form = await request.post()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     location = f"/cases/{case_id}"
@@ -178,7 +177,8 @@ async def _review(request: web.Request) -> dict[str, Any]:
         if request.path.endswith("/review"):
             review = await account_review(session, account, since, until)
         else:
-            count = max(1, min(52, int(weeks) if weeks.isdigit() else 8))
+            wanted = parse_number(weeks)
+            count = max(1, min(52, 8 if wanted is None else wanted))
             since = until - (until - since) * count
             # the current, unfinished week counts too on the live page
             review = await account_review(session, account, since, max(until, now))
@@ -227,10 +227,9 @@ async def weekly_review(request: web.Request) -> web.StreamResponse:
 async def rotate_status(request: web.Request) -> web.StreamResponse:
     await require_staff(request)
     app = casebot(request)
-    try:
-        chat_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound(reason="No such chat") from None
+    chat_id = parse_number(request.match_info["id"])
+    if chat_id is None:
+        raise web.HTTPNotFound(reason="No such chat")
     async with app.sessions() as session, session.begin():
         chat = await chat_by_id(session, chat_id)
         if chat is None:
@@ -271,10 +270,9 @@ async def outbox_retry(request: web.Request) -> web.StreamResponse:
     if form.get("all") == "1":
         ids = None
     else:
-        try:
-            ids = [int(str(v)) for v in form.getall("id", [])]
-        except ValueError:
-            raise web.HTTPBadRequest(reason="row ids must be numbers") from None
+        ids = [n for v in form.getall("id", []) if (n := parse_number(str(v))) is not None]
+        if len(ids) != len(form.getall("id", [])):
+            raise web.HTTPBadRequest(reason="row ids must be numbers")
     async with app.sessions() as session, session.begin():
         n = await retry_rows(session, ids, app.clock.now())
     app.dispatcher.wake()
