@@ -23,7 +23,7 @@ from cases.model import (
     Role,
     Status,
 )
-from cases.records import CaseRecord, FollowUpRecord, MessageRecord
+from cases.records import CaseRecord, FollowUpRecord, MessageRecord, PersonInfo
 
 
 class Commands(Intake):
@@ -204,6 +204,12 @@ class Commands(Intake):
             return case
         return None
 
+    @staticmethod
+    def _on_team(person: PersonInfo | None) -> PersonInfo | None:
+        """`person` if they may be given work on a case (assignee, follow-up owner), from
+        chat or the web alike: staff only, since the work comes with internal text."""
+        return person if person is not None and Role(person.role).is_staff else None
+
     async def _cmd_assign(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
         case = await self._target_case(ctx, command)
         if case is None:
@@ -218,8 +224,8 @@ class Commands(Intake):
             if not names:
                 await self._reply(ctx, "usage_assign")
                 return
-            person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
-            if person is None or not Role(person.role).is_staff:
+            person = self._on_team(await ctx.uow.find_person(ctx.event.chat.platform, names[0]))
+            if person is None:
                 await self._reply(ctx, "person_unknown", name=f"@{names[0]}")
                 return
             assignee = person.key
@@ -365,7 +371,7 @@ class Commands(Intake):
         assert ctx.event.actor is not None
         owner = ctx.event.actor.key
         if spec.owner and spec.owner != "me":
-            person = await ctx.uow.find_person(ctx.event.chat.platform, spec.owner)
+            person = self._on_team(await ctx.uow.find_person(ctx.event.chat.platform, spec.owner))
             if person is None:
                 await self._reply(ctx, "person_unknown", name=f"@{spec.owner}")
                 return
