@@ -292,6 +292,10 @@ class Commands(Intake):
             return
         text = self.texts.render("resolved", chat.locale, ref=case.ref, title=case.title)
         buttons = views.csat_buttons(self._id(case)) if self.settings.csat else ()
+        if buttons and case.resolved_at is not None:
+            # the rating this resolution asks for: presses are taken for this cycle only
+            case.sla["csat_asked"] = case.resolved_at.isoformat()
+            await ctx.uow.save_case(case)
         await self._emit(
             ctx,
             Outbound(

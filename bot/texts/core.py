@@ -226,6 +226,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "button_done": {"en": "Done.", "zh": "已完成。"},
     "button_unknown": {"en": "That no longer applies.", "zh": "该操作已失效。"},
     "csat_thanks": {"en": "Thank you for your rating!", "zh": "感谢您的评价！"},
+    "csat_not_asked": {
+        "en": "This case is not asking for a rating now.",
+        "zh": "此工单当前不需要评价。",
+    },
     "csat_customers_only": {
         "en": "Only the customer can rate this case.",
         "zh": "只有客户可以评价此工单。",
