@@ -11,7 +11,7 @@ from cases import sla, views
 from cases.commands import Command, parse_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
-from cases.effects import Effects
+from cases.limits import OpeningGuard
 from cases.model import (
     ChatKind,
     MessageRole,
@@ -22,7 +22,7 @@ from cases.model import (
 from cases.records import CaseRecord, MessageRecord
 
 
-class Intake(Effects):
+class Intake(OpeningGuard):
     """How messages become cases and join them."""
 
     # the command handler; `cases.chat_commands.Commands` provides it
@@ -212,7 +212,10 @@ class Intake(Effects):
         first: MessageRecord,
         context: list[MessageRecord],
         title: str | None,
-    ) -> CaseRecord:
+    ) -> CaseRecord | None:
+        """Open a case of `first` and its context; None when an opening limit refuses."""
+        if not await self._may_open(ctx):
+            return None
         uow, now = ctx.uow, ctx.now
         account = ctx.chat.account
         text_title = title or self._title_from(first, context)
