@@ -51,14 +51,15 @@ async def test_edge_values_in_chat_get_short_answers(
         await h.sent()
         await h.say("evan", "/followup 99999999999w ring them")
         followup_mid = h.last_message_id
-        assert await h.sent(chat=ACME) == [h.texts.render("usage_followup", "en")]
+        # follow-ups are internal: their answers may go to triage rather than the group
+        assert await h.sent() == [h.texts.render("usage_followup", "en")]
         await h.say("evan", f"/move #{HUGE_REF}", reply_to="1")
         move_mid = h.last_message_id
         assert await h.sent(chat=ACME) == [
             h.texts.render("case_unknown", "en", ref=f"#{HUGE_REF}")
         ]
         await h.say("evan", "/done ²")
-        assert await h.sent(chat=ACME) == [h.texts.render("followup_none", "en", ref="#1")]
+        assert await h.sent() == [h.texts.render("followup_none", "en", ref="#1")]
         await h.press("evan", f"take:{HUGE_REF}")
         assert await h.sent() == [h.texts.render("button_unknown", "en")]
         for mid, text in ((followup_mid, "/followup 99999999999w"), (move_mid, "/move #")):

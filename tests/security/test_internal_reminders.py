@@ -22,9 +22,7 @@ async def test_a_customer_cannot_be_made_owner_in_chat(db_url: str) -> None:
         case_id = await h.open_case()
         for chat in (TRIAGE, ACME):
             await h.say("evan", f"/followup #{case_id} 2s @alice {INTERNAL}", chat=chat)
-            assert await h.sent(chat=chat) == [
-                h.texts.render("person_unknown", "en", name="@alice")
-            ]
+            assert await h.sent() == [h.texts.render("person_unknown", "en", name="@alice")]
             kept = await message(h, h.last_message_id, chat=chat)
             assert INTERNAL in kept["text"], "the staff message stays in the transcript"
         assert await h.followup_rows() == []
