@@ -24,7 +24,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.clock import Clock, SystemClock
-from cases.context import EventFailed
+from cases.context import EventFailed, Unreadable
 from cases.engine import Engine, Outcome
 from cases.model import Inbound
 from storage import failed
@@ -108,7 +108,10 @@ class Ingestor:
                     if _spoils_batch(exc, session):
                         # not this event's fault: nothing of the batch may be acknowledged
                         raise
-                    log.exception("event %s in %s failed", event.event_id, event.chat.key)
+                    if isinstance(exc, Unreadable):  # the adapter said why; no traceback
+                        log.error("event %s in %s: %s", event.event_id, event.chat.key, exc)
+                    else:
+                        log.exception("event %s in %s failed", event.event_id, event.chat.key)
                     # a name remembered inside the rolled-back savepoint was not stored
                     self.caches.people_seen.clear()
                     error = f"{type(exc).__name__}: {exc}"

@@ -41,7 +41,7 @@ def test_cli_hash_password(
     assert cli.main(["hash-password"]) == 0
     encoded = capsys.readouterr().out.strip()
     assert verify_password("long enough secret", encoded)
-    parse_config(base_config(http={"users": [{"name": "a", "person": "telegram:1",
+    parse_config(base_config(http={"users": [{"name": "a", "person": "telegram:1001",
                                               "password_hash": encoded}]}), env={})  # fmt: skip
 
 
