@@ -353,6 +353,9 @@ class Intake(Effects):
             ):
                 # the customer line that made it wait for staff is on the other case now
                 await self._set_status(ctx, case, Status.WAITING, reason="split", save=False)
+            elif waiting and case.status is Status.WAITING:
+                # the answer it waited on went to the other case: the customer waits on us
+                await self._set_status(ctx, case, Status.OPEN, reason="split", save=False)
             await self._refresh_sla(ctx, case)
             await uow.save_case(case)
             await self._touch(ctx, case)
@@ -367,8 +370,8 @@ class Intake(Effects):
         staff = [m.at for m in said if m.role is MessageRole.STAFF]
         case.last_customer_at = max(customer, default=None)
         case.last_staff_at = max(staff, default=None)
-        if case.first_response_at is None and staff:
-            case.first_response_at = min(staff)
+        # a first answer that went to the other case answered nothing here
+        case.first_response_at = min(staff, default=None)
         last_staff = case.last_staff_at
         unanswered = [at for at in customer if last_staff is None or at > last_staff]
         if unanswered:
