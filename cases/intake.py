@@ -85,6 +85,8 @@ class Intake(Effects):
         if not case.status.is_active:
             if not ctx.role.is_staff and self._may_reopen(ctx, case):
                 await self._set_status(ctx, case, Status.OPEN, reason="customer_reply")
+                # /case may split this line off again, and the case is then done again
+                case.sla["reopened_by"] = self._id(message)
             elif not ctx.role.is_staff and self._intake(ctx) == "auto":
                 await self._open(ctx, message, [], title=None)
                 return
@@ -344,6 +346,13 @@ class Intake(Effects):
             (new, [first, *replies]),
         ):
             self._recount(case, messages)
+            if (
+                case is old
+                and old.sla.get("reopened_by") == first.id
+                and not any(m.at >= first.at and m.role is not MessageRole.BOT for m in messages)
+            ):
+                # the line that reopened a resolved case is gone, and nothing came after it
+                await self._set_status(ctx, case, Status.RESOLVED, reason="split", save=False)
             waiting = "customer_waiting_since" in case.sla
             answered = case.last_staff_at is not None and not waiting
             if (

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.models import CaseRow
-from tests.engine.kit import events, message, open_case, texts_of
+from tests.engine.kit import events, message, open_case, status_changes, texts_of
 from tests.harness import ACME, Harness
 
 
@@ -135,3 +135,22 @@ async def test_split_taking_the_only_answer_leaves_the_old_case_unanswered(db_ur
         assert old.first_response_due is not None
         assert old.status == "open", "the customer waits on us, not we on them"
         assert new.first_response_at is not None and new.status == "waiting_on_customer"
+
+
+async def test_splitting_off_the_line_that_reopened_a_case_leaves_it_resolved(
+    db_url: str,
+) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h, "I was billed twice this month")
+        await h.say("evan", "Refunded, sorry about that", reply_to="1")
+        await h.say("evan", "/resolve #1")
+        await h.say("alice", "Snapshot restore fails with code 17")  # the window reopens #1
+        snapshot = h.last_message_id
+        assert (await h.case(1))["status"] == "open"
+        await h.say("evan", "/case snapshot restore", reply_to=snapshot)
+        old = await h.case(1)
+        # nothing that reopened it is left on #1: it is done, not waiting on anyone
+        assert old["status"] == "resolved"
+        assert status_changes(old)[-1] == ("open", "resolved", "split")
+        assert (await h.case(2))["status"] == "new"
+        assert "#1" not in (await h.sent(chat=ACME, purpose="board"))[-1]
