@@ -528,4 +528,10 @@ class Commands(Intake):
             await self._reply(ctx, "merged_reopened", ref=source.ref, into=target.ref)
         else:
             await self._reply(ctx, "merged", ref=source.ref, into=target.ref)
+        # a customer line it took in may be unanswered: the target's reply clock runs then
+        self._recount(target, list(await ctx.uow.case_messages(self._id(target))))
+        if "customer_waiting_since" in target.sla and target.status is Status.WAITING:
+            await self._set_status(ctx, target, Status.OPEN, reason="merged_in", save=False)
+        await self._refresh_sla(ctx, target)
+        await ctx.uow.save_case(target)
         await self._touch(ctx, target)

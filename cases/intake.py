@@ -85,6 +85,8 @@ class Intake(OpeningGuard):
         if not case.status.is_active:
             if not ctx.role.is_staff and self._may_reopen(ctx, case):
                 await self._set_status(ctx, case, Status.OPEN, reason="customer_reply")
+                # /case may split this line off again, and the case is then done again
+                case.sla["reopened_by"] = self._id(message)
             elif not ctx.role.is_staff and self._intake(ctx) == "auto":
                 await self._open(ctx, message, [], title=None)
                 return
@@ -349,6 +351,13 @@ class Intake(OpeningGuard):
             (new, [first, *replies]),
         ):
             self._recount(case, messages)
+            if (
+                case is old
+                and old.sla.get("reopened_by") == first.id
+                and not any(m.at >= first.at and m.role is not MessageRole.BOT for m in messages)
+            ):
+                # the line that reopened a resolved case is gone, and nothing came after it
+                await self._set_status(ctx, case, Status.RESOLVED, reason="split", save=False)
             waiting = "customer_waiting_since" in case.sla
             answered = case.last_staff_at is not None and not waiting
             if (
@@ -358,6 +367,9 @@ class Intake(OpeningGuard):
             ):
                 # the customer line that made it wait for staff is on the other case now
                 await self._set_status(ctx, case, Status.WAITING, reason="split", save=False)
+            elif waiting and case.status is Status.WAITING:
+                # the answer it waited on went to the other case: the customer waits on us
+                await self._set_status(ctx, case, Status.OPEN, reason="split", save=False)
             await self._refresh_sla(ctx, case)
             await uow.save_case(case)
             await self._touch(ctx, case)
@@ -372,8 +384,8 @@ class Intake(OpeningGuard):
         staff = [m.at for m in said if m.role is MessageRole.STAFF]
         case.last_customer_at = max(customer, default=None)
         case.last_staff_at = max(staff, default=None)
-        if case.first_response_at is None and staff:
-            case.first_response_at = min(staff)
+        # a first answer that went to the other case answered nothing here
+        case.first_response_at = min(staff, default=None)
         last_staff = case.last_staff_at
         unanswered = [at for at in customer if last_staff is None or at > last_staff]
         if unanswered:
