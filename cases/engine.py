@@ -171,7 +171,11 @@ class Engine(Buttons):
         return outcome
 
     async def _staff_key(self, uow: UnitOfWork, key: str) -> str:
-        person = await uow.person(key) if key else None
+        """The key a staff member given by any of their keys or by name is recorded under."""
+        if ":" in key:
+            person = await uow.person(key)
+        else:
+            person = await uow.find_person("", key.removeprefix("@")) if key else None
         if person is None or not Role(person.role).is_staff:
             raise ActionRejected(f"{key!r} is not on the team")
         return person.key

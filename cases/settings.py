@@ -30,6 +30,9 @@ class EngineSettings:
     public_url: str | None = None
     title_length: int = 80
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    # platforms the bot can DM a person on (None: every one); a DM to someone known
+    # under several keys goes to one of these (`cases.people.dm_key`)
+    direct: frozenset[str] | None = None
 
     def calendar(self, account: str | None, priority: str) -> BusinessCalendar:
         if account is None or priority in self.always_on.get(account, frozenset()):
