@@ -127,7 +127,8 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         "case.html",
         {
             "case": case,
-            "people": staff_people,
+            # one choice per person, though they may be known under several keys
+            "people": [p for p in staff_people if p["key"] == p["person"]],
             "names": names,
             "breached": breached,
             "statuses": ["open", "waiting_on_customer", "on_hold", "resolved", "closed"],
