@@ -62,6 +62,22 @@ def test_people_named_everywhere_pass_and_count_once(tmp_path: Path) -> None:
     assert "3 staff" in result.stdout
 
 
+def test_the_examples_person_block_is_valid(tmp_path: Path) -> None:
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    block = '# [[staff.people]]\n# name = "Evan"\n# ids = ["telegram:1001", "wecom:evan"]\n'
+    assert block in example
+    path = tmp_path / "example.toml"
+    path.write_text(example.replace(block, block.replace("# ", "")), encoding="utf-8")
+    result = subprocess.run(
+        [str(CASEBOT), "check-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_dashboard_user_may_name_the_person(tmp_path: Path) -> None:
     user = (
         '\n[[http.users]]\nname = "evan"\nperson = "Evan"\n'
