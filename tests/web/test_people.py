@@ -1,0 +1,88 @@
+"""The dashboard and the API with one person across platforms: a sign-in naming the
+person, their "mine" queue whichever key took the case, and the person shown once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import App
+from bot.config import parse_config
+from cases.clock import FrozenClock
+from cases.model import Actor, ChatKey, Inbound, InboundKind
+from tests.web.conftest import PASSWORD, Site, web_config
+from web.auth import hash_password
+from web.server import build_web_app
+
+ROOM = "acme-room"
+
+
+@pytest.fixture
+async def site(db_url: str) -> AsyncIterator[Site]:
+    raw = web_config(
+        db_url,
+        users=[
+            {
+                "name": "evan",
+                "person": "Evan",
+                "password_hash": hash_password(PASSWORD, iterations=1000),
+            }
+        ],
+    )
+    raw["staff"]["people"] = [{"name": "Evan", "ids": ["telegram:1001", "wecom:evan"]}]
+    raw["accounts"][0]["chats"].append(f"wecom:{ROOM}")
+    app = App(
+        parse_config(raw, env={}), FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    )
+    await app.prepare()
+    client = TestClient(TestServer(build_web_app(app)))
+    await client.start_server()
+    try:
+        yield Site(app, client)
+    finally:
+        await client.close()
+        await app.db.dispose()
+
+
+async def from_wecom(
+    site: Site, user: str, text: str, mid: str, reply_to: str | None = None
+) -> int | None:
+    site.clock.advance(timedelta(minutes=30))
+    outcome = await site.app.ingestor.handle(
+        Inbound(
+            InboundKind.MESSAGE,
+            f"wecom-{mid}",
+            ChatKey("wecom", ROOM),
+            site.clock.now(),
+            Actor("wecom", user, user.title()),
+            message_id=mid,
+            reply_to=reply_to,
+            text=text,
+        )
+    )
+    return outcome.case_id
+
+
+async def test_the_person_signs_in_by_name_and_sees_cases_any_key_took(site: Site) -> None:
+    on_telegram = await site.open_case("our VM is down")
+    await site.say("evan", f"/assign #{on_telegram} me")
+    await from_wecom(site, "dave", "the database is slow", "1")
+    on_room = await from_wecom(site, "evan", "/case", "2", reply_to="1")
+    assert on_room is not None
+    await from_wecom(site, "evan", f"/assign #{on_room} me", "3")
+    await site.sign_in("evan")
+    page = await (await site.client.get("/queue/mine")).text()
+    assert f"#{on_telegram}" in page and f"#{on_room}" in page
+    # the assign form offers the person once, by name
+    case_page = await (await site.client.get(f"/cases/{on_room}")).text()
+    assert case_page.count(">Evan (engineer)</option>") == 1
+    # the API's assignee filter takes the name or either key
+    for who in ("Evan", "wecom:evan", "telegram:1001"):
+        r = await site.client.get(
+            "/api/v1/cases", params={"assignee": who}, headers=site.api_headers()
+        )
+        assert r.status == 200
+        assert sorted(c["id"] for c in await r.json()) == sorted([on_telegram, on_room]), who
