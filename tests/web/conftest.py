@@ -144,9 +144,13 @@ def web_config(url: str, **http: Any) -> dict[str, Any]:
 
 
 async def make_site(
-    url: str, adapters: dict[str, Any] | None = None, **http: Any
+    url: str,
+    adapters: dict[str, Any] | None = None,
+    raw: dict[str, Any] | None = None,
+    **http: Any,
 ) -> AsyncIterator[Site]:
-    config = parse_config(web_config(url, **http), env={})
+    """A site over `raw` (a config as `web_config` makes it), else `web_config(url, **http)`."""
+    config = parse_config(raw or web_config(url, **http), env={})
     app = App(config, FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)), adapters=adapters)
     await app.prepare()
     client = TestClient(TestServer(build_web_app(app)))

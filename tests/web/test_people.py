@@ -4,18 +4,13 @@ person, their "mine" queue whichever key took the case, and the person shown onc
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import App
-from bot.config import parse_config
-from cases.clock import FrozenClock
 from cases.model import Actor, ChatKey, Inbound, InboundKind
-from tests.web.conftest import PASSWORD, Site, web_config
+from tests.web.conftest import PASSWORD, Site, make_site, web_config
 from web.auth import hash_password
-from web.server import build_web_app
 
 ROOM = "acme-room"
 
@@ -34,17 +29,8 @@ async def site(db_url: str) -> AsyncIterator[Site]:
     )
     raw["staff"]["people"] = [{"name": "Evan", "ids": ["telegram:1001", "wecom:evan"]}]
     raw["accounts"][0]["chats"].append(f"wecom:{ROOM}")
-    app = App(
-        parse_config(raw, env={}), FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    )
-    await app.prepare()
-    client = TestClient(TestServer(build_web_app(app)))
-    await client.start_server()
-    try:
-        yield Site(app, client)
-    finally:
-        await client.close()
-        await app.db.dispose()
+    async for s in make_site(db_url, raw=raw):
+        yield s
 
 
 async def from_wecom(
