@@ -125,6 +125,19 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
         )
     if not data["top_open"]:
         lines.append(r("digest_none", locale))
+    if data["people"]:
+        lines.append(r("review_people_title", locale))
+    for p in data["people"]:
+        lines.append(
+            r(
+                "review_person_line",
+                locale,
+                name=p["name"],
+                replies=p["replies"],
+                cases=p["cases"],
+                first=p["first_responses"],
+            )
+        )
     return "\n".join(lines)
 
 

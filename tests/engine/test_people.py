@@ -176,3 +176,7 @@ async def test_the_review_and_digest_count_the_person_once(db_url: str) -> None:
         assert await reports.send_reviews(now) == 1
         review_dm = [r for r in await h.outbox() if r.purpose == "review"]
         assert [(r.chat, r.payload.get("person")) for r in review_dm] == [("1001", EVAN)]
+        lines = review_dm[0].payload["text"].splitlines()
+        assert [line for line in lines if "Evan" in line] == [
+            "  Evan: 3 replies on 2 cases, 2 first responses"
+        ]
