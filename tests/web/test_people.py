@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from cases.model import Actor, ChatKey, Inbound, InboundKind
-from tests.web.conftest import PASSWORD, Site, make_site, web_config
+from tests.harness import ACME
+from tests.web.conftest import PASSWORD, Site, make_site
 from web.auth import hash_password
 
 ROOM = "acme-room"
@@ -17,19 +18,17 @@ ROOM = "acme-room"
 
 @pytest.fixture
 async def site(db_url: str) -> AsyncIterator[Site]:
-    raw = web_config(
+    user = {
+        "name": "evan",
+        "person": "Evan",
+        "password_hash": hash_password(PASSWORD, iterations=1000),
+    }
+    async for s in make_site(
         db_url,
-        users=[
-            {
-                "name": "evan",
-                "person": "Evan",
-                "password_hash": hash_password(PASSWORD, iterations=1000),
-            }
-        ],
-    )
-    raw["staff"]["people"] = [{"name": "Evan", "ids": ["telegram:1001", "wecom:evan"]}]
-    raw["accounts"][0]["chats"].append(f"wecom:{ROOM}")
-    async for s in make_site(db_url, raw=raw):
+        users=[user],
+        staff={"people": [{"name": "Evan", "ids": ["telegram:1001", "wecom:evan"]}]},
+        accounts={"Acme": {"chats": [f"telegram:{ACME}", f"wecom:{ROOM}"]}},
+    ):
         yield s
 
 
