@@ -1,7 +1,7 @@
 """a platform identity knows the staff person it belongs to ([[staff.people]])
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
