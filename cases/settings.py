@@ -42,6 +42,9 @@ class EngineSettings:
     title_length: int = 80
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     opening_limits: OpeningLimits = field(default_factory=OpeningLimits)
+    # platforms the bot can DM a person on (None: every one); a DM to someone known
+    # under several keys goes to one of these (`cases.people.dm_key`)
+    direct: frozenset[str] | None = None
 
     def calendar(self, account: str | None, priority: str) -> BusinessCalendar:
         if account is None or priority in self.always_on.get(account, frozenset()):
