@@ -16,6 +16,12 @@ from zoneinfo import ZoneInfo
 from web.render import Translator, local_time, parse_time
 
 CLOCKS = ("first_response", "next_response", "resolution")
+# what adapters note while delivering a case's message; the dispatcher records each
+# note as an event of that type
+DELIVERY_NOTES = (
+    "split", "pinned", "pin_failed", "dm_fallback", "answer_expired", "topics_unavailable",
+    "no_topic",
+)  # fmt: skip
 STATES = ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed")
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)
 STATUS_REASONS = frozenset(
@@ -198,6 +204,11 @@ RENDERERS: dict[str, Renderer] = {
         "desk_ev_merged_from", who=w.who(e["actor"]), source=w.ref(d.get("from"))
     ),
 }
+
+
+RENDERERS.update(
+    {note: (lambda key: lambda e, d, w: w.t(key))(f"desk_ev_{note}") for note in DELIVERY_NOTES}
+)
 
 
 def sentence(event: Event, words: Words) -> str:

@@ -182,5 +182,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{who} merged {source} into this case",
         "zh": "{who} 将 {source} 合并到本工单",
     },
+    # what an adapter noted while delivering one of the case's messages (`Receipt.notes`)
+    "desk_ev_split": {
+        "en": "casebot sent a long message in parts",
+        "zh": "casebot 将一条长消息分段发送",
+    },
+    "desk_ev_pinned": {"en": "casebot pinned its message", "zh": "casebot 置顶了消息"},
+    "desk_ev_pin_failed": {
+        "en": "casebot could not pin its message: it lacks the right to pin",
+        "zh": "casebot 无法置顶消息：缺少置顶权限",
+    },
+    "desk_ev_dm_fallback": {
+        "en": "A direct message could not be delivered: it went to the triage chat instead",
+        "zh": "私信无法送达：已改发到分诊群",
+    },
+    "desk_ev_answer_expired": {
+        "en": "A button press was answered too late to show",
+        "zh": "按钮回应已过期，未能显示",
+    },
+    "desk_ev_topics_unavailable": {
+        "en": "No forum topic: the chat has no topics or casebot lacks the right",
+        "zh": "无法使用话题：该群未开启话题或 casebot 缺少权限",
+    },
+    "desk_ev_no_topic": {
+        "en": "The case has no forum topic to close or reopen",
+        "zh": "该工单没有可关闭或重新打开的话题",
+    },
     "desk_ev_other": {"en": "{who}: {what}", "zh": "{who}：{what}"},
 }

@@ -358,3 +358,61 @@ async def test_the_desk_speaks_chinese_when_staff_do(sqlite_url: str) -> None:
         assert "← 上一周" in page and "下一周 →" in page
         r = await site.client.get("/accounts/Acme/review?week=soon")
         assert r.status == 400 and "week 必须是日期" in await r.text()
+
+
+def _delivery_notes() -> set[str]:
+    """What adapters put in a receipt's `notes`: the dispatcher records each as an
+    audit event of that type on the row's case."""
+    found: set[str] = set()
+    for path in (ROOT / "adapters").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for group in re.findall(r"notes\s*=\s*\(([^()]*)\)", source):
+            found.update(re.findall(r'"(\w+)"', group))
+    return found
+
+
+def test_every_delivery_note_on_a_case_reads_as_a_sentence_in_en_and_zh() -> None:
+    from web.render import Translator
+    from web.timeline import Words, sentence
+
+    notes = _delivery_notes()
+    assert {"pin_failed", "dm_fallback", "topics_unavailable"} <= notes, notes
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for note in sorted(notes):
+        said = {}
+        for locale in LOCALES:
+            words = Words(Translator(Catalogue(), locale), {}, ZoneInfo("UTC"), now)
+            event = {"type": note, "at": "2026-03-02T09:00:00Z", "actor": None,
+                     "data": {"outbox": 7, "purpose": "board"}}  # fmt: skip
+            said[locale] = text = sentence(event, words)
+            # "casebot: pin failed" only names the type: no sentence
+            named = words.t("desk_ev_other", who=words.who(None), what=note.replace("_", " "))
+            assert text != named, text
+            assert "{" not in text and "None" not in text, text
+        assert said["en"] != said["zh"], said
+        assert not re.search(r"[a-z]{3,}", said["zh"].replace("casebot", "")), said
+
+
+class NotingAdapter(DownAdapter):
+    """Delivers everything, and says the pin failed, as Telegram's does without the right."""
+
+    platform = "telegram"
+    running = True
+
+    async def deliver(self, delivery: Any) -> Any:
+        from adapters.base import Receipt
+
+        return Receipt(message_id="900", notes=("pin_failed", "dm_fallback"))
+
+
+async def test_a_delivery_note_shows_in_the_case_timeline_in_words(sqlite_url: str) -> None:
+    from bot.dispatcher import Dispatcher
+
+    adapter = NotingAdapter()
+    async for site in make_site(sqlite_url, adapters={"telegram": adapter}):
+        case_id = await site.open_case("VM down")
+        await Dispatcher(site.app.sessions, {"telegram": adapter}, site.clock).run_once()
+        await site.sign_in()
+        told = _timeline(await (await site.client.get(f"/cases/{case_id}")).text())
+        assert "could not pin" in told and "pin failed" not in told, told
+        assert "dm fallback" not in told, told
