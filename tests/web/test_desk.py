@@ -416,3 +416,34 @@ async def test_a_delivery_note_shows_in_the_case_timeline_in_words(sqlite_url: s
         told = _timeline(await (await site.client.get(f"/cases/{case_id}")).text())
         assert "could not pin" in told and "pin failed" not in told, told
         assert "dm fallback" not in told, told
+
+
+async def test_a_configured_chat_learns_its_title_from_its_messages(site: Site) -> None:
+    """Chats listed in the config are stored before the bot sees them, without a title:
+    the first message brings it, a renamed group's next message renames it."""
+    from cases.model import Actor, ChatKey, Inbound, InboundKind
+
+    async def titled(title: str, text: str, mid: str) -> None:
+        site.clock.advance(timedelta(hours=1))
+        await site.app.ingestor.handle(
+            Inbound(
+                InboundKind.MESSAGE,
+                f"titled-{mid}",
+                ChatKey("telegram", ACME),
+                site.clock.now(),
+                Actor("telegram", "5001", "Alice", "alice"),
+                message_id=mid,
+                text=text,
+                chat_title=title,
+            )
+        )
+
+    await titled("Acme Ops", "VM down", "701")
+    _, outcome = await site.say("evan", "/case", reply_to="701")
+    assert outcome.case_id is not None
+    await site.sign_in()
+    page = visible_text(await (await site.client.get(f"/cases/{outcome.case_id}")).text())
+    assert "Acme Ops" in page and f"telegram:{ACME}" not in page, page
+    await titled("Acme Operations", "still down", "702")
+    page = visible_text(await (await site.client.get("/accounts/Acme")).text())
+    assert "Acme Operations" in page, page
