@@ -88,7 +88,7 @@ def _due(e: Event, d: Mapping[str, Any], w: Words) -> str:
         else:
             parts.append(w.t("desk_ev_due_moved", clock=w.clock(clock), at=w.at(after)))
     w.dues = dict(d)
-    return "; ".join(parts) or w.t("desk_ev_due_unchanged")
+    return w.t("desk_clause_separator").join(parts) or w.t("desk_ev_due_unchanged")
 
 
 def _status(e: Event, d: Mapping[str, Any], w: Words) -> str:

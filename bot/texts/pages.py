@@ -70,6 +70,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_ev_due_set": {"en": "{clock} due {at}", "zh": "{clock}截止时间：{at}"},
     "desk_ev_due_moved": {"en": "{clock} due moved to {at}", "zh": "{clock}截止时间改为 {at}"},
     "desk_ev_due_stopped": {"en": "{clock} clock stopped", "zh": "{clock}计时已停止"},
+    # between two clauses of one timeline sentence
+    "desk_clause_separator": {"en": "; ", "zh": "；"},
     "desk_ev_due_unchanged": {"en": "SLA clocks recomputed", "zh": "SLA 计时已重新计算"},
     "desk_ev_resolved": {"en": "{who} resolved the case", "zh": "{who} 解决了工单"},
     "desk_ev_resolved_note": {

@@ -447,3 +447,20 @@ async def test_a_configured_chat_learns_its_title_from_its_messages(site: Site) 
     await titled("Acme Operations", "still down", "702")
     page = visible_text(await (await site.client.get("/accounts/Acme")).text())
     assert "Acme Operations" in page, page
+
+
+def test_two_clocks_moving_read_as_one_sentence_in_each_language() -> None:
+    from web.render import Translator
+    from web.timeline import Words, sentence
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    both = {"first_response": "2026-03-02T11:00:00+00:00", "next_response": None,
+            "resolution": "2026-03-03T09:00:00+00:00"}  # fmt: skip
+    said = {}
+    for locale in LOCALES:
+        words = Words(Translator(Catalogue(), locale), {}, ZoneInfo("UTC"), now)
+        sentence({"type": "opened", "at": "x", "actor": None, "data": SAMPLES["opened"]}, words)
+        said[locale] = sentence({"type": "sla_due", "at": "x", "actor": None, "data": both}, words)
+    assert said["en"] == "First response due moved to 11:00 Mon; Resolution due moved to 09:00 Tue"
+    # Chinese joins clauses with its own full-width semicolon
+    assert ";" not in said["zh"] and "；" in said["zh"], said["zh"]
