@@ -464,3 +464,18 @@ def test_two_clocks_moving_read_as_one_sentence_in_each_language() -> None:
     assert said["en"] == "First response due moved to 11:00 Mon; Resolution due moved to 09:00 Tue"
     # Chinese joins clauses with its own full-width semicolon
     assert ";" not in said["zh"] and "；" in said["zh"], said["zh"]
+
+
+def test_a_weekday_names_one_day_only() -> None:
+    """ "Mon" on a Sunday page must not stand for both last Monday and tomorrow: a
+    time further than three days off carries its date."""
+    from web.render import Translator, local_time
+
+    sunday = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+    t = Translator(Catalogue(), "en")
+    last_monday = local_time(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), ZoneInfo("UTC"), sunday, t)
+    tomorrow = local_time(datetime(2026, 3, 9, 10, 0, tzinfo=UTC), ZoneInfo("UTC"), sunday, t)
+    assert tomorrow == "10:00 Mon"
+    assert last_monday == "2026-03-02 10:00", last_monday
+    near = local_time(datetime(2026, 3, 5, 10, 0, tzinfo=UTC), ZoneInfo("UTC"), sunday, t)
+    assert near == "10:00 Thu"
