@@ -8,7 +8,7 @@ from __future__ import annotations
 from bot.config import Config
 from cases.calendar import BusinessCalendar
 from cases.model import ChatKey, Role
-from cases.settings import EngineSettings
+from cases.settings import EngineSettings, OpeningLimits
 from cases.sla import EscalationPolicy, LadderLevel, OnCallShift, SlaPolicy, SlaTargets
 from storage.directory import AccountSpec
 
@@ -71,6 +71,12 @@ def engine_settings(config: Config) -> EngineSettings:
         csat=config.cases.csat,
         public_url=config.http.public_url,
         escalation=escalation_policy(config),
+        opening_limits=OpeningLimits(
+            window=config.cases.open_window,
+            per_customer=config.cases.open_per_customer,
+            per_chat=config.cases.open_per_chat,
+            per_staff=config.cases.open_per_staff,
+        ),
     )
 
 

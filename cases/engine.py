@@ -12,7 +12,14 @@ import uuid
 
 from cases.buttons import Buttons
 from cases.commands import PRIVATE_COMMANDS, parse_command
-from cases.context import ActionConflict, ActionRejected, AlreadyStored, Ctx, Outcome
+from cases.context import (
+    ActionConflict,
+    ActionRejected,
+    AlreadyStored,
+    Ctx,
+    Outcome,
+    Unreadable,
+)
 from cases.model import (
     PRIORITIES,
     ActionKind,
@@ -23,7 +30,6 @@ from cases.model import (
     MessageRole,
     Outbound,
     OutboundKind,
-    Role,
     StaffAction,
     Status,
 )
@@ -45,6 +51,8 @@ class Engine(Buttons):
     # ----------------------------------------------------------------- entry
 
     async def handle(self, uow: UnitOfWork, event: Inbound) -> Outcome:
+        if event.kind is InboundKind.UNREADABLE:
+            raise Unreadable(event.text or "the adapter could not read this event")
         outcome = Outcome()
         if not await uow.claim_event(event.chat.platform, event.event_id):
             outcome.duplicate = True
@@ -174,8 +182,8 @@ class Engine(Buttons):
         return outcome
 
     async def _staff_key(self, uow: UnitOfWork, key: str) -> str:
-        person = await uow.person(key) if key else None
-        if person is None or not Role(person.role).is_staff:
+        person = self._on_team(await uow.person(key) if key else None)
+        if person is None:
             raise ActionRejected(f"{key!r} is not on the team")
         return person.key
 
