@@ -61,6 +61,9 @@ class Words:
     def state(self, name: Any) -> str:
         return self.t(f"desk_state_{name}") if name in STATES else str(name or "")
 
+    def messages(self, n: Any) -> str:
+        return self.t("desk_messages_one") if n == 1 else self.t("desk_messages", n=n)
+
     @staticmethod
     def ref(case_id: Any) -> str:
         return f"#{case_id}"
@@ -132,7 +135,7 @@ def _moved_in(e: Event, d: Mapping[str, Any], w: Words) -> str:
     source = w.ref(d["from"]) if d.get("from") else w.t("desk_the_chat")
     who, message = w.who(e["actor"]), d.get("message")
     if d.get("split"):  # `/case` on a message the window had put on another case
-        count = d.get("messages", 1)
+        count = w.messages(d.get("messages", 1))
         return w.t("desk_ev_split_in", who=who, source=source, message=message, count=count)
     return w.t("desk_ev_moved_in", who=who, message=message, source=source)
 
@@ -140,7 +143,7 @@ def _moved_in(e: Event, d: Mapping[str, Any], w: Words) -> str:
 def _moved_out(e: Event, d: Mapping[str, Any], w: Words) -> str:
     who, message, target = w.who(e["actor"]), d.get("message"), w.ref(d.get("to"))
     if d.get("split"):
-        count = d.get("messages", 1)
+        count = w.messages(d.get("messages", 1))
         return w.t("desk_ev_split_out", who=who, target=target, message=message, count=count)
     return w.t("desk_ev_moved_out", who=who, message=message, target=target)
 

@@ -168,13 +168,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "{who} 将消息 {message} 移到 {target}",
     },
     "desk_ev_split_out": {
-        "en": "{who} split message {message} off into {target} ({count} messages)",
-        "zh": "{who} 将消息 {message} 拆分到 {target}（共 {count} 条消息）",
+        "en": "{who} split message {message} off into {target} ({count})",
+        "zh": "{who} 将消息 {message} 拆分到 {target}（{count}）",
     },
     "desk_ev_split_in": {
-        "en": "{who} split this case off {source}: message {message} ({count} messages)",
-        "zh": "{who} 从 {source} 拆分出本工单：消息 {message}（共 {count} 条消息）",
+        "en": "{who} split this case off {source}: message {message} ({count})",
+        "zh": "{who} 从 {source} 拆分出本工单：消息 {message}（{count}）",
     },
+    "desk_messages_one": {"en": "1 message", "zh": "共 1 条消息"},
+    "desk_messages": {"en": "{n} messages", "zh": "共 {n} 条消息"},
     "desk_the_chat": {"en": "the chat", "zh": "群聊"},
     "desk_ev_merged_into": {
         "en": "{who} merged this case into {target}",

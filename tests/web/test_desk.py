@@ -479,3 +479,16 @@ def test_a_weekday_names_one_day_only() -> None:
     assert last_monday == "2026-03-02 10:00", last_monday
     near = local_time(datetime(2026, 3, 5, 10, 0, tzinfo=UTC), ZoneInfo("UTC"), sunday, t)
     assert near == "10:00 Thu"
+
+
+def test_a_split_of_one_message_says_message_not_messages() -> None:
+    from web.render import Translator
+    from web.timeline import Words, sentence
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    words = Words(Translator(Catalogue(), "en"), {ENGINEER: "Evan"}, ZoneInfo("UTC"), now)
+    alone = {"message": "9", "from": 4, "to": 5, "split": True, "messages": 1}
+    out = {"type": "message_moved_out", "at": "x", "actor": ENGINEER, "data": alone}
+    assert sentence(out, words) == "Evan split message 9 off into #5 (1 message)"
+    into = {"type": "message_moved_in", "at": "x", "actor": ENGINEER, "data": alone}
+    assert sentence(into, words) == "Evan split this case off #4: message 9 (1 message)"
