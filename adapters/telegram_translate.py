@@ -10,6 +10,7 @@ poison update never blocks the ones behind it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -406,6 +407,9 @@ def _well_typed(event: Inbound) -> Inbound:
         raise Malformed(f"update {event.event_id}: an id is not a number")
     if not isinstance(event.text, str) or not all(t is None or isinstance(t, str) for t in texts):
         raise Malformed(f"update {event.event_id}: a text field is not a string")
+    if event.chat_title:
+        # the engine stores the title it is given: like names, no NUL or bidi override
+        return replace(event, chat_title=clean_text(event.chat_title) or None)
     return event
 
 

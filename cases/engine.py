@@ -62,6 +62,9 @@ class Engine(Buttons):
                 await uow.migrate_chat(event.chat, event.new_chat)
             return outcome
         chat = await uow.chat(event.chat)
+        if chat is not None and event.chat_title and event.chat_title != chat.title:
+            # configured chats are stored before the bot sees them, and groups get renamed
+            chat = await uow.retitle_chat(chat, event.chat_title)
         if event.kind is InboundKind.MEMBERSHIP:
             await self._membership(uow, event, chat, outcome)
             return outcome

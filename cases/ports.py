@@ -31,6 +31,9 @@ class UnitOfWork(Protocol):
 
     async def migrate_chat(self, old: ChatKey, new_chat: str) -> None: ...
 
+    async def retitle_chat(self, chat: ChatInfo, title: str) -> ChatInfo:
+        """Store the title the platform now gives the chat."""
+
     async def role_of(self, person: str) -> Role: ...
 
     async def remember_person(self, actor: Actor) -> None: ...

@@ -13,6 +13,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -465,6 +466,14 @@ class SqlUnitOfWork:
             .returning(chats_t.c.id)
         )
         return ChatInfo(id=result.scalar_one(), key=key, kind=kind, title=title)
+
+    async def retitle_chat(self, chat: ChatInfo, title: str) -> ChatInfo:
+        await self.session.execute(
+            update(chats_t).where(chats_t.c.id == chat.id).values(title=title)
+        )
+        # read again after commit: a rolled-back rename must not linger in the cache
+        self.caches.forget_chat((chat.key.platform, chat.key.chat))
+        return replace(chat, title=title)
 
     async def migrate_chat(self, old: ChatKey, new_chat: str) -> None:
         clash = await self.chat(ChatKey(old.platform, new_chat))
