@@ -137,6 +137,43 @@ def _retry_after(value: str | None) -> float:
     return 1.0
 
 
+class BridgeDoor:
+    """The bridges' routes, shared by every bridge so that a name no bridge has gets a
+    404: the first bridge mounts them, and each request goes to the bridge it names."""
+
+    def __init__(self) -> None:
+        self.bridges: dict[str, BridgeAdapter] = {}
+        self._mounted = False
+
+    def routes(self) -> list[web.RouteDef]:
+        if self._mounted:
+            return []
+        self._mounted = True
+        base = "/v1/bridges/{name}"
+        return [
+            web.post(f"{base}/events", self._events),
+            web.get(f"{base}/commands", self._pull),
+            web.post(f"{base}/commands/{{command_id}}/result", self._result),
+        ]
+
+    def _bridge(self, request: web.Request) -> BridgeAdapter:
+        bridge = self.bridges.get(request.match_info["name"])
+        if bridge is None:
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": "unknown bridge"}), content_type="application/json"
+            )
+        return bridge
+
+    async def _events(self, request: web.Request) -> web.Response:
+        return await self._bridge(request).handle_event(request)
+
+    async def _pull(self, request: web.Request) -> web.Response:
+        return await self._bridge(request).handle_pull(request)
+
+    async def _result(self, request: web.Request) -> web.Response:
+        return await self._bridge(request).handle_result(request)
+
+
 # keeps an event casebot could not read: platform, event id, error, body
 Keep = Callable[[str, str | None, str, str], Awaitable[None]]
 
@@ -151,6 +188,7 @@ class BridgeAdapter:
         staff_locale: str = "en",
         queue: CommandQueue | None = None,
         keep: Keep | None = None,
+        door: BridgeDoor | None = None,
     ) -> None:
         self.config = config
         self.platform = config.name
@@ -161,6 +199,8 @@ class BridgeAdapter:
         self.queue = queue
         self.keep = keep
         self.webhook = Webhook(config.secret)
+        self.door = door or BridgeDoor()
+        self.door.bridges[self.platform] = self
         self.sink: Sink | None = None
         self.http: aiohttp.ClientSession | None = None
         self._in_flight = 0
@@ -192,12 +232,7 @@ class BridgeAdapter:
     # ------------------------------------------------------------ web routes
 
     def web_routes(self) -> list[web.RouteDef]:
-        base = f"/v1/bridges/{self.platform}"
-        return [
-            web.post(f"{base}/events", self.handle_event),
-            web.get(f"{base}/commands", self.handle_pull),
-            web.post(f"{base}/commands/{{command_id}}/result", self.handle_result),
-        ]
+        return self.door.routes()
 
     def _verified(self, body: bytes, request: web.Request) -> str | None:
         """The body as text when its signature is good and its timestamp within five

@@ -6,7 +6,7 @@ Part of `bot`, which may import every package.
 from __future__ import annotations
 
 from adapters.base import Adapter, CommandQueue
-from adapters.bridge import BridgeAdapter, Keep, capabilities_of
+from adapters.bridge import BridgeAdapter, BridgeDoor, Keep, capabilities_of
 from bot.config import Config
 from cases.calendar import BusinessCalendar
 from cases.clock import Clock
@@ -104,6 +104,7 @@ def build_adapters(
             triage_chat=config.staff.triage_chat,
             staff_locale=config.staff.locale,
         )
+    door = BridgeDoor()
     for bridge in config.bridges:
         adapters[bridge.name] = BridgeAdapter(
             bridge,
@@ -112,6 +113,7 @@ def build_adapters(
             staff_locale=config.staff.locale,
             queue=queue,
             keep=keep,
+            door=door,
         )
     return adapters
 
