@@ -99,6 +99,7 @@ class HttpConfig(Section):
     session_secret: str | None = None
     session_ttl: Duration = timedelta(hours=12)
     cookie_secure: bool | None = None
+    vendor_name: str | None = Field(None, min_length=1, max_length=100)
     users: list[HttpUser] = []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,15 +121,23 @@ async def sla_breaches(session: AsyncSession) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def breached_case_ids(session: AsyncSession, case_ids: list[int]) -> set[int]:
+async def breach_times(session: AsyncSession, case_ids: list[int]) -> dict[int, datetime]:
+    """When each of these cases first breached an SLA target (cases that never did are
+    left out): a breach happens at its due time, however late the sweeper saw it."""
     if not case_ids:
-        return set()
+        return {}
     rows = await session.execute(
-        select(CaseEvent.case_id)
-        .where(CaseEvent.type == BREACH_EVENT, CaseEvent.case_id.in_(case_ids))
-        .distinct()
+        select(CaseEvent.case_id, CaseEvent.at, CaseEvent.data).where(
+            CaseEvent.type == BREACH_EVENT, CaseEvent.case_id.in_(case_ids)
+        )
     )
-    return {int(r) for r in rows.scalars()}
+    first: dict[int, datetime] = {}
+    for case_id, at, data in rows.all():
+        due = (data or {}).get("due")
+        when = datetime.fromisoformat(due) if isinstance(due, str) else at
+        if case_id not in first or when < first[case_id]:
+            first[int(case_id)] = when
+    return first
 
 
 # ------------------------------------------------------------ directory
@@ -169,6 +178,23 @@ def chat_dict(chat: Chat) -> dict[str, Any]:
 async def account_named(session: AsyncSession, name: str) -> Account | None:
     row = await session.execute(select(Account).where(Account.name == name))
     return row.scalar_one_or_none()
+
+
+async def chat_titles(session: AsyncSession, keys: Iterable[str]) -> dict[str, str]:
+    """Titles of the chats named by key ("telegram:-100100"), for those that have one."""
+    wanted = {tuple(k.split(":", 1)) for k in keys if ":" in k}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Chat.platform, Chat.chat, Chat.title).where(
+            Chat.title.is_not(None), Chat.chat.in_([chat for _, chat in wanted])
+        )
+    )
+    return {
+        f"{platform}:{chat}": title
+        for platform, chat, title in rows.all()
+        if (platform, chat) in wanted and title
+    }
 
 
 async def chats_of(session: AsyncSession, account_id: int) -> list[Chat]:
@@ -279,14 +305,14 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
         return None
     found = (
         await session.execute(
-            select(Chat, Account.locale)
+            select(Chat, Account.locale, Account.name)
             .outerjoin(Account, Account.id == Chat.account_id)
             .where(Chat.status_token == token)
         )
     ).first()
     if found is None or found[0].kind != "customer":
         return None
-    chat, locale = found
+    chat, locale, account = found
     rows = await session.execute(
         select(CaseRow)
         .where(
@@ -321,7 +347,12 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
                 "updated_at": updated,
             }
         )
-    return {"chat_title": chat.title, "cases": cases, "locale": locale or "en"}
+    return {
+        "chat_title": chat.title,
+        "account": account,
+        "cases": cases,
+        "locale": locale or "en",
+    }
 
 
 async def rotate_status_token(session: AsyncSession, chat_id: int) -> str | None:
