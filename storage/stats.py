@@ -29,6 +29,7 @@ from storage.models import (
     LoginToken,
     MessageRow,
     Person,
+    StaffSessionRecord,
 )
 from storage.queries import case_summary, iso
 
@@ -382,32 +383,52 @@ class LoginAttempt:
 
 
 async def begin_login_attempt(
-    session: AsyncSession, name: str, now: datetime, window: timedelta, limit: int
+    session: AsyncSession,
+    name: str,
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    address: str | None = None,
+    address_limit: int | None = None,
 ) -> LoginAttempt:
-    """Count a try for `name` unless `limit` tries are already counted within `window`.
-    Tries of one name take turns (a PostgreSQL advisory lock; SQLite writes are serial
-    anyway), so a burst of parallel requests cannot all slip under the limit. The caller
-    commits, checks the password, and calls `forget_login_attempt` when it was right."""
+    """Count a try for `name` from `address` unless `limit` tries are already counted for
+    the name, or `address_limit` for the address, within `window` (random names from one
+    address pass the first, not the second). Tries of one name, and of one address, take
+    turns (PostgreSQL advisory locks, name first; SQLite writes are serial anyway), so a
+    burst of parallel requests cannot all slip under a limit. The caller commits, checks
+    the password, and calls `forget_login_attempt` when it was right."""
     name = name[:200]
+    address = address[:64] if address else None
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             select(func.pg_advisory_xact_lock(func.hashtext("casebot-login:" + name)))
         )
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
-    counted = (
-        (
+        if address is not None:
             await session.execute(
-                select(LoginFailure.at)
-                .where(LoginFailure.name == name, LoginFailure.at >= now - window)
-                .order_by(LoginFailure.at)
+                select(func.pg_advisory_xact_lock(func.hashtext("casebot-address:" + address)))
             )
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+    for column, value, most in (
+        (LoginFailure.name, name, limit),
+        (LoginFailure.address, address, address_limit),
+    ):
+        if value is None or most is None:
+            continue
+        counted = (
+            (
+                await session.execute(
+                    select(LoginFailure.at)
+                    .where(column == value, LoginFailure.at >= now - window)
+                    .order_by(LoginFailure.at)
+                    .limit(most)
+                )
+            )
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
-    if len(counted) >= limit:
-        return LoginAttempt(False, locked_since=counted[0])
-    attempt = LoginFailure(name=name, at=now)
+        if len(counted) >= most:
+            return LoginAttempt(False, locked_since=counted[0])
+    attempt = LoginFailure(name=name, at=now, address=address)
     session.add(attempt)
     await session.flush()
     return LoginAttempt(True, attempt_id=attempt.id)
@@ -416,6 +437,47 @@ async def begin_login_attempt(
 async def forget_login_attempt(session: AsyncSession, attempt_id: int) -> None:
     """The password was right: the try does not count against the name."""
     await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
+
+
+# ------------------------------------------------------------ dashboard sessions
+
+
+async def start_staff_session(
+    session: AsyncSession, id_hash: str, person: str, now: datetime, expires_at: datetime
+) -> None:
+    """Record a sign-in (sessions past their end are dropped on the way)."""
+    await session.execute(delete(StaffSessionRecord).where(StaffSessionRecord.expires_at < now))
+    session.add(
+        StaffSessionRecord(id_hash=id_hash, person=person, created_at=now, expires_at=expires_at)
+    )
+
+
+async def staff_session_live(
+    session: AsyncSession, id_hash: str, person: str, now: datetime
+) -> bool:
+    """Whether a sign-in of `person` is recorded, unrevoked and unexpired; reads only."""
+    row = await session.execute(
+        select(StaffSessionRecord.id_hash).where(
+            StaffSessionRecord.id_hash == id_hash,
+            StaffSessionRecord.person == person,
+            StaffSessionRecord.revoked_at.is_(None),
+            StaffSessionRecord.expires_at > now,
+        )
+    )
+    return row.first() is not None
+
+
+async def revoke_staff_sessions(
+    session: AsyncSession, now: datetime, id_hash: str | None = None
+) -> int:
+    """Revoke one sign-in, or with no `id_hash` every live one; returns how many."""
+    query = update(StaffSessionRecord).where(
+        StaffSessionRecord.revoked_at.is_(None), StaffSessionRecord.expires_at > now
+    )
+    if id_hash is not None:
+        query = query.where(StaffSessionRecord.id_hash == id_hash)
+    result = await session.execute(query.values(revoked_at=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def login_token_usable(session: AsyncSession, token_hash: str, now: datetime) -> bool:

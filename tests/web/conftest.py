@@ -129,12 +129,6 @@ def web_config(url: str, **http: Any) -> dict[str, Any]:
                 "person": ENGINEER,
                 "password_hash": hash_password(PASSWORD, iterations=1000),
             },
-            # a configured user whose person is a customer may never sign in
-            {
-                "name": "alice",
-                "person": "telegram:5001",
-                "password_hash": hash_password(PASSWORD, iterations=1000),
-            },
         ],
         **http,
     }
