@@ -38,7 +38,7 @@ from adapters.bridge_translate import (
 )
 from cases.clock import Clock
 from cases.context import EventFailed
-from cases.durations import parse_duration
+from cases.durations import duration_value
 from cases.model import Capabilities, ChatKey, Inbound, InboundKind, ThreadMode
 from cases.texts import Texts
 
@@ -52,15 +52,7 @@ MAX_WAIT = 60.0  # longest long poll, seconds
 PULL_BATCH = 50
 
 
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Duration = Annotated[timedelta, BeforeValidator(duration_value)]
 
 
 class BridgeCapabilities(BaseModel):

@@ -50,7 +50,8 @@ from adapters.telegram_translate import (
 )
 from cases.clock import Clock
 from cases.context import EventFailed
-from cases.model import Capabilities, ChatKey, Inbound, ThreadMode
+from cases.model import ChatKey, Inbound
+from cases.settings import FULL
 from cases.texts import Texts
 
 if TYPE_CHECKING:
@@ -82,16 +83,9 @@ PRIVATE_PURPOSES = frozenset({"login"})
 NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
 
 
-CAPABILITIES = Capabilities(
-    threads=ThreadMode.TOPIC,
-    buttons=True,
-    button_answers=True,
-    edits=True,
-    pins=True,
-    direct=True,
-    max_text=4096,
-    formats=("html", "plain"),
-)
+# Telegram does everything the engine may ask for: forum topics, inline buttons and their
+# answers, edits, pins, DMs, 4096 characters, HTML
+CAPABILITIES = FULL
 
 
 def _is_event_failed(exc: BaseException) -> bool:

@@ -26,7 +26,7 @@ from pydantic import (
 
 from adapters.bridge import BridgeConfig
 from cases.calendar import BusinessCalendar, CalendarError
-from cases.durations import parse_duration
+from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
 from cases.sla import RECIPIENT_ROLES
 
@@ -35,16 +35,7 @@ class ConfigError(Exception):
     """A config problem; the message names the key."""
 
 
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        # a bare number has no unit: 30 could mean seconds or minutes, so say it
-        raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Duration = Annotated[timedelta, BeforeValidator(duration_value)]
 
 
 def _chat_key(value: Any) -> str:
