@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import telegram
 import telegram.error as tg_error
@@ -54,8 +54,22 @@ from cases.model import ChatKey, Inbound
 from cases.settings import FULL
 from cases.texts import Texts
 
-if TYPE_CHECKING:
-    from bot.config import TelegramConfig
+
+class TelegramConfig(Protocol):
+    """The `[telegram]` section as this adapter reads it (`bot.config` validates it)."""
+
+    token: str | None
+    base_url: str
+    mode: str
+    webhook_url: str | None
+    secret_token: str | None
+    poll_timeout: timedelta
+    poll_limit: int
+    poll_refused_after: timedelta
+    rate_per_second: float
+    rate_per_group_minute: int
+    board_min_interval: timedelta
+
 
 log = logging.getLogger(__name__)
 
