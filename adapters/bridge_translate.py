@@ -84,7 +84,8 @@ def _when(value: Any, now: datetime) -> datetime:
     if not isinstance(value, str):
         raise Unreadable("occurred_at: expected an ISO 8601 time")
     try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # RFC 3339 lets "T" and "Z" be lowercase; fromisoformat takes only uppercase
+        at = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         raise Unreadable("occurred_at: expected an ISO 8601 time") from None
     at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)

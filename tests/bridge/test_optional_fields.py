@@ -1,0 +1,21 @@
+"""Events a real bridge may send that are within the contract: RFC 3339 times in any
+of their spellings, and optional fields sent as null rather than left out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from storage.models import MessageRow
+from tests.bridge.kit import BridgeBox
+
+
+async def test_rfc_3339_times_with_lowercase_t_and_z_are_read(box: BridgeBox) -> None:
+    body = box.message("alice", "the VPN drops every hour")
+    body["occurred_at"] = "2026-03-02t09:00:00z"  # RFC 3339 allows either case
+    status, answer = await box.post(body)
+    assert status == 202, answer
+    async with box.app.sessions() as session:
+        at = (await session.execute(select(MessageRow.at))).scalar_one()
+    assert at.replace(tzinfo=UTC) == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
