@@ -213,11 +213,18 @@ async def test_doctor_topics_all_good(api: FakeBotApi, sqlite_url: str) -> None:
     assert "no problems found" in out
 
 
-async def test_doctor_cli_against_a_server_that_is_not_the_bot_api(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [200, 404, 500])
+async def test_doctor_cli_against_a_server_that_is_not_the_bot_api(
+    tmp_path: Path, status: int
+) -> None:
+    """Any web server: it answers 200, or 404 for a path it does not know (which PTB
+    reads as a rejected token), or 500, and never in JSON as the Bot API always does."""
     from aiohttp import web
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text="<html><body>It works!</body></html>", content_type="text/html")
+        return web.Response(
+            status=status, text="<html><body>It works!</body></html>", content_type="text/html"
+        )
 
     site_app = web.Application()
     site_app.router.add_route("*", "/{tail:.*}", page)
