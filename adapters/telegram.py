@@ -208,6 +208,12 @@ class TelegramAdapter:
             self._poller = asyncio.create_task(self._connect_later(), name="telegram-connect")
             self._poller.add_done_callback(self._poller_ended)
             return
+        except UNREADABLE_ANSWER as exc:
+            detail = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+            raise AdapterConfigError(
+                f"telegram.base_url: the Bot API at {self.config.base_url} sent a getMe "
+                f"python-telegram-bot cannot read ({type(exc).__name__}: {detail})"
+            ) from None
         if self.config.mode == "polling":
             self._poller = asyncio.create_task(self._poll_forever(), name="telegram-poll")
             self._poller.add_done_callback(self._poller_ended)
