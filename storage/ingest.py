@@ -90,6 +90,10 @@ class Ingestor:
         self.max_wait = max_wait
         self.observe = observe
         self.stats = IngestStats()
+        # batches in a row whose commit failed, and the last failure: `/healthz` says
+        # unhealthy while nothing can be committed (read-only or full disk, lost lock)
+        self.failed_commits = 0
+        self.commit_error: str | None = None
         self._queue: asyncio.Queue[tuple[Inbound, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -180,10 +184,13 @@ class Ingestor:
                         break
             try:
                 results: list[Outcome | Exception] = await self.handle_batch([e for e, _ in batch])
+                self.failed_commits = 0
             except Exception as exc:  # the commit failed: nobody may acknowledge
                 log.exception("batch of %d events failed to commit", len(batch))
                 self.caches.clear()
                 results = [exc] * len(batch)
+                self.failed_commits += 1
+                self.commit_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     if isinstance(result, Exception):

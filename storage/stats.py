@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,8 +30,9 @@ from storage.models import (
     LoginToken,
     MessageRow,
     Person,
+    StaffSessionRecord,
 )
-from storage.queries import case_summary, iso
+from storage.queries import case_summary, iso, recorded_key
 
 ACTIVE = [s.value for s in Status if s.is_active]
 QUEUES = ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all")
@@ -58,7 +60,7 @@ def _queue_where(query: Select[Any], queue: Queue, now: datetime) -> Select[Any]
     if name != "all":
         query = query.where(CaseRow.status.in_(ACTIVE))
     if name == "mine":
-        query = query.where(CaseRow.assignee == (queue.person or ""))
+        query = query.where(CaseRow.assignee == recorded_key(queue.person or ""))
     elif name == "unassigned":
         query = query.where(CaseRow.assignee.is_(None))
     elif name == "at_risk":
@@ -211,7 +213,15 @@ async def people(session: AsyncSession, role: str | None = None) -> list[dict[st
     elif role:
         query = query.where(Person.role == role)
     return [
-        {"key": p.key, "name": p.name, "username": p.username, "role": p.role}
+        {
+            "key": p.key,
+            # a person known under several keys: each key shows their name, and
+            # `person` is the key they are recorded under (the same for all of them)
+            "name": p.person_name or p.name,
+            "person": p.person or p.key,
+            "username": p.username,
+            "role": p.role,
+        }
         for p in (await session.execute(query)).scalars()
     ]
 
@@ -220,6 +230,24 @@ async def person_role(session: AsyncSession, key: str) -> str | None:
     row = await session.execute(select(Person.role).where(Person.key == key))
     value = row.scalar_one_or_none()
     return str(value) if value is not None else None
+
+
+async def staff_person(session: AsyncSession, ref: str) -> tuple[str, str] | None:
+    """(recorded key, name) of the staff member a key or a person's name means, or None
+    when it means no one on the team: a dashboard sign-in is that person's."""
+    lowered = ref.removeprefix("@").lower()
+    row = (
+        await session.execute(
+            select(Person)
+            .where(or_(Person.key == ref, func.lower(Person.person_name) == lowered))
+            .where(Person.role != "customer")
+            .order_by(Person.key != ref, Person.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return row.person or row.key, row.person_name or row.name or row.key
 
 
 # ------------------------------------------------------------ search
@@ -231,11 +259,13 @@ def _like(text: str) -> str:
 
 
 def search_terms(text: str) -> list[str]:
-    """`disk "full on" db-1` -> ["full on", "disk", "db-1"]; an unpaired quote is text."""
+    """`disk "full on" db-1` -> ["full on", "disk", "db-1"]; an unpaired quote is text.
+    Control characters separate terms: no stored text holds a NUL (PostgreSQL refuses
+    one), and FTS5 reads a NUL as the end of its query ("unterminated string")."""
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     phrases = re.findall(r'"([^"]+)"', text)
     rest = re.sub(r'"[^"]+"', " ", text)
-    terms = [p.strip() for p in phrases if p.strip()] + rest.split()
-    return terms or [text]
+    return [p.strip() for p in phrases if p.strip()] + rest.split()
 
 
 def _fts_phrase(term: str) -> str:
@@ -252,6 +282,8 @@ async def search_messages(
     one (FTS5 on SQLite; on PostgreSQL pg_trgm serves ILIKE itself); shorter ones,
     which trigrams cannot find, are matched row by row among those hits."""
     terms = search_terms(text)
+    if not terms:
+        return []
     query = (
         select(MessageRow, Chat.platform, Chat.chat, Chat.title, Account.name)
         .join(Chat, Chat.id == MessageRow.chat_id)
@@ -382,32 +414,52 @@ class LoginAttempt:
 
 
 async def begin_login_attempt(
-    session: AsyncSession, name: str, now: datetime, window: timedelta, limit: int
+    session: AsyncSession,
+    name: str,
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    address: str | None = None,
+    address_limit: int | None = None,
 ) -> LoginAttempt:
-    """Count a try for `name` unless `limit` tries are already counted within `window`.
-    Tries of one name take turns (a PostgreSQL advisory lock; SQLite writes are serial
-    anyway), so a burst of parallel requests cannot all slip under the limit. The caller
-    commits, checks the password, and calls `forget_login_attempt` when it was right."""
+    """Count a try for `name` from `address` unless `limit` tries are already counted for
+    the name, or `address_limit` for the address, within `window` (random names from one
+    address pass the first, not the second). Tries of one name, and of one address, take
+    turns (PostgreSQL advisory locks, name first; SQLite writes are serial anyway), so a
+    burst of parallel requests cannot all slip under a limit. The caller commits, checks
+    the password, and calls `forget_login_attempt` when it was right."""
     name = name[:200]
+    address = address[:64] if address else None
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             select(func.pg_advisory_xact_lock(func.hashtext("casebot-login:" + name)))
         )
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
-    counted = (
-        (
+        if address is not None:
             await session.execute(
-                select(LoginFailure.at)
-                .where(LoginFailure.name == name, LoginFailure.at >= now - window)
-                .order_by(LoginFailure.at)
+                select(func.pg_advisory_xact_lock(func.hashtext("casebot-address:" + address)))
             )
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+    for column, value, most in (
+        (LoginFailure.name, name, limit),
+        (LoginFailure.address, address, address_limit),
+    ):
+        if value is None or most is None:
+            continue
+        counted = (
+            (
+                await session.execute(
+                    select(LoginFailure.at)
+                    .where(column == value, LoginFailure.at >= now - window)
+                    .order_by(LoginFailure.at)
+                    .limit(most)
+                )
+            )
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
-    if len(counted) >= limit:
-        return LoginAttempt(False, locked_since=counted[0])
-    attempt = LoginFailure(name=name, at=now)
+        if len(counted) >= most:
+            return LoginAttempt(False, locked_since=counted[0])
+    attempt = LoginFailure(name=name, at=now, address=address)
     session.add(attempt)
     await session.flush()
     return LoginAttempt(True, attempt_id=attempt.id)
@@ -416,6 +468,47 @@ async def begin_login_attempt(
 async def forget_login_attempt(session: AsyncSession, attempt_id: int) -> None:
     """The password was right: the try does not count against the name."""
     await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
+
+
+# ------------------------------------------------------------ dashboard sessions
+
+
+async def start_staff_session(
+    session: AsyncSession, id_hash: str, person: str, now: datetime, expires_at: datetime
+) -> None:
+    """Record a sign-in (sessions past their end are dropped on the way)."""
+    await session.execute(delete(StaffSessionRecord).where(StaffSessionRecord.expires_at < now))
+    session.add(
+        StaffSessionRecord(id_hash=id_hash, person=person, created_at=now, expires_at=expires_at)
+    )
+
+
+async def staff_session_live(
+    session: AsyncSession, id_hash: str, person: str, now: datetime
+) -> bool:
+    """Whether a sign-in of `person` is recorded, unrevoked and unexpired; reads only."""
+    row = await session.execute(
+        select(StaffSessionRecord.id_hash).where(
+            StaffSessionRecord.id_hash == id_hash,
+            StaffSessionRecord.person == person,
+            StaffSessionRecord.revoked_at.is_(None),
+            StaffSessionRecord.expires_at > now,
+        )
+    )
+    return row.first() is not None
+
+
+async def revoke_staff_sessions(
+    session: AsyncSession, now: datetime, id_hash: str | None = None
+) -> int:
+    """Revoke one sign-in, or with no `id_hash` every live one; returns how many."""
+    query = update(StaffSessionRecord).where(
+        StaffSessionRecord.revoked_at.is_(None), StaffSessionRecord.expires_at > now
+    )
+    if id_hash is not None:
+        query = query.where(StaffSessionRecord.id_hash == id_hash)
+    result = await session.execute(query.values(revoked_at=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def login_token_usable(session: AsyncSession, token_hash: str, now: datetime) -> bool:
