@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.telegram.kit import web_server
+
 ANSWERS = {
     # a web server that knows no /bot<token>/getMe path
     "html 404": web.Response(status=404, text="<html>Not Found</html>", content_type="text/html"),
@@ -21,24 +23,8 @@ ANSWERS = {
 
 @pytest.fixture
 async def server(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    answer = ANSWERS[request.param]
-
-    async def handle(_: web.Request) -> web.Response:
-        return web.Response(
-            status=answer.status, body=answer.body, content_type=answer.content_type
-        )
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/bot"
-    finally:
-        await runner.cleanup()
+    async with web_server(ANSWERS[request.param]) as base_url:
+        yield base_url
 
 
 @pytest.mark.parametrize("server", list(ANSWERS), indirect=True)
