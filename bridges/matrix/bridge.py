@@ -189,9 +189,10 @@ class MatrixBridge:
     async def _join_invites(self, answer: SyncResponse) -> None:
         for room_id, info in answer.rooms.invite.items():
             for event in info.invite_state:
-                source = getattr(event, "source", {}) or {}
-                content = source.get("content") or {}
-                if source.get("state_key") == self.client.user_id and content.get("is_direct"):
+                # matrix-nio keeps a stripped member event's content apart from its source.
+                content = getattr(event, "content", None) or {}
+                mine = getattr(event, "state_key", None) == self.client.user_id
+                if mine and content.get("is_direct"):
                     self.store.mark_direct(room_id)
             joined = await self.client.join(room_id)
             if isinstance(joined, ErrorResponse):

@@ -16,7 +16,9 @@ try:
     import synapse  # noqa: F401
 except ImportError:
     if os.environ.get("CI"):
-        raise RuntimeError("CI needs matrix-synapse and matrix-nio (pip install -e .[test])")
+        raise RuntimeError(
+            "CI needs matrix-synapse and matrix-nio (pip install -e .[test])"
+        ) from None
     pytest.skip("matrix-synapse or matrix-nio not installed", allow_module_level=True)
 
 from tests.bridge_matrix.kit import Person, RecordingCasebot, World

@@ -71,7 +71,9 @@ class Person:
     async def join(self, room_id: str) -> None:
         await self._call("POST", f"/join/{quote(room_id)}", {})
 
-    async def send(self, room_id: str, content: dict[str, Any], kind: str = "m.room.message") -> str:
+    async def send(
+        self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
+    ) -> str:
         txn = uuid.uuid4().hex
         path = f"/rooms/{quote(room_id)}/send/{kind}/{txn}"
         return str((await self._call("PUT", path, content))["event_id"])

@@ -140,7 +140,10 @@ class Synapse:
     def _request(self, method: str, path: str, body: dict[str, object] | None = None) -> dict:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
@@ -164,6 +167,4 @@ class Synapse:
                 "mac": mac.hexdigest(),
             },
         )
-        return MatrixUser(
-            answer["user_id"], password, answer["access_token"], answer["device_id"]
-        )
+        return MatrixUser(answer["user_id"], password, answer["access_token"], answer["device_id"])
