@@ -37,6 +37,7 @@ from bridges.matrix.store import CommandResult, Store
 from bridges.matrix.translate import (
     RoomFacts,
     edit_content,
+    media_url,
     reaction_content,
     send_content,
     to_casebot,
@@ -234,7 +235,7 @@ class MatrixBridge:
         redacts = source.get("redacts") or content.get("redacts")
         known = self.store.reaction(redacts) if redacts else None
         url = content.get("url")
-        media = await self.client.mxc_to_http(url) if str(url).startswith("mxc://") else None
+        media = media_url(url, self.config.matrix.homeserver) if isinstance(url, str) else None
         event = to_casebot(source, facts, name, known, media)
         if event is None:
             return

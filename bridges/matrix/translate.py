@@ -24,6 +24,16 @@ class RoomFacts:
     is_direct: bool
 
 
+def media_url(mxc: str, homeserver: str) -> str | None:
+    """The homeserver's download URL of an mxc:// URI, without credentials in it
+    (matrix-nio's own helper puts the access token into the URL, which would then be
+    stored in casebot); fetching it needs a Matrix access token (authenticated media)."""
+    server, _, media_id = mxc.removeprefix("mxc://").partition("/")
+    if not mxc.startswith("mxc://") or not server or not media_id:
+        return None
+    return f"{homeserver.rstrip('/')}/_matrix/client/v1/media/download/{server}/{media_id}"
+
+
 def _when(source: dict[str, Any]) -> str:
     millis = source.get("origin_server_ts") or 0
     return datetime.fromtimestamp(millis / 1000, UTC).isoformat().replace("+00:00", "Z")

@@ -65,7 +65,9 @@ async def test_replies_threads_edits_reactions_and_redactions_become_their_event
         unreact = await staff.redact(room, reaction)
         typo = await customer.say(room, "oops")
         deletion = await customer.redact(room, typo)
-        await wait_until(lambda: len(casebot.events) == 8, what="eight events")
+        log = {"msgtype": "m.file", "body": "export.log", "url": "mxc://localhost/AbCd"}
+        attached = await customer.send(room, {**log, "info": {"mimetype": "text/plain"}})
+        await wait_until(lambda: len(casebot.events) == 9, what="nine events")
     by_id = {event["id"]: event for event in casebot.events}
     for event in casebot.events:
         assert_contract_shape(event)
@@ -78,6 +80,7 @@ async def test_replies_threads_edits_reactions_and_redactions_become_their_event
         unreact,
         typo,
         deletion,
+        attached,
     ]
     assert by_id[reply]["message"]["reply_to_id"] == question
     # The quoted fallback older clients put in a reply's body is not the reply's text.
@@ -95,6 +98,14 @@ async def test_replies_threads_edits_reactions_and_redactions_become_their_event
     assert by_id[unreact]["reaction"] == {"message_id": question, "emoji": "🎫"}
     assert by_id[deletion]["type"] == "message.deleted"
     assert by_id[deletion]["message"] == {"id": typo}
+    assert by_id[attached]["message"]["attachments"] == [
+        {
+            "url": f"{world.synapse.url}/_matrix/client/v1/media/download/localhost/AbCd",
+            "name": "export.log",
+            "mime": "text/plain",
+        }
+    ]
+    assert world.bot.access_token not in str(casebot.events)
 
 
 async def test_pulled_commands_are_carried_out_in_the_room_once_each(
