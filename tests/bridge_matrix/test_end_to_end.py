@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,9 @@ from tests.bridge_matrix.kit import SECRET, World, running, wait_until
 from tests.bridge_matrix.synapse import free_port
 
 API_TOKEN = "matrix-e2e-api-token"
+# a choice numbered 1 and one numbered 5, not "#1" (the case) nor part of a longer number
+CHOICE_1 = re.compile(r"(?<![#\d])1(?!\d)")
+CHOICE_5 = re.compile(r"(?<![#\d])5(?!\d)")
 CASEBOT = str(Path(sys.executable).with_name("casebot"))
 
 
@@ -152,7 +156,11 @@ async def test_a_matrix_room_case_from_question_to_rating(world: World, desk: st
         async def rating_prompt() -> dict[str, Any] | None:
             for event in await _bot_messages(world):
                 body = event["content"].get("body", "")
-                if event["event_id"] not in before and "1" in body and "5" in body:
+                if (
+                    event["event_id"] not in before
+                    and CHOICE_1.search(body)
+                    and CHOICE_5.search(body)
+                ):
                     return event
             return None
 
