@@ -118,12 +118,18 @@ class MatrixBridge:
                 runner = (
                     await self._serve_commands() if self.config.commands.mode == "push" else None
                 )
+                loops = [asyncio.create_task(self._sync_forever())]
+                if runner is None:
+                    loops.append(asyncio.create_task(self._pull_forever()))
                 try:
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(self._sync_forever())
-                        if runner is None:
-                            group.create_task(self._pull_forever())
+                    # The first loop to fail (a refused login) stops the bridge with its error.
+                    done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_EXCEPTION)
+                    for loop in done:
+                        loop.result()
                 finally:
+                    for loop in loops:
+                        loop.cancel()
+                    await asyncio.gather(*loops, return_exceptions=True)
                     if runner is not None:
                         await runner.cleanup()
         finally:
