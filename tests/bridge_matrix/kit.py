@@ -222,12 +222,17 @@ class RecordingCasebot:
         self.commands.append(command)
         self._new_command.set()
 
-    async def _event(self, request: web.Request) -> web.Response:
-        body = await request.read()
+    async def _verified(self, request: web.Request) -> Any:
+        """The signed JSON body, or None (counted) when the signature does not hold."""
         try:
-            event = self.webhook.verify(body, dict(request.headers))
+            return self.webhook.verify(await request.read(), dict(request.headers))
         except WebhookVerificationError:
             self.bad_signatures += 1
+            return None
+
+    async def _event(self, request: web.Request) -> web.Response:
+        event = await self._verified(request)
+        if event is None:
             return web.json_response({"error": "bad signature"}, status=401)
         if self.answer_status is not None:
             self.refused += 1
@@ -252,11 +257,8 @@ class RecordingCasebot:
         )
 
     async def _result(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            result = self.webhook.verify(body, dict(request.headers))
-        except WebhookVerificationError:
-            self.bad_signatures += 1
+        result = await self._verified(request)
+        if result is None:
             return web.json_response({"error": "bad signature"}, status=401)
         self.results.setdefault(request.match_info["command_id"], result)
         return web.json_response({}, status=200)
