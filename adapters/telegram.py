@@ -39,7 +39,7 @@ from adapters.telegram_send import (
 from adapters.telegram_translate import ALLOWED_UPDATES, Malformed, translate, update_id_of
 from cases.clock import Clock
 from cases.context import EventFailed
-from cases.model import ChatKey, Inbound
+from cases.model import Capabilities, ChatKey, Inbound, ThreadMode
 from cases.texts import Texts
 
 if TYPE_CHECKING:
@@ -62,6 +62,18 @@ PRIVATE_PURPOSES = frozenset({"login"})
 # belongs in the customer's chat only as text) and dashboard pages (a preview shows a
 # sign-in form); a customer's URL quoted in a triage card would draw a preview of it there.
 NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
+
+
+CAPABILITIES = Capabilities(
+    threads=ThreadMode.TOPIC,
+    buttons=True,
+    button_answers=True,
+    edits=True,
+    pins=True,
+    direct=True,
+    max_text=4096,
+    formats=("html", "plain"),
+)
 
 
 def _is_event_failed(exc: BaseException) -> bool:
@@ -100,6 +112,7 @@ def _says(exc: Exception, *phrases: str) -> bool:
 
 class TelegramAdapter:
     platform = "telegram"
+    capabilities = CAPABILITIES
 
     def __init__(
         self,

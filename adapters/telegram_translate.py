@@ -15,7 +15,17 @@ from typing import Any
 
 import telegram
 
-from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
+from cases.model import (
+    MEMBER_ADMIN,
+    MEMBER_IN,
+    MEMBER_LEFT,
+    MEMBER_REMOVED,
+    Actor,
+    Attachment,
+    ChatKey,
+    Inbound,
+    InboundKind,
+)
 
 PLATFORM = "telegram"
 
@@ -173,6 +183,7 @@ def _message_event(
         attachments=attachments,
         chat_title=chat.title,
         chat_type=chat.type,
+        is_direct=chat.type == telegram.constants.ChatType.PRIVATE,
     )
 
 
@@ -235,6 +246,17 @@ def rights_of(member: telegram.ChatMember) -> tuple[str, ...]:
     return ()
 
 
+# Telegram's member states in the engine's words
+_MEMBERSHIP = {
+    "creator": MEMBER_ADMIN,
+    "administrator": MEMBER_ADMIN,
+    "member": MEMBER_IN,
+    "restricted": MEMBER_IN,
+    "left": MEMBER_LEFT,
+    "kicked": MEMBER_REMOVED,
+}
+
+
 def _membership_event(
     update_id: int, change: telegram.ChatMemberUpdated, now: datetime
 ) -> Inbound | None:
@@ -248,7 +270,7 @@ def _membership_event(
         _chat_key(chat),
         _at(change.date, now),
         actor_of(change.from_user),
-        member_status=str(new.status),
+        member_status=_MEMBERSHIP.get(str(new.status), MEMBER_IN),
         rights=rights_of(new),
         chat_title=chat.title,
         chat_type=chat.type,

@@ -17,10 +17,11 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.texts import Catalogue
-from bot.wiring import account_specs, engine_settings, staff_roles
+from bot.wiring import account_specs, build_adapters, engine_settings, staff_roles
 from cases.clock import Clock, SystemClock
 from cases.engine import Engine
 from cases.model import Inbound
+from storage import failed
 from storage.db import make_engine, make_sessions, migrate
 from storage.directory import sync_directory
 from storage.ingest import Ingestor
@@ -99,17 +100,22 @@ class App:
         self.caches.clear()
 
     def _build_adapters(self) -> None:
-        if self.config.telegram is not None and "telegram" not in self.adapters:
-            from adapters.telegram import TelegramAdapter
+        built = build_adapters(
+            self.config, self.clock, self.texts, queue=self.dispatcher, keep=self.keep_unreadable
+        )
+        for platform, adapter in built.items():
+            self.adapters.setdefault(platform, adapter)
+        # a bridge that pulls its commands takes them itself; the dispatcher sends the rest
+        self.dispatcher.adapters.update(
+            {p: a for p, a in self.adapters.items() if not getattr(a, "pulls", False)}
+        )
 
-            self.adapters["telegram"] = TelegramAdapter(
-                self.config.telegram,
-                self.clock,
-                texts=self.texts,
-                triage_chat=self.config.staff.triage_chat,
-                staff_locale=self.config.staff.locale,
-            )
-        self.dispatcher.adapters.update(self.adapters)
+    async def keep_unreadable(
+        self, platform: str, event_id: str | None, error: str, body: str
+    ) -> None:
+        """Keep an event an adapter could not read, so `casebot failed` shows it."""
+        async with self.sessions() as session, session.begin():
+            failed.record_unreadable(session, platform, event_id, error, body, self.clock.now())
 
     async def start(self, *, web: bool = True, scheduler: bool = True) -> None:
         for warning in self.config.warnings():

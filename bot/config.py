@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.bridge import BridgeConfig
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import parse_duration
 from cases.model import PRIORITIES, ChatKey
@@ -322,6 +323,7 @@ class Config(Section):
     escalation: EscalationConfig = EscalationConfig()
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
+    bridges: list[BridgeConfig] = []
 
     @field_validator("sla")
     @classmethod
@@ -350,6 +352,11 @@ class Config(Section):
                 seen_chats[chat] = account.name
         if self.staff.triage_chat and self.staff.triage_chat in seen_chats:
             raise ValueError("staff.triage_chat: is also a customer chat")
+        bridges: set[str] = set()
+        for i, bridge in enumerate(self.bridges):
+            if bridge.name in bridges:
+                raise ValueError(f"bridges[{i}].name: duplicate bridge {bridge.name!r}")
+            bridges.add(bridge.name)
         return self
 
     def warnings(self) -> list[str]:

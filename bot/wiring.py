@@ -5,11 +5,15 @@ Part of `bot`, which may import every package.
 
 from __future__ import annotations
 
+from adapters.base import Adapter, CommandQueue
+from adapters.bridge import BridgeAdapter, BridgeDoor, Keep, capabilities_of
 from bot.config import Config
 from cases.calendar import BusinessCalendar
-from cases.model import ChatKey, Role
+from cases.clock import Clock
+from cases.model import Capabilities, ChatKey, Role
 from cases.settings import EngineSettings
 from cases.sla import EscalationPolicy, LadderLevel, OnCallShift, SlaPolicy, SlaTargets
+from cases.texts import Texts
 from storage.directory import AccountSpec
 
 
@@ -71,7 +75,47 @@ def engine_settings(config: Config) -> EngineSettings:
         csat=config.cases.csat,
         public_url=config.http.public_url,
         escalation=escalation_policy(config),
+        capabilities=capabilities(config),
     )
+
+
+def capabilities(config: Config) -> dict[str, Capabilities]:
+    """What each configured platform can do, by platform name."""
+    from adapters.telegram import CAPABILITIES as TELEGRAM
+
+    found = {"telegram": TELEGRAM}
+    found.update({b.name: capabilities_of(b) for b in config.bridges})
+    return found
+
+
+def build_adapters(
+    config: Config, clock: Clock, texts: Texts, *, queue: CommandQueue, keep: Keep
+) -> dict[str, Adapter]:
+    """The adapter registry: one adapter per configured platform section, by platform.
+    Each owns its settings (`[telegram]`, a `[[bridges]]` table) and its web routes."""
+    adapters: dict[str, Adapter] = {}
+    if config.telegram is not None:
+        from adapters.telegram import TelegramAdapter
+
+        adapters["telegram"] = TelegramAdapter(
+            config.telegram,
+            clock,
+            texts=texts,
+            triage_chat=config.staff.triage_chat,
+            staff_locale=config.staff.locale,
+        )
+    door = BridgeDoor()
+    for bridge in config.bridges:
+        adapters[bridge.name] = BridgeAdapter(
+            bridge,
+            clock,
+            texts=texts,
+            staff_locale=config.staff.locale,
+            queue=queue,
+            keep=keep,
+            door=door,
+        )
+    return adapters
 
 
 def account_specs(config: Config) -> list[AccountSpec]:

@@ -116,7 +116,7 @@ class Buttons(Commands):
                 ),
                 event.at,
             )
-        if status in ("left", "kicked") or chat.kind is not ChatKind.CUSTOMER:
+        if event.bot_removed or chat.kind is not ChatKind.CUSTOMER:
             return
         missing = [r for r in ("admin", "pin") if r not in event.rights]
         topics = chat.account is not None and chat.account.topics == "per_case"

@@ -57,7 +57,7 @@ class Engine(Buttons):
         if event.kind is InboundKind.MEMBERSHIP:
             await self._membership(uow, event, chat, outcome)
             return outcome
-        if event.chat_type == "private" and event.kind is InboundKind.MESSAGE:
+        if event.is_direct and event.kind in (InboundKind.MESSAGE, InboundKind.COMMAND):
             await self._private(uow, event, chat, outcome)
             return outcome
         if chat is None or chat.kind is ChatKind.UNKNOWN:
@@ -77,10 +77,12 @@ class Engine(Buttons):
         role = await uow.role_of(event.actor.key)
         ctx = Ctx(uow, event, chat, role, outcome)
         try:
-            if event.kind is InboundKind.MESSAGE:
+            if event.kind in (InboundKind.MESSAGE, InboundKind.COMMAND):
                 await self._message(ctx)
             elif event.kind is InboundKind.EDIT:
                 await self._edit(ctx)
+            elif event.kind is InboundKind.DELETE:
+                await self._delete(ctx)
             elif event.kind is InboundKind.REACTION:
                 await self._reaction(ctx)
             elif event.kind is InboundKind.BUTTON:

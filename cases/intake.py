@@ -177,10 +177,29 @@ class Intake(Effects):
                 {"message": message.platform_message_id},
             )
 
+    async def _delete(self, ctx: Ctx) -> None:
+        """A message deleted in chat stays in the record (the case's history must not
+        change under it); its case notes the deletion."""
+        ev = ctx.event
+        message = await ctx.uow.message(ctx.chat.id, ev.message_id) if ev.message_id else None
+        if message is None or message.case_id is None:
+            ctx.outcome.ignored = "deletion of an untracked message"
+            return
+        ctx.outcome.message_id = message.id
+        ctx.outcome.case_id = message.case_id
+        await ctx.uow.add_event(
+            message.case_id,
+            "message_deleted",
+            ev.at,
+            ctx.actor_key,
+            {"message": message.platform_message_id},
+        )
+
     async def _reaction(self, ctx: Ctx) -> None:
         ev = ctx.event
         if (
-            not ctx.role.is_staff
+            ev.removed
+            or not ctx.role.is_staff
             or ev.emoji not in self.settings.case_emojis
             # like /case: cases open in customer chats, never on internal triage lines
             or ctx.chat.kind is ChatKind.TRIAGE

@@ -45,6 +45,7 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from storage.outbox import outbox_values
 
 # Core tables, not ORM entities: ORM-enabled statements cost several times more per call
 accounts_t = cast(Table, Account.__table__)
@@ -157,39 +158,6 @@ def followup_record(row: Any) -> FollowUpRecord:
         nudged_at=row.nudged_at,
         escalated_at=row.escalated_at,
     )
-
-
-def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": action.text}
-    if action.thread:
-        payload["thread"] = action.thread
-    if action.reply_to:
-        payload["reply_to"] = action.reply_to
-    if action.buttons:
-        payload["buttons"] = [[[b.text, b.data] for b in row] for row in action.buttons]
-    if action.person:
-        payload["person"] = action.person
-    if action.fallback_chat:
-        payload["fallback_chat"] = action.fallback_chat
-    if action.callback_id:
-        payload["callback_id"] = action.callback_id
-    if action.pin:
-        payload["pin"] = True
-    if action.extra:
-        payload["extra"] = dict(action.extra)
-    return {
-        "created_at": at,
-        "platform": action.platform,
-        "chat": action.chat,
-        "kind": action.kind.value,
-        "purpose": action.purpose,
-        "case_id": action.case_id,
-        "anchor": action.anchor,
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": at,
-    }
 
 
 def _bp(table: Any, name: str, key: str | None = None) -> Any:

@@ -16,7 +16,15 @@ ALLOWED: dict[str, set[str]] = {
     "cases": {"cases"},
     "storage": {"cases", "storage", "sqlalchemy", "alembic", "aiosqlite", "asyncpg"},
     "scheduler": {"cases", "storage", "scheduler", "apscheduler"},
-    "adapters": {"cases", "adapters", "telegram", "aiohttp", "httpx"},
+    "adapters": {
+        "cases",
+        "adapters",
+        "telegram",
+        "aiohttp",
+        "httpx",
+        "pydantic",
+        "standardwebhooks",
+    },
     "web": {"cases", "storage", "web", "aiohttp", "jinja2", "markupsafe"},
     # A bridge is a separate program that talks to casebot over HTTP only.
     "bridges": {"bridges", "nio", "aiohttp", "standardwebhooks", "pydantic"},

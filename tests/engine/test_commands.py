@@ -367,7 +367,7 @@ async def test_a_private_chat_answers_login_start_and_help_and_keeps_nothing_els
                 actor,
                 message_id=str(n),
                 text=text,
-                chat_type="private",
+                is_direct=True,
             )
 
         assert (await h.push(dm("alice", "hello, are you a person?", 1))).ignored
