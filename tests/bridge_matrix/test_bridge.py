@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from adapters.bridge_translate import translate
 from bridges.matrix.bridge import MatrixBridge
 from tests.bridge_matrix.kit import (
     RecordingCasebot,
@@ -22,6 +24,8 @@ EVENT_KEYS = {"spec", "id", "type", "occurred_at", "chat", "actor"}
 
 
 def assert_contract_shape(event: dict[str, Any]) -> None:
+    """The contract's fields, and casebot's own reader takes the event (raises otherwise)."""
+    translate("matrix", event, datetime.now(UTC))
     assert event.keys() >= EVENT_KEYS, event
     assert event["spec"] == "casebot.chat/v1"
     assert event["occurred_at"].endswith("Z")
