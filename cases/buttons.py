@@ -11,6 +11,7 @@ from cases.model import (
     PRIORITIES,
     ChatKind,
     Inbound,
+    InboundKind,
     Outbound,
     OutboundKind,
 )
@@ -72,6 +73,9 @@ class Buttons(Commands):
 
     async def _answer(self, ctx: Ctx, key: str) -> None:
         if ctx.event.callback_id is None:
+            if ctx.event.kind is InboundKind.MESSAGE:
+                # a numbered choice typed in chat: the answer is a reply there
+                await self._reply(ctx, key)
             return
         locale = self.settings.staff_locale if ctx.role.is_staff else ctx.chat.locale
         await self._emit(

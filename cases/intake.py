@@ -6,6 +6,7 @@ Standard library and `cases` only.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from cases import sla, views
 from cases.commands import Command, parse_command
@@ -18,6 +19,7 @@ from cases.model import (
     Outbound,
     OutboundKind,
     Status,
+    ThreadMode,
 )
 from cases.records import CaseRecord, MessageRecord
 
@@ -27,6 +29,8 @@ class Intake(Effects):
 
     # the command handler; `cases.chat_commands.Commands` provides it
     _command: Callable[[Ctx, Command], Awaitable[None]]
+    # button presses; `cases.buttons.Buttons` provides it
+    _button: Callable[[Ctx], Awaitable[None]]
 
     # -------------------------------------------------------------- messages
 
@@ -65,6 +69,8 @@ class Intake(Effects):
         if command is not None:
             await self._command(ctx, command)
             return
+        if await self._typed_choice(ctx):
+            return
         message = await self._store(ctx)
         if ctx.chat.kind is ChatKind.TRIAGE:
             return
@@ -91,6 +97,34 @@ class Intake(Effects):
         message.case_id = case.id
         ctx.outcome.case_id = case.id
         await self._after_message(ctx, case)
+
+    async def _typed_choice(self, ctx: Ctx) -> bool:
+        """A number answering a numbered choice (buttons on a platform without them):
+        the message replies to the choice, or follows it as the chat's newest line. It
+        is kept on record, joins no case, and acts as the button of that number."""
+        ev = ctx.event
+        text = ev.text.strip()
+        if not (text.isdigit() and len(text) <= 2) or self.settings.can(ev.chat.platform).buttons:
+            return False
+        target = ev.reply_to
+        if target is None:
+            since = ctx.now - self.settings.reopen_window
+            last = await ctx.uow.last_message(ctx.chat.id, ev.chat.thread, since, with_case=False)
+            if last is None or last.role is not MessageRole.BOT:
+                return False
+            target = last.platform_message_id
+        if target is None:
+            return False
+        values = await ctx.uow.choices(ev.chat.platform, ev.chat.chat, target)
+        number = int(text)
+        if not 1 <= number <= len(values):
+            return False
+        await self._store(ctx)
+        choice = replace(ev, data=values[number - 1])
+        await self._button(
+            Ctx(ctx.uow, choice, ctx.chat, ctx.role, ctx.outcome, message=ctx.message)
+        )
+        return True
 
     def _intake(self, ctx: Ctx) -> str:
         return ctx.chat.account.intake if ctx.chat.account else "tag"
@@ -242,7 +276,7 @@ class Intake(Effects):
             created_at=now,
             status=Status.NEW,
             priority=self.settings.default_priority,
-            thread=first.thread,
+            thread=self._thread_for(ctx, first),
             opened_by=ctx.actor_key,
             source_message_id=first.platform_message_id,
             last_customer_at=first.at if first.role is MessageRole.CUSTOMER else None,
@@ -302,6 +336,15 @@ class Intake(Effects):
             )
         await self._touch(ctx, case)
         return case
+
+    def _thread_for(self, ctx: Ctx, first: MessageRecord) -> str | None:
+        """The case's thread: its first message's, or on a reply-thread platform the
+        thread that message starts (its replies there join the case)."""
+        if first.thread is not None:
+            return first.thread
+        if self.settings.can(ctx.chat.key.platform).threads is ThreadMode.REPLY:
+            return first.platform_message_id
+        return None
 
     def _title_from(self, first: MessageRecord, context: list[MessageRecord]) -> str:
         # the sender's first line of a few words says what the case is about; a

@@ -75,6 +75,9 @@ class UnitOfWork(Protocol):
 
     async def enqueue(self, action: Outbound, at: datetime) -> None: ...
 
+    async def choices(self, platform: str, chat: str, message_id: str) -> Sequence[str]:
+        """The button values of a message the bot sent, in order (numbered choices)."""
+
     async def add_followup(self, followup: FollowUpRecord) -> FollowUpRecord: ...
 
     async def followups(

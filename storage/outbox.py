@@ -182,20 +182,16 @@ async def row_by_id(session: AsyncSession, row_id: int) -> OutboxRow | None:
     return await session.get(OutboxRow, row_id)
 
 
-async def choices(
-    session: AsyncSession, platform: str, chat: str, message_id: str | None
-) -> list[str]:
-    """The button values of a message the bot sent (the newest one of the chat when
-    `message_id` is None), for platforms where a choice is answered by its number."""
+async def choices(session: AsyncSession, platform: str, chat: str, message_id: str) -> list[str]:
+    """The button values of a message the bot sent, as its newest row (an edit in place
+    keeps the message's id) has them: for platforms where a choice is answered by its
+    number."""
     query = select(OutboxRow.payload).where(
         OutboxRow.platform == platform,
         OutboxRow.chat == chat,
+        OutboxRow.platform_message_id == message_id,
         OutboxRow.status == "sent",
     )
-    if message_id is not None:
-        query = query.where(OutboxRow.platform_message_id == message_id)
-    else:
-        query = query.where(OutboxRow.kind == "send")
     payload = (await session.execute(query.order_by(OutboxRow.id.desc()).limit(1))).scalar()
     if not payload:
         return []

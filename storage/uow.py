@@ -45,6 +45,7 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from storage.outbox import choices as outbox_choices
 from storage.outbox import outbox_values
 
 # Core tables, not ORM entities: ORM-enabled statements cost several times more per call
@@ -673,6 +674,9 @@ class SqlUnitOfWork:
     async def enqueue(self, action: Outbound, at: datetime) -> None:
         values = outbox_values(action, at)
         await self._exec(self.sql.enqueue, {k: values.get(k) for k in self.sql.outbox_fields})
+
+    async def choices(self, platform: str, chat: str, message_id: str) -> Sequence[str]:
+        return await outbox_choices(self.session, platform, chat, message_id)
 
     # ------------------------------------------------------------ follow-ups
 

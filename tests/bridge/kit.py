@@ -33,6 +33,7 @@ def bridge_config(
     url: str | None,
     capabilities: dict[str, Any] | None = None,
     triage_on_bridge: bool = False,
+    telegram: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     raw = base_config(**overrides)
@@ -61,6 +62,8 @@ def bridge_config(
         "max_text": 4000,
     }
     raw["bridges"] = [bridge]
+    if telegram is not None:
+        raw["telegram"] = telegram
     return raw
 
 
@@ -166,3 +169,19 @@ class BridgeBox:
 
     async def say(self, who: str, text: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
         return await self.post(self.message(who, text, **kwargs))
+
+    async def press(
+        self, who: str, value: str, message_id: str | None, chat: str = TRIAGE_ROOM
+    ) -> tuple[int, dict[str, Any]]:
+        """`action.invoked`: a button of a message casebot sent, pressed."""
+        user_id, name, _ = PEOPLE[who]
+        return await self.post(
+            event(
+                "action.invoked",
+                self.new_id(),
+                chat,
+                user_id,
+                name=name,
+                action={"message_id": message_id, "value": value},
+            )
+        )

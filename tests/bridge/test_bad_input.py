@@ -64,7 +64,8 @@ async def test_unreadable_bodies_get_422_and_are_kept_for_casebot_failed(
     assert status == 422 and "chat" in answer["error"]
     wrong_spec = {**box.message("alice", "hello"), "spec": "other/v9"}
     assert (await box.post(wrong_spec))[0] == 422
-    long_id = box.message("alice", "hello", message_id="x" * 65)
+    long_id = box.message("alice", "hello")
+    long_id["message"]["id"] = "x" * 65
     assert (await box.post(long_id))[0] == 422
     async with box.app.sessions() as session:
         kept = await failed.pending(session)

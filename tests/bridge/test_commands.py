@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from storage.models import OutboxRow
 from tests.bridge.kit import ROOM, BridgeBox
-from tests.fakes.bridge_peer import SECRET, FakeBridge, dumps, signed
+from tests.fakes.bridge_peer import SECRET, FakeBridge, check, dumps, signed
 
 
 async def test_429_and_500_are_retried_and_each_command_lands_once(
@@ -64,12 +64,15 @@ async def pull(
         headers={"Authorization": f"Bearer {SECRET}"},
     ) as response:
         assert response.status == 200, await response.text()
-        return dict(await response.json())
+        batch = dict(await response.json())
+    check("pulled", batch)
+    return batch
 
 
 async def result(
     http: aiohttp.ClientSession, box: BridgeBox, command_id: str, body: dict[str, Any]
 ) -> int:
+    check("result", body)
     data = dumps(body)
     async with http.post(
         f"{box.base}/v1/bridges/wecom/commands/{command_id}/result",

@@ -11,13 +11,28 @@ import itertools
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 from aiohttp import web
 from standardwebhooks import Webhook
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
 SPEC = "casebot.chat/v1"
+
+
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "adapters" / "bridge_schema.json").read_text(encoding="utf-8")
+)
+
+
+def check(definition: str, body: Any) -> None:
+    """Validate `body` against one of the schema's definitions (event, command, pulled,
+    result): every event the tests send and every command casebot emits goes through."""
+    schema = {**SCHEMA, "$ref": f"#/$defs/{definition}"}
+    schema.pop("oneOf")
+    jsonschema.Draft202012Validator(schema).validate(body)
 
 
 def signed(
@@ -61,6 +76,7 @@ def event(
         body["reaction"] = reaction
     if action is not None:
         body["action"] = action
+    check("event", body)
     return body
 
 
@@ -105,6 +121,7 @@ class FakeBridge:
         except Exception:
             self.bad_signatures += 1
             return web.json_response({"error": "bad signature"}, status=401)
+        check("command", payload)
         command_id = payload["command_id"]
         self.attempts[command_id] += 1
         if self.script:
