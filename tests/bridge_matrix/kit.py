@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +26,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from bridges.matrix.bridge import MatrixBridge
 from bridges.matrix.config import BridgeConfig, parse_config
 from tests.bridge_matrix.synapse import MatrixUser, Synapse, free_port
+from tests.fakes.bridge_peer import check
 
 SECRET = "whsec_" + "Y2FzZWJvdC1tYXRyaXgtYnJpZGdlLXRlc3Qtc2VjcmV0"
 
@@ -219,6 +221,7 @@ class RecordingCasebot:
         return [e["message"]["text"] for e in self.events if e["type"] == "message.created"]
 
     def queue(self, command: dict[str, Any]) -> None:
+        check("command", command)
         self.commands.append(command)
         self._new_command.set()
 
@@ -260,20 +263,24 @@ class RecordingCasebot:
         result = await self._verified(request)
         if result is None:
             return web.json_response({"error": "bad signature"}, status=401)
+        check("result", result)
         self.results.setdefault(request.match_info["command_id"], result)
         return web.json_response({}, status=200)
+
+
+_command_ids = itertools.count(int(datetime.now(UTC).timestamp() * 1000))
 
 
 def command(kind: str, chat_id: str, **fields: Any) -> dict[str, Any]:
     return {
         "spec": "casebot.chat/v1",
-        "command_id": f"cmd_{uuid.uuid4().hex}",
+        "command_id": f"cmd_{next(_command_ids)}",
         "type": kind,
         "chat_id": chat_id,
         "thread_id": None,
         "reply_to_id": None,
         "message_id": None,
-        "text": None,
+        "text": "",
         "buttons": [],
         **fields,
     }

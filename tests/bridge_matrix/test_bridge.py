@@ -19,12 +19,14 @@ from tests.bridge_matrix.kit import (
     signed,
     wait_until,
 )
+from tests.fakes.bridge_peer import check
 
 EVENT_KEYS = {"spec", "id", "type", "occurred_at", "chat", "actor"}
 
 
 def assert_contract_shape(event: dict[str, Any]) -> None:
-    """The contract's fields, and casebot's own reader takes the event (raises otherwise)."""
+    """The contract's JSON Schema holds, and casebot's own reader takes the event."""
+    check("event", event)
     translate("matrix", event, datetime.now(UTC))
     assert event.keys() >= EVENT_KEYS, event
     assert event["spec"] == "casebot.chat/v1"
