@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -40,9 +41,10 @@ def homeserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
 @pytest.fixture
 async def world(homeserver: Synapse, tmp_path: Path) -> AsyncIterator[World]:
     n = next(_names)
-    bot = homeserver.register(f"casebot{n}")
-    customer_user = homeserver.register(f"customer{n}")
-    staff_user = homeserver.register(f"staff{n}")
+    with ThreadPoolExecutor(3) as pool:
+        bot, customer_user, staff_user = pool.map(
+            homeserver.register, [f"casebot{n}", f"customer{n}", f"staff{n}"]
+        )
     async with aiohttp.ClientSession() as session:
         customer = Person(session, homeserver, customer_user)
         staff = Person(session, homeserver, staff_user)
