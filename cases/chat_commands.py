@@ -23,7 +23,7 @@ from cases.model import (
     Role,
     Status,
 )
-from cases.records import CaseRecord, FollowUpRecord, MessageRecord
+from cases.records import CaseRecord, FollowUpRecord, Joined, MessageRecord
 
 
 class Commands(Intake):
@@ -106,11 +106,16 @@ class Commands(Intake):
                 await self._reply(ctx, "message_unknown")
                 return
             if target.case_id is not None:
-                existing = await uow.case(target.case_id)
+                existing = await self._follow_merge(uow, target.case_id)
+                if existing is not None and self._splittable(target, existing):
+                    await self._split(ctx, target, existing, title)
+                    return
+                # a reply or a thread says where it belongs: moving it is a deliberate /move
+                by_thread = target.joined in (Joined.REPLY, Joined.THREAD)
                 await self._reply(
                     ctx,
-                    "already_case",
-                    ref=f"#{target.case_id}",
+                    "already_case_move" if by_thread else "already_case",
+                    ref=existing.ref if existing else f"#{target.case_id}",
                     title=existing.title if existing else "",
                 )
                 return
@@ -150,10 +155,16 @@ class Commands(Intake):
         else:
             cases = list(await uow.open_cases(ctx.chat.id))
         followups: dict[int, list[FollowUpRecord]] = {}
-        if ctx.role.is_staff:
+        owners: dict[str, str] = {}
+        # follow-ups are internal (their text, their owner): shown in triage only, never
+        # in a customer chat, whoever asks there
+        if ctx.role.is_staff and ctx.chat.kind is ChatKind.TRIAGE:
+            locale = self.settings.staff_locale
             for case in cases:
                 followups[self._id(case)] = list(await uow.followups(self._id(case)))
-        text = views.status_list(self.texts, locale, cases, followups)
+            for f in (f for found in followups.values() for f in found):
+                owners[f.owner] = await self._person_name(ctx, f.owner, locale)
+        text = views.status_list(self.texts, locale, cases, followups, owners)
         if ctx.chat.status_token and self.settings.public_url:
             text += "\n" + self.texts.render(
                 "status_link",
@@ -226,8 +237,7 @@ class Commands(Intake):
         await self._assign(ctx, case, assignee)
 
     async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
-        person = await ctx.uow.person(assignee)
-        name = person.name if person else assignee
+        name = await self._person_name(ctx, assignee, ctx.chat.locale)
         if case.assignee == assignee:
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
             return
@@ -327,7 +337,7 @@ class Commands(Intake):
         case = await self._target_case(ctx, command)
         if case is None:
             return
-        await ctx.uow.link_message(self._id(message), self._id(case))
+        await ctx.uow.link_message(self._id(message), self._id(case), Joined.COMMAND)
         await ctx.uow.add_event(
             self._id(case), "note", ctx.now, ctx.actor_key, {"text": command.args_without_ref}
         )
@@ -396,7 +406,9 @@ class Commands(Intake):
             {"followup": followup.id, "owner": owner, "due": due.isoformat(), "text": text},
         )
         await self._followup_timer(ctx, case)
-        await self._reply(ctx, "followup_set", ref=case.ref, due=views.when(due), id=followup.id)
+        await self._staff_notice(
+            ctx, "followup_set", ref=case.ref, due=views.when(due), id=followup.id
+        )
         await self._touch(ctx, case)
         return followup
 
@@ -412,7 +424,7 @@ class Commands(Intake):
             mine = [f for f in pending if f.owner == ctx.event.actor.key]
             pending = mine[:1] if mine else pending[:1]
         if not pending:
-            await self._reply(ctx, "followup_none", ref=case.ref)
+            await self._staff_notice(ctx, "followup_none", ref=case.ref)
             return
         await self._finish_followups(ctx, case, pending)
 
@@ -426,7 +438,7 @@ class Commands(Intake):
                 self._id(case), "followup_done", ctx.now, ctx.actor_key, {"followup": f.id}
             )
         await self._followup_timer(ctx, case)
-        await self._reply(ctx, "followup_done", ref=case.ref, count=len(pending))
+        await self._staff_notice(ctx, "followup_done", ref=case.ref, count=len(pending))
 
     async def _followup_timer(self, ctx: Ctx, case: CaseRecord) -> None:
         """Mirror the case's earliest pending follow-up timer into `next_due_at`."""
@@ -458,7 +470,7 @@ class Commands(Intake):
         if old == target.id:
             await self._refuse(ctx, "already_there", tell_chat=False, ref=target.ref)
             return
-        await ctx.uow.link_message(self._id(moved), self._id(target))
+        await ctx.uow.link_message(self._id(moved), self._id(target), Joined.MOVED)
         data = {"message": moved.platform_message_id, "from": old, "to": target.id}
         await ctx.uow.add_event(self._id(target), "message_moved_in", ctx.now, ctx.actor_key, data)
         if old is not None:
@@ -488,8 +500,9 @@ class Commands(Intake):
         if source.account_id != target.account_id:
             await self._refuse(ctx, "merge_other_account")
             return
+        source_active = source.status.is_active
         for m in await ctx.uow.case_messages(self._id(source)):
-            await ctx.uow.link_message(self._id(m), self._id(target))
+            await ctx.uow.link_message(self._id(m), self._id(target), m.joined or Joined.MOVED)
         source.merged_into = target.id
         await ctx.uow.add_event(
             self._id(source), "merged_into", ctx.now, ctx.actor_key, {"into": target.id}
@@ -498,5 +511,10 @@ class Commands(Intake):
             self._id(target), "merged_from", ctx.now, ctx.actor_key, {"from": source.id}
         )
         await self._set_status(ctx, source, Status.CLOSED, reason="merged")
-        await self._reply(ctx, "merged", ref=source.ref, into=target.ref)
+        if source_active and not target.status.is_active:
+            # an open case's messages never sit inside a finished one: the target reopens
+            await self._set_status(ctx, target, Status.OPEN, reason="merged_in")
+            await self._reply(ctx, "merged_reopened", ref=source.ref, into=target.ref)
+        else:
+            await self._reply(ctx, "merged", ref=source.ref, into=target.ref)
         await self._touch(ctx, target)

@@ -63,6 +63,14 @@ def parse_command(text: str) -> Command | None:
     return Command(name, match.group(2).strip())
 
 
+def unknown_command(text: str) -> str | None:
+    """The name of a /command that casebot does not know (`/reslove`), else None."""
+    match = _COMMAND.match(text.strip())
+    if not match or match.group(1).lower() in KNOWN_COMMANDS:
+        return None
+    return match.group(1).lower()
+
+
 def mentions(text: str) -> list[str]:
     return _MENTION.findall(text)
 

@@ -159,10 +159,13 @@ class Effects:
         )
         # one lookup per person for both the card and the board
         names: dict[str, str] = {}
+        shown: dict[str, str] = {}  # for the customers' board: never a platform key
         for key in {c.assignee for c in [case, *(on_board or [])] if c.assignee}:
             person = await ctx.uow.person(key)
             if person is not None:
                 names[key] = person.name
+                if person.public_name:
+                    shown[key] = person.public_name
         if triage is not None:
             assignee = names.get(case.assignee, case.assignee) if case.assignee else None
             locale = self.settings.staff_locale
@@ -191,12 +194,23 @@ class Effects:
                     OutboundKind.UPSERT,
                     chat.key.platform,
                     chat.key.chat,
-                    text=views.board(self.texts, chat.locale, on_board, names),
+                    text=views.board(self.texts, chat.locale, on_board, shown),
                     anchor=f"board:{chat.id}",
                     purpose="board",
                     pin=True,
                 ),
             )
+
+    async def _person_name(self, ctx: Ctx, key: str, locale: str) -> str:
+        """How a person is named in a chat: their name or @username, never their platform
+        key ("telegram:1001"), which is internal."""
+        person = await ctx.uow.person(key)
+        if person is not None and person.public_name:
+            return person.public_name
+        actor = ctx.event.actor
+        if actor is not None and actor.key == key and (actor.name or actor.username):
+            return actor.display
+        return self.texts.render("someone_on_team", locale)
 
     async def _refuse(self, ctx: Ctx, key: str, tell_chat: bool = True, **params: object) -> None:
         """Say no. In chat a reply (`tell_chat`: for a no-op chat stays silent about); from
@@ -205,6 +219,16 @@ class Effects:
             raise ActionConflict(self.texts.render(key, "en", **params))
         if tell_chat:
             await self._reply(ctx, key, **params)
+
+    async def _staff_notice(self, ctx: Ctx, key: str, **params: object) -> None:
+        """Confirm a command about internal work (follow-ups) to staff: in the triage
+        chat when it was typed in a customer's group, where the customers would read it."""
+        triage = self.settings.triage_chat
+        if ctx.quiet or ctx.chat.kind is not ChatKind.CUSTOMER or triage is None:
+            await self._reply(ctx, key, **params)
+            return
+        text = self.texts.render(key, self.settings.staff_locale, **params)
+        await self._emit(ctx, Outbound(OutboundKind.SEND, triage.platform, triage.chat, text=text))
 
     async def _reply(self, ctx: Ctx, key: str, **params: object) -> None:
         if ctx.quiet:

@@ -28,7 +28,7 @@ from cases.model import (
     Status,
 )
 from cases.ports import UnitOfWork
-from cases.records import CaseRecord, ChatInfo, MessageRecord
+from cases.records import CaseRecord, ChatInfo, Joined, MessageRecord
 from cases.settings import EngineSettings
 from cases.texts import Texts
 
@@ -204,6 +204,8 @@ class Engine(Buttons):
                 thread=case.thread,
                 internal=internal,
                 case_id=case.id,
+                # a web reply answers the case's first message; a note is about the case
+                joined=Joined.COMMAND if internal else Joined.REPLY,
             )
         )
         assert message is not None  # no platform id, so it cannot clash
@@ -233,8 +235,7 @@ class Engine(Buttons):
             {"message": message.id, "via": "web"},
         )
         assert ctx.event.actor is not None
-        person = await ctx.uow.person(ctx.event.actor.key)
-        name = person.name if person and person.name else ctx.event.actor.display
+        name = await self._person_name(ctx, ctx.event.actor.key, ctx.chat.locale)
         relay = self.texts.render(
             "staff_reply_relay", ctx.chat.locale, name=name, ref=case.ref, text=text
         )

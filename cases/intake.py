@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from cases import sla, views
-from cases.commands import Command, parse_command
+from cases.commands import Command, parse_command, unknown_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
 from cases.effects import Effects
@@ -21,7 +22,7 @@ from cases.model import (
     Status,
     ThreadMode,
 )
-from cases.records import CaseRecord, MessageRecord
+from cases.records import CaseRecord, Joined, MessageRecord
 
 
 class Intake(Effects):
@@ -71,30 +72,35 @@ class Intake(Effects):
             return
         if await self._typed_choice(ctx):
             return
+        unknown = unknown_command(ctx.event.text)
+        if unknown is not None and ctx.role.is_staff:
+            # a mistyped command is no answer to the customer: kept, on no case, and
+            # the clocks and the status stay as they were
+            await self._store(ctx)
+            await self._reply(ctx, "unknown_command", command=unknown)
+            return
         message = await self._store(ctx)
         if ctx.chat.kind is ChatKind.TRIAGE:
             return
-        case = await self._attach_target(ctx, message)
+        case, joined = await self._attach_target(ctx, message)
         if case is None and not ctx.role.is_staff and self._intake(ctx) == "auto":
             await self._open(ctx, message, [], title=None)
             return
         if case is None:
             return
         if not case.status.is_active:
-            if (
-                not ctx.role.is_staff
-                and case.status is Status.RESOLVED
-                and case.resolved_at
-                and ctx.now - case.resolved_at <= self.settings.reopen_window
-            ):
+            if not ctx.role.is_staff and self._may_reopen(ctx, case):
                 await self._set_status(ctx, case, Status.OPEN, reason="customer_reply")
             elif not ctx.role.is_staff and self._intake(ctx) == "auto":
                 await self._open(ctx, message, [], title=None)
                 return
             else:
+                # a late line about a finished case stays an untracked chat message,
+                # which /case can still pull in; it is never filed on the finished case
                 return
-        await ctx.uow.link_message(self._id(message), self._id(case))
+        await ctx.uow.link_message(self._id(message), self._id(case), joined)
         message.case_id = case.id
+        message.joined = joined
         ctx.outcome.case_id = case.id
         await self._after_message(ctx, case)
 
@@ -126,22 +132,33 @@ class Intake(Effects):
         )
         return True
 
+    def _may_reopen(self, ctx: Ctx, case: CaseRecord) -> bool:
+        """A customer writing about a resolved case reopens it within `reopen_window`."""
+        return (
+            case.status is Status.RESOLVED
+            and case.resolved_at is not None
+            and ctx.now - case.resolved_at <= self.settings.reopen_window
+        )
+
     def _intake(self, ctx: Ctx) -> str:
         return ctx.chat.account.intake if ctx.chat.account else "tag"
 
-    async def _attach_target(self, ctx: Ctx, message: MessageRecord) -> CaseRecord | None:
-        """Which case a new message joins: reply chain, then topic, then the window."""
+    async def _attach_target(
+        self, ctx: Ctx, message: MessageRecord
+    ) -> tuple[CaseRecord | None, Joined]:
+        """Which case a new message joins, and how: reply chain, then topic, then the
+        window. The window finds active cases, and resolved ones a customer may reopen."""
         uow, ev = ctx.uow, ctx.event
         if ev.reply_to:
             parent = await uow.message(ctx.chat.id, ev.reply_to)
             if parent is not None and parent.case_id is not None:
-                return await self._follow_merge(uow, parent.case_id)
+                return await self._follow_merge(uow, parent.case_id), Joined.REPLY
             if parent is not None and parent.role is not MessageRole.BOT:
-                return None
+                return None, Joined.REPLY
         if ev.chat.thread:
             topic_case = await uow.case_by_thread(ctx.chat.id, ev.chat.thread)
             if topic_case is not None:
-                return topic_case
+                return topic_case, Joined.THREAD
         since = ctx.now - self.settings.conversation_window
         if ctx.role.is_staff:
             # staff answer the conversation in front of them, not their own last line
@@ -152,9 +169,11 @@ class Intake(Effects):
             )
         if recent is not None and recent.id != message.id and recent.case_id is not None:
             case = await self._follow_merge(uow, recent.case_id)
-            if case is not None and case.status.is_active:
-                return case
-        return None
+            if case is not None and (
+                case.status.is_active or (not ctx.role.is_staff and self._may_reopen(ctx, case))
+            ):
+                return case, Joined.WINDOW
+        return None, Joined.WINDOW
 
     async def _after_message(self, ctx: Ctx, case: CaseRecord) -> None:
         """Automatic flips and SLA clocks after a message joined a case."""
@@ -291,8 +310,8 @@ class Intake(Effects):
         case_id = self._id(case)
         for m in [*context, first]:
             if m.id is not None:
-                await uow.link_message(m.id, case_id)
-                m.case_id = case_id
+                await uow.link_message(m.id, case_id, Joined.OPENED)
+                m.case_id, m.joined = case_id, Joined.OPENED
         await uow.add_event(
             case_id,
             "opened",
@@ -310,13 +329,9 @@ class Intake(Effects):
         ctx.outcome.opened = True
         if account is None or account.acknowledge:
             targets = self._targets(ctx, case)
-            if targets and targets.first_response:
-                text = self.texts.render(
-                    "ack_sla",
-                    ctx.chat.locale,
-                    ref=case.ref,
-                    within=format_duration(targets.first_response),
-                )
+            due = case.first_response_due
+            if targets and targets.first_response and due is not None:
+                text = self._promise(ctx, case, targets.first_response, due)
             else:
                 text = self.texts.render("ack", ctx.chat.locale, ref=case.ref)
             await self._send(
@@ -345,6 +360,96 @@ class Intake(Effects):
         if self.settings.can(ctx.chat.key.platform).threads is ThreadMode.REPLY:
             return first.platform_message_id
         return None
+
+    # ---------------------------------------------------------------- split
+
+    @staticmethod
+    def _splittable(message: MessageRecord, case: CaseRecord) -> bool:
+        """Only the window's guess may be undone by /case; the case's own first message
+        is the case."""
+        return message.joined is Joined.WINDOW and message.platform_message_id not in (
+            None,
+            case.source_message_id,
+        )
+
+    async def _split(
+        self, ctx: Ctx, first: MessageRecord, old: CaseRecord, title: str | None
+    ) -> None:
+        """Open a case of its own from a message the window put on `old`; the replies to
+        it go along, both cases' clocks are worked out again from what each now holds,
+        and the move is audited on both."""
+        uow = ctx.uow
+        held = list(await uow.case_messages(self._id(old)))
+        moving = {first.platform_message_id}
+        replies: list[MessageRecord] = []
+        for m in held:  # oldest first: a reply comes after what it answers
+            if m.id != first.id and m.reply_to is not None and m.reply_to in moving:
+                replies.append(m)
+                if m.platform_message_id:
+                    moving.add(m.platform_message_id)
+        was_waiting = "customer_waiting_since" in old.sla
+        new = await self._open(ctx, first, [], title=title)
+        for m in replies:
+            await uow.link_message(self._id(m), self._id(new), m.joined or Joined.REPLY)
+        data = {
+            "message": first.platform_message_id,
+            "from": old.id,
+            "to": new.id,
+            "split": True,
+            "messages": 1 + len(replies),
+        }
+        await uow.add_event(self._id(old), "message_moved_out", ctx.now, ctx.actor_key, data)
+        await uow.add_event(self._id(new), "message_moved_in", ctx.now, ctx.actor_key, data)
+        moved_ids = {first.id} | {m.id for m in replies}
+        for case, messages in (
+            (old, [m for m in held if m.id not in moved_ids]),
+            (new, [first, *replies]),
+        ):
+            self._recount(case, messages)
+            waiting = "customer_waiting_since" in case.sla
+            answered = case.last_staff_at is not None and not waiting
+            if (
+                answered
+                and case.status in (Status.NEW, Status.OPEN)
+                and (case is new or was_waiting)
+            ):
+                # the customer line that made it wait for staff is on the other case now
+                await self._set_status(ctx, case, Status.WAITING, reason="split", save=False)
+            await self._refresh_sla(ctx, case)
+            await uow.save_case(case)
+            await self._touch(ctx, case)
+        await self._reply(ctx, "split_off", ref=new.ref, old=old.ref)
+
+    @staticmethod
+    def _recount(case: CaseRecord, messages: list[MessageRecord]) -> None:
+        """When the customer and staff last wrote on the case and since when the customer
+        waits for an answer, from the messages it holds."""
+        said = [m for m in messages if not m.internal and m.role is not MessageRole.BOT]
+        customer = [m.at for m in said if m.role is MessageRole.CUSTOMER]
+        staff = [m.at for m in said if m.role is MessageRole.STAFF]
+        case.last_customer_at = max(customer, default=None)
+        case.last_staff_at = max(staff, default=None)
+        if case.first_response_at is None and staff:
+            case.first_response_at = min(staff)
+        last_staff = case.last_staff_at
+        unanswered = [at for at in customer if last_staff is None or at > last_staff]
+        if unanswered:
+            case.sla["customer_waiting_since"] = min(unanswered).isoformat()
+        else:
+            case.sla.pop("customer_waiting_since", None)
+
+    def _promise(self, ctx: Ctx, case: CaseRecord, within: timedelta, due: datetime) -> str:
+        """The acknowledgement's promise: "within 1h" only while the clock runs all that
+        hour; when business hours or a holiday stop it (the desk is closed, or closes
+        before then), the real due time in the account's time zone."""
+        locale = ctx.chat.locale
+        if due <= ctx.now + within:
+            return self.texts.render(
+                "ack_sla", locale, ref=case.ref, within=format_duration(within)
+            )
+        zone = self._calendar(ctx, case).timezone
+        by = views.local_when(self.texts, locale, due, zone, ctx.now)
+        return self.texts.render("ack_sla_by", locale, ref=case.ref, by=by)
 
     def _title_from(self, first: MessageRecord, context: list[MessageRecord]) -> str:
         # the sender's first line of a few words says what the case is about; a

@@ -11,7 +11,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
-from cases.records import CaseRecord, ChatInfo, FollowUpRecord, MessageRecord, PersonInfo
+from cases.records import (
+    CaseRecord,
+    ChatInfo,
+    FollowUpRecord,
+    Joined,
+    MessageRecord,
+    PersonInfo,
+)
 
 
 class UnitOfWork(Protocol):
@@ -39,7 +46,8 @@ class UnitOfWork(Protocol):
 
     async def edit_message(self, message: MessageRecord, text: str, at: datetime) -> None: ...
 
-    async def link_message(self, message_id: int, case_id: int | None) -> None: ...
+    async def link_message(self, message_id: int, case_id: int | None, joined: Joined) -> None:
+        """Put a message on a case, noting how it joined."""
 
     async def last_message(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from cases.model import ChatKey, ChatKind, MessageRole, Status
@@ -40,6 +41,19 @@ class ChatInfo:
         return self.account.locale if self.account else "en"
 
 
+class Joined(StrEnum):
+    """How a message came to its case. Only a message the conversation window put on a
+    case may be split off into a case of its own; a reply or a thread says where it
+    belongs, so moving it is a deliberate /move."""
+
+    OPENED = "opened"  # the case was opened from it, or it was pulled in as context
+    REPLY = "reply"
+    THREAD = "thread"
+    WINDOW = "window"
+    COMMAND = "command"  # a /note about the case
+    MOVED = "moved"  # /move or a merge put it there
+
+
 @dataclass
 class MessageRecord:
     chat_id: int
@@ -54,6 +68,7 @@ class MessageRecord:
     case_id: int | None = None
     attachments: list[dict[str, str | None]] = field(default_factory=list)
     sender_name: str = ""
+    joined: Joined | None = None
     id: int | None = None
 
 
@@ -109,3 +124,11 @@ class PersonInfo:
     name: str
     role: str
     username: str | None = None
+
+    @property
+    def public_name(self) -> str | None:
+        """The name a customer chat may show: never the platform key, which storage
+        gives as the name of a person it has no name for."""
+        if self.name and self.name != self.key:
+            return self.name
+        return f"@{self.username}" if self.username else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from cases.model import PRIORITIES, Button
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
@@ -16,6 +17,22 @@ from cases.texts import Texts
 
 def when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC") if at else "-"
+
+
+def local_when(texts: Texts, locale: str, at: datetime, zone: str, now: datetime) -> str:
+    """A due time as a customer reads it: local time and weekday in the account's time
+    zone ("09:00 Tue, Europe/Berlin"), with the date when it is a week or more away."""
+    tz = ZoneInfo(zone)
+    local = at.astimezone(tz)
+    days = (local.date() - now.astimezone(tz).date()).days
+    return texts.render(
+        "due_local" if days < 7 else "due_local_date",
+        locale,
+        time=local.strftime("%H:%M"),
+        weekday=texts.render(f"weekday_{local.weekday()}", locale),
+        date=local.strftime("%Y-%m-%d"),
+        zone=zone,
+    )
 
 
 def status_label(texts: Texts, locale: str, status: str) -> str:
@@ -109,7 +126,8 @@ def board(
                 ref=case.ref,
                 title=case.title,
                 status=status_label(texts, locale, case.status.value),
-                owner=(names or {}).get(case.assignee, case.assignee.split(":", 1)[-1])
+                # a person's platform key is internal: an unnamed owner is "the team"
+                owner=(names or {}).get(case.assignee) or texts.render("someone_on_team", locale)
                 if case.assignee
                 else "-",
             )
@@ -122,7 +140,10 @@ def status_list(
     locale: str,
     cases: Sequence[CaseRecord],
     followups: dict[int, list[FollowUpRecord]],
+    owners: Mapping[str, str] | None = None,
 ) -> str:
+    """The /status answer; `followups` (internal) only for the triage chat, with
+    `owners` naming their owners."""
     if not cases:
         return texts.render("status_none", locale)
     lines = [texts.render("status_title", locale, count=len(cases))]
@@ -140,7 +161,11 @@ def status_list(
         for f in followups.get(case.id or 0, []):
             lines.append(
                 texts.render(
-                    "status_followup", locale, owner=f.owner, due=when(f.due_at), text=f.text
+                    "status_followup",
+                    locale,
+                    owner=(owners or {}).get(f.owner, f.owner),
+                    due=when(f.due_at),
+                    text=f.text,
                 )
             )
     return "\n".join(lines)

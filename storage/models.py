@@ -146,6 +146,8 @@ class MessageRow(Base):
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # how it joined its case (cases.records.Joined); NULL: untracked, or from before 0010
+    joined: Mapped[str | None] = mapped_column(String(16))
 
 
 class MessageEdit(Base):

@@ -27,6 +27,7 @@ from cases.records import (
     CaseRecord,
     ChatInfo,
     FollowUpRecord,
+    Joined,
     MessageRecord,
     PersonInfo,
 )
@@ -143,6 +144,7 @@ def message_record(row: Row[Any] | Any) -> MessageRecord:
         internal=row.internal,
         case_id=row.case_id,
         attachments=list(row.attachments or []),
+        joined=Joined(row.joined) if row.joined else None,
     )
 
 
@@ -221,7 +223,7 @@ class _Statements:
         self.link = (
             update(messages_t)
             .where(messages_t.c.id == bindparam("_id"))
-            .values(case_id=bindparam("case_id"))
+            .values(case_id=bindparam("case_id"), joined=bindparam("joined"))
         )
         self.event = insert(events_t).values(
             {k: _bp(events_t, k) for k in ("case_id", "type", "at", "actor", "data")}
@@ -537,6 +539,7 @@ class SqlUnitOfWork:
             "internal": message.internal,
             "case_id": message.case_id,
             "attachments": message.attachments or None,
+            "joined": message.joined.value if message.joined else None,
         }
         result = await self._exec(self.sql.add_message, values)
         new_id = result.scalar_one_or_none()
@@ -561,8 +564,10 @@ class SqlUnitOfWork:
         )
         message.text = text
 
-    async def link_message(self, message_id: int, case_id: int | None) -> None:
-        await self._exec(self.sql.link, {"_id": message_id, "case_id": case_id})
+    async def link_message(self, message_id: int, case_id: int | None, joined: Joined) -> None:
+        await self._exec(
+            self.sql.link, {"_id": message_id, "case_id": case_id, "joined": joined.value}
+        )
 
     async def last_message(
         self,

@@ -12,6 +12,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer within {within}.",
         "zh": "收到，我们正在处理：工单 {ref}。预计 {within} 内首次回复。",
     },
+    "ack_sla_by": {
+        "en": "Thanks, we are on it: this is case {ref}. Expect a first answer by {by}.",
+        "zh": "收到，我们正在处理：工单 {ref}。预计{by}前首次回复。",
+    },
+    # a due time in the account's time zone; the date only when a week or more away
+    "due_local": {"en": "{time} {weekday}, {zone}", "zh": "{weekday} {time}（{zone} 时间）"},
+    "due_local_date": {
+        "en": "{time} {weekday} {date}, {zone}",
+        "zh": "{date}（{weekday}）{time}（{zone} 时间）",
+    },
+    "weekday_0": {"en": "Mon", "zh": "周一"},
+    "weekday_1": {"en": "Tue", "zh": "周二"},
+    "weekday_2": {"en": "Wed", "zh": "周三"},
+    "weekday_3": {"en": "Thu", "zh": "周四"},
+    "weekday_4": {"en": "Fri", "zh": "周五"},
+    "weekday_5": {"en": "Sat", "zh": "周六"},
+    "weekday_6": {"en": "Sun", "zh": "周日"},
     "resolved": {
         "en": "Case {ref} ({title}) is resolved. How did we do?",
         "zh": "工单 {ref}（{title}）已解决。您对这次服务满意吗？",
@@ -21,6 +38,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "already_case": {
         "en": "That message already belongs to case {ref} ({title}).",
         "zh": "该消息已属于工单 {ref}（{title}）。",
+    },
+    "already_case_move": {
+        "en": (
+            "That message belongs to case {ref} ({title}): it answers one of its messages. "
+            "To put it on another case, reply /move #N to it."
+        ),
+        "zh": (
+            "该消息属于工单 {ref}（{title}）：它是对该工单消息的回复。"
+            "如需移到其他工单，请回复它并发送 /move #N。"
+        ),
+    },
+    "split_off": {
+        "en": "Case {ref} now tracks that message on its own, apart from case {old}.",
+        "zh": "工单 {ref} 现单独跟踪该消息，已从工单 {old} 中移出。",
     },
     "already_resolved": {"en": "Case {ref} is already resolved.", "zh": "工单 {ref} 已经解决。"},
     "already_open": {"en": "Case {ref} is already open.", "zh": "工单 {ref} 仍在处理中。"},
@@ -65,6 +96,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "moved": {"en": "Moved that message to case {ref}.", "zh": "已将该消息移至工单 {ref}。"},
     "merged": {"en": "Case {ref} is merged into {into}.", "zh": "工单 {ref} 已合并到 {into}。"},
+    "merged_reopened": {
+        "en": "Case {ref} is merged into {into}, which is open again.",
+        "zh": "工单 {ref} 已合并到 {into}，{into} 已重新打开。",
+    },
     "followup_set": {
         "en": "Follow-up {id} on case {ref} is due {due}.",
         "zh": "工单 {ref} 的跟进事项 {id} 将于 {due} 到期。",
@@ -138,6 +173,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "merge_other_account": {
         "en": "Cases of different customers cannot be merged.",
         "zh": "不同客户的工单不能合并。",
+    },
+    "unknown_command": {
+        "en": "Unknown command /{command}; see /help.",
+        "zh": "未知命令 /{command}，请查看 /help。",
     },
     "person_unknown": {"en": "I don't know {name} on the team.", "zh": "团队中没有 {name}。"},
     # -- help
@@ -216,6 +255,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "button_take": {"en": "Take", "zh": "接手"},
     "button_resolve": {"en": "Resolve", "zh": "解决"},
     "nobody": {"en": "nobody", "zh": "无"},
+    "someone_on_team": {"en": "our team", "zh": "支持团队"},
     "status_new": {"en": "new", "zh": "新建"},
     "status_open": {"en": "open", "zh": "处理中"},
     "status_waiting_on_customer": {"en": "waiting on you", "zh": "等待客户回复"},

@@ -86,7 +86,10 @@ async def test_followup_creates_a_due_action_and_done_completes_it(db_url: str) 
         assert followup.done_at is None
         created = events(await h.case(1), "followup_created")
         assert len(created) == 1 and created[0]["data"]["owner"] == "telegram:1002"
-        replies = await h.sent(chat=ACME, purpose="reply")
+        # a follow-up is internal: it is confirmed in triage, not in the customer's group
+        rows = await h.outbox()
+        assert not [r for r in rows if r.chat == ACME and r.purpose == "reply"]
+        replies = await h.sent(chat=TRIAGE, purpose="reply")
         assert len(replies) == 1 and "#1" in replies[0]
         assert out.case_id is None  # the command itself is not part of the conversation
 
@@ -94,11 +97,11 @@ async def test_followup_creates_a_due_action_and_done_completes_it(db_url: str) 
         [followup] = await followups(h)
         assert followup.done_at is not None
         assert len(events(await h.case(1), "followup_done")) == 1
-        assert await h.sent(chat=ACME, purpose="reply") == [
+        assert await h.sent(chat=TRIAGE, purpose="reply") == [
             h.texts.render("followup_done", "en", ref="#1", count=1)
         ]
         await h.say("erin", "/done")
-        assert await h.sent(chat=ACME) == [h.texts.render("followup_none", "en", ref="#1")]
+        assert await h.sent(chat=TRIAGE) == [h.texts.render("followup_none", "en", ref="#1")]
 
 
 async def test_followup_for_me_defaults_to_the_sender(db_url: str) -> None:
@@ -169,7 +172,7 @@ async def test_status_for_a_customer_lists_their_chat_only(db_url: str) -> None:
         assert "#2" not in text and "globex" not in text
 
 
-async def test_status_for_staff_shows_followups(db_url: str) -> None:
+async def test_status_shows_followups_to_staff_in_triage_only(db_url: str) -> None:
     async with Harness(db_url) as h:
         await open_case(h)
         await h.say("evan", "/followup 2d @erin call back")
@@ -177,9 +180,14 @@ async def test_status_for_staff_shows_followups(db_url: str) -> None:
         await h.say("alice", "/status")
         [customer] = await h.sent(chat=ACME)
         assert "call back" not in customer
+        # staff asking in the customer's group get the customer's view: the group reads it
         await h.say("evan", "/status")
-        [staff] = await h.sent(chat=ACME)
-        assert "#1" in staff and "call back" in staff and "telegram:1002" in staff
+        [staff_in_group] = await h.sent(chat=ACME)
+        assert staff_in_group == customer
+        await h.say("evan", "/status #1", chat=TRIAGE)
+        [staff] = await h.sent(chat=TRIAGE)
+        assert "#1" in staff and "call back" in staff and "erin" in staff
+        assert "telegram:1002" not in staff, "owners are named, not keyed"
 
 
 async def test_status_in_triage_with_a_case_number(db_url: str) -> None:

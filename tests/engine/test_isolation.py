@@ -3,9 +3,13 @@ acts on its own cases; card buttons are for staff; CSAT is for the case's custom
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from cases.model import ActionKind, StaffAction
 from storage.models import OutboxRow
-from tests.engine.kit import cases, events, mark, open_case, rows_after, texts_of
-from tests.harness import ACME, GLOBEX, Harness
+from tests.engine.kit import act, cases, events, mark, open_case, rows_after, texts_of
+from tests.harness import ACME, GLOBEX, TRIAGE, Harness
+from tests.sla.kit import SlaHarness
 
 
 async def _two_chats(h: Harness) -> None:
@@ -152,3 +156,84 @@ async def test_csat_from_staff_or_another_chat_is_refused(db_url: str) -> None:
         await h.press("alice", "csat:1:9", chat=ACME)
         assert await cases(h) == before
         assert events(await h.case(1), "csat") == []
+
+
+# ------------------------------------------------------- internal data in a customer chat
+
+# what the bot may post in a customer chat, and what must never be in it: follow-up and
+# note text, people's platform keys, and the desk's own SLA language
+CUSTOMER_PURPOSES = {"ack", "reply", "status", "board", "csat", "customer_nudge", "staff_reply"}
+INTERNAL = ("FU-SECRET", "NOTE-SECRET", "telegram:", "1003", "follow-up", "跟进")
+SLA_WORDS = ("breach", "overdue", "escalat", "SLA", "due", "on-call", "超时", "升级")
+
+
+def _internal_in(text: str) -> list[str]:
+    return [w for w in (*INTERNAL, *SLA_WORDS) if w in text]
+
+
+async def test_internal_data_never_reaches_the_customer_chat(db_url: str) -> None:
+    """Every path that posts in a customer chat, walked once: acknowledgement, board,
+    /status from staff and customers, notes and follow-ups typed in the group and on the
+    web, an owner with no name, the SLA ladder, customer nudges, the CSAT prompt, reopen,
+    move and merge notices, and an unknown command."""
+    staff = {"engineers": ["telegram:1001", "telegram:1002", "telegram:1003"]}
+    async with SlaHarness(db_url, staff=staff) as h:
+        lead = h.actor("lena")
+        case_id = await open_case(h, "the export job hangs")
+        await h.say("evan", "/note NOTE-SECRET customer is on a legacy plan")
+        await h.say("evan", "/followup 30m @erin FU-SECRET check logs")
+        await act(h, StaffAction(ActionKind.NOTE, case_id, lead, h.clock.now(), "NOTE-SECRET 2"))
+        await act(
+            h,
+            StaffAction(
+                ActionKind.FOLLOWUP,
+                case_id,
+                lead,
+                h.clock.now(),
+                "FU-SECRET web",
+                due_in=timedelta(minutes=20),
+            ),
+        )
+        # an engineer who never wrote anywhere: no name on record, only a key
+        await act(h, StaffAction(ActionKind.ASSIGN, case_id, lead, h.clock.now(), "telegram:1003"))
+        for who, text in (
+            ("evan", "/status"),
+            ("alice", "/status"),
+            ("evan", f"/status #{case_id}"),
+        ):
+            await h.say(who, text)
+        await h.say("evan", "/frobnicate")
+        # the ladder: warnings, the breach, escalations, follow-ups due and overdue
+        for _ in range(6):
+            h.clock.advance(timedelta(minutes=40))
+            await h.tick()
+        await h.say("evan", "Could you send the job id?", reply_to="1")
+        h.clock.advance(timedelta(days=3))
+        await h.tick()  # a polite nudge to the customer
+        await h.say("alice", "job 4711")
+        await h.say("bob", "and the printer jammed")
+        printer = h.last_message_id
+        await h.say("evan", "/case printer", reply_to=printer)
+        await h.say("evan", f"/merge #{case_id}", reply_to=printer)
+        await h.say("alice", "one more line")
+        await h.say("evan", "/move #1", reply_to=h.last_message_id)
+        await h.say("evan", f"/resolve #{case_id}")
+        await h.say("alice", "it hangs again", reply_to="1")
+        await h.say("evan", f"/resolve #{case_id}")
+        await h.say("evan", f"/reopen #{case_id}")
+        await h.say("evan", "/status #1", chat=TRIAGE)
+
+        rows = await h.outbox()
+        to_customer = [r for r in rows if r.chat == ACME]
+        assert {r.purpose for r in to_customer} <= CUSTOMER_PURPOSES
+        assert {"ack", "board", "status", "csat", "customer_nudge"} <= {
+            r.purpose for r in to_customer
+        }, "the walk reached each customer path"
+        leaks = [(r.purpose, t) for r in to_customer if _internal_in(t := r.payload["text"])]
+        assert leaks == [], "\n".join(map(str, leaks))
+        # direct messages to staff fall back to triage, never to the customer's chat
+        assert all(r.payload.get("fallback_chat") in (None, TRIAGE) for r in rows)
+        # the control: the internal text did go where it belongs
+        triage = " ".join(r.payload["text"] for r in rows if r.chat == TRIAGE)
+        assert "NOTE-SECRET" in triage and "FU-SECRET" in triage
+        assert any(r.payload.get("extra", {}).get("nudge") == "breach" for r in rows)

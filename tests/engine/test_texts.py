@@ -38,6 +38,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "sla_clock_": sla.CLOCKS,
     "card_due_": sla.CLOCKS,
     "nudge_": NUDGE_KINDS,
+    "weekday_": tuple(str(d) for d in range(7)),
 }
 
 

@@ -116,3 +116,26 @@ async def test_staff_only_commands_from_a_customer(box: TgBox) -> None:
     assert after["priority"] == before["priority"]
     assert [e["type"] for e in after["events"]] == [e["type"] for e in before["events"]]
     assert all(not m["internal"] for m in after["messages"]), "no note got in"
+
+
+async def test_staff_in_the_group_reveal_nothing_internal(box: TgBox) -> None:
+    """Staff /status in a customer group printed an internal follow-up into it; a
+    follow-up's confirmation, a note and a mistyped command must not leak either."""
+    first = box.say("alice", "acme printer jammed")
+    box.say("evan", "/case printer", reply_to=first)
+    await box.settle()
+    before = len(box.texts("acme"))
+    box.say("evan", "/followup 1d @erin check logs on node 7")
+    box.say("evan", "/note the customer runs an unsupported firmware")
+    box.say("evan", "/status")
+    box.say("evan", "/reslove")
+    await box.settle()
+    seen = box.texts("acme")[before:]
+    assert not [t for t in seen if "check logs" in t or "follow-up" in t or "firmware" in t]
+    assert not [t for t in seen if "telegram:" in t]
+    assert "Open cases (1):\n#1 printer · new · P3" in seen, "the customer's view of /status"
+    assert "Unknown command /reslove; see /help." in seen
+    triage = "\n".join(box.texts("triage"))
+    assert "Follow-up 1 on case #1" in triage and "firmware" in triage
+    case = await box.case(1)
+    assert case["status"] == "new" and case["first_response_at"] is None

@@ -51,16 +51,17 @@ async def test_done_followup_is_not_nudged(db_url: str) -> None:
         assert [n for n in await h.nudges() if n["nudge"] and "followup" in n["nudge"]] == []
 
 
-async def test_followups_listed_in_status_for_staff(db_url: str) -> None:
+async def test_followups_listed_in_status_for_staff_in_triage(db_url: str) -> None:
     async with SlaHarness(db_url, accounts=accounts()) as h:
         case_id = await h.open_case()
         await h.say("evan", f"/followup #{case_id} 2d check the patch", chat=TRIAGE)
         await h.nudges()
-        await h.say("evan", "/status", chat=ACME)
+        await h.say("evan", f"/status #{case_id}", chat=TRIAGE)
         staff_view = "\n".join(await h.sent())
         assert "check the patch" in staff_view
-        await h.say("alice", "/status", chat=ACME)
-        assert "check the patch" not in "\n".join(await h.sent())
+        for who in ("evan", "alice"):  # in the customer's group, whoever asks
+            await h.say(who, "/status", chat=ACME)
+            assert "check the patch" not in "\n".join(await h.sent())
 
 
 async def test_customer_nudges_then_auto_resolve_then_close(db_url: str) -> None:

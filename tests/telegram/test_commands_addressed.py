@@ -53,6 +53,8 @@ async def test_case_with_our_username_in_a_forum_topic(box: TgBox) -> None:
         ("alice", "/new@otherbot my disk is full"),
         ("alice", "/status@otherbot"),
         ("alice", "/resolve@otherbot"),
+        # a command casebot does not know, for another bot: not "unknown command" either
+        ("evan", "/reslove@otherbot"),
     ],
 )
 async def test_command_for_another_bot_is_ignored(
