@@ -17,7 +17,6 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
@@ -31,6 +30,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from adapters.base import CommandQueue, Delivery, DeliveryError, Receipt, Sink
 from adapters.bridge_translate import (
     Unreadable,
+    chat_id_of,
     command,
     delivery_of,
     event_id_of,
@@ -39,7 +39,7 @@ from adapters.bridge_translate import (
 from cases.clock import Clock
 from cases.context import EventFailed
 from cases.durations import parse_duration
-from cases.model import Capabilities, ThreadMode
+from cases.model import Capabilities, ChatKey, Inbound, InboundKind, ThreadMode
 from cases.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -174,10 +174,6 @@ class BridgeDoor:
         return await self._bridge(request).handle_result(request)
 
 
-# keeps an event casebot could not read: platform, event id, error, body
-Keep = Callable[[str, str | None, str, str], Awaitable[None]]
-
-
 class BridgeAdapter:
     def __init__(
         self,
@@ -187,7 +183,6 @@ class BridgeAdapter:
         texts: Texts,
         staff_locale: str = "en",
         queue: CommandQueue | None = None,
-        keep: Keep | None = None,
         door: BridgeDoor | None = None,
     ) -> None:
         self.config = config
@@ -197,7 +192,6 @@ class BridgeAdapter:
         self.texts = texts
         self.staff_locale = staff_locale
         self.queue = queue
-        self.keep = keep
         self.webhook = Webhook(config.secret)
         self.door = door or BridgeDoor()
         self.door.bridges[self.platform] = self
@@ -266,7 +260,7 @@ class BridgeAdapter:
             event = translate(self.platform, raw, self.clock.now())
         except (ValueError, RecursionError) as exc:
             error = str(exc) if isinstance(exc, Unreadable) else f"not JSON: {exc}"
-            return await self._unreadable(event_id_of(raw), error, text)
+            return await self._unreadable(event_id_of(raw), chat_id_of(raw), error, text)
         if self._in_flight >= MAX_IN_FLIGHT:
             return self._http_error(429, "too many events at once", **{"Retry-After": "1"})
         self._in_flight += 1
@@ -283,15 +277,28 @@ class BridgeAdapter:
         self.stats["events"] += 1
         return web.json_response({"ok": True, "duplicate": outcome.duplicate}, status=202)
 
-    async def _unreadable(self, event_id: str | None, error: str, body: str) -> web.Response:
+    async def _unreadable(
+        self, event_id: str | None, chat: str | None, error: str, body: str
+    ) -> web.Response:
+        """Kept as an UNREADABLE event, which the engine rejects into `casebot failed`
+        with the body as it came; 422 once kept, 503 when it could not be."""
         self.stats["unreadable"] += 1
         log.warning("bridge %s: unreadable event %s: %s", self.platform, event_id, error)
-        if self.keep is not None:
-            try:
-                await self.keep(self.platform, event_id, error, body)
-            except Exception as exc:  # not kept: the bridge must send it again later
-                log.error("bridge %s: could not keep an unreadable event: %r", self.platform, exc)
-                return self._http_error(503, "cannot store now", **{"Retry-After": "1"})
+        assert self.sink is not None
+        event = Inbound(
+            InboundKind.UNREADABLE,
+            event_id or "unknown",
+            ChatKey(self.platform, chat or "unknown"),
+            self.clock.now(),
+            text=f"{error}; body: {body[:100_000]}",
+        )
+        try:
+            await self.sink(event)
+        except EventFailed:
+            return self._http_error(422, error)
+        except Exception as exc:  # not kept: the bridge must send it again later
+            log.error("bridge %s: could not keep an unreadable event: %r", self.platform, exc)
+            return self._http_error(503, "cannot store now", **{"Retry-After": "1"})
         return self._http_error(422, error)
 
     def _bearer_ok(self, request: web.Request) -> bool:

@@ -191,6 +191,16 @@ def event_id_of(raw: Any) -> str | None:
     return None
 
 
+def chat_id_of(raw: Any) -> str | None:
+    """The event's chat id when it has a usable one, for keeping an unreadable event."""
+    chat = raw.get("chat") if isinstance(raw, dict) else None
+    if isinstance(chat, dict) and isinstance(chat.get("id"), str | int):
+        text = str(chat["id"])
+        if 0 < len(text) <= MAX_CHAT_ID:
+            return text
+    return None
+
+
 # ------------------------------------------------------------------ out
 
 

@@ -18,15 +18,16 @@ import contextlib
 import hmac
 import json
 import logging
-import warnings
+import os
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import telegram
 import telegram.error as tg_error
 from aiohttp import web
 from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from adapters.base import AdapterConfigError, Delivery, DeliveryError, Receipt, Sink
 from adapters.telegram_send import (
@@ -36,7 +37,17 @@ from adapters.telegram_send import (
     to_html,
     truncate,
 )
-from adapters.telegram_translate import ALLOWED_UPDATES, Malformed, translate, update_id_of
+from adapters.telegram_translate import (
+    ALLOWED_UPDATES,
+    MAX_DEPTH,
+    Malformed,
+    raw_too_deep,
+    shallow_updates,
+    translate,
+    unreadable,
+    update_id_in,
+    update_id_of,
+)
 from cases.clock import Clock
 from cases.context import EventFailed
 from cases.model import Capabilities, ChatKey, Inbound, ThreadMode
@@ -47,11 +58,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# getUpdates goes through do_api_request on purpose: Bot.get_updates parses the whole batch,
-# so one unreadable update would fail every call and block the updates behind it forever.
-# Bot API method names are case-insensitive; the lower-case spelling keeps PTB from warning
-# that a typed method exists.
-GET_UPDATES = "getupdates"
+# getUpdates is asked for raw on purpose: Bot.get_updates parses the whole batch, so one
+# unreadable update would fail every call and block the updates behind it forever. It is
+# spelled as documented: proxies and other Bot API servers may match names by case.
+GET_UPDATES = "getUpdates"
+
+
+async def raw_updates(bot: telegram.Bot, api_kwargs: dict[str, Any], **timeouts: Any) -> Any:
+    """getUpdates answered as plain JSON. Through Bot._post, PTB's one request path (its
+    errors, and its long-poll connection for this method), because do_api_request warns
+    for a method that has a typed form, and that form parses."""
+    return await bot._post(GET_UPDATES, api_kwargs=api_kwargs, **timeouts)
+
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -81,11 +99,14 @@ def _is_event_failed(exc: BaseException) -> bool:
     return isinstance(exc, EventFailed)
 
 
+# PTB 22 deprecates time periods as int seconds (RetryAfter.retry_after, which PTB itself
+# reads when it builds the error) and warns each time unless this opt-in to timedelta,
+# the coming form, is set. A user's own setting wins; an int still works below.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
 def _retry_seconds(exc: tg_error.RetryAfter) -> float:
-    with warnings.catch_warnings():
-        # PTB 22 warns that the int will become a timedelta; both are handled here
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
+    value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -124,7 +145,7 @@ class TelegramAdapter:
         staff_locale: str = "en",
     ) -> None:
         if not config.token:
-            raise ValueError("telegram.token is not set (or CASEBOT_TELEGRAM_TOKEN)")
+            raise AdapterConfigError("telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)")
         self.config = config
         self.clock = clock
         if texts is None:
@@ -141,7 +162,8 @@ class TelegramAdapter:
             .base_url(config.base_url)
             .updater(None)
             .job_queue(None)
-            .connection_pool_size(32)
+            .request(HTTPXRequest(connection_pool_size=32))
+            .get_updates_request(_GuardedRequest())
             .build()
         )
         self.bot: telegram.Bot = self.application.bot
@@ -149,6 +171,8 @@ class TelegramAdapter:
         self.limiter = RateLimiter(config.rate_per_second, config.rate_per_group_minute)
         self.sink: Sink | None = None
         self._poller: asyncio.Task[None] | None = None
+        # when the Bot API began refusing getUpdates (None: the last call was answered)
+        self.getupdates_refused_since: datetime | None = None
         self._board_edits: dict[str, Any] = {}  # anchor -> clock time of its last edit
         self._parts_sent: dict[int, list[str]] = {}  # outbox id -> ids of parts already sent
         self.stats = {"updates": 0, "skipped": 0, "malformed": 0, "poison": 0, "refetch": 0}
@@ -192,8 +216,16 @@ class TelegramAdapter:
         if self.sink is None or not self.application.running:
             return False
         if self.config.mode == "polling":
-            return self._poller is not None and not self._poller.done()
+            alive = self._poller is not None and not self._poller.done()
+            return alive and not self.getupdates_refused_too_long
         return True
+
+    @property
+    def getupdates_refused_too_long(self) -> bool:
+        """Every getUpdates since `getupdates_refused_since` failed, for longer than
+        telegram.poll_refused_after: the task lives, but no update arrives."""
+        since = self.getupdates_refused_since
+        return since is not None and (self.clock.now() - since > self.config.poll_refused_after)
 
     async def _connect(self) -> None:
         await self.application.initialize()  # getMe
@@ -287,9 +319,7 @@ class TelegramAdapter:
         }
         if offset is not None:
             kwargs["offset"] = offset
-        raw = await self.bot.do_api_request(
-            GET_UPDATES, api_kwargs=kwargs, read_timeout=timeout + 10
-        )
+        raw = await raw_updates(self.bot, kwargs, read_timeout=timeout + 10)
         if not isinstance(raw, list) or not raw:
             return offset
         ids = [i for i in (update_id_of(u) for u in raw) if i is not None]
@@ -309,19 +339,24 @@ class TelegramAdapter:
         while True:
             try:
                 offset = await self.poll_once(offset, timeout)
+                self.getupdates_refused_since = None
                 delay = 0.5
                 continue
             except asyncio.CancelledError:
                 raise
             except _CommitFailed:
+                self.getupdates_refused_since = None  # Telegram answered; storage did not
                 log.warning("telegram: commit failed; refetching the batch in %.1fs", delay)
-            except tg_error.Conflict as exc:
-                log.error("telegram: %s (is another casebot polling with this token?)", exc)
-            except tg_error.InvalidToken:
-                log.error("telegram: the token was rejected (401/404); check telegram.token")
-                delay = max(delay, 30.0)
             except tg_error.TelegramError as exc:
-                log.warning("telegram: getUpdates failed: %s", exc)
+                if self.getupdates_refused_since is None:
+                    self.getupdates_refused_since = self.clock.now()
+                if isinstance(exc, tg_error.Conflict):
+                    log.error("telegram: %s (is another casebot polling with this token?)", exc)
+                elif isinstance(exc, tg_error.InvalidToken):
+                    log.error("telegram: the token was rejected (401/404); check telegram.token")
+                    delay = max(delay, 30.0)
+                else:
+                    log.warning("telegram: getUpdates failed: %s", exc)
             except Exception:
                 log.exception("telegram: polling round failed")
             await asyncio.sleep(delay)
@@ -346,12 +381,18 @@ class TelegramAdapter:
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         if self.sink is None:
             return web.json_response({"ok": False, "error": "not running"}, status=503)
-        try:
-            raw = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            log.warning("telegram webhook: body is not JSON")
-            return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
-        event = self._translate(raw)
+        body = await request.read()
+        if raw_too_deep(body):
+            # json.loads would recurse past Python's limit: keep it as failed, answer 200
+            log.warning("telegram webhook: an update nested too deep; kept as failed")
+            event: Inbound | None = unreadable(update_id_in(body), None, self.clock.now())
+        else:
+            try:
+                raw = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                log.warning("telegram webhook: body is not JSON")
+                return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
+            event = self._translate(raw)
         if event is not None and not await self._submit([event]):
             return web.json_response({"ok": False, "error": "not stored"}, status=500)
         return web.json_response({"ok": True})
@@ -638,6 +679,17 @@ class TelegramAdapter:
         except tg_error.TelegramError as exc:
             raise failure(exc, delivery.kind) from exc
         return Receipt()
+
+
+class _GuardedRequest(HTTPXRequest):
+    """The getUpdates connection: an update nested too deep for json.loads (which would
+    raise RecursionError on every round) is cut out of the answer before parsing, and
+    kept as an unreadable event instead."""
+
+    def parse_json_payload(self, payload: bytes) -> Any:
+        if raw_too_deep(payload, MAX_DEPTH + 2):
+            payload = shallow_updates(payload)
+        return super().parse_json_payload(payload)
 
 
 class _CommitFailed(Exception):

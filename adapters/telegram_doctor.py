@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import telegram
 import telegram.error as tg_error
 
+from adapters.telegram import raw_updates
+
 if TYPE_CHECKING:
     from bot.config import Config
 
@@ -50,7 +52,8 @@ class Doctor:
         out: Callable[[str], None] = print,
         stored: Sequence[tuple[str, str | None, str]] = (),
     ) -> None:
-        assert config.telegram is not None and config.telegram.token
+        if config.telegram is None or not config.telegram.token:
+            raise ValueError("Doctor needs telegram.token")
         self.config = config
         self.stored = list(stored)
         self.tg = config.telegram
@@ -58,6 +61,13 @@ class Doctor:
         self.bot = telegram.Bot(str(config.telegram.token), base_url=config.telegram.base_url)
         self.problems: list[Problem] = []
         self.seen: dict[str, SeenChat] = {}
+
+    def _unreadable(self, what: str, exc: Exception) -> str:
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        return (
+            f"error: the Bot API at {self.tg.base_url} sent {what} python-telegram-bot "
+            f"cannot read ({type(exc).__name__}: {detail})"
+        )
 
     def problem(self, what: str, fix: str) -> None:
         self.problems.append(Problem(what, fix))
@@ -71,7 +81,16 @@ class Doctor:
             self.out("       telegram.token or CASEBOT_TELEGRAM_TOKEN.")
             return 1
         except tg_error.TelegramError as exc:
-            self.out(f"error: cannot reach the Telegram Bot API at {self.tg.base_url}: {exc}")
+            if "invalid server response" in exc.message.lower():  # not JSON: not the Bot API
+                self.out(
+                    f"error: {self.tg.base_url} answers, but not as the Telegram Bot API "
+                    "(check telegram.base_url)"
+                )
+            else:
+                self.out(f"error: cannot reach the Telegram Bot API at {self.tg.base_url}: {exc}")
+            return 2
+        except (TypeError, KeyError, ValueError) as exc:
+            self.out(self._unreadable("getMe", exc))
             return 2
         try:
             await self._check_bot()
@@ -79,6 +98,11 @@ class Doctor:
             await self._check_webhook()
             await self._stored_chats()
             self._report()
+        except (TypeError, KeyError, ValueError) as exc:
+            # PTB builds typed objects from each answer; a Bot API implementation that
+            # leaves out a field PTB requires makes that fail, which is no casebot problem
+            self.out(self._unreadable("an answer", exc))
+            return 2
         finally:
             with contextlib.suppress(Exception):
                 await self.bot.shutdown()
@@ -225,7 +249,7 @@ class Doctor:
         """Chats in pending updates. No offset is sent, so nothing is confirmed: casebot
         still gets every one of them."""
         try:
-            updates = await self.bot.do_api_request("getupdates", api_kwargs={"limit": 100})
+            updates = await raw_updates(self.bot, {"limit": 100})
         except tg_error.TelegramError as exc:
             self.out(f"(could not look at pending updates: {exc})")
             return

@@ -52,6 +52,102 @@ _COMMAND_HEAD = re.compile(r"^\s*/[A-Za-z_]+@([A-Za-z0-9_]+)")
 NOT_A_COMMAND = "\u2060"
 
 
+# Telegram's updates nest a dozen levels at most (a reply quoting a pinned message...);
+# anything far deeper is hostile, and recursive code (ours, PTB's, json's) would hit
+# Python's recursion limit on it every time it is read
+MAX_DEPTH = 64
+# a string, or an unterminated one to the end of the body: every attempt succeeds, so
+# the scan stays linear (a pattern that could fail would rescan the rest of the body
+# from every escaped quote of a hostile one)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
+_BRACKET = re.compile(rb"[\[\]{}]")
+_UPDATE_ID = re.compile(rb'"update_id"\s*:\s*(\d{1,20})')
+
+
+def nested_too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a parsed JSON value nests deeper than `limit`, found without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def raw_too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """The same for a JSON body before it is parsed: brackets outside strings."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def unreadable(update_id: int | None, raw: Any, now: datetime) -> Inbound:
+    """The event for an update too deep to read: the engine rejects it, so it is kept in
+    `casebot failed` and acknowledged, and the updates behind it go on."""
+    chat = "unknown"
+    message = raw.get("message") if isinstance(raw, dict) else None
+    if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+        chat_id = message["chat"].get("id")
+        chat = str(chat_id) if isinstance(chat_id, int) else chat
+    return Inbound(
+        InboundKind.UNREADABLE,
+        str(update_id if update_id is not None else "unknown"),
+        ChatKey(PLATFORM, chat),
+        now,
+        text=f"update nested deeper than {MAX_DEPTH} levels; not read",
+    )
+
+
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
+# what a too-deep update of a getUpdates answer is replaced with, before json.loads
+TOO_DEEP = "casebot_too_deep"
+
+
+def shallow_updates(body: bytes, limit: int = MAX_DEPTH) -> bytes:
+    """A getUpdates answer (`{"ok": true, "result": [update, ...]}`) with every update
+    that nests deeper than `limit` replaced by `{"update_id": N, "casebot_too_deep":
+    true}`, found by scanning brackets outside strings, so that json.loads, which would
+    recurse past Python's limit on it, never sees it and the others are still read."""
+    parts: list[bytes] = []
+    last = depth = deepest = 0
+    start: int | None = None
+    for token in _TOKEN.finditer(body):
+        bracket = token.group()
+        if bracket.startswith(b'"'):
+            continue
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth == 3:  # an update: the body is 1, its result array 2
+                start, deepest = token.start(), 3
+            deepest = max(deepest, depth)
+            continue
+        if depth == 3 and start is not None:
+            if deepest - 2 > limit:
+                update_id = update_id_in(body[start : token.end()])
+                parts += [
+                    body[last:start],
+                    b'{"update_id":%d,"%s":true}'
+                    % (update_id if update_id is not None else -1, TOO_DEEP.encode()),
+                ]
+                last = token.end()
+            start = None
+        depth -= 1
+    parts.append(body[last:])
+    return b"".join(parts)
+
+
+def update_id_in(body: bytes) -> int | None:
+    """The update id of a raw body that is not parsed (Telegram writes it first)."""
+    found = _UPDATE_ID.search(body[:200])
+    return int(found.group(1)) if found else None
+
+
 class Malformed(ValueError):
     """An update that cannot be read; acknowledged and skipped."""
 
@@ -283,6 +379,8 @@ def translate(
     """One raw update as an engine event (None: nothing to track). Raises Malformed."""
     if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
         raise Malformed("not an update (no integer update_id)")
+    if raw.get(TOO_DEEP) is True or nested_too_deep(raw):
+        return unreadable(raw["update_id"], raw, now)
     raw = _without_surrogates(raw)
     try:
         update = telegram.Update.de_json(raw, bot)

@@ -21,7 +21,6 @@ from bot.wiring import account_specs, build_adapters, engine_settings, staff_rol
 from cases.clock import Clock, SystemClock
 from cases.engine import Engine
 from cases.model import Inbound
-from storage import failed
 from storage.db import make_engine, make_sessions, migrate
 from storage.directory import sync_directory
 from storage.ingest import Ingestor
@@ -100,22 +99,13 @@ class App:
         self.caches.clear()
 
     def _build_adapters(self) -> None:
-        built = build_adapters(
-            self.config, self.clock, self.texts, queue=self.dispatcher, keep=self.keep_unreadable
-        )
+        built = build_adapters(self.config, self.clock, self.texts, queue=self.dispatcher)
         for platform, adapter in built.items():
             self.adapters.setdefault(platform, adapter)
         # a bridge that pulls its commands takes them itself; the dispatcher sends the rest
         self.dispatcher.adapters.update(
             {p: a for p, a in self.adapters.items() if not getattr(a, "pulls", False)}
         )
-
-    async def keep_unreadable(
-        self, platform: str, event_id: str | None, error: str, body: str
-    ) -> None:
-        """Keep an event an adapter could not read, so `casebot failed` shows it."""
-        async with self.sessions() as session, session.begin():
-            failed.record_unreadable(session, platform, event_id, error, body, self.clock.now())
 
     async def start(self, *, web: bool = True, scheduler: bool = True) -> None:
         for warning in self.config.warnings():

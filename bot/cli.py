@@ -28,7 +28,9 @@ class UserError(Exception):
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    config = load_config(args.config)
+    args.storage_url = config.storage.url  # for naming the database if it cannot be opened
+    return config
 
 
 def _setup_logging(level: str) -> None:
@@ -52,6 +54,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for warning in config.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     adapters = ["telegram"] if config.telegram else []
+    if args.connect:
+        asyncio.run(_ping_database(config.storage.url))
     print(
         f"config ok: {len(config.accounts)} account(s), "
         f"{sum(len(a.chats) for a in config.accounts)} chat(s), "
@@ -59,6 +63,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"adapters: {', '.join(adapters) or 'none'}"
     )
     return 0
+
+
+async def _ping_database(url: str) -> None:
+    """Open the database and ask it one question; a failure ends in main's one line."""
+    from storage.db import make_engine, make_sessions, ping
+
+    engine = make_engine(url)
+    try:
+        async with make_sessions(engine)() as session:
+            await ping(session)
+    finally:
+        await engine.dispose()
+    print("database answers")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -83,7 +100,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     interactive = False if args.no_input else None
-    return asyncio.run(run_demo(Path(args.db), interactive))
+    port = None
+    if args.web:
+        port = args.port or _free_port()
+    try:
+        return asyncio.run(run_demo(Path(args.db), interactive, web_port=port))
+    except KeyboardInterrupt:
+        print("\nbye", flush=True)
+        return 0
+
+
+def _free_port() -> int:
+    """A port free now, so the sign-in link can name it before the server starts."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 EXPORT_COLUMNS = [
@@ -235,9 +268,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.telegram is None:
         raise UserError("doctor: no [telegram] section in the config")
+    if not config.telegram.token:
+        raise AdapterConfigError("telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)")
     from adapters.telegram_doctor import run_doctor
     from storage.db import StorageError
     from storage.directory import stored_chats
+
+    # PTB logs a traceback for every answer it cannot parse; the doctor says it in a line
+    logging.getLogger("telegram").setLevel(logging.CRITICAL)
 
     async def work() -> int:
         try:
@@ -267,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_run)
 
-    with_config("check-config", "validate the config file").set_defaults(func=cmd_check_config)
+    p = with_config("check-config", "validate the config file")
+    p.add_argument("--connect", action="store_true", help="also open the database")
+    p.set_defaults(func=cmd_check_config)
     with_config("migrate", "bring the database schema up to date").set_defaults(func=cmd_migrate)
 
     p = with_config("export", "all cases as JSON or CSV")
@@ -295,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="play a support conversation in the terminal")
     p.add_argument("--db", default="casebot-demo.db", help="SQLite file for the demo")
     p.add_argument("--no-input", action="store_true", help="do not ask for more lines")
+    p.add_argument(
+        "--web", action="store_true", help="also serve the dashboard and print a sign-in link"
+    )
+    p.add_argument("--port", type=int, default=8080, help="port for --web (0: any free one)")
     p.set_defaults(func=cmd_demo)
     return parser
 
@@ -312,10 +356,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from storage.db import StorageError
+        from storage.db import StorageError, connection_problem
 
         if isinstance(exc, StorageError):
             print(f"config error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        url = getattr(args, "storage_url", None)
+        problem = connection_problem(exc, url) if url else None
+        if problem is not None:
+            print(f"error: storage.url: {problem}", file=sys.stderr)
             return EXIT_USAGE
         if isinstance(exc, OperationalError | DBAPIError | OSError) and _is_connect_error(exc):
             print(f"error: cannot reach the database: {_first_line(exc)}", file=sys.stderr)

@@ -38,9 +38,8 @@ class ConfigError(Exception):
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
     if not isinstance(value, str):
+        # a bare number has no unit: 30 could mean seconds or minutes, so say it
         raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
     return parse_duration(value)
 
@@ -99,7 +98,38 @@ class HttpConfig(Section):
     session_secret: str | None = None
     session_ttl: Duration = timedelta(hours=12)
     cookie_secure: bool | None = None
+    vendor_name: str | None = Field(None, min_length=1, max_length=100)
     users: list[HttpUser] = []
+    # hostile clients: a request's headers and its body each get a deadline, idle
+    # keep-alive connections close, one address holds a bounded number of connections,
+    # and all of them stay below the process's open-files limit (0: derived from it)
+    header_timeout: Duration = timedelta(seconds=10)
+    body_timeout: Duration = timedelta(seconds=30)
+    keepalive_timeout: Duration = timedelta(seconds=15)
+    max_connections_per_client: int = Field(64, ge=1)
+    max_connections: int = Field(0, ge=0)
+    # the only peers whose X-Forwarded-For names the client (addresses or networks)
+    trusted_proxies: list[str] = []
+    login_failures_per_address: int = Field(20, ge=1)
+
+    @field_validator("header_timeout", "body_timeout", "keepalive_timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class TelegramConfig(Section):
@@ -114,6 +144,8 @@ class TelegramConfig(Section):
     rate_per_group_minute: int = Field(20, gt=0)
     poll_limit: int = Field(100, ge=1, le=100)
     board_min_interval: Duration = timedelta(seconds=3)
+    # /healthz answers 503 once the Bot API has refused every getUpdates for this long
+    poll_refused_after: Duration = timedelta(minutes=2)
 
     @model_validator(mode="after")
     def _webhook_needs(self) -> TelegramConfig:
@@ -147,6 +179,13 @@ class SchedulerConfig(Section):
     review_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     review_time: str = "09:00"
     timezone: str = "UTC"
+
+    @field_validator("tick")
+    @classmethod
+    def _positive_tick(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s (the sweeper runs every tick)")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -359,6 +398,21 @@ class Config(Section):
             bridges.add(bridge.name)
         return self
 
+    @model_validator(mode="after")
+    def _dashboard_users(self) -> Config:
+        staff = set(self.staff.engineers) | set(self.staff.leads)
+        names: set[str] = set()
+        for i, user in enumerate(self.http.users):
+            if user.name in names:
+                raise ValueError(f"http.users[{i}].name: duplicate user {user.name!r}")
+            names.add(user.name)
+            if user.person not in staff:
+                raise ValueError(
+                    f"http.users[{i}].person: {user.person} is not in staff.engineers or "
+                    "staff.leads"
+                )
+        return self
+
     def warnings(self) -> list[str]:
         """Likely mistakes that still make a working config: said by check-config and
         logged by run. A tier without targets is allowed (an account on a plan with
@@ -437,4 +491,26 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    storage = raw.get("storage")
+    if storage is None or isinstance(storage, dict):
+        storage = dict(storage or {})
+        url = storage.get("url", StorageConfig().url)
+        if isinstance(url, str):
+            storage["url"] = sqlite_beside(url, path.parent)
+            raw["storage"] = storage
     return parse_config(raw, env)
+
+
+SQLITE = "sqlite+aiosqlite:///"
+
+
+def sqlite_beside(url: str, directory: Path) -> str:
+    """A relative SQLite path in a config file means a file next to the config (so
+    `casebot -c /etc/casebot/casebot.toml` finds the same database from any directory);
+    absolute paths (four slashes), `:memory:` and other databases stay as written."""
+    if not url.startswith(SQLITE):
+        return url
+    rest = url[len(SQLITE) :]
+    if not rest or rest.startswith(("/", ":memory:")):
+        return url
+    return SQLITE + os.path.normpath(directory.absolute() / rest)

@@ -1,15 +1,22 @@
 """`casebot demo`: a support conversation played through the real engine on a local
 SQLite file, printed as it happens; then the case and its timeline; then, given a
-terminal, the user goes on typing as a customer or an engineer.
+terminal, the user goes on typing as a customer or an engineer. With `--web` the
+dashboard serves the demo's data on 127.0.0.1 and a one-time sign-in link is printed.
 
-Part of `bot`. Needs no account anywhere: the console adapter prints the bot.
+Part of `bot`. Needs no account anywhere: the console adapter prints the bot. The
+demo delivers each line's answers itself before reading the next line, so the
+background dispatcher stays off (two senders would print a row twice).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,11 +52,20 @@ SCRIPT: list[tuple[str, str, int | None]] = [
 ]
 
 
-def demo_config(db: Path) -> dict[str, Any]:
+TRIAGE = ChatKey("console", "triage")
+LOGIN_LINK = re.compile(r"https?://\S+/login/\S+")
+
+
+def demo_config(db: Path, web_port: int | None = None) -> dict[str, Any]:
+    http: dict[str, Any] = {"enabled": False}
+    if web_port is not None:
+        base = f"http://127.0.0.1:{web_port}"
+        http = {"enabled": True, "host": "127.0.0.1", "port": web_port, "public_url": base}
     return {
         "storage": {"url": f"sqlite+aiosqlite:///{db}"},
-        "http": {"enabled": False},
+        "http": http,
         "scheduler": {"enabled": False},
+        "dispatcher": {"enabled": False},
         "staff": {
             "engineers": ["console:evan"],
             "leads": ["console:lena"],
@@ -76,17 +92,20 @@ class Demo:
     def __post_init__(self) -> None:
         self._events = itertools.count(1)
 
-    async def say(self, who: str, text: str, reply_to: int | None = None) -> None:
+    async def say(
+        self, who: str, text: str, reply_to: int | None = None, chat: ChatKey = CHAT
+    ) -> None:
         actor = PEOPLE.get(who) or Actor("console", who, who.capitalize(), who)
         self.clock.advance(minutes=1)
-        mid = self.console.next_id(CHAT.chat)
+        mid = self.console.next_id(chat.chat)
         arrow = f" ↩ {reply_to}" if reply_to else ""
-        self.write(f"[{mid}] {actor.display}{arrow}: {text}")
+        where = "" if chat == CHAT else f"({chat.chat}) "
+        self.write(f"{where}[{mid}] {actor.display}{arrow}: {text}")
         await self.app.ingestor.handle(
             Inbound(
                 InboundKind.MESSAGE,
                 f"demo-{next(self._events)}",
-                CHAT,
+                chat,
                 self.clock.now(),
                 actor,
                 message_id=mid,
@@ -149,14 +168,15 @@ async def run_demo(
     interactive: bool | None = None,
     stdin: TextIO | None = None,
     write: Callable[[str], None] = print,
+    web_port: int | None = None,
 ) -> int:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    config = parse_config(demo_config(db), env={})
+    config = parse_config(demo_config(db, web_port), env={})
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30))
     console = ConsoleAdapter(write)
     app = App(config, clock, adapters={"console": console})
-    await app.start(web=False, scheduler=False)
+    await app.start(web=web_port is not None, scheduler=False)
     demo = Demo(app, console, clock, write)
     try:
         write("casebot demo: a customer group (Acme) and a support engineer (Evan).")
@@ -165,40 +185,99 @@ async def run_demo(
             await demo.say(who, text, reply_to)
         await demo.press("alice", "csat:1:5")
         await demo.show_case(1)
+        if web_port is not None:
+            await _serve_dashboard(demo, write)
         stdin = stdin or sys.stdin
         if interactive is None:
             interactive = stdin.isatty()
         if interactive:
             await _interactive(demo, stdin, write)
+        elif web_port is not None:
+            await asyncio.Event().wait()  # until Ctrl-C
     finally:
         await app.stop()
     write(f"\nThe demo database is {db}; run the demo again to start afresh.")
     return 0
 
 
+async def _serve_dashboard(demo: Demo, write: Callable[[str], None]) -> None:
+    """Lena asks for a sign-in link in the triage chat, as staff do with /login; the
+    link it DMs is the one printed for the newcomer."""
+    lines: list[str] = []
+
+    def keep(text: str) -> None:
+        lines.append(text)
+        write(text)
+
+    demo.console.write = keep
+    try:
+        await demo.say("lena", "/login", chat=TRIAGE)
+    finally:
+        demo.console.write = write
+    link = next((m.group(0) for line in lines if (m := LOGIN_LINK.search(line))), None)
+    if link is None:
+        raise RuntimeError("the demo's /login sent no sign-in link")
+    write(f"\nThe dashboard serves this demo at {demo.app.config.http.public_url}/")
+    write(f"Sign in as Lena (lead) with this one-time link: {link}")
+    write("Ctrl-C ends the demo.")
+
+
+async def _lines(stdin: TextIO) -> AsyncIterator[str]:
+    """Lines as they are typed, read without blocking the event loop (which delivers
+    the answers meanwhile); a stream without a file descriptor is read directly."""
+    try:
+        fd = stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        while line := stdin.readline():
+            yield line
+        return
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    loop.add_reader(fd, lambda: queue.put_nowait(os.read(fd, 65536)))
+    pending = b""
+    try:
+        while True:
+            chunk = await queue.get()
+            if not chunk:  # end of input
+                if pending:
+                    yield pending.decode("utf-8", "replace")
+                return
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                yield line.decode("utf-8", "replace") + "\n"
+    finally:
+        loop.remove_reader(fd)
+
+
 async def _interactive(demo: Demo, stdin: TextIO, write: Callable[[str], None]) -> None:
     write(
         "\nYour turn. Type `alice> my VM is down` or `evan> /case` (staff: evan, lena;"
         " anyone else is a customer).\n`evan@5> text` replies to message 5; `case 2` shows"
-        " case #2; `quit` ends."
+        " case #2; `quit` ends; so does Ctrl-C."
     )
-    while True:
-        write("> ")
-        line = stdin.readline()
-        if not line or line.strip() in ("quit", "exit"):
-            return
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("case "):
-            number = line[5:].strip().lstrip("#")
-            if number.isdigit():
-                await demo.show_case(int(number))
-            continue
-        who, sep, text = line.partition(">")
-        if not sep or not who.strip() or not text.strip():
-            write("  format: name> text   or   name@N> text (reply to message N)")
-            continue
-        name, _, reply = who.strip().partition("@")
-        reply_to = int(reply) if reply.isdigit() else None
-        await demo.say(name.lower(), text.strip(), reply_to)
+    write("> ")
+    async with contextlib.aclosing(_lines(stdin)) as lines:
+        async for raw in lines:
+            line = raw.strip()
+            if line in ("quit", "exit"):
+                return
+            await _one_line(demo, line, write)
+            write("> ")
+
+
+async def _one_line(demo: Demo, line: str, write: Callable[[str], None]) -> None:
+    if not line:
+        return
+    if line.startswith("case "):
+        number = line[5:].strip().lstrip("#")
+        if number.isdigit():
+            await demo.show_case(int(number))
+        return
+    who, sep, text = line.partition(">")
+    if not sep or not who.strip() or not text.strip():
+        write("  format: name> text   or   name@N> text (reply to message N)")
+        return
+    name, _, reply = who.strip().partition("@")
+    reply_to = int(reply) if reply.isdigit() else None
+    await demo.say(name.lower(), text.strip(), reply_to)

@@ -164,7 +164,11 @@ class Dispatcher:
         # a platform saying "wait" (rate limits) is not a failure: it never makes a row dead
         dead = permanent or (retry_after is None and attempts >= self.max_attempts)
         retry_at = None if dead else now + self.backoff(attempts, retry_after)
-        log.warning(
+        # an edit (board, card) held back by a rate limit is retried and superseded as
+        # designed: that is routine, not a warning
+        throttled_edit = row.kind == "upsert" and retry_after is not None and not dead
+        log.log(
+            logging.INFO if throttled_edit else logging.WARNING,
             "outbox row %s to %s:%s failed (attempt %d%s): %s",
             row.id,
             row.platform,

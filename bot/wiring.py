@@ -6,7 +6,7 @@ Part of `bot`, which may import every package.
 from __future__ import annotations
 
 from adapters.base import Adapter, CommandQueue
-from adapters.bridge import BridgeAdapter, BridgeDoor, Keep, capabilities_of
+from adapters.bridge import BridgeAdapter, BridgeDoor, capabilities_of
 from bot.config import Config
 from cases.calendar import BusinessCalendar
 from cases.clock import Clock
@@ -89,7 +89,7 @@ def capabilities(config: Config) -> dict[str, Capabilities]:
 
 
 def build_adapters(
-    config: Config, clock: Clock, texts: Texts, *, queue: CommandQueue, keep: Keep
+    config: Config, clock: Clock, texts: Texts, *, queue: CommandQueue
 ) -> dict[str, Adapter]:
     """The adapter registry: one adapter per configured platform section, by platform.
     Each owns its settings (`[telegram]`, a `[[bridges]]` table) and its web routes."""
@@ -112,7 +112,6 @@ def build_adapters(
             texts=texts,
             staff_locale=config.staff.locale,
             queue=queue,
-            keep=keep,
             door=door,
         )
     return adapters

@@ -37,6 +37,11 @@ class EventFailed(Exception):
     rest of its batch went on. Adapters acknowledge it (a replay would fail again)."""
 
 
+class Unreadable(EventFailed):
+    """An event its adapter could not read (InboundKind.UNREADABLE): always rejected, so
+    it is kept with its reason among the failed events."""
+
+
 class AlreadyStored(Exception):
     """The message is on record already (a platform re-sent it): handle nothing."""
 

@@ -12,7 +12,14 @@ import uuid
 
 from cases.buttons import Buttons
 from cases.commands import PRIVATE_COMMANDS, parse_command
-from cases.context import ActionConflict, ActionRejected, AlreadyStored, Ctx, Outcome
+from cases.context import (
+    ActionConflict,
+    ActionRejected,
+    AlreadyStored,
+    Ctx,
+    Outcome,
+    Unreadable,
+)
 from cases.model import (
     PRIORITIES,
     ActionKind,
@@ -45,6 +52,8 @@ class Engine(Buttons):
     # ----------------------------------------------------------------- entry
 
     async def handle(self, uow: UnitOfWork, event: Inbound) -> Outcome:
+        if event.kind is InboundKind.UNREADABLE:
+            raise Unreadable(event.text or "the adapter could not read this event")
         outcome = Outcome()
         if not await uow.claim_event(event.chat.platform, event.event_id):
             outcome.duplicate = True

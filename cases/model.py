@@ -112,6 +112,9 @@ class InboundKind(StrEnum):
     BUTTON = "button"
     MEMBERSHIP = "membership"
     MIGRATE = "migrate"
+    # an event the adapter could not read (e.g. nested too deep to parse safely): the
+    # engine rejects it, so it is kept in `casebot failed` and the platform moves on
+    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)

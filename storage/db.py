@@ -6,6 +6,8 @@ Imports SQLAlchemy, Alembic, aiosqlite and `cases` only.
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,38 @@ def check_location(url: str) -> None:
     path = sqlite_path(url)
     if path is not None and not path.resolve().parent.is_dir():
         raise StorageError(f"storage.url: directory {path.resolve().parent} does not exist")
+
+
+# SQLSTATE classes a server answers a connection with when it refuses it: 08 connection
+# exception, 28 invalid authorization (role, password), 3D invalid catalog (no database)
+_REFUSING_SQLSTATES = ("08", "28", "3D")
+_UNREACHABLE = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
+
+
+def connection_problem(exc: BaseException, url: str) -> str | None:
+    """One line saying why the database at `url` cannot be opened, when `exc` (or what
+    it wraps) is the driver refusing a connection; None for any other error."""
+    parsed = make_url(url)
+    where = f"{parsed.host}:{parsed.port or 5432}" if parsed.host else url
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_REFUSING_SQLSTATES):
+            return f"the database server at {where} refused: {_first_line(current)}"
+        if isinstance(current, socket.gaierror):
+            return f"the database host {parsed.host} does not resolve"
+        if isinstance(current, ConnectionError | TimeoutError) or (
+            isinstance(current, OSError) and current.errno in _UNREACHABLE
+        ):
+            return f"cannot connect to the database at {where}: {_first_line(current)}"
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

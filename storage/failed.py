@@ -49,30 +49,8 @@ def record(session: AsyncSession, event: Inbound, error: str, at: datetime) -> N
     )
 
 
-UNREADABLE = "unreadable"
-
-
-def record_unreadable(
-    session: AsyncSession,
-    platform: str,
-    event_id: str | None,
-    error: str,
-    body: str,
-    at: datetime,
-) -> None:
-    """An event its adapter could not read at all: kept as the text that came, to be
-    seen (`casebot failed`), never replayed."""
-    session.add(
-        FailedEvent(
-            platform=platform,
-            event_id=(event_id or "-")[:128],
-            chat=f"{platform}:?",
-            kind=UNREADABLE,
-            error=error[:4000],
-            payload={"body": body[:100_000]},
-            failed_at=at,
-        )
-    )
+# the kind of an event its adapter could not read: listed, never replayed
+UNREADABLE = InboundKind.UNREADABLE.value
 
 
 async def pending(session: AsyncSession, limit: int = 200) -> list[FailedEvent]:

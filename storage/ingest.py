@@ -24,7 +24,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.clock import Clock, SystemClock
-from cases.context import EventFailed
+from cases.context import EventFailed, Unreadable
 from cases.engine import Engine, Outcome
 from cases.model import Inbound
 from storage import failed
@@ -90,6 +90,10 @@ class Ingestor:
         self.max_wait = max_wait
         self.observe = observe
         self.stats = IngestStats()
+        # batches in a row whose commit failed, and the last failure: `/healthz` says
+        # unhealthy while nothing can be committed (read-only or full disk, lost lock)
+        self.failed_commits = 0
+        self.commit_error: str | None = None
         self._queue: asyncio.Queue[tuple[Inbound, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -108,7 +112,10 @@ class Ingestor:
                     if _spoils_batch(exc, session):
                         # not this event's fault: nothing of the batch may be acknowledged
                         raise
-                    log.exception("event %s in %s failed", event.event_id, event.chat.key)
+                    if isinstance(exc, Unreadable):  # the adapter said why; no traceback
+                        log.error("event %s in %s: %s", event.event_id, event.chat.key, exc)
+                    else:
+                        log.exception("event %s in %s failed", event.event_id, event.chat.key)
                     # a name remembered inside the rolled-back savepoint was not stored
                     self.caches.people_seen.clear()
                     error = f"{type(exc).__name__}: {exc}"
@@ -177,10 +184,13 @@ class Ingestor:
                         break
             try:
                 results: list[Outcome | Exception] = await self.handle_batch([e for e, _ in batch])
+                self.failed_commits = 0
             except Exception as exc:  # the commit failed: nobody may acknowledge
                 log.exception("batch of %d events failed to commit", len(batch))
                 self.caches.clear()
                 results = [exc] * len(batch)
+                self.failed_commits += 1
+                self.commit_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     if isinstance(result, Exception):

@@ -241,14 +241,31 @@ class LoginToken(Base):
 
 
 class LoginFailure(Base):
-    """A wrong password for a sign-in name: kept in the database, so the throttle
-    holds across every process behind a load balancer; rows older than the window go."""
+    """A wrong password for a sign-in name from a client address: kept in the database,
+    so the throttle holds across every process behind a load balancer; rows older than
+    the window go."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_name_at", "name", "at"),)
+    __table_args__ = (
+        Index("ix_login_failures_name_at", "name", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class StaffSessionRecord(Base):
+    """A dashboard sign-in. The cookie carries a random id of which only a hash is kept;
+    signing out revokes the row, so every process refuses the cookie from then on."""
+
+    __tablename__ = "staff_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 class FailedEvent(Base):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from storage.models import (
     LoginToken,
     MessageRow,
     Person,
+    StaffSessionRecord,
 )
 from storage.queries import case_summary, iso
 
@@ -120,15 +122,23 @@ async def sla_breaches(session: AsyncSession) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def breached_case_ids(session: AsyncSession, case_ids: list[int]) -> set[int]:
+async def breach_times(session: AsyncSession, case_ids: list[int]) -> dict[int, datetime]:
+    """When each of these cases first breached an SLA target (cases that never did are
+    left out): a breach happens at its due time, however late the sweeper saw it."""
     if not case_ids:
-        return set()
+        return {}
     rows = await session.execute(
-        select(CaseEvent.case_id)
-        .where(CaseEvent.type == BREACH_EVENT, CaseEvent.case_id.in_(case_ids))
-        .distinct()
+        select(CaseEvent.case_id, CaseEvent.at, CaseEvent.data).where(
+            CaseEvent.type == BREACH_EVENT, CaseEvent.case_id.in_(case_ids)
+        )
     )
-    return {int(r) for r in rows.scalars()}
+    first: dict[int, datetime] = {}
+    for case_id, at, data in rows.all():
+        due = (data or {}).get("due")
+        when = datetime.fromisoformat(due) if isinstance(due, str) else at
+        if case_id not in first or when < first[case_id]:
+            first[int(case_id)] = when
+    return first
 
 
 # ------------------------------------------------------------ directory
@@ -169,6 +179,23 @@ def chat_dict(chat: Chat) -> dict[str, Any]:
 async def account_named(session: AsyncSession, name: str) -> Account | None:
     row = await session.execute(select(Account).where(Account.name == name))
     return row.scalar_one_or_none()
+
+
+async def chat_titles(session: AsyncSession, keys: Iterable[str]) -> dict[str, str]:
+    """Titles of the chats named by key ("telegram:-100100"), for those that have one."""
+    wanted = {tuple(k.split(":", 1)) for k in keys if ":" in k}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Chat.platform, Chat.chat, Chat.title).where(
+            Chat.title.is_not(None), Chat.chat.in_([chat for _, chat in wanted])
+        )
+    )
+    return {
+        f"{platform}:{chat}": title
+        for platform, chat, title in rows.all()
+        if (platform, chat) in wanted and title
+    }
 
 
 async def chats_of(session: AsyncSession, account_id: int) -> list[Chat]:
@@ -279,14 +306,14 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
         return None
     found = (
         await session.execute(
-            select(Chat, Account.locale)
+            select(Chat, Account.locale, Account.name)
             .outerjoin(Account, Account.id == Chat.account_id)
             .where(Chat.status_token == token)
         )
     ).first()
     if found is None or found[0].kind != "customer":
         return None
-    chat, locale = found
+    chat, locale, account = found
     rows = await session.execute(
         select(CaseRow)
         .where(
@@ -321,7 +348,12 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
                 "updated_at": updated,
             }
         )
-    return {"chat_title": chat.title, "cases": cases, "locale": locale or "en"}
+    return {
+        "chat_title": chat.title,
+        "account": account,
+        "cases": cases,
+        "locale": locale or "en",
+    }
 
 
 async def rotate_status_token(session: AsyncSession, chat_id: int) -> str | None:
@@ -351,32 +383,52 @@ class LoginAttempt:
 
 
 async def begin_login_attempt(
-    session: AsyncSession, name: str, now: datetime, window: timedelta, limit: int
+    session: AsyncSession,
+    name: str,
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    address: str | None = None,
+    address_limit: int | None = None,
 ) -> LoginAttempt:
-    """Count a try for `name` unless `limit` tries are already counted within `window`.
-    Tries of one name take turns (a PostgreSQL advisory lock; SQLite writes are serial
-    anyway), so a burst of parallel requests cannot all slip under the limit. The caller
-    commits, checks the password, and calls `forget_login_attempt` when it was right."""
+    """Count a try for `name` from `address` unless `limit` tries are already counted for
+    the name, or `address_limit` for the address, within `window` (random names from one
+    address pass the first, not the second). Tries of one name, and of one address, take
+    turns (PostgreSQL advisory locks, name first; SQLite writes are serial anyway), so a
+    burst of parallel requests cannot all slip under a limit. The caller commits, checks
+    the password, and calls `forget_login_attempt` when it was right."""
     name = name[:200]
+    address = address[:64] if address else None
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             select(func.pg_advisory_xact_lock(func.hashtext("casebot-login:" + name)))
         )
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
-    counted = (
-        (
+        if address is not None:
             await session.execute(
-                select(LoginFailure.at)
-                .where(LoginFailure.name == name, LoginFailure.at >= now - window)
-                .order_by(LoginFailure.at)
+                select(func.pg_advisory_xact_lock(func.hashtext("casebot-address:" + address)))
             )
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+    for column, value, most in (
+        (LoginFailure.name, name, limit),
+        (LoginFailure.address, address, address_limit),
+    ):
+        if value is None or most is None:
+            continue
+        counted = (
+            (
+                await session.execute(
+                    select(LoginFailure.at)
+                    .where(column == value, LoginFailure.at >= now - window)
+                    .order_by(LoginFailure.at)
+                    .limit(most)
+                )
+            )
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
-    if len(counted) >= limit:
-        return LoginAttempt(False, locked_since=counted[0])
-    attempt = LoginFailure(name=name, at=now)
+        if len(counted) >= most:
+            return LoginAttempt(False, locked_since=counted[0])
+    attempt = LoginFailure(name=name, at=now, address=address)
     session.add(attempt)
     await session.flush()
     return LoginAttempt(True, attempt_id=attempt.id)
@@ -385,6 +437,47 @@ async def begin_login_attempt(
 async def forget_login_attempt(session: AsyncSession, attempt_id: int) -> None:
     """The password was right: the try does not count against the name."""
     await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
+
+
+# ------------------------------------------------------------ dashboard sessions
+
+
+async def start_staff_session(
+    session: AsyncSession, id_hash: str, person: str, now: datetime, expires_at: datetime
+) -> None:
+    """Record a sign-in (sessions past their end are dropped on the way)."""
+    await session.execute(delete(StaffSessionRecord).where(StaffSessionRecord.expires_at < now))
+    session.add(
+        StaffSessionRecord(id_hash=id_hash, person=person, created_at=now, expires_at=expires_at)
+    )
+
+
+async def staff_session_live(
+    session: AsyncSession, id_hash: str, person: str, now: datetime
+) -> bool:
+    """Whether a sign-in of `person` is recorded, unrevoked and unexpired; reads only."""
+    row = await session.execute(
+        select(StaffSessionRecord.id_hash).where(
+            StaffSessionRecord.id_hash == id_hash,
+            StaffSessionRecord.person == person,
+            StaffSessionRecord.revoked_at.is_(None),
+            StaffSessionRecord.expires_at > now,
+        )
+    )
+    return row.first() is not None
+
+
+async def revoke_staff_sessions(
+    session: AsyncSession, now: datetime, id_hash: str | None = None
+) -> int:
+    """Revoke one sign-in, or with no `id_hash` every live one; returns how many."""
+    query = update(StaffSessionRecord).where(
+        StaffSessionRecord.revoked_at.is_(None), StaffSessionRecord.expires_at > now
+    )
+    if id_hash is not None:
+        query = query.where(StaffSessionRecord.id_hash == id_hash)
+    result = await session.execute(query.values(revoked_at=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def login_token_usable(session: AsyncSession, token_hash: str, now: datetime) -> bool:

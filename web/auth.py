@@ -2,21 +2,28 @@
 tokens, and the sign-in routes (password form, one-time link behind a "Sign in"
 button, sign-out).
 
-Imports aiohttp, the standard library and `storage`. Sessions are stateless
-cookies signed with HMAC-SHA256 under `http.session_secret`; without one a
-random secret is made per process, so sessions end when the process restarts.
+Imports aiohttp, the standard library, `storage` and `web.guard`. Session cookies
+are signed with HMAC-SHA256 under `http.session_secret` (without one a random secret
+is made per process, so sessions end when the process restarts) and name a session
+recorded in the database, so that signing out ends it on every process. Passwords
+are hashed in a small thread pool, never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import hmac
 import json
+import logging
+import re
 import secrets
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 
@@ -26,8 +33,14 @@ from storage.stats import (
     forget_login_attempt,
     login_token_usable,
     person_role,
+    revoke_staff_sessions,
+    staff_session_live,
+    start_staff_session,
 )
 from web.context import NONCE_KEY, SECRET_KEY, STAFF_KEY, casebot
+from web.guard import GUARD_KEY, TrustedProxies, client_address
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "cb_session"
 NONCE_COOKIE = "cb_nonce"
@@ -65,6 +78,39 @@ def _dummy_hash() -> str:
     return hash_password("not a password")
 
 
+class PasswordChecks:
+    """PBKDF2 takes about 0.1 s of CPU a try: on the event loop, a flood of wrong
+    passwords stalled every request. Here it runs on a few threads (hashlib lets go of
+    the GIL while it hashes); at most `queue` tries wait for one, and beyond that the
+    answer is "busy" at once, so a flood queues briefly instead of piling up."""
+
+    def __init__(self, threads: int = 2, queue: int = 32) -> None:
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="password-hash")
+        self.queue = queue
+        self.pending = 0
+
+    async def verify(self, password: str, encoded: str) -> bool | None:
+        """Whether `password` matches, or None when too many checks are waiting."""
+        if self.pending >= self.queue:
+            return None
+        self.pending += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.pool, verify_password, password, encoded)
+        finally:
+            self.pending -= 1
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+PASSWORDS_KEY = web.AppKey("password_checks", PasswordChecks)
+
+
+async def close_password_checks(web_app: web.Application) -> None:
+    web_app[PASSWORDS_KEY].close()
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -81,6 +127,8 @@ class StaffSession:
     person: str  # "telegram:1001"
     name: str
     expires: float
+    sid: str = ""  # the session's id; the database keeps its hash (`staff_sessions`)
+    role: str = ""  # filled in from the database on each request, never from the cookie
 
 
 def _sign(secret: bytes, payload: bytes) -> str:
@@ -100,7 +148,8 @@ def _same(given: str, expected: str) -> bool:
 
 def encode_session(secret: bytes, session: StaffSession) -> str:
     payload = json.dumps(
-        {"p": session.person, "n": session.name, "e": session.expires}, separators=(",", ":")
+        {"p": session.person, "n": session.name, "e": session.expires, "s": session.sid},
+        separators=(",", ":"),
     ).encode()
     return f"{_b64(payload)}.{_sign(secret, b'session|' + payload)}"
 
@@ -115,7 +164,9 @@ def decode_session(secret: bytes, value: str, now: float) -> StaffSession | None
         return None
     try:
         data = json.loads(payload)
-        session = StaffSession(str(data["p"]), str(data["n"]), float(data["e"]))
+        session = StaffSession(
+            str(data["p"]), str(data["n"]), float(data["e"]), str(data.get("s", ""))
+        )
     except (ValueError, KeyError, TypeError):
         return None
     return session if session.expires > now else None
@@ -135,7 +186,8 @@ def csrf_ok(request: web.Request, given: str) -> bool:
     return _same(given, expected)
 
 
-def _secure(request: web.Request) -> bool:
+def cookies_secure(request: web.Request) -> bool:
+    """Whether cookies carry `Secure`: `http.cookie_secure`, or an https `public_url`."""
     http = casebot(request).config.http
     if http.cookie_secure is not None:
         return bool(http.cookie_secure)
@@ -164,23 +216,37 @@ def _set_cookie(
         path="/",
         httponly=True,
         samesite="Lax",
-        secure=_secure(request),
+        secure=cookies_secure(request),
     )
 
 
+def _session_hash(sid: str) -> str:
+    return hashlib.sha256(_bytes(sid)).hexdigest()
+
+
+def _cookie_session(request: web.Request) -> StaffSession | None:
+    """The session the cookie names, if its signature holds; not yet checked against
+    the database."""
+    app = casebot(request)
+    value = request.cookies.get(SESSION_COOKIE, "")
+    return decode_session(request.app[SECRET_KEY], value, app.clock.now().timestamp())
+
+
 async def current_staff(request: web.Request) -> StaffSession | None:
-    """The signed-in staff person, or None. The person must still be staff."""
+    """The signed-in staff person, or None. The session must be recorded and not
+    revoked, and the person must still be staff."""
     if STAFF_KEY in request:
         cached: StaffSession | None = request[STAFF_KEY]
         return cached
     app = casebot(request)
-    value = request.cookies.get(SESSION_COOKIE, "")
-    session = decode_session(request.app[SECRET_KEY], value, app.clock.now().timestamp())
+    session = _cookie_session(request)
     if session is not None:
         async with app.sessions() as db:
-            role = await person_role(db, session.person)
-        if role is None or role == "customer":
-            session = None
+            live = session.sid and await staff_session_live(
+                db, _session_hash(session.sid), session.person, app.clock.now()
+            )
+            role = await person_role(db, session.person) if live else None
+        session = None if role is None or role == "customer" else replace(session, role=role)
     request[STAFF_KEY] = session
     return session
 
@@ -188,24 +254,45 @@ async def current_staff(request: web.Request) -> StaffSession | None:
 async def require_staff(request: web.Request) -> StaffSession:
     session = await current_staff(request)
     if session is None:
-        raise web.HTTPSeeOther(f"/login?next={_safe_next(request.path_qs)}")
+        raise web.HTTPSeeOther(f"/login?next={quote(safe_next(request.path_qs), safe='/')}")
     return session
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: "//evil.example" and "https://..." become "/"."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+# browsers drop tabs and newlines anywhere in a URL, and read a backslash as a slash
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: `target` when it is a path on this site, else "/".
+
+    A browser would make "/\t/evil.example" or "/\\evil.example" into "//evil.example",
+    another site; so would a server that decodes "%09" once more. So the target, and
+    every percent-decoding of it, must be free of control characters and backslashes,
+    start with one "/" and not two."""
+    if not target:
         return "/"
-    return target
+    seen = target
+    for _ in range(4):  # each round peels one layer of percent-encoding
+        if _UNSAFE_IN_NEXT.search(seen) or not seen.startswith("/") or seen.startswith("//"):
+            return "/"
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
+    return "/"  # encoded more deeply than any link of ours
 
 
-def start_session(
+async def start_session(
     request: web.Request, response: web.StreamResponse, person: str, name: str
 ) -> None:
     app = casebot(request)
     ttl = app.config.http.session_ttl
-    expires = app.clock.now().timestamp() + ttl.total_seconds()
-    value = encode_session(request.app[SECRET_KEY], StaffSession(person, name, expires))
+    now = app.clock.now()
+    sid = secrets.token_urlsafe(24)
+    async with app.sessions() as db, db.begin():
+        await start_staff_session(db, _session_hash(sid), person, now, now + ttl)
+    expires = now.timestamp() + ttl.total_seconds()
+    value = encode_session(request.app[SECRET_KEY], StaffSession(person, name, expires, sid))
     _set_cookie(request, response, SESSION_COOKIE, value, max_age=int(ttl.total_seconds()))
     # a fresh nonce at sign-in, so a nonce planted before cannot forge forms after
     _set_cookie(request, response, NONCE_COOKIE, secrets.token_urlsafe(24), max_age=None)
@@ -218,15 +305,22 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     from web.render import render
 
     if await current_staff(request) is not None:
-        raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
-    return render(request, "login.html", {"next": _safe_next(request.query.get("next"))})
+        raise web.HTTPSeeOther(safe_next(request.query.get("next")))
+    return render(request, "login.html", {"next": safe_next(request.query.get("next"))})
 
 
 # password guessing: after this many wrong tries for one name within the window, that
-# name is refused (429) until the window has passed. The tries are kept in the
-# database, so every process behind a load balancer counts the same ones.
+# name is refused (429) until the window has passed; after `http.login_failures_per_
+# address` from one client address, so is that address (random names pass the first).
+# The tries are kept in the database, so every process behind a load balancer counts
+# the same ones.
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=5)
+
+
+def _trusted(request: web.Request) -> TrustedProxies:
+    guard = request.app.get(GUARD_KEY)
+    return guard.trusted if guard is not None else TrustedProxies([])
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
@@ -236,10 +330,19 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name = str(form.get("name", ""))
     password = str(form.get("password", ""))
-    target = _safe_next(str(form.get("next", "/")))
+    target = safe_next(str(form.get("next", "/")))
     now = app.clock.now()
+    address = client_address(request, _trusted(request))
     async with app.sessions() as db, db.begin():
-        attempt = await begin_login_attempt(db, name, now, FAILURE_WINDOW, MAX_FAILURES)
+        attempt = await begin_login_attempt(
+            db,
+            name,
+            now,
+            FAILURE_WINDOW,
+            MAX_FAILURES,
+            address=address or None,
+            address_limit=app.config.http.login_failures_per_address,
+        )
     if not attempt.allowed:
         assert attempt.locked_since is not None
         wait = int((FAILURE_WINDOW - (now - attempt.locked_since)).total_seconds()) // 60 + 1
@@ -254,7 +357,16 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             status=429,
         )
     user = next((u for u in app.config.http.users if u.name == name), None)
-    ok = verify_password(password, user.password_hash if user else _dummy_hash())
+    ok = await request.app[PASSWORDS_KEY].verify(
+        password, user.password_hash if user else _dummy_hash()
+    )
+    if ok is None:
+        return render(
+            request,
+            "login.html",
+            {"next": target, "name": name, "error": "Busy signing people in. Try again."},
+            status=503,
+        )
     if ok and attempt.attempt_id is not None:
         async with app.sessions() as db, db.begin():
             await forget_login_attempt(db, attempt.attempt_id)
@@ -263,7 +375,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             role = await person_role(db, user.person)
         if role is not None and role != "customer":
             response = web.HTTPSeeOther(target)
-            start_session(request, response, user.person, user.name)
+            await start_session(request, response, user.person, user.name)
             raise response
     return render(
         request,
@@ -301,11 +413,33 @@ async def login_link(request: web.Request) -> web.StreamResponse:
         return render(request, "login.html", {"next": "/", "link_error": True}, status=403)
     name = app.config.staff.names.get(person, person)
     response = web.HTTPSeeOther("/")
-    start_session(request, response, person, name)
+    await start_session(request, response, person, name)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    """Ends this browser's session in the database, not only its cookie: a copy of the
+    cookie is refused from now on."""
+    app = casebot(request)
+    session = _cookie_session(request)
+    if session is not None and session.sid:
+        async with app.sessions() as db, db.begin():
+            await revoke_staff_sessions(db, app.clock.now(), _session_hash(session.sid))
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+async def logout_everywhere(request: web.Request) -> web.StreamResponse:
+    """A lead ends every dashboard session, their own and everyone else's (a lost
+    laptop, a leaked cookie); everyone signs in again."""
+    app = casebot(request)
+    session = await require_staff(request)
+    if session.role != "lead":
+        raise web.HTTPForbidden(reason="Only a lead may sign everyone out.")
+    async with app.sessions() as db, db.begin():
+        ended = await revoke_staff_sessions(db, app.clock.now())
+    log.warning("dashboard: %s signed out every session (%d ended)", session.person, ended)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -318,4 +452,5 @@ def routes() -> list[web.RouteDef]:
         web.get("/login/{token}", login_link_confirm),
         web.post("/login/{token}", login_link),
         web.post("/logout", logout),
+        web.post("/logout/everywhere", logout_everywhere),
     ]

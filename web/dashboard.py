@@ -8,6 +8,7 @@ CSRF token that `web.security` checks.
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -22,8 +23,9 @@ from storage.stats import (
     Queue,
     account_named,
     accounts,
-    breached_case_ids,
+    breach_times,
     chat_by_id,
+    chat_titles,
     chats_of,
     people,
     queue_cases,
@@ -35,8 +37,9 @@ from web.actions import ActionRejected, perform, staff_action
 from web.auth import require_staff
 from web.charts import bar_chart, gauge
 from web.context import casebot
-from web.render import redirect_with_flash, render
+from web.render import Translator, account_zone, redirect_with_flash, render, span
 from web.reports import cases_csv, review_window
+from web.timeline import timeline
 
 PAGE = 50
 QUEUE_TITLES = {
@@ -48,6 +51,23 @@ QUEUE_TITLES = {
     "active": "All active",
     "all": "Everything",
 }
+
+
+def _names(everyone: list[dict[str, Any]]) -> dict[str, str]:
+    return {p["key"]: p["name"] or p["username"] or p["key"] for p in everyone}
+
+
+def _breaches(times: dict[int, datetime], now: datetime, t: Translator) -> dict[int, str]:
+    """Per breached case id, since when in words: "breached 12 min ago"."""
+    return {
+        case_id: t("desk_breached_ago", span=span((now - at).total_seconds(), t))
+        for case_id, at in times.items()
+    }
+
+
+def _translator(request: web.Request) -> Translator:
+    app = casebot(request)
+    return Translator(app.engine.texts, app.config.staff.locale)
 
 
 def _page(request: web.Request) -> int:
@@ -81,8 +101,8 @@ async def queue(request: web.Request) -> web.StreamResponse:
             body = cases_csv(cases)
         else:
             sizes = await queue_sizes(session, staff.person, now)
-            breached = await breached_case_ids(session, [c["id"] for c in cases])
-            names = {p["key"]: p["name"] for p in await people(session, "staff")}
+            breached = await breach_times(session, [c["id"] for c in cases])
+            names = _names(await people(session, "staff"))
     if as_csv:
         filename = f"casebot-{name}-{now:%Y%m%d-%H%M}.csv"
         return web.Response(
@@ -102,7 +122,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
             "page": page,
             "pages": max(1, -(-total // PAGE)),
             "account": account,
-            "breached": breached,
+            "breached": _breaches(breached, now, _translator(request)),
             "names": names,
         },
     )
@@ -119,17 +139,22 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         case = await get_case(session, case_id)
         if case is None:
             raise web.HTTPNotFound(reason=f"No case #{case_id}")
-        staff_people = await people(session, "staff")
-        breached = bool(await breached_case_ids(session, [case_id]))
-    names = {p["key"]: p["name"] for p in staff_people}
+        everyone = await people(session)
+        breached = await breach_times(session, [case_id])
+        titles = await chat_titles(session, [case["chat"]])
+    names = _names(everyone)
+    now, t, zone = app.clock.now(), _translator(request), account_zone(app, case["account"])
     return render(
         request,
         "case.html",
         {
             "case": case,
-            "people": staff_people,
+            "chat_title": titles.get(case["chat"], case["chat"]),
+            "people": [p for p in everyone if p["role"] != "customer"],
             "names": names,
-            "breached": breached,
+            "breached": _breaches(breached, now, t).get(case_id),
+            "zone": zone,
+            "timeline": timeline(case["events"], t, names, zone, now)[::-1],
             "statuses": ["open", "waiting_on_customer", "on_hold", "resolved", "closed"],
             "priorities": ["P1", "P2", "P3", "P4"],
         },
@@ -152,7 +177,7 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         )
         await perform(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash(location, f"Not done: {exc}") from None
+        raise redirect_with_flash(location, f"Not done: {exc}", "error") from None
     raise redirect_with_flash(location, "Done.")
 
 
@@ -168,22 +193,47 @@ async def _review(request: web.Request) -> dict[str, Any]:
     now = app.clock.now()
     weeks = request.query.get("weeks", "8")
     name = request.match_info["name"]
+    printable = request.path.endswith("/review")
+    week = request.query.get("week")
+    if printable and not week:
+        week = now.date().isoformat()  # the printable review opens on the current week
+    count = max(1, min(52, int(weeks) if weeks.isascii() and weeks.isdigit() else 8))
+    try:
+        since, until = review_window(week, now)
+        if since is not None:
+            picker = _week_picker(since.date(), now.date())
+            if not printable:
+                since = until - (until - since) * count
+    except OverflowError:  # a week at the calendar's very edge has no neighbours
+        since = None
+    if since is None:
+        raise web.HTTPBadRequest(reason=_translator(request)("desk_bad_week"))
     async with app.sessions() as session:
         account = await account_named(session, name)
         if account is None:
             raise web.HTTPNotFound(reason=f"No account {name}")
-        since, until = review_window(request.query.get("week"), now)
-        if since is None:
-            raise web.HTTPBadRequest(reason="week must be a date such as 2026-03-02")
-        if request.path.endswith("/review"):
-            review = await account_review(session, account, since, until)
-        else:
-            count = max(1, min(52, int(weeks) if weeks.isdigit() else 8))
-            since = until - (until - since) * count
-            # the current, unfinished week counts too on the live page
-            review = await account_review(session, account, since, max(until, now))
+        # the live page counts the current, unfinished week too
+        review = await account_review(
+            session, account, since, until if printable else max(until, now)
+        )
         chats = await chats_of(session, account.id)
-    return {"account": account, "review": review, "chats": chats, **_charts(review)}
+    return {
+        "account": account,
+        "review": review,
+        "chats": chats,
+        "week": picker,
+        **_charts(review),
+    }
+
+
+def _week_picker(start: date, today: date) -> dict[str, str]:
+    """The links of the review's week picker: the weeks before and after, and this one."""
+    return {
+        "start": start.isoformat(),
+        "previous": (start - timedelta(days=7)).isoformat(),
+        "next": (start + timedelta(days=7)).isoformat(),
+        "current": (today - timedelta(days=today.weekday())).isoformat(),
+    }
 
 
 def _charts(review: dict[str, Any]) -> dict[str, Any]:
@@ -260,7 +310,12 @@ async def outbox(request: web.Request) -> web.StreamResponse:
         dead = await list_rows(session, ["dead"], 200)
         pending = await list_rows(session, ["pending"], 100)
         totals = await outbox_counts(session)
-    return render(request, "outbox.html", {"dead": dead, "pending": pending, "totals": totals})
+        titles = await chat_titles(session, [f"{r.platform}:{r.chat}" for r in dead + pending])
+    return render(
+        request,
+        "outbox.html",
+        {"dead": dead, "pending": pending, "totals": totals, "titles": titles},
+    )
 
 
 async def outbox_retry(request: web.Request) -> web.StreamResponse:

@@ -1,5 +1,5 @@
-"""Operations endpoints: `/healthz` (database reachable, adapters running) and
-`/metrics` in the Prometheus text format.
+"""Operations endpoints: `/healthz` (database reachable, commits succeeding, adapters
+running) and `/metrics` in the Prometheus text format.
 
 Imports aiohttp, SQLAlchemy and `storage`. Counters and the handling-latency
 histogram live in the process (`app.metrics`); outbox, case and breach counts
@@ -19,6 +19,9 @@ from storage.stats import cases_by_status, sla_breaches
 from web.context import casebot
 
 HEALTH_TIMEOUT = 5.0
+# ingest batches in a row that failed to commit before /healthz says so: one may be a
+# passing lock; three mean nothing customers write is being kept
+FAILED_COMMITS_UNHEALTHY = 3
 
 
 def adapter_states(app: Any) -> dict[str, bool]:
@@ -28,6 +31,14 @@ def adapter_states(app: Any) -> dict[str, bool]:
     return {
         name: bool(getattr(adapter, "running", True)) for name, adapter in app.adapters.items()
     }
+
+
+def commit_health(app: Any) -> str:
+    """ "ok", or why the last ingest commits failed (until one succeeds again)."""
+    failed = app.ingestor.failed_commits
+    if failed < FAILED_COMMITS_UNHEALTHY:
+        return "ok"
+    return f"failing: the last {failed} commits failed ({app.ingestor.commit_error})"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -40,9 +51,11 @@ async def healthz(request: web.Request) -> web.Response:
             {"ok": False, "database": f"unreachable: {type(exc).__name__}"}, status=503
         )
     adapters = adapter_states(app)
-    ok = all(adapters.values())
+    commits = commit_health(app)
+    ok = all(adapters.values()) and commits == "ok"
     return web.json_response(
-        {"ok": ok, "database": "ok", "adapters": adapters}, status=200 if ok else 503
+        {"ok": ok, "database": "ok", "adapters": adapters, "commits": commits},
+        status=200 if ok else 503,
     )
 
 

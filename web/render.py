@@ -1,6 +1,7 @@
 """Jinja2 rendering for the dashboard and status pages: one autoescaping
 environment, filters for times and durations, and the values every page gets
-(signed-in person, CSRF token, flash message).
+(signed-in person, CSRF token, flash message and its kind, the page's time zone,
+the catalogue in the page's locale, and which adapters are down).
 
 Imports aiohttp, Jinja2 and `web`.
 """
@@ -10,14 +11,16 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
 from web.auth import NONCE_COOKIE, csrf_token, ensure_nonce
 from web.context import NONCE_KEY, STAFF_KEY, TEMPLATES_KEY, casebot
+from web.metrics import adapter_states
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH_COOKIE = "cb_flash"
@@ -31,7 +34,7 @@ def make_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = when
+    env.filters["when"] = _when_in_zone
     env.filters["ago"] = ago
     env.filters["seconds"] = human_seconds
     env.filters["label"] = lambda s: str(s or "").replace("_", " ")
@@ -44,9 +47,64 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def when(value: str | datetime | None) -> str:
+def when(value: str | datetime | None, zone: ZoneInfo | None = None) -> str:
+    """A full date and time in `zone` (UTC when none), its zone abbreviated."""
     at = parse_time(value)
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+    return at.astimezone(zone or UTC).strftime("%Y-%m-%d %H:%M %Z") if at else "—"
+
+
+@jinja2.pass_context
+def _when_in_zone(context: Any, value: str | datetime | None) -> str:
+    return when(value, context.get("zone"))
+
+
+class Translator:
+    """`t(key, **params)` for pages: the catalogue in one locale."""
+
+    def __init__(self, texts: Any, locale: str) -> None:
+        self.texts = texts
+        self.locale = locale
+
+    def __call__(self, key: str, **params: object) -> str:
+        return str(self.texts.render(key, self.locale, **params))
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """The config's zone names were checked at start; a missing one means UTC."""
+    return ZoneInfo(name or "UTC")
+
+
+def desk_zone(app: Any) -> ZoneInfo:
+    """The desk's own zone (`scheduler.timezone`): where staff read times."""
+    return zone_named(app.config.scheduler.timezone)
+
+
+def account_zone(app: Any, account: str | None) -> ZoneInfo:
+    """An account's `timezone`, else the desk's."""
+    for configured in app.config.accounts:
+        if configured.name == account and configured.timezone:
+            return zone_named(configured.timezone)
+    return desk_zone(app)
+
+
+def local_time(at: datetime, zone: ZoneInfo, now: datetime, t: Translator) -> str:
+    """ "10:00 Tue" within a week of `now`, "2026-03-20 10:00" further off, in `zone`."""
+    local, today = at.astimezone(zone), now.astimezone(zone)
+    hm = local.strftime("%H:%M")
+    if abs((local.date() - today.date()).days) <= 6:
+        day = t("desk_weekdays").split()[local.weekday()]
+        return t("desk_time_near", hm=hm, day=day)
+    return t("desk_time_far", hm=hm, date=local.strftime("%Y-%m-%d"))
+
+
+def span(seconds: float, t: Translator) -> str:
+    """A duration in words: "12 min", "3 h 5 min", "2 d 4 h"."""
+    minutes = max(1, round(abs(seconds) / 60))
+    if minutes < 60:
+        return t("desk_span_min", n=minutes)
+    if minutes < 48 * 60:
+        return t("desk_span_h", n=minutes // 60, m=minutes % 60)
+    return t("desk_span_d", n=minutes // 1440, h=minutes % 1440 // 60)
 
 
 def human_seconds(seconds: float | None) -> str:
@@ -80,19 +138,31 @@ def render(
     *,
     public: bool = False,
 ) -> web.Response:
-    """Render a page. `public` pages (customer status pages) set no cookies."""
+    """Render a page. `public` pages (customer status pages) set no cookies; they
+    bring their own `t` and `zone` (the account's), staff pages get the desk's."""
     app = casebot(request)
     if not request.cookies.get(NONCE_COOKIE) and NONCE_KEY not in request:
         # first visit: the nonce the page's forms are signed for is set below
         request[NONCE_KEY] = secrets.token_urlsafe(24)
-    flash = unquote(request.cookies.get(FLASH_COOKIE, "")) or None
+    notice = unquote(request.cookies.get(FLASH_COOKIE, ""))
+    kind, _, flash = notice.partition(":")
+    if kind not in ("ok", "error"):  # a notice set before notices had kinds
+        kind, flash = "ok", notice
+    staff = request.get(STAFF_KEY)
     values = {
-        "staff": request.get(STAFF_KEY),
+        "staff": staff,
         "csrf": csrf_token(request),
         "now": app.clock.now(),
-        "flash": flash,
+        "flash": flash or None,
+        "flash_kind": "error" if kind == "error" else "ok",
         "path": request.path,
         "timedelta": timedelta,
+        "zone": desk_zone(app),
+        "t": Translator(app.engine.texts, app.config.staff.locale),
+        # what /healthz answers about adapters, shown to staff on every page
+        "adapters_down": sorted(n for n, up in adapter_states(app).items() if not up)
+        if staff and not public
+        else [],
         **context,
     }
     body = request.app[TEMPLATES_KEY].get_template(template).render(values)
@@ -104,10 +174,18 @@ def render(
     return response
 
 
-def redirect_with_flash(location: str, message: str) -> web.HTTPSeeOther:
-    """A redirect that shows `message` once on the next page."""
+def redirect_with_flash(
+    location: str, message: str, kind: Literal["ok", "error"] = "ok"
+) -> web.HTTPSeeOther:
+    """A redirect that shows `message` once on the next page, styled as a success
+    (`ok`) or a refusal (`error`)."""
     response = web.HTTPSeeOther(location)
     response.set_cookie(
-        FLASH_COOKIE, quote(message[:300]), max_age=60, path="/", httponly=True, samesite="Lax"
+        FLASH_COOKIE,
+        quote(f"{kind}:{message[:300]}"),
+        max_age=60,
+        path="/",
+        httponly=True,
+        samesite="Lax",
     )
     return response

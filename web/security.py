@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from web.auth import CSRF_FIELD, CSRF_HEADER, csrf_ok
+from web.auth import CSRF_FIELD, CSRF_HEADER, cookies_secure, csrf_ok
 from web.context import ADAPTER_PATHS, APP_KEY
 
 log = logging.getLogger(__name__)
@@ -117,3 +117,11 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
         response.headers.setdefault(name, value)
     if not request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
+    cookies = response.headers.getall("Set-Cookie", [])
+    if cookies and cookies_secure(request):
+        # every cookie, whoever set or deleted it (the flash, a sign-out's expiry);
+        # aiohttp has written them into the headers by the time this hook runs
+        del response.headers["Set-Cookie"]
+        for cookie in cookies:
+            secure = any(p.strip().lower() == "secure" for p in cookie.split(";"))
+            response.headers.add("Set-Cookie", cookie if secure else f"{cookie}; Secure")

@@ -602,8 +602,12 @@ class FakeBotApi:
         filter_allowed_updates: bool = True,
         webhook_retry_delay: float = 0.05,
         webhook_timeout: float = 10.0,
+        case_insensitive_methods: bool = False,
     ) -> None:
         self.token = token
+        # Telegram itself matches method names case-insensitively; proxies and other Bot API
+        # servers may not, so by default this fake knows only the documented spelling
+        self.case_insensitive_methods = case_insensitive_methods
         self.host = host
         self.port = port
         self.bot_username = bot_username
@@ -631,6 +635,10 @@ class FakeBotApi:
         self.allowed_updates: list[str] | None = None  # current subscription, None = default
         self.webhook: JSONDict | None = None
         self.confirmed_update_id = 0
+        # fields left out of administrators' ChatMember objects, as an independent Bot API
+        # implementation may (e.g. {"can_post_stories"}): PTB cannot build the object then
+        self.omit_admin_fields: set[str] = set()
+        self._raw_values: dict[str, str] = {}  # encoded placeholder -> raw JSON text
 
         self._chats: dict[int, _Chat] = {}
         self._usernames: dict[str, int] = {}
@@ -683,8 +691,10 @@ class FakeBotApi:
             "editForumTopic",
         ):
             handler = getattr(self, "_m_" + name)
-            # Bot API method names are case-insensitive.
-            self._handlers[name.lower()] = (name, handler)
+            self._handlers[self._method_key(name)] = (name, handler)
+
+    def _method_key(self, name: str) -> str:
+        return name.lower() if self.case_insensitive_methods else name
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -989,6 +999,13 @@ class FakeBotApi:
         return "; ".join(parts)
 
     # ---------------------------------------------------------------- update injection
+
+    def raw_json(self, text: str) -> str:
+        """A value sent as this JSON text as it is: for an update nested deeper than
+        json.dumps can go (put the returned placeholder where the value belongs)."""
+        placeholder = f"\x00raw:{len(self._raw_values)}"
+        self._raw_values[json.dumps(placeholder)] = text
+        return placeholder
 
     def push_update(self, update: JSONDict) -> int:
         """Queue an update (assigning ``update_id``) for getUpdates or webhook delivery."""
@@ -1344,6 +1361,8 @@ class FakeBotApi:
                     "can_manage_topics": rights.get("can_manage_topics", True),
                 }
             )
+            for field in self.omit_admin_fields:
+                member.pop(field, None)
         elif status == "restricted":
             member.update(
                 {
@@ -1513,7 +1532,7 @@ class FakeBotApi:
                 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
             )
         requested = request.match_info["method"]
-        entry = self._handlers.get(requested.lower())
+        entry = self._handlers.get(self._method_key(requested))
         method = entry[0] if entry else requested
         try:
             params = await self._parse_params(request)
@@ -1553,7 +1572,13 @@ class FakeBotApi:
         delay = self._delays.get(method, self._delays.get("*"))
         if delay:
             await asyncio.sleep(delay)
-        return self._json_response(status, response_body)
+        response = self._json_response(status, response_body)
+        if self._raw_values and isinstance(response.body, bytes):
+            text = response.body.decode("utf-8")
+            for placeholder, raw in self._raw_values.items():
+                text = text.replace(placeholder, raw)
+            response.body = text.encode("utf-8")
+        return response
 
     # ---------------------------------------------------------------- common checks
 

@@ -91,11 +91,7 @@ async def test_doctor_all_good(api: FakeBotApi, sqlite_url: str) -> None:
     assert "no problems found" in out and "bot: @casebot" in out
 
 
-async def test_doctor_cli_unreachable_api_exits_2(tmp_path: Path) -> None:
-    config = tmp_path / "casebot.toml"
-    config.write_text(
-        '[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:9/bot"\n', encoding="utf-8"
-    )
+async def _doctor_cli(config: Path) -> tuple[int | None, list[str]]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -104,11 +100,19 @@ async def test_doctor_cli_unreachable_api_exits_2(tmp_path: Path) -> None:
         "--config",
         str(config),
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stderr=asyncio.subprocess.PIPE,
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 2, out
-    lines = out.decode().strip().splitlines()
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, (out + err).decode().strip().splitlines()
+
+
+async def test_doctor_cli_unreachable_api_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "casebot.toml"
+    config.write_text(
+        '[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:9/bot"\n', encoding="utf-8"
+    )
+    code, lines = await _doctor_cli(config)
+    assert code == 2, lines
     assert len(lines) == 1 and "cannot reach the Telegram Bot API" in lines[0]
 
 
@@ -207,3 +211,49 @@ async def test_doctor_topics_all_good(api: FakeBotApi, sqlite_url: str) -> None:
     code, out = await doctor(config_for(api, sqlite_url, accounts=per_case_topics()))
     assert code == 0, out
     assert "no problems found" in out
+
+
+async def test_doctor_cli_against_a_server_that_is_not_the_bot_api(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html><body>It works!</body></html>", content_type="text/html")
+
+    site_app = web.Application()
+    site_app.router.add_route("*", "/{tail:.*}", page)
+    runner = web.AppRunner(site_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        config = tmp_path / "casebot.toml"
+        config.write_text(
+            f'[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:{port}/bot"\n',
+            encoding="utf-8",
+        )
+        code, lines = await _doctor_cli(config)
+    finally:
+        await runner.cleanup()
+    assert code == 2, lines
+    assert len(lines) == 1 and "answers, but not as the Telegram Bot API" in lines[0], lines
+
+
+async def test_doctor_cli_names_an_answer_ptb_cannot_read(tmp_path: Path) -> None:
+    """An independent Bot API implementation leaves `can_post_stories` out of an
+    administrator: PTB's ChatMemberAdministrator cannot be built without it."""
+    async with FakeBotApi(token=TOKEN, can_read_all_group_messages=True) as api:
+        for chat_id in CHATS.values():
+            api.add_chat(chat_id, title=str(chat_id))
+        api.omit_admin_fields = {"can_post_stories"}
+        config = tmp_path / "casebot.toml"
+        config.write_text(
+            f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path / "c.db"}"\n'
+            f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{api.base_url}"\n'
+            f'[[accounts]]\nname = "Acme"\nchats = ["telegram:{CHATS["acme"]}"]\n',
+            encoding="utf-8",
+        )
+        code, lines = await _doctor_cli(config)
+    assert code == 2, lines
+    assert not any("Traceback" in line for line in lines), lines
+    assert "cannot read (TypeError" in lines[-1], lines

@@ -34,7 +34,7 @@ async def test_polling_adapter_is_healthy_until_its_poller_dies(
     box = await make_box(web=True, http=WEB)
     assert await health(box) == (
         200,
-        {"ok": True, "database": "ok", "adapters": {"telegram": True}},
+        {"ok": True, "database": "ok", "adapters": {"telegram": True}, "commits": "ok"},
     )
 
     crashed = asyncio.Event()
@@ -79,3 +79,22 @@ async def test_webhook_adapter_runs_without_a_poller(
     await box.adapter.stop()
     assert not box.adapter.running
     assert (await health(box))[0] == 503
+
+
+async def test_getupdates_refused_too_long_is_unhealthy(
+    make_box: Callable[..., Awaitable[TgBox]],
+) -> None:
+    """The polling task lives, but the Bot API refuses every getUpdates (a proxy's 502,
+    another poller's 409): past telegram.poll_refused_after, /healthz says 503."""
+    box = await make_box(web=True, http=WEB, telegram={"poll_refused_after": "2m"})
+    box.api.fail_for("getUpdates", 60, 502)
+    box.say("alice", "wake the long poll")  # the round under way returns; the next is refused
+    await box.api.wait_for(lambda: box.adapter.getupdates_refused_since, what="a refusal")
+    assert (await health(box))[0] == 200, "refused for a moment only"
+    box.clock.advance(minutes=3)
+    status, body = await health(box)
+    assert status == 503 and body["adapters"] == {"telegram": False}
+    box.api.clear_failures()
+    await box.settle(timeout=10)  # the next round is answered and takes the update
+    assert box.adapter.getupdates_refused_since is None
+    assert (await health(box))[0] == 200

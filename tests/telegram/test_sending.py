@@ -3,6 +3,7 @@ splitting, DMs with their triage fallback, rate limits and the board throttle.""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -185,3 +186,32 @@ async def test_pin_action(box: TgBox) -> None:
     )
     await box.settle()
     assert box.api.pinned(CHATS["acme"]) == [asked]
+
+
+@pytest.mark.filterwarnings("error::telegram.warnings.PTBDeprecationWarning")
+async def test_a_throttled_card_edit_is_retried_quietly(
+    box: TgBox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 429 on an edit is retried as designed: INFO, not WARNING. PTB builds RetryAfter
+    and casebot reads its retry_after without the int-seconds deprecation warning (an
+    error here, which would fail the send as an adapter bug)."""
+    await open_case(box)
+    card = box.card_id(1)
+    box.api.fail_next("editMessageText", 429, retry_after=3)
+    caplog.set_level("INFO", logger="bot.dispatcher")
+    box.say("evan", "Looking at it now")
+    await box.settle()
+    throttled = [r for r in caplog.records if r.name == "bot.dispatcher"]
+    assert any(
+        "flood control, retry after 3s" in r.getMessage() and r.levelname == "INFO"
+        for r in throttled
+    ), [r.getMessage() for r in throttled]
+    assert not [r for r in throttled if r.levelno >= logging.WARNING], [
+        r.getMessage() for r in throttled
+    ]
+    waiting = [r for r in await box.rows() if r.status == "pending" and r.attempts]
+    assert waiting and all(
+        r.next_attempt_at - box.clock.now() >= timedelta(seconds=3) for r in waiting
+    )
+    await retry_until_done(box)
+    assert "waiting on you" in box.current("triage", card)["text"]

@@ -129,12 +129,6 @@ def web_config(url: str, **http: Any) -> dict[str, Any]:
                 "person": ENGINEER,
                 "password_hash": hash_password(PASSWORD, iterations=1000),
             },
-            # a configured user whose person is a customer may never sign in
-            {
-                "name": "alice",
-                "person": "telegram:5001",
-                "password_hash": hash_password(PASSWORD, iterations=1000),
-            },
         ],
         **http,
     }
@@ -144,9 +138,19 @@ def web_config(url: str, **http: Any) -> dict[str, Any]:
 
 
 async def make_site(
-    url: str, adapters: dict[str, Any] | None = None, **http: Any
+    url: str,
+    adapters: dict[str, Any] | None = None,
+    accounts: dict[str, dict[str, Any]] | None = None,
+    staff: dict[str, Any] | None = None,
+    **http: Any,
 ) -> AsyncIterator[Site]:
-    config = parse_config(web_config(url, **http), env={})
+    """`accounts` adds keys to the harness's accounts by name (a time zone, say),
+    `staff` to its `[staff]`."""
+    raw = web_config(url, **http)
+    for account in raw["accounts"]:
+        account.update((accounts or {}).get(account["name"], {}))
+    raw["staff"].update(staff or {})
+    config = parse_config(raw, env={})
     app = App(config, FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)), adapters=adapters)
     await app.prepare()
     client = TestClient(TestServer(build_web_app(app)))

@@ -41,7 +41,7 @@ def test_cli_hash_password(
     assert cli.main(["hash-password"]) == 0
     encoded = capsys.readouterr().out.strip()
     assert verify_password("long enough secret", encoded)
-    parse_config(base_config(http={"users": [{"name": "a", "person": "telegram:1",
+    parse_config(base_config(http={"users": [{"name": "a", "person": "telegram:1001",
                                               "password_hash": encoded}]}), env={})  # fmt: skip
 
 
@@ -56,3 +56,17 @@ def test_cli_hash_password(
 def test_bad_users_name_their_key(user: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="http.users"):
         parse_config(base_config(http={"users": [user]}), env={})
+
+
+@pytest.mark.parametrize(
+    ("http", "key"),
+    [
+        ({"trusted_proxies": ["not-an-address"]}, "http.trusted_proxies"),
+        ({"header_timeout": "0s"}, "http.header_timeout"),
+        ({"max_connections_per_client": 0}, "http.max_connections_per_client"),
+        ({"login_failures_per_address": 0}, "http.login_failures_per_address"),
+    ],
+)
+def test_bad_connection_limits_name_their_key(http: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        parse_config(base_config(http=http), env={})

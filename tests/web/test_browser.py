@@ -1,5 +1,6 @@
 """Headless Chromium against the real server: sign in, open a case, act on it,
-load a customer status page; a hostile message stays inert text.
+load a customer status page; a hostile message stays inert text; the desk on a
+phone (folded navigation, nothing wider than 390 px) and its warning colours.
 
 Needs Debian's `chromium` package (/usr/bin/chromium) and the `playwright`
 Python package; never `playwright install`. Skipped only outside CI when the
@@ -9,14 +10,18 @@ browser is missing.
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from storage.models import Chat, OutboxRow
 from tests.harness import ACME
-from tests.web.conftest import PASSWORD, Site
+from tests.web.conftest import PASSWORD, Site, make_site
+from tests.web.test_desk import DownAdapter
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -98,11 +103,7 @@ async def test_outbox_retry_and_error_on_a_phone(lite: Site, tmp_path: Path) -> 
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
-            await page.goto(f"{base}/login?next=/outbox")
-            await page.fill("input[name=name]", "lena")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(f"{base}/outbox")
+            await _sign_in(page, base, "/outbox")
             await page.screenshot(path=str(shots / "outbox-phone.png"), full_page=True)
             retry = page.locator("form[action='/outbox/retry'] button", has_text="Retry").last
             assert await retry.is_visible()
@@ -124,3 +125,96 @@ async def test_outbox_retry_and_error_on_a_phone(lite: Site, tmp_path: Path) -> 
             assert await renew.is_visible()
         finally:
             await browser.close()
+
+
+RED = "rgb(217, 45, 32)"  # --bad in app.css
+
+
+@pytest.mark.slow
+async def test_the_desk_on_a_phone_reads_at_a_glance(sqlite_url: str, tmp_path: Path) -> None:
+    """At 390 px: the navigation folds behind a menu button and no page scrolls
+    sideways; the adapter banner and a breach are red; a refusal is styled apart
+    from "Done"."""
+    from playwright.async_api import async_playwright
+
+    from scheduler.sweeper import Sweeper
+
+    shots = Path(os.environ.get("CASEBOT_SCREENSHOTS", tmp_path))
+    async for site in make_site(sqlite_url, adapters={"fake": DownAdapter()}):
+        late = await site.open_case("VM down after the maintenance window, all regions")
+        await site.open_case("billing export is empty")
+        site.clock.advance(timedelta(hours=2))
+        await Sweeper(site.app.sessions, site.app.engine, site.app.caches).tick(site.clock.now())
+        base = str(site.client.make_url("/")).rstrip("/")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 390, "height": 844})
+                await _sign_in(page, base, "/queue/active")
+                menu = page.locator("button.menu")
+                assert await menu.is_visible()
+                assert not await page.locator("#nav").is_visible()
+                await page.screenshot(path=str(shots / "queue-phone.png"), full_page=True)
+                await menu.click()
+                assert await page.locator("#nav a", has_text="Accounts").is_visible()
+                assert await menu.get_attribute("aria-expanded") == "true"
+
+                banner = page.locator("p.banner.down")
+                assert "fake not taking messages" in await banner.inner_text()
+                assert await _background(banner) == RED
+                breach = page.locator(f"tr:has(a[href='/cases/{late}']) .badge.breach")
+                assert re.fullmatch(r"breached 2 h \d+ min ago", await breach.inner_text())
+                assert await _background(breach) == RED
+
+                for path in ("/queue/active", "/accounts", "/accounts/Acme",
+                             "/accounts/Acme/review", f"/cases/{late}", "/outbox"):  # fmt: skip
+                    await page.goto(f"{base}{path}")
+                    width = await page.evaluate("document.documentElement.scrollWidth")
+                    assert width <= 390, (path, width)
+                    name = path.strip("/").replace("/", "-")
+                    await page.screenshot(path=str(shots / f"{name}-phone.png"), full_page=True)
+
+                await page.goto(f"{base}/cases/{late}")
+                await page.fill("input[name=due_in]", "soon")
+                await page.fill("form:has(input[value=followup]) input[name=text]", "ring them")
+                await page.click("form:has(input[value=followup]) button")
+                refusal = page.locator("p.flash.error")
+                await refusal.wait_for()
+                assert "Not done" in await refusal.inner_text()
+                refused = await _background(refusal), await _color(refusal)
+                await page.select_option("select[name=priority]", "P2")
+                await page.click("form:has(input[value=priority]) button")
+                done = page.locator("p.flash.ok")
+                await done.wait_for()
+                assert "Done." in await done.inner_text()
+                # a refusal in red on pink, "Done" in green on green
+                assert refused == ("rgb(254, 243, 242)", "rgb(180, 35, 24)"), refused
+                assert (await _background(done), await _color(done)) == (
+                    "rgb(236, 253, 243)",
+                    "rgb(6, 118, 71)",
+                )
+
+                wide = await browser.new_page(viewport={"width": 1280, "height": 800})
+                await wide.context.add_cookies(await page.context.cookies())
+                await wide.goto(f"{base}/queue/active")
+                assert await wide.locator("#nav").is_visible()
+                assert not await wide.locator("button.menu").is_visible()
+            finally:
+                await browser.close()
+
+
+async def _sign_in(page: Any, base: str, path: str) -> None:
+    """Sign in as Lena through the form, landing on `path`."""
+    await page.goto(f"{base}/login?next={path}")
+    await page.fill("input[name=name]", "lena")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}{path}")
+
+
+async def _background(locator: Any) -> str:
+    return str(await locator.evaluate("e => getComputedStyle(e).backgroundColor"))
+
+
+async def _color(locator: Any) -> str:
+    return str(await locator.evaluate("e => getComputedStyle(e).color"))

@@ -15,6 +15,11 @@ document.addEventListener("click", function (event) {
   if (event.target.matches("[data-print]")) {
     window.print();
   }
+  var menu = event.target.closest("[data-menu]");
+  if (menu) {
+    var open = menu.parentElement.classList.toggle("open");
+    menu.setAttribute("aria-expanded", open ? "true" : "false");
+  }
 });
 document.addEventListener("DOMContentLoaded", function () {
   var list = document.querySelector(".transcript .messages");
