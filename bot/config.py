@@ -243,6 +243,18 @@ class CasesConfig(Section):
     context_messages: int = Field(5, ge=0, le=50)
     default_priority: Literal["P1", "P2", "P3", "P4"] = "P3"
     csat: bool = True
+    # cases opened in one chat within open_window, at most (0: no limit)
+    open_window: Duration = timedelta(minutes=10)
+    open_per_customer: int = Field(5, ge=0)
+    open_per_chat: int = Field(30, ge=0)
+    open_per_staff: int = Field(60, ge=0)
+
+    @field_validator("open_window")
+    @classmethod
+    def _some_window(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("expected a duration above zero, such as 10m")
+        return value
 
 
 class IngestConfig(Section):

@@ -11,7 +11,7 @@ from bot.config import Config
 from cases.calendar import BusinessCalendar
 from cases.clock import Clock
 from cases.model import Capabilities, ChatKey, Role
-from cases.settings import EngineSettings
+from cases.settings import EngineSettings, OpeningLimits
 from cases.sla import EscalationPolicy, LadderLevel, OnCallShift, SlaPolicy, SlaTargets
 from cases.texts import Texts
 from storage.directory import AccountSpec
@@ -76,6 +76,12 @@ def engine_settings(config: Config) -> EngineSettings:
         public_url=config.http.public_url,
         escalation=escalation_policy(config),
         capabilities=capabilities(config),
+        opening_limits=OpeningLimits(
+            window=config.cases.open_window,
+            per_customer=config.cases.open_per_customer,
+            per_chat=config.cases.open_per_chat,
+            per_staff=config.cases.open_per_staff,
+        ),
     )
 
 

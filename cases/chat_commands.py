@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from cases import views
-from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup
+from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
 from cases.intake import Intake
@@ -23,7 +23,7 @@ from cases.model import (
     Role,
     Status,
 )
-from cases.records import CaseRecord, FollowUpRecord, Joined, MessageRecord
+from cases.records import CaseRecord, FollowUpRecord, Joined, MessageRecord, PersonInfo
 
 
 class Commands(Intake):
@@ -149,7 +149,7 @@ class Commands(Intake):
             case = await self._case_in_scope(ctx, command.case_ref)
             # a customer names only their own chat's cases, even from an odd chat
             if case is None or (not ctx.role.is_staff and case.chat_id != ctx.chat.id):
-                await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+                await self._reply(ctx, "case_unknown", ref=command.ref_text)
                 return
             cases = [case]
         else:
@@ -181,7 +181,7 @@ class Commands(Intake):
         if command.case_ref is not None:
             case = await self._case_in_scope(ctx, command.case_ref)
             if case is None:
-                await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+                await self._reply(ctx, "case_unknown", ref=command.ref_text)
                 return None
             return case
         if ctx.event.reply_to:
@@ -215,6 +215,12 @@ class Commands(Intake):
             return case
         return None
 
+    @staticmethod
+    def _on_team(person: PersonInfo | None) -> PersonInfo | None:
+        """`person` if they may be given work on a case (assignee, follow-up owner), from
+        chat or the web alike: staff only, since the work comes with internal text."""
+        return person if person is not None and Role(person.role).is_staff else None
+
     async def _cmd_assign(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
         case = await self._target_case(ctx, command)
         if case is None:
@@ -229,8 +235,8 @@ class Commands(Intake):
             if not names:
                 await self._reply(ctx, "usage_assign")
                 return
-            person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
-            if person is None or not Role(person.role).is_staff:
+            person = self._on_team(await ctx.uow.find_person(ctx.event.chat.platform, names[0]))
+            if person is None:
                 await self._reply(ctx, "person_unknown", name=f"@{names[0]}")
                 return
             assignee = person.key
@@ -296,6 +302,10 @@ class Commands(Intake):
             return
         text = self.texts.render("resolved", chat.locale, ref=case.ref, title=case.title)
         buttons = views.csat_buttons(self._id(case)) if self.settings.csat else ()
+        if buttons and case.resolved_at is not None:
+            # the rating this resolution asks for: presses are taken for this cycle only
+            case.sla["csat_asked"] = case.resolved_at.isoformat()
+            await ctx.uow.save_case(case)
         await self._emit(
             ctx,
             Outbound(
@@ -375,7 +385,7 @@ class Commands(Intake):
         assert ctx.event.actor is not None
         owner = ctx.event.actor.key
         if spec.owner and spec.owner != "me":
-            person = await ctx.uow.find_person(ctx.event.chat.platform, spec.owner)
+            person = self._on_team(await ctx.uow.find_person(ctx.event.chat.platform, spec.owner))
             if person is None:
                 await self._reply(ctx, "person_unknown", name=f"@{spec.owner}")
                 return
@@ -419,7 +429,8 @@ class Commands(Intake):
         pending = list(await ctx.uow.followups(self._id(case)))
         wanted = command.args_without_ref
         if wanted.isdigit():
-            pending = [f for f in pending if f.id == int(wanted)]
+            # "²" is a digit to isdigit() but no number: it matches no follow-up
+            pending = [f for f in pending if f.id == parse_number(wanted)]
         elif len(pending) > 1 and ctx.event.actor is not None:
             mine = [f for f in pending if f.owner == ctx.event.actor.key]
             pending = mine[:1] if mine else pending[:1]
@@ -457,7 +468,7 @@ class Commands(Intake):
             return
         target = await self._case_in_scope(ctx, command.case_ref)
         if target is None:
-            await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+            await self._reply(ctx, "case_unknown", ref=command.ref_text)
             return
         moved = await ctx.uow.message(ctx.chat.id, ctx.event.reply_to)
         if moved is None:
@@ -483,7 +494,7 @@ class Commands(Intake):
             return
         target = await self._case_in_scope(ctx, command.case_ref)
         if target is None:
-            await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+            await self._reply(ctx, "case_unknown", ref=command.ref_text)
             return
         source = await self._target_case(ctx, Command(command.name, ""))
         if source is None:

@@ -30,7 +30,6 @@ from cases.model import (
     MessageRole,
     Outbound,
     OutboundKind,
-    Role,
     StaffAction,
     Status,
 )
@@ -182,8 +181,8 @@ class Engine(Buttons):
         return outcome
 
     async def _staff_key(self, uow: UnitOfWork, key: str) -> str:
-        person = await uow.person(key) if key else None
-        if person is None or not Role(person.role).is_staff:
+        person = self._on_team(await uow.person(key) if key else None)
+        if person is None:
             raise ActionRejected(f"{key!r} is not on the team")
         return person.key
 

@@ -13,7 +13,7 @@ from cases import sla, views
 from cases.commands import Command, parse_command, unknown_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
-from cases.effects import Effects
+from cases.limits import OpeningGuard
 from cases.model import (
     ChatKind,
     MessageRole,
@@ -25,7 +25,7 @@ from cases.model import (
 from cases.records import CaseRecord, Joined, MessageRecord
 
 
-class Intake(Effects):
+class Intake(OpeningGuard):
     """How messages become cases and join them."""
 
     # the command handler; `cases.chat_commands.Commands` provides it
@@ -284,7 +284,10 @@ class Intake(Effects):
         first: MessageRecord,
         context: list[MessageRecord],
         title: str | None,
-    ) -> CaseRecord:
+    ) -> CaseRecord | None:
+        """Open a case of `first` and its context; None when an opening limit refuses."""
+        if not await self._may_open(ctx):
+            return None
         uow, now = ctx.uow, ctx.now
         account = ctx.chat.account
         text_title = title or self._title_from(first, context)
@@ -389,6 +392,8 @@ class Intake(Effects):
                     moving.add(m.platform_message_id)
         was_waiting = "customer_waiting_since" in old.sla
         new = await self._open(ctx, first, [], title=title)
+        if new is None:  # an opening limit refused it: the message stays where it was
+            return
         for m in replies:
             await uow.link_message(self._id(m), self._id(new), m.joined or Joined.REPLY)
         data = {

@@ -24,6 +24,17 @@ FULL = Capabilities(
 
 
 @dataclass(frozen=True)
+class OpeningLimits:
+    """At most this many cases opened in one chat within `window` (see cases.limits);
+    0 turns a limit off."""
+
+    window: timedelta = timedelta(minutes=10)
+    per_customer: int = 5
+    per_chat: int = 30
+    per_staff: int = 60
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     conversation_window: timedelta = timedelta(minutes=10)
     reopen_window: timedelta = timedelta(days=7)
@@ -42,6 +53,7 @@ class EngineSettings:
     public_url: str | None = None
     title_length: int = 80
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    opening_limits: OpeningLimits = field(default_factory=OpeningLimits)
     # by platform; a platform not listed is taken to do everything (as Telegram does)
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
 

@@ -195,7 +195,10 @@ class Sweeper:
         )
         triage = settings.triage_chat
         actions = []
-        for person in nudge.people:
+        # checked at send time, whoever it was given to: a reminder carries internal
+        # text, so someone who is not staff (now) never hears it; triage does instead
+        people = [p for p in nudge.people if (await uow.role_of(p)).is_staff]
+        for person in people:
             platform, _, user_id = person.partition(":")
             actions.append(
                 Outbound(
@@ -210,7 +213,7 @@ class Sweeper:
                     extra={"nudge": nudge.kind},
                 )
             )
-        if (nudge.triage or not nudge.people) and triage is not None:
+        if (nudge.triage or not people) and triage is not None:
             actions.append(
                 Outbound(
                     OutboundKind.SEND,

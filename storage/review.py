@@ -156,16 +156,19 @@ async def _sla(
 async def _csat(
     session: AsyncSession, account: Account, since: datetime, until: datetime
 ) -> dict[str, Any]:
-    scores = [
-        int(data["score"])
-        for (data,) in await session.execute(
-            select(CaseEvent.data)
-            .select_from(CaseEvent)
-            .join(CaseRow, _events_in(account, since, until))
-            .where(CaseEvent.type == "csat")
-        )
-        if isinstance(data, dict) and isinstance(data.get("score"), int | float)
-    ]
+    # one rating per case and resolution cycle: a later press replaces the earlier one
+    # (ratings from before cycles were recorded count once per case)
+    latest: dict[tuple[int, object], int] = {}
+    for case_id, data in await session.execute(
+        select(CaseEvent.case_id, CaseEvent.data)
+        .select_from(CaseEvent)
+        .join(CaseRow, _events_in(account, since, until))
+        .where(CaseEvent.type == "csat")
+        .order_by(CaseEvent.id)
+    ):
+        if isinstance(data, dict) and isinstance(data.get("score"), int | float):
+            latest[(case_id, data.get("cycle"))] = int(data["score"])
+    scores = list(latest.values())
     return {
         "responses": len(scores),
         "average": round(sum(scores) / len(scores), 2) if scores else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -232,11 +233,13 @@ def _like(text: str) -> str:
 
 
 def search_terms(text: str) -> list[str]:
-    """`disk "full on" db-1` -> ["full on", "disk", "db-1"]; an unpaired quote is text."""
+    """`disk "full on" db-1` -> ["full on", "disk", "db-1"]; an unpaired quote is text.
+    Control characters separate terms: no stored text holds a NUL (PostgreSQL refuses
+    one), and FTS5 reads a NUL as the end of its query ("unterminated string")."""
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     phrases = re.findall(r'"([^"]+)"', text)
     rest = re.sub(r'"[^"]+"', " ", text)
-    terms = [p.strip() for p in phrases if p.strip()] + rest.split()
-    return terms or [text]
+    return [p.strip() for p in phrases if p.strip()] + rest.split()
 
 
 def _fts_phrase(term: str) -> str:
@@ -253,6 +256,8 @@ async def search_messages(
     one (FTS5 on SQLite; on PostgreSQL pg_trgm serves ILIKE itself); shorter ones,
     which trigrams cannot find, are matched row by row among those hits."""
     terms = search_terms(text)
+    if not terms:
+        return []
     query = (
         select(MessageRow, Chat.platform, Chat.chat, Chat.title, Account.name)
         .join(Chat, Chat.id == MessageRow.chat_id)

@@ -666,6 +666,25 @@ class SqlUnitOfWork:
         rows = (await self._exec(self.sql.open_cases, {"chat_id": chat_id})).all()
         return [self._loaded(case_record(r)) for r in rows]
 
+    async def cases_opened(
+        self, chat_id: int, since: datetime, opened_by: str | None
+    ) -> tuple[int, int | None]:
+        query = select(func.count(cases_t.c.id), func.max(cases_t.c.id)).where(
+            cases_t.c.chat_id == chat_id, cases_t.c.created_at >= since
+        )
+        if opened_by is not None:
+            query = query.where(cases_t.c.opened_by == opened_by)
+        count, latest = (await self.session.execute(query)).one()
+        return int(count), latest
+
+    async def has_event(self, case_id: int, type: str, since: datetime) -> bool:
+        found = await self.session.execute(
+            select(events_t.c.id)
+            .where(events_t.c.case_id == case_id, events_t.c.type == type, events_t.c.at >= since)
+            .limit(1)
+        )
+        return found.first() is not None
+
     async def add_event(
         self, case_id: int, type: str, at: datetime, actor: str | None, data: dict[str, Any]
     ) -> None:
