@@ -361,6 +361,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         password, user.password_hash if user else _dummy_hash()
     )
     if ok is None:
+        # not checked is not wrong: a flood must not lock the names of those it delays
+        if attempt.attempt_id is not None:
+            async with app.sessions() as db, db.begin():
+                await forget_login_attempt(db, attempt.attempt_id)
         return render(
             request,
             "login.html",

@@ -24,7 +24,7 @@ from bot.app import App
 from bot.config import parse_config
 from cases.clock import FrozenClock
 from tests.web.conftest import PASSWORD, Site, make_site, web_config
-from web.auth import SESSION_COOKIE, safe_next
+from web.auth import PASSWORDS_KEY, SESSION_COOKIE, safe_next
 from web.server import build_web_app
 
 # ------------------------------------------------------------ open redirect
@@ -313,3 +313,22 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_counts(proxied: Site
 
     assert [await from_("203.0.113.7", f"a{i}") for i in range(3)] == [401, 401, 429]
     assert await from_("203.0.113.8", "b") == 401
+
+
+async def test_a_busy_answer_does_not_count_as_a_wrong_password(lite: Site) -> None:
+    """While the password checks are saturated (a flood), a person's correct password
+    is answered "busy"; those tries must not lock their name once the flood is over."""
+    checks = lite.client.app[PASSWORDS_KEY]
+    token = await lite.csrf()
+    queue, checks.queue = checks.queue, 0  # every check waiting slot is taken
+    try:
+        data = {"csrf": token, "name": "lena", "password": PASSWORD}
+        busy = [
+            (await lite.client.post("/login", data=data, allow_redirects=False)).status
+            for _ in range(6)
+        ]
+    finally:
+        checks.queue = queue
+    assert busy == [503] * 6
+    r = await lite.client.post("/login", data=data, allow_redirects=False)
+    assert r.status == 303, r.status
