@@ -38,7 +38,7 @@ from storage.stats import (
     start_staff_session,
 )
 from web.context import NONCE_KEY, SECRET_KEY, STAFF_KEY, casebot
-from web.guard import GUARD_KEY, TrustedProxies, client_address
+from web.guard import GUARD_KEY, TrustedProxies, client_address, throttle_key
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +332,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/")))
     now = app.clock.now()
-    address = client_address(request, _trusted(request))
+    address = throttle_key(client_address(request, _trusted(request)))
     async with app.sessions() as db, db.begin():
         attempt = await begin_login_attempt(
             db,
