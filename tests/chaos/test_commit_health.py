@@ -89,3 +89,36 @@ async def test_healthz_is_503_while_commits_fail_and_recovers(tmp_path: Path) ->
         f"({body['commits'][:120]}); 200 {recovered:.1f}s after it was freed; "
         f"{len(traffic.pushed)} messages, none lost"
     )
+
+
+@pytest.mark.slow
+async def test_healthz_sees_the_dispatchers_commits_fail_too(tmp_path: Path) -> None:
+    """The disk fills while replies are on their way and no customer writes meanwhile:
+    only the dispatcher commits (recording what it sent, leasing what is due), and
+    when those fail `/healthz` must say so as well, and recover with them."""
+    db = tmp_path / "casebot.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    port = free_port()
+    async with FakeBotApi(token=TOKEN, can_read_all_group_messages=True) as api:
+        add_chats(api)
+        bot = BotProcess(tmp_path, chaos_config(api, url, http={"enabled": True, "port": port}))
+        traffic = Traffic(api)
+        await bot.start()
+        assert bot.proc is not None
+        pid = bot.proc.pid
+        unlimited = resource.RLIM_INFINITY
+        try:
+            await _until_health(port, 200, 30)
+            api.delay("sendMessage", 1.0)  # replies leave, their answers are late
+            await traffic.burst(10, 200.0)
+            await asyncio.sleep(0.5)  # the burst is committed; its replies are out
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, unlimited))
+            body = await _until_health(port, 503, 20)
+            assert body["database"] == "ok" and body["commits"].startswith("failing"), body
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (unlimited, unlimited))
+            api.delay("sendMessage", 0)
+            await _until_health(port, 200, 30)
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (unlimited, unlimited))
+            code = await bot.stop()
+    assert code == 0, bot.output()[-3000:]
