@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.texts import Catalogue
-from bot.wiring import account_specs, engine_settings, staff_roles
+from bot.wiring import account_specs, engine_settings, staff_people, staff_roles
 from cases.clock import Clock, SystemClock
 from cases.engine import Engine
 from cases.model import Inbound
@@ -95,6 +95,7 @@ class App:
                 self.config.staff.names,
                 self.engine.settings.triage_chat,
                 self.clock.now(),
+                staff_people(self.config),
             )
         self.caches.clear()
 

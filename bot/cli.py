@@ -48,6 +48,7 @@ def _setup_logging(level: str) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _config(args)
+    from bot.wiring import staff_roles
     from storage.db import check_location
 
     check_location(config.storage.url)
@@ -59,7 +60,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(
         f"config ok: {len(config.accounts)} account(s), "
         f"{sum(len(a.chats) for a in config.accounts)} chat(s), "
-        f"{len(config.staff.engineers) + len(config.staff.leads)} staff, "
+        f"{len({config.staff.key_of(k) for k in staff_roles(config)})} staff, "
         f"adapters: {', '.join(adapters) or 'none'}"
     )
     return 0

@@ -5,7 +5,9 @@ Standard library and `cases` only.
 
 from __future__ import annotations
 
+from cases import sla
 from cases.chat_commands import Commands
+from cases.commands import parse_number
 from cases.context import Ctx, Outcome
 from cases.model import (
     PRIORITIES,
@@ -13,9 +15,10 @@ from cases.model import (
     Inbound,
     Outbound,
     OutboundKind,
+    Status,
 )
 from cases.ports import UnitOfWork
-from cases.records import ChatInfo
+from cases.records import CaseRecord, ChatInfo
 
 
 class Buttons(Commands):
@@ -28,9 +31,8 @@ class Buttons(Commands):
         action, _, rest = data.partition(":")
         parts = rest.split(":")
         answer = "button_done"
-        try:
-            case_id = int(parts[0])
-        except ValueError:
+        case_id = parse_number(parts[0])
+        if case_id is None:
             await self._answer(ctx, "button_unknown")
             return
         case = await self._follow_merge(ctx.uow, case_id)
@@ -39,19 +41,7 @@ class Buttons(Commands):
             return
         await self._remember_chat(ctx, case)
         if action == "csat":
-            if ctx.role.is_staff or case.chat_id != ctx.chat.id:
-                await self._answer(ctx, "csat_customers_only")
-                return
-            score = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-            if not 1 <= score <= 5:
-                await self._answer(ctx, "button_unknown")
-                return
-            await ctx.uow.add_event(
-                self._id(case), "csat", ctx.now, ctx.actor_key, {"score": score}
-            )
-            case.sla["csat"] = score
-            await ctx.uow.save_case(case)
-            await self._answer(ctx, "csat_thanks")
+            await self._rate(ctx, case, parse_number(parts[1]) if len(parts) > 1 else None)
             return
         if not ctx.role.is_staff:
             await self._answer(ctx, "refused_staff_only_button")
@@ -69,6 +59,35 @@ class Buttons(Commands):
         else:
             answer = "button_unknown"
         await self._answer(ctx, answer)
+
+    async def _rate(self, ctx: Ctx, case: CaseRecord, score: int | None) -> None:
+        """One rating per case and resolution cycle, from the case's customer side, on a
+        case whose resolution asked for one; a later press changes it (audited as a
+        second `csat` event naming the score it replaces)."""
+        if ctx.role.is_staff or case.chat_id != ctx.chat.id:
+            await self._answer(ctx, "csat_customers_only")
+            return
+        if score is None or not 1 <= score <= 5:
+            await self._answer(ctx, "button_unknown")
+            return
+        cycle = case.sla.get("csat_asked")
+        asked = sla.parse_at(cycle)
+        resolved = case.status in (Status.RESOLVED, Status.CLOSED)
+        if not resolved or asked is None or asked != case.resolved_at:
+            # never resolved, reopened since, or a forged press on a case not asking
+            await self._answer(ctx, "csat_not_asked")
+            return
+        data: dict[str, object] = {"score": score, "cycle": cycle}
+        if case.sla.get("csat_cycle") == cycle:
+            if case.sla.get("csat") == score:
+                await self._answer(ctx, "csat_thanks")
+                return
+            data["previous"] = case.sla.get("csat")
+        await ctx.uow.add_event(self._id(case), "csat", ctx.now, ctx.actor_key, data)
+        case.sla["csat"] = score
+        case.sla["csat_cycle"] = cycle
+        await ctx.uow.save_case(case)
+        await self._answer(ctx, "csat_thanks")
 
     async def _answer(self, ctx: Ctx, key: str) -> None:
         if ctx.event.callback_id is None:

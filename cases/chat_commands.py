@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from cases import views
-from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup
+from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
 from cases.intake import Intake
@@ -23,7 +23,8 @@ from cases.model import (
     Role,
     Status,
 )
-from cases.records import CaseRecord, FollowUpRecord, Joined, MessageRecord
+from cases.people import recorded_key
+from cases.records import CaseRecord, FollowUpRecord, Joined, MessageRecord, PersonInfo
 
 
 class Commands(Intake):
@@ -62,7 +63,9 @@ class Commands(Intake):
         assert ctx.event.actor is not None
         token = secrets.token_urlsafe(32)
         digest = hashlib.sha256(token.encode()).hexdigest()
-        await ctx.uow.add_login_token(ctx.event.actor.key, digest, ctx.now, ctx.now + LOGIN_TTL)
+        # the dashboard signs in the person, whichever of their platforms asked
+        signs_in = await recorded_key(ctx.uow, ctx.event.actor.key)
+        await ctx.uow.add_login_token(signs_in, digest, ctx.now, ctx.now + LOGIN_TTL)
         url = f"{self.settings.public_url.rstrip('/')}/login/{token}"
         text = self.texts.render(
             "login_link",
@@ -149,7 +152,7 @@ class Commands(Intake):
             case = await self._case_in_scope(ctx, command.case_ref)
             # a customer names only their own chat's cases, even from an odd chat
             if case is None or (not ctx.role.is_staff and case.chat_id != ctx.chat.id):
-                await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+                await self._reply(ctx, "case_unknown", ref=command.ref_text)
                 return
             cases = [case]
         else:
@@ -181,7 +184,7 @@ class Commands(Intake):
         if command.case_ref is not None:
             case = await self._case_in_scope(ctx, command.case_ref)
             if case is None:
-                await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+                await self._reply(ctx, "case_unknown", ref=command.ref_text)
                 return None
             return case
         if ctx.event.reply_to:
@@ -215,6 +218,12 @@ class Commands(Intake):
             return case
         return None
 
+    @staticmethod
+    def _on_team(person: PersonInfo | None) -> PersonInfo | None:
+        """`person` if they may be given work on a case (assignee, follow-up owner), from
+        chat or the web alike: staff only, since the work comes with internal text."""
+        return person if person is not None and Role(person.role).is_staff else None
+
     async def _cmd_assign(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
         case = await self._target_case(ctx, command)
         if case is None:
@@ -226,17 +235,24 @@ class Commands(Intake):
             assignee = ctx.event.actor.key
         else:
             names = mentions(args)
-            if not names:
+            # "@Evan Chen": a person's name may hold more than an @mention does
+            named = args[1:].strip() if args.startswith("@") else ""
+            person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
+            if person is None and names:
+                person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
+            if not names and person is None:
                 await self._reply(ctx, "usage_assign")
                 return
-            person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
-            if person is None or not Role(person.role).is_staff:
-                await self._reply(ctx, "person_unknown", name=f"@{names[0]}")
+            person = self._on_team(person)
+            if person is None:
+                await self._reply(ctx, "person_unknown", name=f"@{names[0] if names else named}")
                 return
             assignee = person.key
         await self._assign(ctx, case, assignee)
 
     async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
+        # a person known under several keys is assigned as one, whichever key took it
+        assignee = await recorded_key(ctx.uow, assignee)
         name = await self._person_name(ctx, assignee, ctx.chat.locale)
         if case.assignee == assignee:
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
@@ -296,6 +312,10 @@ class Commands(Intake):
             return
         text = self.texts.render("resolved", chat.locale, ref=case.ref, title=case.title)
         buttons = views.csat_buttons(self._id(case)) if self.settings.csat else ()
+        if buttons and case.resolved_at is not None:
+            # the rating this resolution asks for: presses are taken for this cycle only
+            case.sla["csat_asked"] = case.resolved_at.isoformat()
+            await ctx.uow.save_case(case)
         await self._emit(
             ctx,
             Outbound(
@@ -375,7 +395,7 @@ class Commands(Intake):
         assert ctx.event.actor is not None
         owner = ctx.event.actor.key
         if spec.owner and spec.owner != "me":
-            person = await ctx.uow.find_person(ctx.event.chat.platform, spec.owner)
+            person = self._on_team(await ctx.uow.find_person(ctx.event.chat.platform, spec.owner))
             if person is None:
                 await self._reply(ctx, "person_unknown", name=f"@{spec.owner}")
                 return
@@ -388,6 +408,7 @@ class Commands(Intake):
         # "/followup 2d" means two days on the calendar (in business time it was 48
         # working hours: a week and more), moved to the next opening if the desk is shut
         due = self._calendar(ctx, case).next_open(ctx.now + delay)
+        owner = await recorded_key(ctx.uow, owner)
         followup = await ctx.uow.add_followup(
             FollowUpRecord(
                 case_id=self._id(case),
@@ -419,9 +440,11 @@ class Commands(Intake):
         pending = list(await ctx.uow.followups(self._id(case)))
         wanted = command.args_without_ref
         if wanted.isdigit():
-            pending = [f for f in pending if f.id == int(wanted)]
+            # "²" is a digit to isdigit() but no number: it matches no follow-up
+            pending = [f for f in pending if f.id == parse_number(wanted)]
         elif len(pending) > 1 and ctx.event.actor is not None:
-            mine = [f for f in pending if f.owner == ctx.event.actor.key]
+            me = await recorded_key(ctx.uow, ctx.event.actor.key)
+            mine = [f for f in pending if f.owner == me]
             pending = mine[:1] if mine else pending[:1]
         if not pending:
             await self._staff_notice(ctx, "followup_none", ref=case.ref)
@@ -457,7 +480,7 @@ class Commands(Intake):
             return
         target = await self._case_in_scope(ctx, command.case_ref)
         if target is None:
-            await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+            await self._reply(ctx, "case_unknown", ref=command.ref_text)
             return
         moved = await ctx.uow.message(ctx.chat.id, ctx.event.reply_to)
         if moved is None:
@@ -483,7 +506,7 @@ class Commands(Intake):
             return
         target = await self._case_in_scope(ctx, command.case_ref)
         if target is None:
-            await self._reply(ctx, "case_unknown", ref=f"#{command.case_ref}")
+            await self._reply(ctx, "case_unknown", ref=command.ref_text)
             return
         source = await self._target_case(ctx, Command(command.name, ""))
         if source is None:
@@ -517,4 +540,10 @@ class Commands(Intake):
             await self._reply(ctx, "merged_reopened", ref=source.ref, into=target.ref)
         else:
             await self._reply(ctx, "merged", ref=source.ref, into=target.ref)
+        # a customer line it took in may be unanswered: the target's reply clock runs then
+        self._recount(target, list(await ctx.uow.case_messages(self._id(target))))
+        if "customer_waiting_since" in target.sla and target.status is Status.WAITING:
+            await self._set_status(ctx, target, Status.OPEN, reason="merged_in", save=False)
+        await self._refresh_sla(ctx, target)
+        await ctx.uow.save_case(target)
         await self._touch(ctx, target)

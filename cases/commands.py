@@ -12,8 +12,24 @@ from datetime import timedelta
 from cases.durations import parse_duration
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?(?:\s+|$)(.*)$", re.DOTALL)
-_CASE_REF = re.compile(r"(?<![\w#])#(\d+)\b")
+# ASCII digits: "\d" takes any script's digits, which are no case numbers here
+_CASE_REF = re.compile(r"(?<![\w#])#([0-9]+)\b")
 _MENTION = re.compile(r"(?<!\w)@([A-Za-z0-9_]{2,64})")
+
+# the largest id a 64-bit integer column holds on every database; a number past it
+# names nothing (and would overflow the query)
+MAX_NUMBER = 2**63 - 1
+
+
+def parse_number(text: str) -> int | None:
+    """A case, follow-up or message number: ASCII digits within MAX_NUMBER, else None.
+    ("²".isdigit() is true, yet int() refuses it.)"""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= MAX_NUMBER else None
+
 
 STAFF_COMMANDS = frozenset(
     {
@@ -44,8 +60,18 @@ class Command:
 
     @property
     def case_ref(self) -> int | None:
+        """The `#N` the command names; 0 (no case has it) when N is past MAX_NUMBER,
+        so the command answers "no case" rather than acting on another one."""
         match = _CASE_REF.search(self.args)
-        return int(match.group(1)) if match else None
+        if match is None:
+            return None
+        return parse_number(match.group(1)) or 0
+
+    @property
+    def ref_text(self) -> str:
+        """The `#N` as typed, for answers that name it."""
+        match = _CASE_REF.search(self.args)
+        return f"#{match.group(1)}" if match else ""
 
     @property
     def args_without_ref(self) -> str:

@@ -9,7 +9,11 @@ import re
 from datetime import timedelta
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|[smhdw])")
+# ASCII digits only, as the usage hints show them
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|[smhdw])")
+# far beyond any timer or follow-up, and far enough from timedelta's and datetime's
+# limits that adding it to any date in this millennium cannot overflow
+MAX_DURATION = timedelta(days=100 * 366)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -29,6 +33,8 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if pos != len(cleaned):
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 4h, 2d, 1w)")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"too long a duration: {text!r} (at most {MAX_DURATION.days}d)")
     return timedelta(seconds=seconds)
 
 

@@ -82,6 +82,7 @@ class Effects:
         old = case.status
         case.status = status
         case.status_changed_at = ctx.now
+        case.sla.pop("reopened_by", None)  # see Intake._message: only the reopen sets it
         if status is Status.RESOLVED:
             case.resolved_at = ctx.now
             due = case.resolution_due or sla.paused_resolution_due(

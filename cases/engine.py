@@ -30,7 +30,6 @@ from cases.model import (
     MessageRole,
     Outbound,
     OutboundKind,
-    Role,
     StaffAction,
     Status,
 )
@@ -180,8 +179,13 @@ class Engine(Buttons):
         return outcome
 
     async def _staff_key(self, uow: UnitOfWork, key: str) -> str:
-        person = await uow.person(key) if key else None
-        if person is None or not Role(person.role).is_staff:
+        """The key a staff member given by any of their keys or by name is recorded under."""
+        if ":" in key:
+            found = await uow.person(key)
+        else:
+            found = await uow.find_person("", key.removeprefix("@")) if key else None
+        person = self._on_team(found)
+        if person is None:
             raise ActionRejected(f"{key!r} is not on the team")
         return person.key
 

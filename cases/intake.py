@@ -12,7 +12,7 @@ from cases import sla, views
 from cases.commands import Command, parse_command, unknown_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
-from cases.effects import Effects
+from cases.limits import OpeningGuard
 from cases.model import (
     ChatKind,
     MessageRole,
@@ -23,7 +23,7 @@ from cases.model import (
 from cases.records import CaseRecord, Joined, MessageRecord
 
 
-class Intake(Effects):
+class Intake(OpeningGuard):
     """How messages become cases and join them."""
 
     # the command handler; `cases.chat_commands.Commands` provides it
@@ -85,6 +85,8 @@ class Intake(Effects):
         if not case.status.is_active:
             if not ctx.role.is_staff and self._may_reopen(ctx, case):
                 await self._set_status(ctx, case, Status.OPEN, reason="customer_reply")
+                # /case may split this line off again, and the case is then done again
+                case.sla["reopened_by"] = self._id(message)
             elif not ctx.role.is_staff and self._intake(ctx) == "auto":
                 await self._open(ctx, message, [], title=None)
                 return
@@ -231,7 +233,10 @@ class Intake(Effects):
         first: MessageRecord,
         context: list[MessageRecord],
         title: str | None,
-    ) -> CaseRecord:
+    ) -> CaseRecord | None:
+        """Open a case of `first` and its context; None when an opening limit refuses."""
+        if not await self._may_open(ctx):
+            return None
         uow, now = ctx.uow, ctx.now
         account = ctx.chat.account
         text_title = title or self._title_from(first, context)
@@ -327,6 +332,8 @@ class Intake(Effects):
                     moving.add(m.platform_message_id)
         was_waiting = "customer_waiting_since" in old.sla
         new = await self._open(ctx, first, [], title=title)
+        if new is None:  # an opening limit refused it: the message stays where it was
+            return
         for m in replies:
             await uow.link_message(self._id(m), self._id(new), m.joined or Joined.REPLY)
         data = {
@@ -344,6 +351,13 @@ class Intake(Effects):
             (new, [first, *replies]),
         ):
             self._recount(case, messages)
+            if (
+                case is old
+                and old.sla.get("reopened_by") == first.id
+                and not any(m.at >= first.at and m.role is not MessageRole.BOT for m in messages)
+            ):
+                # the line that reopened a resolved case is gone, and nothing came after it
+                await self._set_status(ctx, case, Status.RESOLVED, reason="split", save=False)
             waiting = "customer_waiting_since" in case.sla
             answered = case.last_staff_at is not None and not waiting
             if (
@@ -353,6 +367,9 @@ class Intake(Effects):
             ):
                 # the customer line that made it wait for staff is on the other case now
                 await self._set_status(ctx, case, Status.WAITING, reason="split", save=False)
+            elif waiting and case.status is Status.WAITING:
+                # the answer it waited on went to the other case: the customer waits on us
+                await self._set_status(ctx, case, Status.OPEN, reason="split", save=False)
             await self._refresh_sla(ctx, case)
             await uow.save_case(case)
             await self._touch(ctx, case)
@@ -367,8 +384,8 @@ class Intake(Effects):
         staff = [m.at for m in said if m.role is MessageRole.STAFF]
         case.last_customer_at = max(customer, default=None)
         case.last_staff_at = max(staff, default=None)
-        if case.first_response_at is None and staff:
-            case.first_response_at = min(staff)
+        # a first answer that went to the other case answered nothing here
+        case.first_response_at = min(staff, default=None)
         last_staff = case.last_staff_at
         unanswered = [at for at in customer if last_staff is None or at > last_staff]
         if unanswered:

@@ -35,9 +35,17 @@ class UnitOfWork(Protocol):
 
     async def remember_person(self, actor: Actor) -> None: ...
 
-    async def person(self, key: str) -> PersonInfo | None: ...
+    async def person(self, key: str) -> PersonInfo | None:
+        """Who a platform key belongs to. Any key of a staff person known under several
+        answers as that person: `key` is the one they are recorded under (assignee,
+        follow-up owner, sign-in), `name` the person's name."""
 
-    async def find_person(self, platform: str, username: str) -> PersonInfo | None: ...
+    async def find_person(self, platform: str, username: str) -> PersonInfo | None:
+        """The person an @name means in a chat on `platform`: their username there,
+        else a staff person's name or their username on another platform."""
+
+    async def identities(self, person: str) -> Sequence[str]:
+        """Every platform key of a person (`PersonInfo.key`), that key first."""
 
     async def add_message(self, message: MessageRecord) -> MessageRecord | None:
         """None when the chat already holds a message with that platform id."""
@@ -76,6 +84,15 @@ class UnitOfWork(Protocol):
     async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None: ...
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]: ...
+
+    async def cases_opened(
+        self, chat_id: int, since: datetime, opened_by: str | None
+    ) -> tuple[int, int | None]:
+        """How many cases were opened in the chat since then (by that person, if named),
+        and the newest one's id."""
+        ...
+
+    async def has_event(self, case_id: int, type: str, since: datetime) -> bool: ...
 
     async def add_event(
         self, case_id: int, type: str, at: datetime, actor: str | None, data: dict[str, Any]

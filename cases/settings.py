@@ -12,6 +12,17 @@ from cases.sla import EscalationPolicy, SlaPolicy
 
 
 @dataclass(frozen=True)
+class OpeningLimits:
+    """At most this many cases opened in one chat within `window` (see cases.limits);
+    0 turns a limit off."""
+
+    window: timedelta = timedelta(minutes=10)
+    per_customer: int = 5
+    per_chat: int = 30
+    per_staff: int = 60
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     conversation_window: timedelta = timedelta(minutes=10)
     reopen_window: timedelta = timedelta(days=7)
@@ -30,6 +41,10 @@ class EngineSettings:
     public_url: str | None = None
     title_length: int = 80
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    opening_limits: OpeningLimits = field(default_factory=OpeningLimits)
+    # platforms the bot can DM a person on (None: every one); a DM to someone known
+    # under several keys goes to one of these (`cases.people.dm_key`)
+    direct: frozenset[str] | None = None
 
     def calendar(self, account: str | None, priority: str) -> BusinessCalendar:
         if account is None or priority in self.always_on.get(account, frozenset()):

@@ -25,11 +25,15 @@ async def claim_due(
     lease: timedelta,
     exclude: Collection[tuple[str, str]] = (),
 ) -> list[OutboxRow]:
-    """Lease up to `limit` due rows, oldest first. Caller commits.
+    """Lease up to `limit` due rows, taking turns between accounts: each account's
+    oldest row first, then each one's second, and so on (rows of no case form one
+    more turn-taker). Caller commits.
 
     A message is claimable only when no older message of its chat is still pending
     (messages of a chat go out in order); edits in place (cards, boards) always are.
-    Chats in `exclude` (being sent to right now) are left alone entirely."""
+    Chats in `exclude` (being sent to right now) are left alone entirely. Taking turns
+    keeps one account's burst (a flood of cases, each with its triage card) from
+    holding back every other account's cards in the shared triage chat."""
     older = aliased(OutboxRow)
     blocked = (
         select(older.id)
@@ -42,19 +46,32 @@ async def claim_due(
         )
         .exists()
     )
-    query = (
-        select(OutboxRow)
-        .where(
-            OutboxRow.status == "pending",
-            OutboxRow.next_attempt_at <= now,
-            or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
-            or_(OutboxRow.kind == "upsert", ~blocked),
+    free = (
+        OutboxRow.status == "pending",
+        OutboxRow.next_attempt_at <= now,
+        or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+    )
+    account = func.coalesce(CaseRow.account_id, 0)
+    due = (
+        select(
+            OutboxRow.id,
+            func.row_number().over(partition_by=account, order_by=OutboxRow.id).label("turn"),
         )
-        .order_by(OutboxRow.id)
-        .limit(limit)
+        .outerjoin(CaseRow, CaseRow.id == OutboxRow.case_id)
+        .where(*free, or_(OutboxRow.kind == "upsert", ~blocked))
     )
     if exclude:
-        query = query.where(tuple_(OutboxRow.platform, OutboxRow.chat).not_in(list(exclude)))
+        due = due.where(tuple_(OutboxRow.platform, OutboxRow.chat).not_in(list(exclude)))
+    turns = due.subquery()
+    query = (
+        select(OutboxRow)
+        .join(turns, turns.c.id == OutboxRow.id)
+        # again on the row itself: PostgreSQL re-checks these on a row another claimer
+        # has just leased and committed, where the ranking's snapshot still saw it free
+        .where(*free)
+        .order_by(turns.c.turn, OutboxRow.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxRow)
     rows = list((await session.execute(query)).scalars())

@@ -127,6 +127,16 @@ def case_values(case: CaseRecord) -> dict[str, Any]:
     return values
 
 
+def _person_info(row: Row[Any]) -> PersonInfo:
+    """Any key of a staff person answers as that person: their key and their name."""
+    return PersonInfo(
+        key=row.person or row.key,
+        name=row.person_name or row.name or row.key,
+        role=row.role,
+        username=row.username,
+    )
+
+
 def message_record(row: Row[Any] | Any) -> MessageRecord:
     return MessageRecord(
         id=row.id,
@@ -530,26 +540,43 @@ class SqlUnitOfWork:
 
     async def person(self, key: str) -> PersonInfo | None:
         row = (await self.session.execute(select(people_t).where(people_t.c.key == key))).first()
-        if row is None:
-            return None
-        return PersonInfo(
-            key=row.key, name=row.name or row.key, role=row.role, username=row.username
-        )
+        return _person_info(row) if row is not None else None
 
     async def find_person(self, platform: str, username: str) -> PersonInfo | None:
-        row = (
+        """The person with this username on `platform`; else the staff person of that
+        name, or with that username on another of their platforms. Staff first: an
+        @name in a command means a colleague rather than a customer of the same name."""
+        lowered = username.lower()
+        rows = (
             await self.session.execute(
                 select(people_t).where(
-                    people_t.c.platform == platform,
-                    func.lower(people_t.c.username) == username.lower(),
+                    (func.lower(people_t.c.username) == lowered)
+                    & ((people_t.c.platform == platform) | people_t.c.person.is_not(None))
+                    | (func.lower(people_t.c.person_name) == lowered)
                 )
             )
-        ).first()
-        if row is None:
+        ).all()
+        if not rows:
             return None
-        return PersonInfo(
-            key=row.key, name=row.name or row.key, role=row.role, username=row.username
+        best = min(
+            rows,
+            key=lambda r: (
+                r.role == Role.CUSTOMER.value,
+                not (r.platform == platform and (r.username or "").lower() == lowered),
+                (r.person_name or "").lower() != lowered,
+                r.id,
+            ),
         )
+        return _person_info(best)
+
+    async def identities(self, person: str) -> Sequence[str]:
+        found = (
+            await self.session.execute(
+                select(people_t.c.key).where(people_t.c.person == person).order_by(people_t.c.id)
+            )
+        ).scalars()
+        others = [k for k in found if k != person]
+        return (person, *others)
 
     # ------------------------------------------------------------- messages
 
@@ -696,6 +723,25 @@ class SqlUnitOfWork:
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
         rows = (await self._exec(self.sql.open_cases, {"chat_id": chat_id})).all()
         return [self._loaded(case_record(r)) for r in rows]
+
+    async def cases_opened(
+        self, chat_id: int, since: datetime, opened_by: str | None
+    ) -> tuple[int, int | None]:
+        query = select(func.count(cases_t.c.id), func.max(cases_t.c.id)).where(
+            cases_t.c.chat_id == chat_id, cases_t.c.created_at >= since
+        )
+        if opened_by is not None:
+            query = query.where(cases_t.c.opened_by == opened_by)
+        count, latest = (await self.session.execute(query)).one()
+        return int(count), latest
+
+    async def has_event(self, case_id: int, type: str, since: datetime) -> bool:
+        found = await self.session.execute(
+            select(events_t.c.id)
+            .where(events_t.c.case_id == case_id, events_t.c.type == type, events_t.c.at >= since)
+            .limit(1)
+        )
+        return found.first() is not None
 
     async def add_event(
         self, case_id: int, type: str, at: datetime, actor: str | None, data: dict[str, Any]

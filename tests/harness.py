@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.config import parse_config
 from bot.texts import Catalogue
-from bot.wiring import account_specs, engine_settings, staff_roles
+from bot.wiring import account_specs, engine_settings, staff_people, staff_roles
 from cases.clock import FrozenClock
 from cases.engine import Engine, Outcome
 from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
@@ -100,6 +100,7 @@ class Harness:
                 self.config.staff.names,
                 self.engine.settings.triage_chat,
                 self.clock.now(),
+                staff_people(self.config),
             )
         self._seen_outbox = 0
         return self

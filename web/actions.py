@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from cases.commands import parse_number
 from cases.durations import parse_duration
 from cases.engine import ActionConflict, ActionRejected, Outcome
 from cases.model import ActionKind, Actor, StaffAction
@@ -40,9 +41,10 @@ def _number(fields: dict[str, str], name: str) -> int | None:
     raw = fields.get(name, "").strip().removeprefix("#")
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    number = parse_number(raw)
+    if number is None:
         raise ActionRejected(f"{name} must be a number")
-    return int(raw)
+    return number
 
 
 def _due_in(fields: dict[str, str]) -> timedelta:

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cases.commands import parse_number
 from storage.models import Account
 from storage.outbox import counts as outbox_counts
 from storage.outbox import list_rows, retry_rows
@@ -131,10 +132,9 @@ async def queue(request: web.Request) -> web.StreamResponse:
 async def case_page(request: web.Request) -> web.StreamResponse:
     await require_staff(request)
     app = casebot(request)
-    try:
-        case_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound(reason="No such case") from None
+    case_id = parse_number(request.match_info["id"])
+    if case_id is None:
+        raise web.HTTPNotFound(reason="No such case")
     async with app.sessions() as session:
         case = await get_case(session, case_id)
         if case is None:
@@ -150,7 +150,8 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         {
             "case": case,
             "chat_title": titles.get(case["chat"], case["chat"]),
-            "people": [p for p in everyone if p["role"] != "customer"],
+            # one choice per person, though they may be known under several keys
+            "people": [p for p in everyone if p["role"] != "customer" and p["key"] == p["person"]],
             "names": names,
             "breached": _breaches(breached, now, t).get(case_id),
             "zone": zone,
@@ -164,10 +165,9 @@ async def case_page(request: web.Request) -> web.StreamResponse:
 async def case_action(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
-    try:
-        case_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound(reason="No such case") from None
+    case_id = parse_number(request.match_info["id"])
+    if case_id is None:
+        raise web.HTTPNotFound(reason="No such case")
     form = await request.post()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     location = f"/cases/{case_id}"
@@ -277,10 +277,9 @@ async def weekly_review(request: web.Request) -> web.StreamResponse:
 async def rotate_status(request: web.Request) -> web.StreamResponse:
     await require_staff(request)
     app = casebot(request)
-    try:
-        chat_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound(reason="No such chat") from None
+    chat_id = parse_number(request.match_info["id"])
+    if chat_id is None:
+        raise web.HTTPNotFound(reason="No such chat")
     async with app.sessions() as session, session.begin():
         chat = await chat_by_id(session, chat_id)
         if chat is None:
@@ -326,10 +325,9 @@ async def outbox_retry(request: web.Request) -> web.StreamResponse:
     if form.get("all") == "1":
         ids = None
     else:
-        try:
-            ids = [int(str(v)) for v in form.getall("id", [])]
-        except ValueError:
-            raise web.HTTPBadRequest(reason="row ids must be numbers") from None
+        ids = [n for v in form.getall("id", []) if (n := parse_number(str(v))) is not None]
+        if len(ids) != len(form.getall("id", [])):
+            raise web.HTTPBadRequest(reason="row ids must be numbers")
     async with app.sessions() as session, session.begin():
         n = await retry_rows(session, ids, app.clock.now())
     app.dispatcher.wake()

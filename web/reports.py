@@ -36,6 +36,9 @@ def review_window(week: str | None, now: datetime) -> tuple[datetime | None, dat
             day = date.fromisoformat(week)
         except ValueError:
             return None, now
+        # the week's Monday and the Monday after must both exist (9999-12-31 has none)
+        if not date.min + timedelta(days=7) <= day <= date.max - timedelta(days=7):
+            return None, now
         start = week_start(datetime(day.year, day.month, day.day, tzinfo=UTC))
     else:
         start = week_start(now) - timedelta(days=7)

@@ -266,6 +266,23 @@ TEXTS: dict[str, dict[str, str]] = {
     "button_done": {"en": "Done.", "zh": "已完成。"},
     "button_unknown": {"en": "That no longer applies.", "zh": "该操作已失效。"},
     "csat_thanks": {"en": "Thank you for your rating!", "zh": "感谢您的评价！"},
+    "opening_limited": {
+        "en": "Many new requests have come in from here at once. Please wait {window} "
+        "before opening another, or add the details to a request already open.",
+        "zh": "此处短时间内提交了大量新请求。请等待 {window} 后再提交新请求，"
+        "或将详情补充到已有的请求中。",
+    },
+    "opening_limited_triage": {
+        "en": "⚠️ {chat} ({account}): {count} cases opened within {window}; further "
+        "openings there (last tried by {name}) are held back until it calms down. "
+        "Staff can still open cases with /case.",
+        "zh": "⚠️ {chat}（{account}）：{window} 内已开启 {count} 个工单；"
+        "该处后续开启请求（最近由 {name} 发起）将暂缓，直到恢复正常。员工仍可用 /case 开启工单。",
+    },
+    "csat_not_asked": {
+        "en": "This case is not asking for a rating now.",
+        "zh": "此工单当前不需要评价。",
+    },
     "csat_customers_only": {
         "en": "Only the customer can rate this case.",
         "zh": "只有客户可以评价此工单。",

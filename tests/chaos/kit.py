@@ -66,6 +66,8 @@ def chaos_config(api: FakeBotApi, db_url: str, **sections: dict[str, Any]) -> di
     raw["storage"] = {"url": db_url}
     raw["http"] = {"enabled": False}
     raw["scheduler"] = {"enabled": False}
+    # a burst of /new from two customers is the load here, not a flood to refuse
+    raw["cases"] = {"open_per_customer": 0, "open_per_chat": 0}
     raw["dispatcher"] = {"idle_poll": "50ms", "base_delay": "200ms", "claim_for": "3s"}
     raw["telegram"] = {
         "token": api.token,

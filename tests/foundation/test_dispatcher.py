@@ -311,3 +311,35 @@ async def test_a_record_failing_for_good_is_not_retried_for_half_the_lease(
         with pytest.raises(IntegrityError):
             await d.run_once()
         assert time.monotonic() - started < 2
+
+
+async def test_one_accounts_burst_does_not_hold_back_another_accounts_card(db_url: str) -> None:
+    """Sixty triage cards of Globex's flood, then one of Acme's real case: Acme's card
+    is in the first claim, not behind the whole flood."""
+    async with Harness(db_url) as h:
+        await h.say("carol", "flood")  # case #1, Globex (automatic intake)
+        await h.say("alice", "real question")
+        await h.say("evan", "/case", reply_to=h.last_message_id)  # case #2, Acme
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, batch=10)
+        while await d.run_once():
+            pass
+        adapter.delivered.clear()
+        await enqueue(h, *(_card(f"flood {i}", case_id=1) for i in range(60)))
+        await enqueue(h, _card("acme card", case_id=2))
+        claims = 0
+        while "acme card" not in adapter.texts():
+            assert await d.run_once()
+            claims += 1
+        assert claims == 1, f"Acme's card went out in claim {claims}"
+        assert adapter.texts().index("acme card") <= 1
+        while await d.run_once():
+            pass
+        assert len(adapter.texts()) == 61, "the flood still goes out, after"
+
+
+def _card(text: str, case_id: int) -> Outbound:
+    return Outbound(
+        OutboundKind.UPSERT, "telegram", TRIAGE, text=text, anchor=text, case_id=case_id,
+        purpose="card",
+    )  # fmt: skip

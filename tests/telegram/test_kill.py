@@ -34,6 +34,8 @@ def write_config(path: Path, api: FakeBotApi, db: Path) -> None:
         f'[storage]\nurl = "sqlite+aiosqlite:///{db}"',
         "[http]\nenabled = false",
         "[scheduler]\nenabled = false",
+        # a burst of /new from two customers is the load here, not a flood to refuse
+        "[cases]\nopen_per_customer = 0\nopen_per_chat = 0",
         '[dispatcher]\nidle_poll = "50ms"\nbase_delay = "200ms"\nclaim_for = "3s"',
         f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\npoll_timeout = "1s"\n'
         "poll_limit = 20\nrate_per_second = 1000.0\nrate_per_group_minute = 1000\n"
