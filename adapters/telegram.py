@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import telegram
 import telegram.error as tg_error
@@ -51,10 +51,25 @@ from adapters.telegram_translate import (
 from cases.clock import Clock
 from cases.context import EventFailed
 from cases.model import ChatKey, Inbound
+from cases.settings import FULL
 from cases.texts import Texts
 
-if TYPE_CHECKING:
-    from bot.config import TelegramConfig
+
+class TelegramConfig(Protocol):
+    """The `[telegram]` section as this adapter reads it (`bot.config` validates it)."""
+
+    token: str | None
+    base_url: str
+    mode: str
+    webhook_url: str | None
+    secret_token: str | None
+    poll_timeout: timedelta
+    poll_limit: int
+    poll_refused_after: timedelta
+    rate_per_second: float
+    rate_per_group_minute: int
+    board_min_interval: timedelta
+
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +86,25 @@ async def raw_updates(bot: telegram.Bot, api_kwargs: dict[str, Any], **timeouts:
     return await bot._post(GET_UPDATES, api_kwargs=api_kwargs, **timeouts)
 
 
+# what PTB's request raises for an answer that is not JSON
+INVALID_RESPONSE = "Invalid server response"
+
+
+def not_the_bot_api(exc: tg_error.TelegramError) -> bool:
+    """Whether the answer behind `exc` was not JSON: the Bot API always answers in JSON
+    (errors too), so whatever answered is some other web server, whatever its status
+    (PTB reads a 404 as a rejected token, a 5xx as a network error)."""
+    current: BaseException | None = exc
+    for _ in range(5):  # Bot.initialize wraps the error of its getMe once more
+        if isinstance(current, tg_error.TelegramError) and current.message == INVALID_RESPONSE:
+            return True
+        current = current.__cause__ if current is not None else None
+    return False
+
+
+# what PTB cannot build its objects from (a field left out, a wrong type)
+UNREADABLE_ANSWER = (TypeError, KeyError, ValueError)
+
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # purposes whose text must never be posted anywhere but to the person (sign-in links)
@@ -80,6 +114,11 @@ PRIVATE_PURPOSES = frozenset({"login"})
 # belongs in the customer's chat only as text) and dashboard pages (a preview shows a
 # sign-in form); a customer's URL quoted in a triage card would draw a preview of it there.
 NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
+
+
+# Telegram does everything the engine may ask for: forum topics, inline buttons and their
+# answers, edits, pins, DMs, 4096 characters, HTML
+CAPABILITIES = FULL
 
 
 def _is_event_failed(exc: BaseException) -> bool:
@@ -121,6 +160,7 @@ def _says(exc: Exception, *phrases: str) -> bool:
 
 class TelegramAdapter:
     platform = "telegram"
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -149,7 +189,7 @@ class TelegramAdapter:
             .base_url(config.base_url)
             .updater(None)
             .job_queue(None)
-            .request(HTTPXRequest(connection_pool_size=32))
+            .request(_Request(connection_pool_size=32))
             .get_updates_request(_GuardedRequest())
             .build()
         )
@@ -173,15 +213,28 @@ class TelegramAdapter:
         self.sink = sink
         try:
             await self._connect()
-        except tg_error.InvalidToken:
-            raise AdapterConfigError(
-                f"telegram.token: rejected by the Bot API at {self.config.base_url}"
-            ) from None
         except tg_error.TelegramError as exc:
+            # a 5xx page is a proxy in front of a Bot API that may come back: retried;
+            # any other answer that is not JSON comes from a server that is not one
+            if not_the_bot_api(exc) and not isinstance(exc, tg_error.NetworkError):
+                raise AdapterConfigError(
+                    f"telegram.base_url: {self.config.base_url} answers, but not as the "
+                    "Telegram Bot API"
+                ) from None
+            if isinstance(exc, tg_error.InvalidToken):
+                raise AdapterConfigError(
+                    f"telegram.token: rejected by the Bot API at {self.config.base_url}"
+                ) from None
             log.warning("telegram: Bot API not reachable (%s); retrying in the background", exc)
             self._poller = asyncio.create_task(self._connect_later(), name="telegram-connect")
             self._poller.add_done_callback(self._poller_ended)
             return
+        except UNREADABLE_ANSWER as exc:
+            detail = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+            raise AdapterConfigError(
+                f"telegram.base_url: the Bot API at {self.config.base_url} sent a getMe "
+                f"python-telegram-bot cannot read ({type(exc).__name__}: {detail})"
+            ) from None
         if self.config.mode == "polling":
             self._poller = asyncio.create_task(self._poll_forever(), name="telegram-poll")
             self._poller.add_done_callback(self._poller_ended)
@@ -668,7 +721,18 @@ class TelegramAdapter:
         return Receipt()
 
 
-class _GuardedRequest(HTTPXRequest):
+class _Request(HTTPXRequest):
+    """PTB's request, minus the traceback it logs for an answer that is not JSON: the
+    error it raises says so, and start() turns it into one line about telegram.base_url."""
+
+    def parse_json_payload(self, payload: bytes) -> Any:
+        try:
+            return json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise tg_error.TelegramError(INVALID_RESPONSE) from None
+
+
+class _GuardedRequest(_Request):
     """The getUpdates connection: an update nested too deep for json.loads (which would
     raise RecursionError on every round) is cut out of the answer before parsing, and
     kept as an unreadable event instead."""

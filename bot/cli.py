@@ -245,6 +245,9 @@ def cmd_failed(args: argparse.Namespace) -> int:
                     )
                 return 0
             ok = 0
+            # an event its adapter could not read has nothing to replay: it stays listed
+            unreadable = [r for r in rows if r.kind == failed.UNREADABLE]
+            rows = [r for r in rows if r.kind != failed.UNREADABLE]
             for row in rows:
                 result = (await app.ingestor.handle_batch([failed.from_payload(row.payload)]))[0]
                 ok += not isinstance(result, Exception)
@@ -253,6 +256,7 @@ def cmd_failed(args: argparse.Namespace) -> int:
             print(
                 f"retried {len(rows)}: {ok} handled, {len(rows) - ok} failed again "
                 "(kept as new rows); replies go out with the running casebot"
+                + (f"; {len(unreadable)} unreadable, kept as they came" if unreadable else "")
             )
             return 0
         finally:

@@ -25,8 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.bridge import BridgeConfig
 from cases.calendar import BusinessCalendar, CalendarError
-from cases.durations import parse_duration
+from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
 from cases.sla import RECIPIENT_ROLES
 
@@ -35,16 +36,7 @@ class ConfigError(Exception):
     """A config problem; the message names the key."""
 
 
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        # a bare number has no unit: 30 could mean seconds or minutes, so say it
-        raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Duration = Annotated[timedelta, BeforeValidator(duration_value)]
 
 
 def _chat_key(value: Any) -> str:
@@ -457,6 +449,7 @@ class Config(Section):
     escalation: EscalationConfig = EscalationConfig()
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
+    bridges: list[BridgeConfig] = []
 
     @field_validator("sla")
     @classmethod
@@ -485,6 +478,11 @@ class Config(Section):
                 seen_chats[chat] = account.name
         if self.staff.triage_chat and self.staff.triage_chat in seen_chats:
             raise ValueError("staff.triage_chat: is also a customer chat")
+        bridges: set[str] = set()
+        for i, bridge in enumerate(self.bridges):
+            if bridge.name in bridges:
+                raise ValueError(f"bridges[{i}].name: duplicate bridge {bridge.name!r}")
+            bridges.add(bridge.name)
         return self
 
     @model_validator(mode="after")

@@ -5,9 +5,12 @@ Part of `bot`, which may import every package.
 
 from __future__ import annotations
 
+from adapters.base import Adapter, CommandQueue
+from adapters.bridge import BridgeAdapter, BridgeDoor, capabilities_of
 from bot.config import Config, StaffPerson
 from cases.calendar import BusinessCalendar
-from cases.model import ChatKey, Role
+from cases.clock import Clock
+from cases.model import Capabilities, ChatKey, Role
 from cases.settings import EngineSettings, OpeningLimits
 from cases.sla import (
     RECIPIENT_ROLES,
@@ -17,6 +20,7 @@ from cases.sla import (
     SlaPolicy,
     SlaTargets,
 )
+from cases.texts import Texts
 from storage.directory import AccountSpec, PersonSpec
 
 
@@ -86,6 +90,7 @@ def engine_settings(config: Config) -> EngineSettings:
         csat=config.cases.csat,
         public_url=config.http.public_url,
         escalation=escalation_policy(config),
+        capabilities=capabilities(config),
         opening_limits=OpeningLimits(
             window=config.cases.open_window,
             per_customer=config.cases.open_per_customer,
@@ -94,6 +99,44 @@ def engine_settings(config: Config) -> EngineSettings:
         ),
         direct=direct_platforms(config),
     )
+
+
+def capabilities(config: Config) -> dict[str, Capabilities]:
+    """What each configured platform can do, by platform name."""
+    from adapters.telegram import CAPABILITIES as TELEGRAM
+
+    found = {"telegram": TELEGRAM}
+    found.update({b.name: capabilities_of(b) for b in config.bridges})
+    return found
+
+
+def build_adapters(
+    config: Config, clock: Clock, texts: Texts, *, queue: CommandQueue
+) -> dict[str, Adapter]:
+    """The adapter registry: one adapter per configured platform section, by platform.
+    Each owns its settings (`[telegram]`, a `[[bridges]]` table) and its web routes."""
+    adapters: dict[str, Adapter] = {}
+    if config.telegram is not None:
+        from adapters.telegram import TelegramAdapter
+
+        adapters["telegram"] = TelegramAdapter(
+            config.telegram,
+            clock,
+            texts=texts,
+            triage_chat=config.staff.triage_chat,
+            staff_locale=config.staff.locale,
+        )
+    door = BridgeDoor()
+    for bridge in config.bridges:
+        adapters[bridge.name] = BridgeAdapter(
+            bridge,
+            clock,
+            texts=texts,
+            staff_locale=config.staff.locale,
+            queue=queue,
+            door=door,
+        )
+    return adapters
 
 
 def direct_platforms(config: Config) -> frozenset[str]:

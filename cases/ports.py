@@ -31,6 +31,9 @@ class UnitOfWork(Protocol):
 
     async def migrate_chat(self, old: ChatKey, new_chat: str) -> None: ...
 
+    async def retitle_chat(self, chat: ChatInfo, title: str) -> ChatInfo:
+        """Store the title the platform now gives the chat."""
+
     async def role_of(self, person: str) -> Role: ...
 
     async def remember_person(self, actor: Actor) -> None: ...
@@ -99,6 +102,9 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def enqueue(self, action: Outbound, at: datetime) -> None: ...
+
+    async def choices(self, platform: str, chat: str, message_id: str) -> Sequence[str]:
+        """The button values of a message the bot sent, in order (numbered choices)."""
 
     async def add_followup(self, followup: FollowUpRecord) -> FollowUpRecord: ...
 

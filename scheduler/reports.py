@@ -23,7 +23,7 @@ from storage.review import account_review
 from storage.uow import SqlUnitOfWork, all_accounts
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from storage.db import Sessions
 
 
 def _seconds(value: float | None) -> str:
@@ -146,7 +146,7 @@ class Reports:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         settings: EngineSettings,
         texts: Texts,
         timezone: str = "UTC",

@@ -40,7 +40,8 @@ from storage.sweep import TIMER_COLUMNS, claim_due_cases, postpone, write_sweep_
 from storage.uow import Caches, SqlUnitOfWork, outbox_values
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from storage.db import Session as AsyncSession
+    from storage.db import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Sweeper:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         engine: Engine,
         caches: Caches | None = None,
         batch: int = 500,

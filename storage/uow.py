@@ -13,6 +13,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -46,6 +47,8 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from storage.outbox import choices as outbox_choices
+from storage.outbox import outbox_values
 
 # Core tables, not ORM entities: ORM-enabled statements cost several times more per call
 accounts_t = cast(Table, Account.__table__)
@@ -169,39 +172,6 @@ def followup_record(row: Any) -> FollowUpRecord:
         nudged_at=row.nudged_at,
         escalated_at=row.escalated_at,
     )
-
-
-def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": action.text}
-    if action.thread:
-        payload["thread"] = action.thread
-    if action.reply_to:
-        payload["reply_to"] = action.reply_to
-    if action.buttons:
-        payload["buttons"] = [[[b.text, b.data] for b in row] for row in action.buttons]
-    if action.person:
-        payload["person"] = action.person
-    if action.fallback_chat:
-        payload["fallback_chat"] = action.fallback_chat
-    if action.callback_id:
-        payload["callback_id"] = action.callback_id
-    if action.pin:
-        payload["pin"] = True
-    if action.extra:
-        payload["extra"] = dict(action.extra)
-    return {
-        "created_at": at,
-        "platform": action.platform,
-        "chat": action.chat,
-        "kind": action.kind.value,
-        "purpose": action.purpose,
-        "case_id": action.case_id,
-        "anchor": action.anchor,
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": at,
-    }
 
 
 def _bp(table: Any, name: str, key: str | None = None) -> Any:
@@ -465,6 +435,14 @@ class SqlUnitOfWork:
             .returning(chats_t.c.id)
         )
         return ChatInfo(id=result.scalar_one(), key=key, kind=kind, title=title)
+
+    async def retitle_chat(self, chat: ChatInfo, title: str) -> ChatInfo:
+        await self.session.execute(
+            update(chats_t).where(chats_t.c.id == chat.id).values(title=title)
+        )
+        # read again after commit: a rolled-back rename must not linger in the cache
+        self.caches.forget_chat((chat.key.platform, chat.key.chat))
+        return replace(chat, title=title)
 
     async def migrate_chat(self, old: ChatKey, new_chat: str) -> None:
         clash = await self.chat(ChatKey(old.platform, new_chat))
@@ -756,6 +734,9 @@ class SqlUnitOfWork:
     async def enqueue(self, action: Outbound, at: datetime) -> None:
         values = outbox_values(action, at)
         await self._exec(self.sql.enqueue, {k: values.get(k) for k in self.sql.outbox_fields})
+
+    async def choices(self, platform: str, chat: str, message_id: str) -> Sequence[str]:
+        return await outbox_choices(self.session, platform, chat, message_id)
 
     # ------------------------------------------------------------ follow-ups
 
