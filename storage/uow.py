@@ -539,10 +539,15 @@ class SqlUnitOfWork:
     async def find_person(self, platform: str, username: str) -> PersonInfo | None:
         row = (
             await self.session.execute(
-                select(people_t).where(
+                select(people_t)
+                .where(
                     people_t.c.platform == platform,
                     func.lower(people_t.c.username) == username.lower(),
                 )
+                # a username can be on a stale customer row as well as on the staff
+                # member who has it now; only staff are ever looked up by name (owner,
+                # assignee), so they win
+                .order_by((people_t.c.role == Role.CUSTOMER.value).asc(), people_t.c.id.desc())
             )
         ).first()
         if row is None:
