@@ -8,41 +8,23 @@ out outbox actions, answering each with a `Receipt` or a `DeliveryError`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from cases.delivery import Delivery, Receipt
 from cases.engine import Outcome
-from cases.model import Inbound
+from cases.model import Capabilities, Inbound
+
+__all__ = [
+    "Adapter",
+    "AdapterConfigError",
+    "CommandQueue",
+    "Delivery",
+    "DeliveryError",
+    "Receipt",
+    "Sink",
+]
 
 Sink = Callable[[Inbound], Awaitable[Outcome]]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One outbox row as an adapter sees it."""
-
-    id: int
-    kind: str
-    platform: str
-    chat: str
-    purpose: str
-    payload: dict[str, Any]
-    case_id: int | None = None
-    anchor: str | None = None
-    anchor_message_id: str | None = None  # for upserts: the message to edit, if sent before
-    attempts: int = 0
-
-    @property
-    def text(self) -> str:
-        return str(self.payload.get("text", ""))
-
-
-@dataclass(frozen=True)
-class Receipt:
-    message_id: str | None = None
-    thread: str | None = None  # a forum topic created for the case
-    chat: str | None = None  # where it went, when not the row's own chat (fallbacks)
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 class DeliveryError(Exception):
@@ -64,10 +46,31 @@ class AdapterConfigError(Exception):
 
 
 class Adapter(Protocol):
+    """`platform` names the adapter's keys ("telegram", a bridge's name); `capabilities`
+    tells the engine what to degrade. `web_routes()` (optional) mounts its HTTP routes."""
+
     platform: str
+    capabilities: Capabilities
 
     async def start(self, sink: Sink) -> None: ...
 
     async def stop(self) -> None: ...
 
     async def deliver(self, delivery: Delivery) -> Receipt: ...
+
+
+class CommandQueue(Protocol):
+    """The outbox as a platform that fetches its own work sees it (a bridge in pull
+    mode): `bot` implements it over the dispatcher, so adapters never touch storage."""
+
+    async def take(self, platform: str, after: int, limit: int) -> list[Delivery]:
+        """Lease due deliveries of the platform: those after `after` never handed out,
+        and any handed out earlier whose lease ran out unanswered."""
+
+    async def wait(self, timeout: float) -> None:
+        """Return when new work may be due, or after `timeout` seconds."""
+
+    async def settle(
+        self, platform: str, delivery_id: int, result: Receipt | DeliveryError
+    ) -> bool:
+        """Record a delivery's outcome; False when the platform has no such delivery."""

@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import telegram
 import telegram.error as tg_error
@@ -51,10 +51,25 @@ from adapters.telegram_translate import (
 from cases.clock import Clock
 from cases.context import EventFailed
 from cases.model import ChatKey, Inbound
+from cases.settings import FULL
 from cases.texts import Texts
 
-if TYPE_CHECKING:
-    from bot.config import TelegramConfig
+
+class TelegramConfig(Protocol):
+    """The `[telegram]` section as this adapter reads it (`bot.config` validates it)."""
+
+    token: str | None
+    base_url: str
+    mode: str
+    webhook_url: str | None
+    secret_token: str | None
+    poll_timeout: timedelta
+    poll_limit: int
+    poll_refused_after: timedelta
+    rate_per_second: float
+    rate_per_group_minute: int
+    board_min_interval: timedelta
+
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +95,11 @@ PRIVATE_PURPOSES = frozenset({"login"})
 # belongs in the customer's chat only as text) and dashboard pages (a preview shows a
 # sign-in form); a customer's URL quoted in a triage card would draw a preview of it there.
 NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
+
+
+# Telegram does everything the engine may ask for: forum topics, inline buttons and their
+# answers, edits, pins, DMs, 4096 characters, HTML
+CAPABILITIES = FULL
 
 
 def _is_event_failed(exc: BaseException) -> bool:
@@ -121,6 +141,7 @@ def _says(exc: Exception, *phrases: str) -> bool:
 
 class TelegramAdapter:
     platform = "telegram"
+    capabilities = CAPABILITIES
 
     def __init__(
         self,

@@ -13,15 +13,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import telegram
 import telegram.error as tg_error
 
 from adapters.telegram import raw_updates
 
-if TYPE_CHECKING:
-    from bot.config import Config
+# `bot.config.Config`, which adapters may not import: the doctor reads its [telegram],
+# [staff] and [[accounts]]
+Config = Any
 
 BACKLOG = 100  # pending updates beyond this mean casebot is not running or not keeping up
 

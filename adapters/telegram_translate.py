@@ -10,12 +10,23 @@ poison update never blocks the ones behind it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import telegram
 
-from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
+from cases.model import (
+    MEMBER_ADMIN,
+    MEMBER_IN,
+    MEMBER_LEFT,
+    MEMBER_REMOVED,
+    Actor,
+    Attachment,
+    ChatKey,
+    Inbound,
+    InboundKind,
+)
 
 PLATFORM = "telegram"
 
@@ -269,6 +280,7 @@ def _message_event(
         attachments=attachments,
         chat_title=chat.title,
         chat_type=chat.type,
+        is_direct=chat.type == telegram.constants.ChatType.PRIVATE,
     )
 
 
@@ -331,6 +343,17 @@ def rights_of(member: telegram.ChatMember) -> tuple[str, ...]:
     return ()
 
 
+# Telegram's member states in the engine's words
+_MEMBERSHIP = {
+    "creator": MEMBER_ADMIN,
+    "administrator": MEMBER_ADMIN,
+    "member": MEMBER_IN,
+    "restricted": MEMBER_IN,
+    "left": MEMBER_LEFT,
+    "kicked": MEMBER_REMOVED,
+}
+
+
 def _membership_event(
     update_id: int, change: telegram.ChatMemberUpdated, now: datetime
 ) -> Inbound | None:
@@ -344,7 +367,7 @@ def _membership_event(
         _chat_key(chat),
         _at(change.date, now),
         actor_of(change.from_user),
-        member_status=str(new.status),
+        member_status=_MEMBERSHIP.get(str(new.status), MEMBER_IN),
         rights=rights_of(new),
         chat_title=chat.title,
         chat_type=chat.type,
@@ -406,6 +429,9 @@ def _well_typed(event: Inbound) -> Inbound:
         raise Malformed(f"update {event.event_id}: an id is not a number")
     if not isinstance(event.text, str) or not all(t is None or isinstance(t, str) for t in texts):
         raise Malformed(f"update {event.event_id}: a text field is not a string")
+    if event.chat_title:
+        # the engine stores the title it is given: like names, no NUL or bidi override
+        return replace(event, chat_title=clean_text(event.chat_title) or None)
     return event
 
 

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.texts import Catalogue
-from bot.wiring import account_specs, engine_settings, staff_roles
+from bot.wiring import account_specs, build_adapters, engine_settings, staff_people, staff_roles
 from cases.clock import Clock, SystemClock
 from cases.engine import Engine
 from cases.model import Inbound
@@ -95,21 +95,18 @@ class App:
                 self.config.staff.names,
                 self.engine.settings.triage_chat,
                 self.clock.now(),
+                staff_people(self.config),
             )
         self.caches.clear()
 
     def _build_adapters(self) -> None:
-        if self.config.telegram is not None and "telegram" not in self.adapters:
-            from adapters.telegram import TelegramAdapter
-
-            self.adapters["telegram"] = TelegramAdapter(
-                self.config.telegram,
-                self.clock,
-                texts=self.texts,
-                triage_chat=self.config.staff.triage_chat,
-                staff_locale=self.config.staff.locale,
-            )
-        self.dispatcher.adapters.update(self.adapters)
+        built = build_adapters(self.config, self.clock, self.texts, queue=self.dispatcher)
+        for platform, adapter in built.items():
+            self.adapters.setdefault(platform, adapter)
+        # a bridge that pulls its commands takes them itself; the dispatcher sends the rest
+        self.dispatcher.adapters.update(
+            {p: a for p, a in self.adapters.items() if not getattr(a, "pulls", False)}
+        )
 
     async def start(self, *, web: bool = True, scheduler: bool = True) -> None:
         for warning in self.config.warnings():

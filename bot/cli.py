@@ -48,6 +48,7 @@ def _setup_logging(level: str) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _config(args)
+    from bot.wiring import staff_roles
     from storage.db import check_location
 
     check_location(config.storage.url)
@@ -59,7 +60,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(
         f"config ok: {len(config.accounts)} account(s), "
         f"{sum(len(a.chats) for a in config.accounts)} chat(s), "
-        f"{len(config.staff.engineers) + len(config.staff.leads)} staff, "
+        f"{len({config.staff.key_of(k) for k in staff_roles(config)})} staff, "
         f"adapters: {', '.join(adapters) or 'none'}"
     )
     return 0
@@ -244,6 +245,9 @@ def cmd_failed(args: argparse.Namespace) -> int:
                     )
                 return 0
             ok = 0
+            # an event its adapter could not read has nothing to replay: it stays listed
+            unreadable = [r for r in rows if r.kind == failed.UNREADABLE]
+            rows = [r for r in rows if r.kind != failed.UNREADABLE]
             for row in rows:
                 result = (await app.ingestor.handle_batch([failed.from_payload(row.payload)]))[0]
                 ok += not isinstance(result, Exception)
@@ -252,6 +256,7 @@ def cmd_failed(args: argparse.Namespace) -> int:
             print(
                 f"retried {len(rows)}: {ok} handled, {len(rows) - ok} failed again "
                 "(kept as new rows); replies go out with the running casebot"
+                + (f"; {len(unreadable)} unreadable, kept as they came" if unreadable else "")
             )
             return 0
         finally:

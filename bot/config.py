@@ -9,6 +9,7 @@ Nothing is built at import time.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -24,8 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.bridge import BridgeConfig
 from cases.calendar import BusinessCalendar, CalendarError
-from cases.durations import parse_duration
+from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
 from cases.sla import RECIPIENT_ROLES
 
@@ -34,16 +36,7 @@ class ConfigError(Exception):
     """A config problem; the message names the key."""
 
 
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        # a bare number has no unit: 30 could mean seconds or minutes, so say it
-        raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Duration = Annotated[timedelta, BeforeValidator(duration_value)]
 
 
 def _chat_key(value: Any) -> str:
@@ -53,14 +46,31 @@ def _chat_key(value: Any) -> str:
     return value
 
 
+_KEY = re.compile(r"[A-Za-z0-9_.-]+:\S+")
+
+
 def _person_key(value: Any) -> str:
-    if not isinstance(value, str) or ":" not in value or value.endswith(":"):
+    if not isinstance(value, str) or not _KEY.fullmatch(value):
         raise ValueError("expected a person key such as telegram:1001")
     return value
 
 
+def _staff_ref(value: Any) -> str:
+    """A person key, or the name of a `[[staff.people]]` entry (checked against them
+    once the whole file is read, in `Config._known_people`)."""
+    if isinstance(value, str) and value.strip() and ":" not in value:
+        return value
+    try:
+        return _person_key(value)
+    except ValueError:
+        raise ValueError(
+            "expected a person key such as telegram:1001 or a name from [[staff.people]]"
+        ) from None
+
+
 ChatRef = Annotated[str, BeforeValidator(_chat_key)]
 PersonRef = Annotated[str, BeforeValidator(_person_key)]
+StaffRef = Annotated[str, BeforeValidator(_staff_ref)]
 Locale = Literal["en", "zh"]
 
 
@@ -83,7 +93,7 @@ class HttpUser(Section):
     """A dashboard sign-in: `casebot hash-password` makes `password_hash`."""
 
     name: str = Field(min_length=1)
-    person: PersonRef
+    person: StaffRef
     password_hash: str = Field(pattern=r"^pbkdf2_sha256\$\d+\$[^$]+\$[^$]+$")
 
 
@@ -209,7 +219,7 @@ class SchedulerConfig(Section):
 class OnCallShift(Section):
     """Who is on call when, in `scheduler.timezone` (a P1 outside business hours pages them)."""
 
-    person: PersonRef
+    person: StaffRef
     days: str = "mon-sun"
     start: str = "00:00"
     end: str = "24:00"
@@ -226,13 +236,78 @@ class OnCallShift(Section):
         return self
 
 
+# a person's name may stand wherever a person key may, so it must not read as one of
+# the words those places take instead
+_RESERVED_NAMES = {"me", *RECIPIENT_ROLES}
+
+
+class StaffPerson(Section):
+    """One person known under several platform keys; `ids[0]` is the key they are
+    recorded under (as assignee, owner, ...). Without `role` they are an engineer,
+    or a lead when their name or any of their ids is in `leads`."""
+
+    name: str = Field(min_length=1)
+    ids: list[PersonRef] = Field(min_length=1)
+    role: Literal["engineer", "lead"] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        value = value.strip().removeprefix("@")
+        if not value or ":" in value or value.lower() in _RESERVED_NAMES:
+            raise ValueError(
+                f"{value!r} cannot be a person's name (no ':', not one of "
+                f"{', '.join(sorted(_RESERVED_NAMES))})"
+            )
+        return value
+
+
 class StaffConfig(Section):
-    engineers: list[PersonRef] = []
-    leads: list[PersonRef] = []
+    engineers: list[StaffRef] = []
+    leads: list[StaffRef] = []
     triage_chat: ChatRef | None = None
     locale: Locale = "en"
     names: dict[str, str] = {}
     on_call: list[OnCallShift] = []
+    people: list[StaffPerson] = []
+
+    @model_validator(mode="after")
+    def _one_person_each(self) -> StaffConfig:
+        names: set[str] = set()
+        owners: dict[str, str] = {}
+        for i, person in enumerate(self.people):
+            if person.name.lower() in names:
+                raise ValueError(f"people[{i}].name: duplicate person {person.name!r}")
+            names.add(person.name.lower())
+            for j, key in enumerate(person.ids):
+                if key in owners:
+                    raise ValueError(
+                        f"people[{i}].ids[{j}]: {key} already belongs to {owners[key]!r}"
+                    )
+                owners[key] = person.name
+        return self
+
+    def person(self, ref: str) -> StaffPerson | None:
+        """The `[[staff.people]]` entry a name (any case) or any of its keys means."""
+        lowered = ref.removeprefix("@").lower()
+        for person in self.people:
+            if ref in person.ids or person.name.lower() == lowered:
+                return person
+        return None
+
+    def key_of(self, ref: str) -> str:
+        """The key a person is recorded under: a person's first id for their name or
+        any of their ids; any other key as it is."""
+        person = self.person(ref)
+        return person.ids[0] if person else ref
+
+    def known(self, ref: str) -> bool:
+        return ":" in ref or self.person(ref) is not None
+
+    def is_staff(self, ref: str) -> bool:
+        """Whether a key or name means someone on the team: listed in `engineers` or
+        `leads`, or one of `[[staff.people]]` (each of whom is staff)."""
+        return self.person(ref) is not None or ref in self.engineers or ref in self.leads
 
 
 class CasesConfig(Section):
@@ -279,8 +354,8 @@ class AccountConfig(Section):
     locale: Locale = "en"
     acknowledge: bool = True
     topics: Literal["off", "per_case"] = "off"
-    owner: PersonRef | None = None
-    backup: PersonRef | None = None
+    owner: StaffRef | None = None
+    backup: StaffRef | None = None
     timezone: str | None = None
     hours: dict[str, str] | None = None
     holidays: list[str] = []
@@ -310,11 +385,12 @@ def _recipient(name: Any) -> str:
     if name in RECIPIENT_ROLES:
         return str(name)
     try:
-        return _person_key(name)
+        return _staff_ref(name)
     except ValueError:
         roles = ", ".join(RECIPIENT_ROLES)
         raise ValueError(
-            f"expected one of {roles} or a person key such as telegram:1001"
+            f"expected one of {roles}, a person key such as telegram:1001 or a name "
+            "from [[staff.people]]"
         ) from None
 
 
@@ -340,7 +416,7 @@ class EscalationConfig(Section):
     # duty hours per person (in scheduler.timezone): an account owner outside them is
     # off duty and their backup gets what they would; people in `away` are off duty
     duty: dict[str, dict[str, str]] = {}
-    away: list[PersonRef] = []
+    away: list[StaffRef] = []
 
     @model_validator(mode="after")
     def _climbing(self) -> EscalationConfig:
@@ -353,7 +429,7 @@ class EscalationConfig(Section):
     @classmethod
     def _valid_duty(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for person, hours in value.items():
-            _person_key(person)
+            _staff_ref(person)
             try:
                 BusinessCalendar.parse("UTC", hours)
             except CalendarError as exc:
@@ -373,6 +449,7 @@ class Config(Section):
     escalation: EscalationConfig = EscalationConfig()
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
+    bridges: list[BridgeConfig] = []
 
     @field_validator("sla")
     @classmethod
@@ -401,20 +478,50 @@ class Config(Section):
                 seen_chats[chat] = account.name
         if self.staff.triage_chat and self.staff.triage_chat in seen_chats:
             raise ValueError("staff.triage_chat: is also a customer chat")
+        bridges: set[str] = set()
+        for i, bridge in enumerate(self.bridges):
+            if bridge.name in bridges:
+                raise ValueError(f"bridges[{i}].name: duplicate bridge {bridge.name!r}")
+            bridges.add(bridge.name)
+        return self
+
+    @model_validator(mode="after")
+    def _known_people(self) -> Config:
+        """Every place that names a person by name names one of `[[staff.people]]`."""
+        staff, e = self.staff, self.escalation
+        refs: list[tuple[str, str | None]] = [
+            *((f"staff.engineers[{i}]", r) for i, r in enumerate(staff.engineers)),
+            *((f"staff.leads[{i}]", r) for i, r in enumerate(staff.leads)),
+            *((f"staff.on_call[{i}].person", s.person) for i, s in enumerate(staff.on_call)),
+            *((f"escalation.warn_to[{i}]", r) for i, r in enumerate(e.warn_to)),
+            *((f"escalation.breach_to[{i}]", r) for i, r in enumerate(e.breach_to)),
+            *(
+                (f"escalation.levels[{i}].to[{j}]", r)
+                for i, level in enumerate(e.levels)
+                for j, r in enumerate(level.to)
+            ),
+            *((f"escalation.duty.{r}", r) for r in e.duty),
+            *((f"escalation.away[{i}]", r) for i, r in enumerate(e.away)),
+            *((f"accounts[{i}].owner", a.owner) for i, a in enumerate(self.accounts)),
+            *((f"accounts[{i}].backup", a.backup) for i, a in enumerate(self.accounts)),
+            *((f"http.users[{i}].person", u.person) for i, u in enumerate(self.http.users)),
+        ]
+        for where, ref in refs:
+            if ref is not None and ref not in RECIPIENT_ROLES and not staff.known(ref):
+                raise ValueError(f"{where}: {ref!r} is no person key and no [[staff.people]] name")
         return self
 
     @model_validator(mode="after")
     def _dashboard_users(self) -> Config:
-        staff = set(self.staff.engineers) | set(self.staff.leads)
         names: set[str] = set()
         for i, user in enumerate(self.http.users):
             if user.name in names:
                 raise ValueError(f"http.users[{i}].name: duplicate user {user.name!r}")
             names.add(user.name)
-            if user.person not in staff:
+            if not self.staff.is_staff(user.person):
                 raise ValueError(
-                    f"http.users[{i}].person: {user.person} is not in staff.engineers or "
-                    "staff.leads"
+                    f"http.users[{i}].person: {user.person} is not in staff.engineers, "
+                    "staff.leads or [[staff.people]]"
                 )
         return self
 

@@ -26,7 +26,7 @@ from adapters.base import Adapter, Delivery, DeliveryError, Receipt
 from cases.clock import Clock
 from storage import outbox
 from storage.ingest import transient_database_error
-from storage.models import CaseEvent, OutboxRow
+from storage.models import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class Dispatcher:
         self.max_chats = max_chats
         self.observe = observe
         self._wake = asyncio.Event()
+        self._pull = asyncio.Event()  # pullers long-polling for commands
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[tuple[str, str], asyncio.Task[int]] = {}
 
@@ -72,18 +73,15 @@ class Dispatcher:
         """Lease due rows (see `storage.outbox.claim_due` for the order rules), leaving
         out the chats being sent to right now, and group them by chat."""
         now = self.clock.now()
+        # only platforms this process sends to: another process, or a bridge that pulls
+        # its own commands, takes the others
         async with self.sessions() as session, session.begin():
-            rows = await outbox.claim_due(session, now, self.batch, self.lease, exclude=busy)
+            rows = await outbox.claim_due(
+                session, now, self.batch, self.lease, exclude=busy, platforms=list(self.adapters)
+            )
         groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
-        stray: list[int] = []
         for row in rows:
-            if row.platform in self.adapters:
-                groups[(row.platform, row.chat)].append(row)
-            else:
-                stray.append(row.id)
-        if stray:  # a platform without an adapter here: another process may have one
-            async with self.sessions() as session, session.begin():
-                await outbox.release(session, stray)
+            groups[(row.platform, row.chat)].append(row)
         return groups
 
     async def run_once(self) -> int:
@@ -121,18 +119,7 @@ class Dispatcher:
                 await session.commit()
                 return True
             anchor_id = await outbox.anchor_message(session, row.anchor) if row.anchor else None
-        delivery = Delivery(
-            id=row.id,
-            kind=row.kind,
-            platform=row.platform,
-            chat=row.chat,
-            purpose=row.purpose,
-            payload=dict(row.payload),
-            case_id=row.case_id,
-            anchor=row.anchor,
-            anchor_message_id=anchor_id,
-            attempts=row.attempts,
-        )
+        delivery = outbox.to_delivery(row, anchor_id)
         try:
             receipt = await adapter.deliver(delivery)
         except DeliveryError as exc:
@@ -166,34 +153,8 @@ class Dispatcher:
                 delay = min(delay * 2, 2.0)
 
     async def _record(self, row: OutboxRow, receipt: Receipt) -> None:
-        now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            note = ", ".join(receipt.notes) or None
-            if not await outbox.mark_sent(session, row.id, now, receipt.message_id, note=note):
-                return  # a retry after a commit whose answer was lost: it is recorded
-            chat = receipt.chat or row.chat
-            if row.anchor and receipt.message_id:
-                await outbox.save_anchor(
-                    session, row.anchor, row.platform, chat, receipt.message_id, now
-                )
-            if receipt.thread and row.case_id is not None:
-                await outbox.set_case_thread(session, row.case_id, receipt.thread)
-            relayed = (row.payload.get("extra") or {}).get("message")
-            if relayed and receipt.message_id:
-                await outbox.link_relayed_message(session, int(relayed), receipt.message_id)
-            elif row.kind in ("send", "dm") and receipt.message_id:
-                await outbox.record_bot_message(session, row, chat, receipt.message_id, now)
-            if row.case_id is not None:
-                for note_text in receipt.notes:
-                    session.add(
-                        CaseEvent(
-                            case_id=row.case_id,
-                            type=note_text,
-                            at=now,
-                            actor=None,
-                            data={"outbox": row.id, "purpose": row.purpose},
-                        )
-                    )
+            await outbox.record_sent(session, row, receipt, self.clock.now())
 
     async def _failed(
         self, row: OutboxRow, reason: str, retry_after: float | None, permanent: bool
@@ -222,10 +183,53 @@ class Dispatcher:
             self.observe("dead" if dead else "retry", row)
         return dead
 
+    # ------------------------------------------------------- pulled commands
+
+    async def take(self, platform: str, after: int, limit: int) -> list[Delivery]:
+        """`adapters.base.CommandQueue.take`: lease a puller's due rows, in the order
+        the dispatcher would send them; a superseded edit is settled, not handed out."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            rows = await outbox.claim_due(
+                session, now, limit, self.lease, platforms=[platform], after=after
+            )
+            taken = []
+            for row in rows:
+                if await outbox.superseded(session, row):
+                    await outbox.mark_sent(session, row.id, now, None, "superseded", "skipped")
+                    continue
+                anchor = await outbox.anchor_message(session, row.anchor) if row.anchor else None
+                taken.append(outbox.to_delivery(row, anchor))
+        return taken
+
+    async def wait(self, timeout: float) -> None:
+        """`CommandQueue.wait`: until the engine wrote new actions, or `timeout`."""
+        self._pull.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._pull.wait(), timeout)
+
+    async def settle(
+        self, platform: str, delivery_id: int, result: Receipt | DeliveryError
+    ) -> bool:
+        """`CommandQueue.settle`: record a pulled delivery's result as a sent one is."""
+        async with self.sessions() as session:
+            row = await outbox.row_by_id(session, delivery_id)
+        if row is None or row.platform != platform:
+            return False
+        if isinstance(result, DeliveryError):
+            if row.status == "pending":
+                await self._failed(row, result.reason, result.retry_after, result.permanent)
+            return True
+        await self._record_until_saved(row, result)
+        if self.observe:
+            self.observe("sent", row)
+        return True
+
     # ------------------------------------------------------------------ loop
 
     def wake(self) -> None:
         self._wake.set()
+        self._pull.set()
 
     def start(self) -> None:
         if self._task is None:

@@ -5,12 +5,23 @@ Part of `bot`, which may import every package.
 
 from __future__ import annotations
 
-from bot.config import Config
+from adapters.base import Adapter, CommandQueue
+from adapters.bridge import BridgeAdapter, BridgeDoor, capabilities_of
+from bot.config import Config, StaffPerson
 from cases.calendar import BusinessCalendar
-from cases.model import ChatKey, Role
+from cases.clock import Clock
+from cases.model import Capabilities, ChatKey, Role
 from cases.settings import EngineSettings, OpeningLimits
-from cases.sla import EscalationPolicy, LadderLevel, OnCallShift, SlaPolicy, SlaTargets
-from storage.directory import AccountSpec
+from cases.sla import (
+    RECIPIENT_ROLES,
+    EscalationPolicy,
+    LadderLevel,
+    OnCallShift,
+    SlaPolicy,
+    SlaTargets,
+)
+from cases.texts import Texts
+from storage.directory import AccountSpec, PersonSpec
 
 
 def sla_policy(config: Config) -> SlaPolicy:
@@ -35,22 +46,30 @@ def calendars(config: Config) -> dict[str, BusinessCalendar]:
 
 
 def escalation_policy(config: Config) -> EscalationPolicy:
-    """The nudge ladder; rota and duty hours count in `scheduler.timezone`."""
-    e, tz = config.escalation, config.scheduler.timezone
+    """The nudge ladder; rota and duty hours count in `scheduler.timezone`. Every
+    person in it is named by the key they are recorded under (`StaffConfig.key_of`),
+    so duty hours, away and the rota follow a person whichever key or name the
+    config used."""
+    e, tz, key = config.escalation, config.scheduler.timezone, config.staff.key_of
+
+    def keys(refs: list[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r if r in RECIPIENT_ROLES else key(r) for r in refs))
+
+    leads = [p.ids[0] for p in config.staff.people if _role(config, p) is Role.LEAD]
     return EscalationPolicy(
         warn_at=e.warn_at,
         escalate_after=e.escalate_after,
-        warn_to=tuple(e.warn_to),
-        breach_to=tuple(e.breach_to),
-        levels=tuple(LadderLevel(level.after, tuple(level.to)) for level in e.levels),
+        warn_to=keys(e.warn_to),
+        breach_to=keys(e.breach_to),
+        levels=tuple(LadderLevel(level.after, keys(level.to)) for level in e.levels),
         customer_nudge_after=e.customer_nudge_after,
         customer_nudges=e.customer_nudges,
         close_after=e.close_after,
         page_priorities=frozenset(e.page),
-        leads=tuple(config.staff.leads),
-        on_call=tuple(OnCallShift(s.person, s.hours(tz)) for s in config.staff.on_call),
-        duty={p: BusinessCalendar.parse(tz, hours) for p, hours in e.duty.items()},
-        away=frozenset(e.away),
+        leads=keys([*config.staff.leads, *leads]),
+        on_call=tuple(OnCallShift(key(s.person), s.hours(tz)) for s in config.staff.on_call),
+        duty={key(p): BusinessCalendar.parse(tz, hours) for p, hours in e.duty.items()},
+        away=frozenset(key(p) for p in e.away),
     )
 
 
@@ -71,13 +90,58 @@ def engine_settings(config: Config) -> EngineSettings:
         csat=config.cases.csat,
         public_url=config.http.public_url,
         escalation=escalation_policy(config),
+        capabilities=capabilities(config),
         opening_limits=OpeningLimits(
             window=config.cases.open_window,
             per_customer=config.cases.open_per_customer,
             per_chat=config.cases.open_per_chat,
             per_staff=config.cases.open_per_staff,
         ),
+        direct=direct_platforms(config),
     )
+
+
+def capabilities(config: Config) -> dict[str, Capabilities]:
+    """What each configured platform can do, by platform name."""
+    from adapters.telegram import CAPABILITIES as TELEGRAM
+
+    found = {"telegram": TELEGRAM}
+    found.update({b.name: capabilities_of(b) for b in config.bridges})
+    return found
+
+
+def build_adapters(
+    config: Config, clock: Clock, texts: Texts, *, queue: CommandQueue
+) -> dict[str, Adapter]:
+    """The adapter registry: one adapter per configured platform section, by platform.
+    Each owns its settings (`[telegram]`, a `[[bridges]]` table) and its web routes."""
+    adapters: dict[str, Adapter] = {}
+    if config.telegram is not None:
+        from adapters.telegram import TelegramAdapter
+
+        adapters["telegram"] = TelegramAdapter(
+            config.telegram,
+            clock,
+            texts=texts,
+            triage_chat=config.staff.triage_chat,
+            staff_locale=config.staff.locale,
+        )
+    door = BridgeDoor()
+    for bridge in config.bridges:
+        adapters[bridge.name] = BridgeAdapter(
+            bridge,
+            clock,
+            texts=texts,
+            staff_locale=config.staff.locale,
+            queue=queue,
+            door=door,
+        )
+    return adapters
+
+
+def direct_platforms(config: Config) -> frozenset[str]:
+    """The configured platforms whose adapters can DM a person."""
+    return frozenset({"telegram"} if config.telegram is not None else ())
 
 
 def account_specs(config: Config) -> list[AccountSpec]:
@@ -89,15 +153,32 @@ def account_specs(config: Config) -> list[AccountSpec]:
             intake=a.intake,
             acknowledge=a.acknowledge,
             topics=a.topics,
-            owner=a.owner,
-            backup=a.backup,
+            owner=config.staff.key_of(a.owner) if a.owner else None,
+            backup=config.staff.key_of(a.backup) if a.backup else None,
             chats=tuple(ChatKey.parse(c) for c in a.chats),
         )
         for a in config.accounts
     ]
 
 
+def _role(config: Config, person: StaffPerson) -> Role:
+    """A person's role: lead when `role` says so or their name or any of their ids is
+    in `leads`; listed in [staff], they are an engineer otherwise."""
+    named = {person.name.lower(), *person.ids}
+    if person.role == "lead" or any(r in named or r.lower() in named for r in config.staff.leads):
+        return Role.LEAD
+    return Role.ENGINEER
+
+
 def staff_roles(config: Config) -> dict[str, Role]:
-    roles = {key: Role.ENGINEER for key in config.staff.engineers}
-    roles.update({key: Role.LEAD for key in config.staff.leads})
+    """The role of every staff key; each id of a person has the person's role."""
+    staff = config.staff
+    roles = {key: Role.ENGINEER for key in staff.engineers if ":" in key}
+    roles.update({key: Role.LEAD for key in staff.leads if ":" in key})
+    for person in staff.people:
+        roles.update(dict.fromkeys(person.ids, _role(config, person)))
     return roles
+
+
+def staff_people(config: Config) -> list[PersonSpec]:
+    return [PersonSpec(p.name, tuple(p.ids)) for p in config.staff.people]

@@ -13,6 +13,7 @@ from cases.model import (
     PRIORITIES,
     ChatKind,
     Inbound,
+    InboundKind,
     Outbound,
     OutboundKind,
     Status,
@@ -91,6 +92,9 @@ class Buttons(Commands):
 
     async def _answer(self, ctx: Ctx, key: str) -> None:
         if ctx.event.callback_id is None:
+            if ctx.event.kind is InboundKind.MESSAGE:
+                # a numbered choice typed in chat: the answer is a reply there
+                await self._reply(ctx, key)
             return
         locale = self.settings.staff_locale if ctx.role.is_staff else ctx.chat.locale
         await self._emit(
@@ -135,7 +139,7 @@ class Buttons(Commands):
                 ),
                 event.at,
             )
-        if status in ("left", "kicked") or chat.kind is not ChatKind.CUSTOMER:
+        if event.bot_removed or chat.kind is not ChatKind.CUSTOMER:
             return
         missing = [r for r in ("admin", "pin") if r not in event.rights]
         topics = chat.account is not None and chat.account.topics == "per_case"

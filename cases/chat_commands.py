@@ -23,6 +23,7 @@ from cases.model import (
     Role,
     Status,
 )
+from cases.people import recorded_key
 from cases.records import CaseRecord, FollowUpRecord, Joined, MessageRecord, PersonInfo
 
 
@@ -62,7 +63,9 @@ class Commands(Intake):
         assert ctx.event.actor is not None
         token = secrets.token_urlsafe(32)
         digest = hashlib.sha256(token.encode()).hexdigest()
-        await ctx.uow.add_login_token(ctx.event.actor.key, digest, ctx.now, ctx.now + LOGIN_TTL)
+        # the dashboard signs in the person, whichever of their platforms asked
+        signs_in = await recorded_key(ctx.uow, ctx.event.actor.key)
+        await ctx.uow.add_login_token(signs_in, digest, ctx.now, ctx.now + LOGIN_TTL)
         url = f"{self.settings.public_url.rstrip('/')}/login/{token}"
         text = self.texts.render(
             "login_link",
@@ -232,17 +235,24 @@ class Commands(Intake):
             assignee = ctx.event.actor.key
         else:
             names = mentions(args)
-            if not names:
+            # "@Evan Chen": a person's name may hold more than an @mention does
+            named = args[1:].strip() if args.startswith("@") else ""
+            person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
+            if person is None and names:
+                person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
+            if not names and person is None:
                 await self._reply(ctx, "usage_assign")
                 return
-            person = self._on_team(await ctx.uow.find_person(ctx.event.chat.platform, names[0]))
+            person = self._on_team(person)
             if person is None:
-                await self._reply(ctx, "person_unknown", name=f"@{names[0]}")
+                await self._reply(ctx, "person_unknown", name=f"@{names[0] if names else named}")
                 return
             assignee = person.key
         await self._assign(ctx, case, assignee)
 
     async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
+        # a person known under several keys is assigned as one, whichever key took it
+        assignee = await recorded_key(ctx.uow, assignee)
         name = await self._person_name(ctx, assignee, ctx.chat.locale)
         if case.assignee == assignee:
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
@@ -398,6 +408,7 @@ class Commands(Intake):
         # "/followup 2d" means two days on the calendar (in business time it was 48
         # working hours: a week and more), moved to the next opening if the desk is shut
         due = self._calendar(ctx, case).next_open(ctx.now + delay)
+        owner = await recorded_key(ctx.uow, owner)
         followup = await ctx.uow.add_followup(
             FollowUpRecord(
                 case_id=self._id(case),
@@ -432,7 +443,8 @@ class Commands(Intake):
             # "²" is a digit to isdigit() but no number: it matches no follow-up
             pending = [f for f in pending if f.id == parse_number(wanted)]
         elif len(pending) > 1 and ctx.event.actor is not None:
-            mine = [f for f in pending if f.owner == ctx.event.actor.key]
+            me = await recorded_key(ctx.uow, ctx.event.actor.key)
+            mine = [f for f in pending if f.owner == me]
             pending = mine[:1] if mine else pending[:1]
         if not pending:
             await self._staff_notice(ctx, "followup_none", ref=case.ref)
@@ -528,4 +540,10 @@ class Commands(Intake):
             await self._reply(ctx, "merged_reopened", ref=source.ref, into=target.ref)
         else:
             await self._reply(ctx, "merged", ref=source.ref, into=target.ref)
+        # a customer line it took in may be unanswered: the target's reply clock runs then
+        self._recount(target, list(await ctx.uow.case_messages(self._id(target))))
+        if "customer_waiting_since" in target.sla and target.status is Status.WAITING:
+            await self._set_status(ctx, target, Status.OPEN, reason="merged_in", save=False)
+        await self._refresh_sla(ctx, target)
+        await ctx.uow.save_case(target)
         await self._touch(ctx, target)

@@ -38,6 +38,16 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def duration_value(value: object) -> timedelta:
+    """A config value as a duration: a timedelta, or a string such as "90s" (a bare
+    number has no unit: 30 could mean seconds or minutes, so it is refused)."""
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a duration string such as 90s, 15m, 4h, 2d")
+    return parse_duration(value)
+
+
 def format_duration(delta: timedelta) -> str:
     """The shortest readable form: 5m, 1h30m, 2d."""
     total = int(delta.total_seconds())

@@ -5,6 +5,7 @@ Standard library and `cases` only. Every effect goes to the outbox via the unit 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from cases import sla, views
@@ -82,6 +83,7 @@ class Effects:
         old = case.status
         case.status = status
         case.status_changed_at = ctx.now
+        case.sla.pop("reopened_by", None)  # see Intake._message: only the reopen sets it
         if status is Status.RESOLVED:
             case.resolved_at = ctx.now
             due = case.resolution_due or sla.paused_resolution_due(
@@ -251,6 +253,9 @@ class Effects:
         case: CaseRecord | None = None,
     ) -> None:
         key = ctx.event.chat
+        # a message about a case goes into the case's thread, wherever it was asked from
+        # in its chat (a reply-thread platform opens that thread with the case)
+        thread = case.thread if case and case.thread and case.chat_id == ctx.chat.id else None
         await self._emit(
             ctx,
             Outbound(
@@ -258,7 +263,7 @@ class Effects:
                 key.platform,
                 key.chat,
                 text=text,
-                thread=key.thread,
+                thread=thread or key.thread,
                 reply_to=reply_to,
                 case_id=case.id if case else None,
                 purpose=purpose,
@@ -266,8 +271,25 @@ class Effects:
         )
 
     async def _emit(self, ctx: Ctx, action: Outbound) -> None:
+        if action.buttons and not self.settings.can(action.platform).buttons:
+            action = self._numbered(ctx, action)
         await ctx.uow.enqueue(action, ctx.now)
         ctx.outcome.actions.append(action)
+
+    def _numbered(self, ctx: Ctx, action: Outbound) -> Outbound:
+        """Buttons on a platform without them: a numbered choice in the text, answered
+        by replying with the number. The buttons stay on the row: they are the choices
+        the number is read against (`UnitOfWork.choices`)."""
+        triage = self.settings.triage_chat
+        to_triage = triage is not None and (triage.platform, triage.chat) == (
+            action.platform,
+            action.chat,
+        )
+        locale = self.settings.staff_locale if to_triage else ctx.chat.locale
+        labels = [b.text for row in action.buttons for b in row]
+        choices = "  ".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
+        prompt = self.texts.render("choose_by_number", locale, choices=choices, last=len(labels))
+        return replace(action, text=f"{action.text}\n\n{prompt}" if action.text else prompt)
 
     @staticmethod
     def _id(record: CaseRecord | MessageRecord) -> int:

@@ -62,10 +62,13 @@ class Engine(Buttons):
                 await uow.migrate_chat(event.chat, event.new_chat)
             return outcome
         chat = await uow.chat(event.chat)
+        if chat is not None and event.chat_title and event.chat_title != chat.title:
+            # configured chats are stored before the bot sees them, and groups get renamed
+            chat = await uow.retitle_chat(chat, event.chat_title)
         if event.kind is InboundKind.MEMBERSHIP:
             await self._membership(uow, event, chat, outcome)
             return outcome
-        if event.chat_type == "private" and event.kind is InboundKind.MESSAGE:
+        if event.is_direct and event.kind in (InboundKind.MESSAGE, InboundKind.COMMAND):
             await self._private(uow, event, chat, outcome)
             return outcome
         if chat is None or chat.kind is ChatKind.UNKNOWN:
@@ -85,10 +88,12 @@ class Engine(Buttons):
         role = await uow.role_of(event.actor.key)
         ctx = Ctx(uow, event, chat, role, outcome)
         try:
-            if event.kind is InboundKind.MESSAGE:
+            if event.kind in (InboundKind.MESSAGE, InboundKind.COMMAND):
                 await self._message(ctx)
             elif event.kind is InboundKind.EDIT:
                 await self._edit(ctx)
+            elif event.kind is InboundKind.DELETE:
+                await self._delete(ctx)
             elif event.kind is InboundKind.REACTION:
                 await self._reaction(ctx)
             elif event.kind is InboundKind.BUTTON:
@@ -179,7 +184,12 @@ class Engine(Buttons):
         return outcome
 
     async def _staff_key(self, uow: UnitOfWork, key: str) -> str:
-        person = self._on_team(await uow.person(key) if key else None)
+        """The key a staff member given by any of their keys or by name is recorded under."""
+        if ":" in key:
+            found = await uow.person(key)
+        else:
+            found = await uow.find_person("", key.removeprefix("@")) if key else None
+        person = self._on_team(found)
         if person is None:
             raise ActionRejected(f"{key!r} is not on the team")
         return person.key

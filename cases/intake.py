@@ -6,6 +6,7 @@ Standard library and `cases` only.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from cases import sla, views
@@ -19,6 +20,7 @@ from cases.model import (
     Outbound,
     OutboundKind,
     Status,
+    ThreadMode,
 )
 from cases.records import CaseRecord, Joined, MessageRecord
 
@@ -28,6 +30,8 @@ class Intake(OpeningGuard):
 
     # the command handler; `cases.chat_commands.Commands` provides it
     _command: Callable[[Ctx, Command], Awaitable[None]]
+    # button presses; `cases.buttons.Buttons` provides it
+    _button: Callable[[Ctx], Awaitable[None]]
 
     # -------------------------------------------------------------- messages
 
@@ -66,6 +70,8 @@ class Intake(OpeningGuard):
         if command is not None:
             await self._command(ctx, command)
             return
+        if await self._typed_choice(ctx):
+            return
         unknown = unknown_command(ctx.event.text)
         if unknown is not None and ctx.role.is_staff:
             # a mistyped command is no answer to the customer: kept, on no case, and
@@ -85,6 +91,8 @@ class Intake(OpeningGuard):
         if not case.status.is_active:
             if not ctx.role.is_staff and self._may_reopen(ctx, case):
                 await self._set_status(ctx, case, Status.OPEN, reason="customer_reply")
+                # /case may split this line off again, and the case is then done again
+                case.sla["reopened_by"] = self._id(message)
             elif not ctx.role.is_staff and self._intake(ctx) == "auto":
                 await self._open(ctx, message, [], title=None)
                 return
@@ -97,6 +105,34 @@ class Intake(OpeningGuard):
         message.joined = joined
         ctx.outcome.case_id = case.id
         await self._after_message(ctx, case)
+
+    async def _typed_choice(self, ctx: Ctx) -> bool:
+        """A number answering a numbered choice (buttons on a platform without them):
+        the message replies to the choice, or follows it as the chat's newest line. It
+        is kept on record, joins no case, and acts as the button of that number."""
+        ev = ctx.event
+        text = ev.text.strip()
+        if not (text.isdigit() and len(text) <= 2) or self.settings.can(ev.chat.platform).buttons:
+            return False
+        target = ev.reply_to
+        if target is None:
+            since = ctx.now - self.settings.reopen_window
+            last = await ctx.uow.last_message(ctx.chat.id, ev.chat.thread, since, with_case=False)
+            if last is None or last.role is not MessageRole.BOT:
+                return False
+            target = last.platform_message_id
+        if target is None:
+            return False
+        values = await ctx.uow.choices(ev.chat.platform, ev.chat.chat, target)
+        number = int(text)
+        if not 1 <= number <= len(values):
+            return False
+        await self._store(ctx)
+        choice = replace(ev, data=values[number - 1])
+        await self._button(
+            Ctx(ctx.uow, choice, ctx.chat, ctx.role, ctx.outcome, message=ctx.message)
+        )
+        return True
 
     def _may_reopen(self, ctx: Ctx, case: CaseRecord) -> bool:
         """A customer writing about a resolved case reopens it within `reopen_window`."""
@@ -196,10 +232,29 @@ class Intake(OpeningGuard):
                 {"message": message.platform_message_id},
             )
 
+    async def _delete(self, ctx: Ctx) -> None:
+        """A message deleted in chat stays in the record (the case's history must not
+        change under it); its case notes the deletion."""
+        ev = ctx.event
+        message = await ctx.uow.message(ctx.chat.id, ev.message_id) if ev.message_id else None
+        if message is None or message.case_id is None:
+            ctx.outcome.ignored = "deletion of an untracked message"
+            return
+        ctx.outcome.message_id = message.id
+        ctx.outcome.case_id = message.case_id
+        await ctx.uow.add_event(
+            message.case_id,
+            "message_deleted",
+            ev.at,
+            ctx.actor_key,
+            {"message": message.platform_message_id},
+        )
+
     async def _reaction(self, ctx: Ctx) -> None:
         ev = ctx.event
         if (
-            not ctx.role.is_staff
+            ev.removed
+            or not ctx.role.is_staff
             or ev.emoji not in self.settings.case_emojis
             # like /case: cases open in customer chats, never on internal triage lines
             or ctx.chat.kind is ChatKind.TRIAGE
@@ -245,7 +300,7 @@ class Intake(OpeningGuard):
             created_at=now,
             status=Status.NEW,
             priority=self.settings.default_priority,
-            thread=first.thread,
+            thread=self._thread_for(ctx, first),
             opened_by=ctx.actor_key,
             source_message_id=first.platform_message_id,
             last_customer_at=first.at if first.role is MessageRole.CUSTOMER else None,
@@ -302,6 +357,15 @@ class Intake(OpeningGuard):
         await self._touch(ctx, case)
         return case
 
+    def _thread_for(self, ctx: Ctx, first: MessageRecord) -> str | None:
+        """The case's thread: its first message's, or on a reply-thread platform the
+        thread that message starts (its replies there join the case)."""
+        if first.thread is not None:
+            return first.thread
+        if self.settings.can(ctx.chat.key.platform).threads is ThreadMode.REPLY:
+            return first.platform_message_id
+        return None
+
     # ---------------------------------------------------------------- split
 
     @staticmethod
@@ -349,6 +413,13 @@ class Intake(OpeningGuard):
             (new, [first, *replies]),
         ):
             self._recount(case, messages)
+            if (
+                case is old
+                and old.sla.get("reopened_by") == first.id
+                and not any(m.at >= first.at and m.role is not MessageRole.BOT for m in messages)
+            ):
+                # the line that reopened a resolved case is gone, and nothing came after it
+                await self._set_status(ctx, case, Status.RESOLVED, reason="split", save=False)
             waiting = "customer_waiting_since" in case.sla
             answered = case.last_staff_at is not None and not waiting
             if (
@@ -358,6 +429,9 @@ class Intake(OpeningGuard):
             ):
                 # the customer line that made it wait for staff is on the other case now
                 await self._set_status(ctx, case, Status.WAITING, reason="split", save=False)
+            elif waiting and case.status is Status.WAITING:
+                # the answer it waited on went to the other case: the customer waits on us
+                await self._set_status(ctx, case, Status.OPEN, reason="split", save=False)
             await self._refresh_sla(ctx, case)
             await uow.save_case(case)
             await self._touch(ctx, case)
@@ -372,8 +446,8 @@ class Intake(OpeningGuard):
         staff = [m.at for m in said if m.role is MessageRole.STAFF]
         case.last_customer_at = max(customer, default=None)
         case.last_staff_at = max(staff, default=None)
-        if case.first_response_at is None and staff:
-            case.first_response_at = min(staff)
+        # a first answer that went to the other case answered nothing here
+        case.first_response_at = min(staff, default=None)
         last_staff = case.last_staff_at
         unanswered = [at for at in customer if last_staff is None or at > last_staff]
         if unanswered:

@@ -105,7 +105,9 @@ class Attachment:
 
 class InboundKind(StrEnum):
     MESSAGE = "message"
+    COMMAND = "command"  # a chat command a platform delivers apart from messages
     EDIT = "edit"
+    DELETE = "delete"
     REACTION = "reaction"
     BUTTON = "button"
     MEMBERSHIP = "membership"
@@ -134,10 +136,49 @@ class Inbound:
     callback_id: str | None = None
     chat_title: str | None = None
     chat_type: str | None = None
-    # membership: the bot's new status in the chat and what it may do there
+    # a person's one-to-one chat with the bot (no support chat)
+    is_direct: bool = False
+    mentions: tuple[str, ...] = ()  # person keys the message names (@someone)
+    removed: bool = False  # a reaction taken back
+    # membership: whether the bot is still in the chat, and what it may do there
     member_status: str | None = None
     rights: tuple[str, ...] = ()
     new_chat: str | None = None  # migrate: the chat's new id
+
+    @property
+    def bot_removed(self) -> bool:
+        """A membership event saying the bot is out of the chat."""
+        return self.member_status in (MEMBER_LEFT, MEMBER_REMOVED)
+
+
+# the bot's membership in neutral words; adapters map their platform's states to these
+MEMBER_IN = "member"
+MEMBER_ADMIN = "administrator"
+MEMBER_LEFT = "left"
+MEMBER_REMOVED = "removed"
+
+
+class ThreadMode(StrEnum):
+    """How a platform keeps a case's messages together."""
+
+    NONE = "none"
+    TOPIC = "topic"  # a forum topic per case (Telegram), created on demand
+    REPLY = "reply"  # a reply thread under the case's first message (bridges, Slack)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can do; the engine and the dispatcher degrade by these instead
+    of failing (no buttons: a numbered text choice; no pins or edits: post anew)."""
+
+    threads: ThreadMode = ThreadMode.NONE
+    buttons: bool = False
+    button_answers: bool = False  # a press can be answered with a toast
+    edits: bool = False
+    pins: bool = False
+    direct: bool = False  # the bot can start a one-to-one chat with a person
+    max_text: int = 4000
+    formats: tuple[str, ...] = ("plain",)
 
 
 @dataclass(frozen=True)

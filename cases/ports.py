@@ -31,13 +31,24 @@ class UnitOfWork(Protocol):
 
     async def migrate_chat(self, old: ChatKey, new_chat: str) -> None: ...
 
+    async def retitle_chat(self, chat: ChatInfo, title: str) -> ChatInfo:
+        """Store the title the platform now gives the chat."""
+
     async def role_of(self, person: str) -> Role: ...
 
     async def remember_person(self, actor: Actor) -> None: ...
 
-    async def person(self, key: str) -> PersonInfo | None: ...
+    async def person(self, key: str) -> PersonInfo | None:
+        """Who a platform key belongs to. Any key of a staff person known under several
+        answers as that person: `key` is the one they are recorded under (assignee,
+        follow-up owner, sign-in), `name` the person's name."""
 
-    async def find_person(self, platform: str, username: str) -> PersonInfo | None: ...
+    async def find_person(self, platform: str, username: str) -> PersonInfo | None:
+        """The person an @name means in a chat on `platform`: their username there,
+        else a staff person's name or their username on another platform."""
+
+    async def identities(self, person: str) -> Sequence[str]:
+        """Every platform key of a person (`PersonInfo.key`), that key first."""
 
     async def add_message(self, message: MessageRecord) -> MessageRecord | None:
         """None when the chat already holds a message with that platform id."""
@@ -91,6 +102,9 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def enqueue(self, action: Outbound, at: datetime) -> None: ...
+
+    async def choices(self, platform: str, chat: str, message_id: str) -> Sequence[str]:
+        """The button values of a message the bot sent, in order (numbered choices)."""
 
     async def add_followup(self, followup: FollowUpRecord) -> FollowUpRecord: ...
 

@@ -7,8 +7,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cases.calendar import BusinessCalendar
-from cases.model import ChatKey
+from cases.model import Capabilities, ChatKey, ThreadMode
 from cases.sla import EscalationPolicy, SlaPolicy
+
+# what an unlisted platform is taken to do
+FULL = Capabilities(
+    threads=ThreadMode.TOPIC,
+    buttons=True,
+    button_answers=True,
+    edits=True,
+    pins=True,
+    direct=True,
+    max_text=4096,
+    formats=("html", "plain"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,16 @@ class EngineSettings:
     public_url: str | None = None
     title_length: int = 80
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    # by platform; a platform not listed is taken to do everything (as Telegram does)
+    capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
+
+    def can(self, platform: str) -> Capabilities:
+        return self.capabilities.get(platform, FULL)
+
     opening_limits: OpeningLimits = field(default_factory=OpeningLimits)
+    # platforms the bot can DM a person on (None: every one); a DM to someone known
+    # under several keys goes to one of these (`cases.people.dm_key`)
+    direct: frozenset[str] | None = None
 
     def calendar(self, account: str | None, priority: str) -> BusinessCalendar:
         if account is None or priority in self.always_on.get(account, frozenset()):

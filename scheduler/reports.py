@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from cases.durations import format_duration
 from cases.escalation import account_manager
 from cases.model import Outbound, OutboundKind
+from cases.people import dm_key
 from cases.settings import EngineSettings
 from cases.texts import Texts
 from storage.reports import digest
@@ -22,7 +23,7 @@ from storage.review import account_review
 from storage.uow import SqlUnitOfWork, all_accounts
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from storage.db import Sessions
 
 
 def _seconds(value: float | None) -> str:
@@ -124,6 +125,19 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
         )
     if not data["top_open"]:
         lines.append(r("digest_none", locale))
+    if data["people"]:
+        lines.append(r("review_people_title", locale))
+    for p in data["people"]:
+        lines.append(
+            r(
+                "review_person_line",
+                locale,
+                name=p["name"],
+                replies=p["replies"],
+                cases=p["cases"],
+                first=p["first_responses"],
+            )
+        )
     return "\n".join(lines)
 
 
@@ -132,7 +146,7 @@ class Reports:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         settings: EngineSettings,
         texts: Texts,
         timezone: str = "UTC",
@@ -142,15 +156,17 @@ class Reports:
         self.texts = texts
         self.zone = ZoneInfo(timezone)
 
-    def _dm(self, person: str, text: str, purpose: str) -> Outbound:
-        platform, _, user_id = person.partition(":")
+    async def _dm(self, uow: SqlUnitOfWork, person: str, text: str, purpose: str) -> Outbound:
+        # a person known under several keys gets it on the first the bot can DM
+        key = dm_key(await uow.identities(person), None, self.settings.direct)
+        platform, _, user_id = key.partition(":")
         triage = self.settings.triage_chat
         return Outbound(
             OutboundKind.DM,
             platform,
             user_id,
             text=text,
-            person=person,
+            person=key,
             fallback_chat=triage.chat if triage and triage.platform == platform else None,
             purpose=purpose,
         )
@@ -169,7 +185,7 @@ class Reports:
                 q["name"] = person.name if person else q["assignee"]
             text = digest_text(self.texts, self.settings.staff_locale, data, day)
             for lead in leads:
-                await uow.enqueue(self._dm(lead, text, "digest"), now)
+                await uow.enqueue(await self._dm(uow, lead, text, "digest"), now)
         return True
 
     async def send_reviews(self, now: datetime) -> int:
@@ -189,6 +205,6 @@ class Reports:
                     continue
                 data = await account_review(session, account, since, until, top=5)
                 text = review_text(self.texts, self.settings.staff_locale, data)
-                await uow.enqueue(self._dm(manager, text, "review"), now)
+                await uow.enqueue(await self._dm(uow, manager, text, "review"), now)
                 sent += 1
         return sent

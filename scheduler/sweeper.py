@@ -34,12 +34,14 @@ from cases.model import (
     Role,
     Status,
 )
+from cases.people import dm_key
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
 from storage.sweep import TIMER_COLUMNS, claim_due_cases, postpone, write_sweep_batch
 from storage.uow import Caches, SqlUnitOfWork, outbox_values
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from storage.db import Session as AsyncSession
+    from storage.db import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class Sweeper:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         engine: Engine,
         caches: Caches | None = None,
         batch: int = 500,
@@ -199,14 +201,17 @@ class Sweeper:
         # text, so someone who is not staff (now) never hears it; triage does instead
         people = [p for p in nudge.people if (await uow.role_of(p)).is_staff]
         for person in people:
-            platform, _, user_id = person.partition(":")
+            # someone known under several keys hears it where the case lives, if the
+            # bot can DM them there
+            key = dm_key(await writes.identities(uow, person), chat.key.platform, settings.direct)
+            platform, _, user_id = key.partition(":")
             actions.append(
                 Outbound(
                     OutboundKind.DM,
                     platform,
                     user_id,
                     text=text,
-                    person=person,
+                    person=key,
                     fallback_chat=triage.chat if triage and triage.platform == platform else None,
                     case_id=case.id,
                     purpose="nudge",
@@ -278,6 +283,7 @@ class Writes:
         self.cases: list[dict[str, Any]] = []
         self.followups: list[FollowUpRecord] = []
         self.names: dict[str, str] = {}
+        self.keys: dict[str, tuple[str, ...]] = {}
 
     def mark(self) -> tuple[int, int, int, int]:
         return len(self.events), len(self.outbox), len(self.cases), len(self.followups)
@@ -292,6 +298,11 @@ class Writes:
             person = await uow.person(key)
             self.names[key] = person.name if person else key
         return self.names[key]
+
+    async def identities(self, uow: SqlUnitOfWork, person: str) -> tuple[str, ...]:
+        if person not in self.keys:
+            self.keys[person] = tuple(await uow.identities(person))
+        return self.keys[person]
 
     async def flush(self, session: AsyncSession, now: datetime) -> None:
         await write_sweep_batch(

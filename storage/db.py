@@ -121,6 +121,11 @@ def make_engine(url: str, echo: bool = False) -> AsyncEngine:
     return engine
 
 
+# the session types, for the layers above storage that must not import SQLAlchemy
+Session = AsyncSession
+Sessions = async_sessionmaker[AsyncSession]
+
+
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

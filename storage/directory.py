@@ -32,6 +32,16 @@ class AccountSpec:
     chats: tuple[ChatKey, ...] = ()
 
 
+@dataclass(frozen=True)
+class PersonSpec:
+    """One staff person known under several platform keys; `ids[0]` is the key they
+    are recorded under. Every key of theirs means them: `SqlUnitOfWork.person` answers
+    any of them with this key and name."""
+
+    name: str
+    ids: tuple[str, ...]
+
+
 async def sync_directory(
     session: AsyncSession,
     accounts: Sequence[AccountSpec],
@@ -39,8 +49,10 @@ async def sync_directory(
     names: Mapping[str, str],
     triage: ChatKey | None,
     now: datetime,
+    people: Sequence[PersonSpec] = (),
 ) -> None:
-    """Make the database's accounts, chats and staff match the config. No commit."""
+    """Make the database's accounts, chats, staff and staff people match the config.
+    `staff` holds the role of every staff key, each id of a person included. No commit."""
     if session.get_bind().dialect.name == "postgresql":
         # several processes starting at once on one database (scale-out) would otherwise
         # race to insert the same accounts and chats; the lock is released at commit
@@ -74,7 +86,13 @@ async def sync_directory(
         .where(Person.role != Role.CUSTOMER.value, Person.key.not_in(list(staff)))
         .values(role=Role.CUSTOMER.value)
     )
-    for person_key, role in staff.items():
+    belongs = {key: spec for spec in people for key in spec.ids}
+    await session.execute(
+        update(Person)
+        .where(Person.person.is_not(None), Person.key.not_in(list(belongs)))
+        .values(person=None, person_name=None)
+    )
+    for person_key in {**staff, **belongs}:
         person = (
             await session.execute(select(Person).where(Person.key == person_key))
         ).scalar_one_or_none()
@@ -82,7 +100,10 @@ async def sync_directory(
         if person is None:
             person = Person(key=person_key, platform=platform, user_id=user_id, name="")
             session.add(person)
-        person.role = role.value
+        person.role = staff.get(person_key, Role.CUSTOMER).value
+        one = belongs.get(person_key)
+        person.person = one.ids[0] if one else None
+        person.person_name = one.name if one else None
         if person_key in names:
             name = names[person_key]
             person.name = name.lstrip("@")

@@ -49,6 +49,10 @@ def record(session: AsyncSession, event: Inbound, error: str, at: datetime) -> N
     )
 
 
+# the kind of an event its adapter could not read: listed, never replayed
+UNREADABLE = InboundKind.UNREADABLE.value
+
+
 async def pending(session: AsyncSession, limit: int = 200) -> list[FailedEvent]:
     rows = await session.execute(
         select(FailedEvent)

@@ -91,6 +91,10 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(300), default="")
     username: Mapped[str | None] = mapped_column(String(200), index=True)
     role: Mapped[str] = mapped_column(String(16), default="customer")
+    # a staff person known under several keys ([[staff.people]]): the key they are
+    # recorded under (their first id) and their name; both unset for everyone else
+    person: Mapped[str | None] = mapped_column(String(200), index=True)
+    person_name: Mapped[str | None] = mapped_column(String(300))
 
 
 class CaseRow(Base):

@@ -1,8 +1,10 @@
-"""The outbox on the storage side: claiming due rows, recording results, listing.
+"""The outbox on the storage side: writing rows, claiming due ones, recording results.
 
-Imports SQLAlchemy and `cases`. Claims are leases (`claimed_until`) taken with
-`FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serialises writers anyway), so two
-processes never send the same row; a crashed claimer's lease simply runs out.
+Imports SQLAlchemy and `cases`. This is the one place that knows a row's payload
+layout: `outbox_values` writes an `Outbound`, `to_delivery` reads it back typed.
+Claims are leases (`claimed_until`) taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL
+(SQLite serialises writers anyway), so two processes never send the same row; a
+crashed claimer's lease simply runs out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,72 @@ from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Anchor, CaseRow, Chat, MessageRow, OutboxRow
+from cases.delivery import Delivery, Receipt
+from cases.model import Button, Outbound
+from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow
+
+
+def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
+    payload: dict[str, Any] = {"text": action.text}
+    if action.thread:
+        payload["thread"] = action.thread
+    if action.reply_to:
+        payload["reply_to"] = action.reply_to
+    if action.buttons:
+        payload["buttons"] = [[[b.text, b.data] for b in row] for row in action.buttons]
+    if action.person:
+        payload["person"] = action.person
+    if action.fallback_chat:
+        payload["fallback_chat"] = action.fallback_chat
+    if action.callback_id:
+        payload["callback_id"] = action.callback_id
+    if action.pin:
+        payload["pin"] = True
+    if action.extra:
+        payload["extra"] = dict(action.extra)
+    return {
+        "created_at": at,
+        "platform": action.platform,
+        "chat": action.chat,
+        "kind": action.kind.value,
+        "purpose": action.purpose,
+        "case_id": action.case_id,
+        "anchor": action.anchor,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+    }
+
+
+def to_delivery(row: OutboxRow, anchor_message_id: str | None = None) -> Delivery:
+    """A claimed row as the adapter carries it out."""
+    payload = dict(row.payload)
+    buttons = tuple(
+        tuple(Button(str(label), str(data)) for label, data in line)
+        for line in payload.get("buttons") or ()
+    )
+    extra = payload.get("extra") or {}
+    return Delivery(
+        id=row.id,
+        kind=row.kind,
+        platform=row.platform,
+        chat=row.chat,
+        purpose=row.purpose,
+        payload=payload,
+        case_id=row.case_id,
+        anchor=row.anchor,
+        anchor_message_id=anchor_message_id,
+        attempts=row.attempts,
+        thread=payload.get("thread"),
+        reply_to=payload.get("reply_to"),
+        buttons=buttons,
+        pin=bool(payload.get("pin")),
+        person=payload.get("person"),
+        fallback_chat=payload.get("fallback_chat"),
+        callback_id=payload.get("callback_id"),
+        extra={str(k): str(v) for k, v in extra.items()},
+    )
 
 
 async def claim_due(
@@ -24,6 +91,8 @@ async def claim_due(
     limit: int,
     lease: timedelta,
     exclude: Collection[tuple[str, str]] = (),
+    platforms: Collection[str] | None = None,
+    after: int = 0,
 ) -> list[OutboxRow]:
     """Lease up to `limit` due rows, taking turns between accounts: each account's
     oldest row first, then each one's second, and so on (rows of no case form one
@@ -33,7 +102,10 @@ async def claim_due(
     (messages of a chat go out in order); edits in place (cards, boards) always are.
     Chats in `exclude` (being sent to right now) are left alone entirely. Taking turns
     keeps one account's burst (a flood of cases, each with its triage card) from
-    holding back every other account's cards in the shared triage chat."""
+    holding back every other account's cards in the shared triage chat. `platforms`
+    limits the claim to those platforms; `after` leaves out rows up to that id that
+    were never handed out (a puller's cursor; one handed out and not settled, its lease
+    run out or its attempt failed, is due again)."""
     # each chat's oldest pending message, in one pass: a per-row "is an older message
     # pending?" check over every due row (the turn-taking below ranks them all, not the
     # first `limit`) took seconds per claim at 50,000 pending rows on PostgreSQL
@@ -59,6 +131,11 @@ async def claim_due(
     )
     if exclude:
         due = due.where(tuple_(OutboxRow.platform, OutboxRow.chat).not_in(list(exclude)))
+    if platforms is not None:
+        due = due.where(OutboxRow.platform.in_(list(platforms)))
+    if after:
+        handed_out = or_(OutboxRow.claimed_until.is_not(None), OutboxRow.attempts > 0)
+        due = due.where(or_(OutboxRow.id > after, handed_out))
     turns = due.subquery()
     query = (
         select(OutboxRow)
@@ -81,6 +158,58 @@ async def claim_due(
         for row in rows:
             row.claimed_until = now + lease
     return rows
+
+
+async def record_sent(
+    session: AsyncSession, row: OutboxRow, receipt: Receipt, now: datetime
+) -> None:
+    """Record a done delivery and what follows from it: the anchor of an edited-in-place
+    message, a case's new topic, the bot's message in the transcript, the receipt's
+    notes on the case. Writes nothing twice when the row was recorded already."""
+    note = ", ".join(receipt.notes) or None
+    if not await mark_sent(session, row.id, now, receipt.message_id, note=note):
+        return  # a retry after a commit whose answer was lost: it is recorded
+    chat = receipt.chat or row.chat
+    if row.anchor and receipt.message_id:
+        await save_anchor(session, row.anchor, row.platform, chat, receipt.message_id, now)
+    if receipt.thread and row.case_id is not None:
+        await set_case_thread(session, row.case_id, receipt.thread)
+    relayed = (row.payload.get("extra") or {}).get("message")
+    if relayed and receipt.message_id:
+        await link_relayed_message(session, int(relayed), receipt.message_id)
+    elif row.kind in ("send", "dm") and receipt.message_id:
+        await record_bot_message(session, row, chat, receipt.message_id, now)
+    if row.case_id is not None:
+        for note_text in receipt.notes:
+            session.add(
+                CaseEvent(
+                    case_id=row.case_id,
+                    type=note_text,
+                    at=now,
+                    actor=None,
+                    data={"outbox": row.id, "purpose": row.purpose},
+                )
+            )
+
+
+async def row_by_id(session: AsyncSession, row_id: int) -> OutboxRow | None:
+    return await session.get(OutboxRow, row_id)
+
+
+async def choices(session: AsyncSession, platform: str, chat: str, message_id: str) -> list[str]:
+    """The button values of a message the bot sent, as its newest row (an edit in place
+    keeps the message's id) has them: for platforms where a choice is answered by its
+    number."""
+    query = select(OutboxRow.payload).where(
+        OutboxRow.platform == platform,
+        OutboxRow.chat == chat,
+        OutboxRow.platform_message_id == message_id,
+        OutboxRow.status == "sent",
+    )
+    payload = (await session.execute(query.order_by(OutboxRow.id.desc()).limit(1))).scalar()
+    if not payload:
+        return []
+    return [str(data) for line in payload.get("buttons") or () for _, data in line]
 
 
 async def superseded(session: AsyncSession, row: OutboxRow) -> bool:

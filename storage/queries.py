@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, CaseEvent, CaseRow, Chat, FollowUp, MessageRow
+from storage.models import Account, CaseEvent, CaseRow, Chat, FollowUp, MessageRow, Person
 
 
 def iso(at: datetime | None) -> str | None:
@@ -38,12 +38,26 @@ def _filtered(query: Select[Any], f: CaseFilter) -> Select[Any]:
     if f.account:
         query = query.where(Account.name == f.account)
     if f.assignee:
-        query = query.where(CaseRow.assignee == f.assignee)
+        query = query.where(CaseRow.assignee == recorded_key(f.assignee))
     if f.chat_id is not None:
         query = query.where(CaseRow.chat_id == f.chat_id)
     if f.q:
         query = query.where(CaseRow.title.ilike(f"%{f.q}%"))
     return query
+
+
+def recorded_key(ref: str) -> Any:
+    """SQL for the key a person given by any of their keys or by name is recorded
+    under (`people.person`), else `ref` itself."""
+    lowered = ref.removeprefix("@").lower()
+    person = (
+        select(Person.person)
+        .where(or_(Person.key == ref, func.lower(Person.person_name) == lowered))
+        .where(Person.person.is_not(None))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(person, ref)
 
 
 def _base() -> Select[Any]:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.model import PRIORITIES, Status
 from cases.sla import parse_at
-from storage.models import Account, CaseRow
+from storage.models import Account, CaseRow, Person
 from storage.queries import iso
 
 ACTIVE = [s.value for s in Status if s.is_active]
@@ -80,13 +80,18 @@ async def digest(
             ).where(active)
         )
     ).one()
+    # one queue per person: a case assigned under another of their keys (before the
+    # config named them one person) is theirs too
+    person = func.coalesce(Person.person, CaseRow.assignee)
     queues = [
         {"assignee": assignee, "open": int(count), "breached": int(breached)}
         for assignee, count, breached in await session.execute(
-            select(CaseRow.assignee, func.count(), func.coalesce(func.sum(breached_flag), 0))
+            select(person, func.count(), func.coalesce(func.sum(breached_flag), 0))
+            .select_from(CaseRow)
+            .outerjoin(Person, Person.key == CaseRow.assignee)
             .where(active, CaseRow.assignee.is_not(None))
-            .group_by(CaseRow.assignee)
-            .order_by(func.count().desc(), CaseRow.assignee)
+            .group_by(person)
+            .order_by(func.count().desc(), person)
         )
     ]
     # the customer's wait starts at their unanswered message (kept in the SLA JSON)

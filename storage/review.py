@@ -10,6 +10,9 @@ Imports SQLAlchemy and `cases`. Definitions, so every surface tells the same sto
   in the window, each clock judged once (audit events `sla_met`, `sla_breached`).
 - CSAT: the ratings given in the window.
 - top open: the account's active cases by priority, then age.
+- people: each staff member's replies to the customer (internal notes left out), the
+  cases they replied on and the first responses that were theirs, in the window; a
+  person known under several keys counts once, whichever platform they wrote from.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.sla import parse_at
-from storage.models import Account, CaseEvent, CaseRow
+from storage.models import Account, CaseEvent, CaseRow, MessageRow, Person
 from storage.queries import iso
 from storage.reports import ACTIVE, PRIORITY_ORDER, percentile
 
@@ -78,6 +81,7 @@ async def account_review(
         "sla": await _sla(session, account, since, until),
         "csat": await _csat(session, account, since, until),
         "top_open": await _top_open(session, account, top),
+        "people": await _people(session, account, since, until),
     }
 
 
@@ -174,6 +178,53 @@ async def _csat(
         "average": round(sum(scores) / len(scores), 2) if scores else None,
         "distribution": [{"score": n, "count": scores.count(n)} for n in range(1, 6)],
     }
+
+
+async def _people(
+    session: AsyncSession, account: Account, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(
+            func.coalesce(Person.person, MessageRow.sender),
+            func.coalesce(Person.person_name, func.nullif(Person.name, ""), MessageRow.sender),
+            MessageRow.case_id,
+            MessageRow.at,
+            CaseRow.first_response_at,
+        )
+        .select_from(MessageRow)
+        .join(CaseRow, CaseRow.id == MessageRow.case_id)
+        .outerjoin(Person, Person.key == MessageRow.sender)
+        .where(
+            CaseRow.account_id == account.id,
+            MessageRow.role == "staff",
+            MessageRow.internal.is_(False),
+            or_(
+                and_(MessageRow.at >= since, MessageRow.at < until),
+                and_(CaseRow.first_response_at >= since, CaseRow.first_response_at < until),
+            ),
+        )
+        .order_by(MessageRow.at, MessageRow.id)
+    )
+    people: dict[str, dict[str, Any]] = {}
+    cases: dict[str, set[int]] = {}
+    answered: set[int] = set()
+    for key, name, case_id, at, first in rows:
+        figures = people.setdefault(
+            key, {"person": key, "name": name, "replies": 0, "cases": 0, "first_responses": 0}
+        )
+        if since <= at < until:
+            figures["replies"] += 1
+            cases.setdefault(key, set()).add(case_id)
+        # the case's first staff reply is its first response: the earliest row, as ordered
+        if first is not None and since <= first < until and case_id not in answered:
+            answered.add(case_id)
+            figures["first_responses"] += 1
+    for key, figures in people.items():
+        figures["cases"] = len(cases.get(key, ()))
+    return sorted(
+        (f for f in people.values() if f["replies"] or f["first_responses"]),
+        key=lambda f: (-f["replies"], f["name"]),
+    )
 
 
 async def _top_open(session: AsyncSession, account: Account, top: int) -> list[dict[str, Any]]:

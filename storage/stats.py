@@ -32,7 +32,7 @@ from storage.models import (
     Person,
     StaffSessionRecord,
 )
-from storage.queries import case_summary, iso
+from storage.queries import case_summary, iso, recorded_key
 
 ACTIVE = [s.value for s in Status if s.is_active]
 QUEUES = ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all")
@@ -60,7 +60,7 @@ def _queue_where(query: Select[Any], queue: Queue, now: datetime) -> Select[Any]
     if name != "all":
         query = query.where(CaseRow.status.in_(ACTIVE))
     if name == "mine":
-        query = query.where(CaseRow.assignee == (queue.person or ""))
+        query = query.where(CaseRow.assignee == recorded_key(queue.person or ""))
     elif name == "unassigned":
         query = query.where(CaseRow.assignee.is_(None))
     elif name == "at_risk":
@@ -213,7 +213,15 @@ async def people(session: AsyncSession, role: str | None = None) -> list[dict[st
     elif role:
         query = query.where(Person.role == role)
     return [
-        {"key": p.key, "name": p.name, "username": p.username, "role": p.role}
+        {
+            "key": p.key,
+            # a person known under several keys: each key shows their name, and
+            # `person` is the key they are recorded under (the same for all of them)
+            "name": p.person_name or p.name,
+            "person": p.person or p.key,
+            "username": p.username,
+            "role": p.role,
+        }
         for p in (await session.execute(query)).scalars()
     ]
 
@@ -222,6 +230,24 @@ async def person_role(session: AsyncSession, key: str) -> str | None:
     row = await session.execute(select(Person.role).where(Person.key == key))
     value = row.scalar_one_or_none()
     return str(value) if value is not None else None
+
+
+async def staff_person(session: AsyncSession, ref: str) -> tuple[str, str] | None:
+    """(recorded key, name) of the staff member a key or a person's name means, or None
+    when it means no one on the team: a dashboard sign-in is that person's."""
+    lowered = ref.removeprefix("@").lower()
+    row = (
+        await session.execute(
+            select(Person)
+            .where(or_(Person.key == ref, func.lower(Person.person_name) == lowered))
+            .where(Person.role != "customer")
+            .order_by(Person.key != ref, Person.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return row.person or row.key, row.person_name or row.name or row.key
 
 
 # ------------------------------------------------------------ search

@@ -13,6 +13,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -46,6 +47,8 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from storage.outbox import choices as outbox_choices
+from storage.outbox import outbox_values
 
 # Core tables, not ORM entities: ORM-enabled statements cost several times more per call
 accounts_t = cast(Table, Account.__table__)
@@ -127,6 +130,16 @@ def case_values(case: CaseRecord) -> dict[str, Any]:
     return values
 
 
+def _person_info(row: Row[Any]) -> PersonInfo:
+    """Any key of a staff person answers as that person: their key and their name."""
+    return PersonInfo(
+        key=row.person or row.key,
+        name=row.person_name or row.name or row.key,
+        role=row.role,
+        username=row.username,
+    )
+
+
 def message_record(row: Row[Any] | Any) -> MessageRecord:
     return MessageRecord(
         id=row.id,
@@ -159,39 +172,6 @@ def followup_record(row: Any) -> FollowUpRecord:
         nudged_at=row.nudged_at,
         escalated_at=row.escalated_at,
     )
-
-
-def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": action.text}
-    if action.thread:
-        payload["thread"] = action.thread
-    if action.reply_to:
-        payload["reply_to"] = action.reply_to
-    if action.buttons:
-        payload["buttons"] = [[[b.text, b.data] for b in row] for row in action.buttons]
-    if action.person:
-        payload["person"] = action.person
-    if action.fallback_chat:
-        payload["fallback_chat"] = action.fallback_chat
-    if action.callback_id:
-        payload["callback_id"] = action.callback_id
-    if action.pin:
-        payload["pin"] = True
-    if action.extra:
-        payload["extra"] = dict(action.extra)
-    return {
-        "created_at": at,
-        "platform": action.platform,
-        "chat": action.chat,
-        "kind": action.kind.value,
-        "purpose": action.purpose,
-        "case_id": action.case_id,
-        "anchor": action.anchor,
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": at,
-    }
 
 
 def _bp(table: Any, name: str, key: str | None = None) -> Any:
@@ -456,6 +436,14 @@ class SqlUnitOfWork:
         )
         return ChatInfo(id=result.scalar_one(), key=key, kind=kind, title=title)
 
+    async def retitle_chat(self, chat: ChatInfo, title: str) -> ChatInfo:
+        await self.session.execute(
+            update(chats_t).where(chats_t.c.id == chat.id).values(title=title)
+        )
+        # read again after commit: a rolled-back rename must not linger in the cache
+        self.caches.forget_chat((chat.key.platform, chat.key.chat))
+        return replace(chat, title=title)
+
     async def migrate_chat(self, old: ChatKey, new_chat: str) -> None:
         clash = await self.chat(ChatKey(old.platform, new_chat))
         if clash is not None:
@@ -530,31 +518,43 @@ class SqlUnitOfWork:
 
     async def person(self, key: str) -> PersonInfo | None:
         row = (await self.session.execute(select(people_t).where(people_t.c.key == key))).first()
-        if row is None:
-            return None
-        return PersonInfo(
-            key=row.key, name=row.name or row.key, role=row.role, username=row.username
-        )
+        return _person_info(row) if row is not None else None
 
     async def find_person(self, platform: str, username: str) -> PersonInfo | None:
-        row = (
+        """The person with this username on `platform`; else the staff person of that
+        name, or with that username on another of their platforms. Staff first: an
+        @name in a command means a colleague rather than a customer of the same name."""
+        lowered = username.lower()
+        rows = (
             await self.session.execute(
-                select(people_t)
-                .where(
-                    people_t.c.platform == platform,
-                    func.lower(people_t.c.username) == username.lower(),
+                select(people_t).where(
+                    (func.lower(people_t.c.username) == lowered)
+                    & ((people_t.c.platform == platform) | people_t.c.person.is_not(None))
+                    | (func.lower(people_t.c.person_name) == lowered)
                 )
-                # a username can be on a stale customer row as well as on the staff
-                # member who has it now; only staff are ever looked up by name (owner,
-                # assignee), so they win
-                .order_by((people_t.c.role == Role.CUSTOMER.value).asc(), people_t.c.id.desc())
             )
-        ).first()
-        if row is None:
+        ).all()
+        if not rows:
             return None
-        return PersonInfo(
-            key=row.key, name=row.name or row.key, role=row.role, username=row.username
+        best = min(
+            rows,
+            key=lambda r: (
+                r.role == Role.CUSTOMER.value,
+                not (r.platform == platform and (r.username or "").lower() == lowered),
+                (r.person_name or "").lower() != lowered,
+                r.id,
+            ),
         )
+        return _person_info(best)
+
+    async def identities(self, person: str) -> Sequence[str]:
+        found = (
+            await self.session.execute(
+                select(people_t.c.key).where(people_t.c.person == person).order_by(people_t.c.id)
+            )
+        ).scalars()
+        others = [k for k in found if k != person]
+        return (person, *others)
 
     # ------------------------------------------------------------- messages
 
@@ -736,6 +736,9 @@ class SqlUnitOfWork:
     async def enqueue(self, action: Outbound, at: datetime) -> None:
         values = outbox_values(action, at)
         await self._exec(self.sql.enqueue, {k: values.get(k) for k in self.sql.outbox_fields})
+
+    async def choices(self, platform: str, chat: str, message_id: str) -> Sequence[str]:
+        return await outbox_choices(self.session, platform, chat, message_id)
 
     # ------------------------------------------------------------ follow-ups
 

@@ -3,11 +3,19 @@
 `await h.say("alice", "my VM is down")` pushes a message as the named person;
 `h.sent()` pops what the bot would send. People and chats come from a small
 config that tests may extend.
+
+The platform is an axis: `Harness(url, platform="wecom")` puts the same people and
+chats on a bridge (see `PLATFORMS`), and `use_platform()` sets the default for the
+harnesses a test builds (the `platform` fixture of the engine suites).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import itertools
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +23,7 @@ from sqlalchemy import select
 
 from bot.config import parse_config
 from bot.texts import Catalogue
-from bot.wiring import account_specs, engine_settings, staff_roles
+from bot.wiring import account_specs, engine_settings, staff_people, staff_roles
 from cases.clock import FrozenClock
 from cases.engine import Engine, Outcome
 from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
@@ -36,6 +44,44 @@ PEOPLE = {
 ACME = "-100100"
 GLOBEX = "-100200"
 TRIAGE = "-100500"
+
+# the platforms the engine suites run on, with the config section that makes each one;
+# Slack and Feishu join here
+BRIDGE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+PLATFORMS: dict[str, dict[str, Any]] = {
+    "telegram": {},
+    "wecom": {
+        "bridges": [
+            {
+                "name": "wecom",
+                "secret": BRIDGE_SECRET,
+                "url": "http://127.0.0.1:9",
+                "capabilities": {"threads": True, "buttons": True, "edits": True, "pins": False},
+            }
+        ]
+    },
+}
+_platform = ["telegram"]
+
+
+@contextlib.contextmanager
+def use_platform(platform: str) -> Iterator[None]:
+    """Harnesses built inside run on `platform` unless told otherwise."""
+    before = _platform[0]
+    _platform[0] = platform
+    try:
+        yield
+    finally:
+        _platform[0] = before
+
+
+def on_platform(raw: dict[str, Any], platform: str) -> dict[str, Any]:
+    """The config with every telegram key (staff, chats, triage) moved to `platform`."""
+    if platform == "telegram":
+        return raw
+    moved = json.loads(json.dumps(raw).replace('"telegram:', f'"{platform}:'))
+    moved.update(copy.deepcopy(PLATFORMS[platform]))
+    return dict(moved)
 
 
 def base_config(**overrides: Any) -> dict[str, Any]:
@@ -78,9 +124,10 @@ def base_config(**overrides: Any) -> dict[str, Any]:
 
 
 class Harness:
-    def __init__(self, url: str, **overrides: Any) -> None:
+    def __init__(self, url: str, platform: str | None = None, **overrides: Any) -> None:
         self.url = url
-        self.raw = base_config(**overrides)
+        self.platform = platform or _platform[0]
+        self.raw = on_platform(base_config(**overrides), self.platform)
         self.config = parse_config(self.raw, env={})
         self.clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # a Monday
         self.texts = Catalogue()
@@ -100,6 +147,7 @@ class Harness:
                 self.config.staff.names,
                 self.engine.settings.triage_chat,
                 self.clock.now(),
+                staff_people(self.config),
             )
         self._seen_outbox = 0
         return self
@@ -111,7 +159,11 @@ class Harness:
 
     def actor(self, who: str) -> Actor:
         user_id, name, username = PEOPLE[who]
-        return Actor("telegram", user_id, name, username)
+        return Actor(self.platform, user_id, name, username)
+
+    def key(self, user_or_chat: str) -> str:
+        """A person's or chat's key on this harness's platform ("telegram:1001")."""
+        return f"{self.platform}:{user_or_chat}"
 
     def next_message_id(self, chat: str) -> str:
         counter = self._msg_ids.setdefault(chat, itertools.count(1))
@@ -140,7 +192,7 @@ class Harness:
             Inbound(
                 InboundKind.MESSAGE,
                 f"u{next(self._ids)}",
-                ChatKey("telegram", chat, thread),
+                ChatKey(self.platform, chat, thread),
                 self.clock.now(),
                 self.actor(who),
                 message_id=mid,
@@ -155,7 +207,7 @@ class Harness:
             Inbound(
                 InboundKind.EDIT,
                 f"u{next(self._ids)}",
-                ChatKey("telegram", chat),
+                ChatKey(self.platform, chat),
                 self.clock.now(),
                 self.actor(who),
                 message_id=message_id,
@@ -170,7 +222,7 @@ class Harness:
             Inbound(
                 InboundKind.REACTION,
                 f"u{next(self._ids)}",
-                ChatKey("telegram", chat),
+                ChatKey(self.platform, chat),
                 self.clock.now(),
                 self.actor(who),
                 message_id=message_id,
@@ -183,7 +235,7 @@ class Harness:
             Inbound(
                 InboundKind.BUTTON,
                 f"u{next(self._ids)}",
-                ChatKey("telegram", chat),
+                ChatKey(self.platform, chat),
                 self.clock.now(),
                 self.actor(who),
                 data=data,

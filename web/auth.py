@@ -34,6 +34,7 @@ from storage.stats import (
     login_token_usable,
     person_role,
     revoke_staff_sessions,
+    staff_person,
     staff_session_live,
     start_staff_session,
 )
@@ -372,10 +373,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             await forget_login_attempt(db, attempt.attempt_id)
     if user is not None and ok:
         async with app.sessions() as db:
-            role = await person_role(db, user.person)
-        if role is not None and role != "customer":
+            # `person` may name a staff person or any of their keys: the session is theirs
+            staff = await staff_person(db, user.person)
+        if staff is not None:
             response = web.HTTPSeeOther(target)
-            await start_session(request, response, user.person, user.name)
+            await start_session(request, response, staff[0], user.name)
             raise response
     return render(
         request,
@@ -406,12 +408,13 @@ async def login_link(request: web.Request) -> web.StreamResponse:
     digest = hashlib.sha256(_bytes(request.match_info["token"])).hexdigest()
     async with app.sessions() as db, db.begin():
         person = await consume_login_token(db, digest, app.clock.now())
-        role = await person_role(db, person) if person else None
-    if person is None or role is None or role == "customer":
+        staff = await staff_person(db, person) if person else None
+    if person is None or staff is None:
         from web.render import render
 
         return render(request, "login.html", {"next": "/", "link_error": True}, status=403)
-    name = app.config.staff.names.get(person, person)
+    # a person known under several keys is shown by their name
+    name = app.config.staff.names.get(person) or staff[1]
     response = web.HTTPSeeOther("/")
     await start_session(request, response, person, name)
     raise response

@@ -150,7 +150,8 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         {
             "case": case,
             "chat_title": titles.get(case["chat"], case["chat"]),
-            "people": [p for p in everyone if p["role"] != "customer"],
+            # one choice per person, though they may be known under several keys
+            "people": [p for p in everyone if p["role"] != "customer" and p["key"] == p["person"]],
             "names": names,
             "breached": _breaches(breached, now, t).get(case_id),
             "zone": zone,

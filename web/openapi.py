@@ -108,6 +108,7 @@ PERSON = {
     "properties": {
         "key": STR,
         "name": STR,
+        "person": STR,
         "username": NSTR,
         "role": {"enum": ["customer", "engineer", "lead"]},
     },

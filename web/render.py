@@ -88,10 +88,11 @@ def account_zone(app: Any, account: str | None) -> ZoneInfo:
 
 
 def local_time(at: datetime, zone: ZoneInfo, now: datetime, t: Translator) -> str:
-    """ "10:00 Tue" within a week of `now`, "2026-03-20 10:00" further off, in `zone`."""
+    """ "10:00 Tue" within three days of `now`, "2026-03-20 10:00" further off, in `zone`:
+    seven days around today, so a weekday never names two dates on one page."""
     local, today = at.astimezone(zone), now.astimezone(zone)
     hm = local.strftime("%H:%M")
-    if abs((local.date() - today.date()).days) <= 6:
+    if abs((local.date() - today.date()).days) <= 3:
         day = t("desk_weekdays").split()[local.weekday()]
         return t("desk_time_near", hm=hm, day=day)
     return t("desk_time_far", hm=hm, date=local.strftime("%Y-%m-%d"))

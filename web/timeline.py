@@ -16,6 +16,12 @@ from zoneinfo import ZoneInfo
 from web.render import Translator, local_time, parse_time
 
 CLOCKS = ("first_response", "next_response", "resolution")
+# what adapters note while delivering a case's message; the dispatcher records each
+# note as an event of that type
+DELIVERY_NOTES = (
+    "split", "pinned", "pin_failed", "dm_fallback", "answer_expired", "topics_unavailable",
+    "no_topic",
+)  # fmt: skip
 STATES = ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed")
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)
 STATUS_REASONS = frozenset(
@@ -55,6 +61,9 @@ class Words:
     def state(self, name: Any) -> str:
         return self.t(f"desk_state_{name}") if name in STATES else str(name or "")
 
+    def messages(self, n: Any) -> str:
+        return self.t("desk_messages_one") if n == 1 else self.t("desk_messages", n=n)
+
     @staticmethod
     def ref(case_id: Any) -> str:
         return f"#{case_id}"
@@ -82,7 +91,7 @@ def _due(e: Event, d: Mapping[str, Any], w: Words) -> str:
         else:
             parts.append(w.t("desk_ev_due_moved", clock=w.clock(clock), at=w.at(after)))
     w.dues = dict(d)
-    return "; ".join(parts) or w.t("desk_ev_due_unchanged")
+    return w.t("desk_clause_separator").join(parts) or w.t("desk_ev_due_unchanged")
 
 
 def _status(e: Event, d: Mapping[str, Any], w: Words) -> str:
@@ -126,7 +135,7 @@ def _moved_in(e: Event, d: Mapping[str, Any], w: Words) -> str:
     source = w.ref(d["from"]) if d.get("from") else w.t("desk_the_chat")
     who, message = w.who(e["actor"]), d.get("message")
     if d.get("split"):  # `/case` on a message the window had put on another case
-        count = d.get("messages", 1)
+        count = w.messages(d.get("messages", 1))
         return w.t("desk_ev_split_in", who=who, source=source, message=message, count=count)
     return w.t("desk_ev_moved_in", who=who, message=message, source=source)
 
@@ -134,7 +143,7 @@ def _moved_in(e: Event, d: Mapping[str, Any], w: Words) -> str:
 def _moved_out(e: Event, d: Mapping[str, Any], w: Words) -> str:
     who, message, target = w.who(e["actor"]), d.get("message"), w.ref(d.get("to"))
     if d.get("split"):
-        count = d.get("messages", 1)
+        count = w.messages(d.get("messages", 1))
         return w.t("desk_ev_split_out", who=who, target=target, message=message, count=count)
     return w.t("desk_ev_moved_out", who=who, message=message, target=target)
 
@@ -198,6 +207,11 @@ RENDERERS: dict[str, Renderer] = {
         "desk_ev_merged_from", who=w.who(e["actor"]), source=w.ref(d.get("from"))
     ),
 }
+
+
+RENDERERS.update(
+    {note: (lambda key: lambda e, d, w: w.t(key))(f"desk_ev_{note}") for note in DELIVERY_NOTES}
+)
 
 
 def sentence(event: Event, words: Words) -> str:

@@ -266,6 +266,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "button_done": {"en": "Done.", "zh": "已完成。"},
     "button_unknown": {"en": "That no longer applies.", "zh": "该操作已失效。"},
     "csat_thanks": {"en": "Thank you for your rating!", "zh": "感谢您的评价！"},
+    # buttons on a platform without them: the choices as text, answered by the number
+    "choose_by_number": {
+        "en": "Reply with a number (1–{last}): {choices}",
+        "zh": "请回复数字（1–{last}）：{choices}",
+    },
     "opening_limited": {
         "en": "Many new requests have come in from here at once. Please wait {window} "
         "before opening another, or add the details to a request already open.",

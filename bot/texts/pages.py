@@ -70,6 +70,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_ev_due_set": {"en": "{clock} due {at}", "zh": "{clock}截止时间：{at}"},
     "desk_ev_due_moved": {"en": "{clock} due moved to {at}", "zh": "{clock}截止时间改为 {at}"},
     "desk_ev_due_stopped": {"en": "{clock} clock stopped", "zh": "{clock}计时已停止"},
+    # between two clauses of one timeline sentence
+    "desk_clause_separator": {"en": "; ", "zh": "；"},
     "desk_ev_due_unchanged": {"en": "SLA clocks recomputed", "zh": "SLA 计时已重新计算"},
     "desk_ev_resolved": {"en": "{who} resolved the case", "zh": "{who} 解决了工单"},
     "desk_ev_resolved_note": {
@@ -166,13 +168,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "{who} 将消息 {message} 移到 {target}",
     },
     "desk_ev_split_out": {
-        "en": "{who} split message {message} off into {target} ({count} messages)",
-        "zh": "{who} 将消息 {message} 拆分到 {target}（共 {count} 条消息）",
+        "en": "{who} split message {message} off into {target} ({count})",
+        "zh": "{who} 将消息 {message} 拆分到 {target}（{count}）",
     },
     "desk_ev_split_in": {
-        "en": "{who} split this case off {source}: message {message} ({count} messages)",
-        "zh": "{who} 从 {source} 拆分出本工单：消息 {message}（共 {count} 条消息）",
+        "en": "{who} split this case off {source}: message {message} ({count})",
+        "zh": "{who} 从 {source} 拆分出本工单：消息 {message}（{count}）",
     },
+    "desk_messages_one": {"en": "1 message", "zh": "共 1 条消息"},
+    "desk_messages": {"en": "{n} messages", "zh": "共 {n} 条消息"},
     "desk_the_chat": {"en": "the chat", "zh": "群聊"},
     "desk_ev_merged_into": {
         "en": "{who} merged this case into {target}",
@@ -181,6 +185,32 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_ev_merged_from": {
         "en": "{who} merged {source} into this case",
         "zh": "{who} 将 {source} 合并到本工单",
+    },
+    # what an adapter noted while delivering one of the case's messages (`Receipt.notes`)
+    "desk_ev_split": {
+        "en": "casebot sent a long message in parts",
+        "zh": "casebot 将一条长消息分段发送",
+    },
+    "desk_ev_pinned": {"en": "casebot pinned its message", "zh": "casebot 置顶了消息"},
+    "desk_ev_pin_failed": {
+        "en": "casebot could not pin its message: it lacks the right to pin",
+        "zh": "casebot 无法置顶消息：缺少置顶权限",
+    },
+    "desk_ev_dm_fallback": {
+        "en": "A direct message could not be delivered: it went to the triage chat instead",
+        "zh": "私信无法送达：已改发到分诊群",
+    },
+    "desk_ev_answer_expired": {
+        "en": "A button press was answered too late to show",
+        "zh": "按钮回应已过期，未能显示",
+    },
+    "desk_ev_topics_unavailable": {
+        "en": "No forum topic: the chat has no topics or casebot lacks the right",
+        "zh": "无法使用话题：该群未开启话题或 casebot 缺少权限",
+    },
+    "desk_ev_no_topic": {
+        "en": "The case has no forum topic to close or reopen",
+        "zh": "该工单没有可关闭或重新打开的话题",
     },
     "desk_ev_other": {"en": "{who}: {what}", "zh": "{who}：{what}"},
 }

@@ -126,4 +126,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "  {ref} · {priority} · {status} · {title}",
         "zh": "  {ref} · {priority} · {status} · {title}",
     },
+    "review_people_title": {"en": "Who answered:", "zh": "答复人员："},
+    "review_person_line": {
+        "en": "  {name}: {replies} replies on {cases} cases, {first} first responses",
+        "zh": "  {name}：在 {cases} 个工单中答复 {replies} 次，首次响应 {first} 次",
+    },
 }

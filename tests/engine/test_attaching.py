@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from storage.outbox import record_bot_message, set_case_thread
 from tests.engine.kit import case_count, message, messages, open_case, texts_of
 from tests.harness import ACME, Harness, base_config
+
+pytestmark = pytest.mark.usefixtures("platform")
 
 
 async def test_a_reply_to_a_case_message_joins_the_case(db_url: str) -> None:
@@ -53,6 +57,7 @@ async def test_a_reply_to_an_untracked_message_stays_untracked(db_url: str) -> N
         assert texts_of(await h.case(1)) == ["my VM is down"]
 
 
+@pytest.mark.platforms("telegram")  # forum topics
 async def test_a_message_in_a_topic_mapped_to_a_case_joins_it(db_url: str) -> None:
     raw = base_config()
     raw["accounts"][0]["topics"] = "per_case"
@@ -97,7 +102,7 @@ async def test_staff_messages_join_the_conversation_in_front_of_them(db_url: str
         case = await h.case(1)
         assert texts_of(case) == ["my VM is down", "looking into it now"]
         staff = case["messages"][-1]
-        assert staff["role"] == "staff" and staff["sender"] == "telegram:1002"
+        assert staff["role"] == "staff" and staff["sender"] == h.key("1002")
         assert case["first_response_at"] == staff["at"]
 
 

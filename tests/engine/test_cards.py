@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.engine.kit import mark, open_case, rows_after
 from tests.harness import ACME, TRIAGE, Harness, base_config
+
+pytestmark = pytest.mark.usefixtures("platform")
 
 
 async def latest(h: Harness, since: int, purpose: str) -> list[str]:

@@ -20,25 +20,27 @@ from tests.engine.kit import (
 )
 from tests.harness import ACME, GLOBEX, TRIAGE, Harness
 
+pytestmark = pytest.mark.usefixtures("platform")
+
 
 async def test_assign_me_and_by_username(db_url: str) -> None:
     async with Harness(db_url) as h:
         await open_case(h)
         await h.sent()
         await h.say("evan", "/assign me")
-        assert (await h.case(1))["assignee"] == "telegram:1001"
+        assert (await h.case(1))["assignee"] == h.key("1001")
         assert await h.sent(chat=ACME, purpose="reply") == [
             h.texts.render("assigned", "en", ref="#1", name="Evan")
         ]
         await h.say("evan", "/assign @Erin")
         case = await h.case(1)
-        assert case["assignee"] == "telegram:1002"
+        assert case["assignee"] == h.key("1002")
         assigned = events(case, "assigned")
         assert [e["data"] for e in assigned] == [
-            {"from": None, "to": "telegram:1001"},
-            {"from": "telegram:1001", "to": "telegram:1002"},
+            {"from": None, "to": h.key("1001")},
+            {"from": h.key("1001"), "to": h.key("1002")},
         ]
-        assert [e["actor"] for e in assigned] == ["telegram:1001", "telegram:1001"]
+        assert [e["actor"] for e in assigned] == [h.key("1001"), h.key("1001")]
 
 
 @pytest.mark.parametrize("who", ["@nobody_here", "@alice"])
@@ -79,13 +81,13 @@ async def test_followup_creates_a_due_action_and_done_completes_it(db_url: str) 
         now = h.clock.now()
         [followup] = await followups(h)
         assert followup.case_id == 1
-        assert followup.owner == "telegram:1002"
-        assert followup.created_by == "telegram:1001"
+        assert followup.owner == h.key("1002")
+        assert followup.created_by == h.key("1001")
         assert followup.text == "call back about the quota"
         assert followup.due_at.astimezone(UTC) == now + timedelta(days=2)
         assert followup.done_at is None
         created = events(await h.case(1), "followup_created")
-        assert len(created) == 1 and created[0]["data"]["owner"] == "telegram:1002"
+        assert len(created) == 1 and created[0]["data"]["owner"] == h.key("1002")
         # a follow-up is internal: it is confirmed in triage, not in the customer's group
         rows = await h.outbox()
         assert not [r for r in rows if r.chat == ACME and r.purpose == "reply"]
@@ -109,7 +111,7 @@ async def test_followup_for_me_defaults_to_the_sender(db_url: str) -> None:
         await open_case(h)
         await h.say("erin", "/followup 4h check the graphs")
         [followup] = await followups(h)
-        assert followup.owner == "telegram:1002"
+        assert followup.owner == h.key("1002")
         assert followup.text == "check the graphs"
 
 
@@ -187,7 +189,7 @@ async def test_status_shows_followups_to_staff_in_triage_only(db_url: str) -> No
         await h.say("evan", "/status #1", chat=TRIAGE)
         [staff] = await h.sent(chat=TRIAGE)
         assert "#1" in staff and "call back" in staff and "erin" in staff
-        assert "telegram:1002" not in staff, "owners are named, not keyed"
+        assert h.key("1002") not in staff, "owners are named, not keyed"
 
 
 async def test_status_in_triage_with_a_case_number(db_url: str) -> None:
@@ -302,7 +304,7 @@ async def test_case_ref_targets_and_ambiguity_asks_which_case(db_url: str) -> No
         assert [c["status"] for c in await cases(h)] == ["resolved", "new"]
         # with one active case left, it is the one meant
         await h.say("evan", "/assign me")
-        assert (await h.case(2))["assignee"] == "telegram:1001"
+        assert (await h.case(2))["assignee"] == h.key("1001")
         await h.say("evan", "/priority #42 P2")
         assert h.texts.render("case_unknown", "en", ref="#42") in await h.sent(chat=ACME)
 
@@ -375,7 +377,7 @@ async def test_a_private_chat_answers_login_start_and_help_and_keeps_nothing_els
                 actor,
                 message_id=str(n),
                 text=text,
-                chat_type="private",
+                is_direct=True,
             )
 
         assert (await h.push(dm("alice", "hello, are you a person?", 1))).ignored

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from cases.model import ActionKind, StaffAction
 from storage.models import OutboxRow
 from tests.engine.kit import act, cases, events, mark, open_case, rows_after, texts_of
 from tests.harness import ACME, GLOBEX, TRIAGE, Harness
 from tests.sla.kit import SlaHarness
+
+pytestmark = pytest.mark.usefixtures("platform")
 
 
 async def _two_chats(h: Harness) -> None:
@@ -83,19 +87,19 @@ async def test_card_buttons_work_for_staff_in_triage(db_url: str) -> None:
 
         since = await mark(h)
         await h.press("erin", "take:1")
-        assert (await h.case(1))["assignee"] == "telegram:1002"
+        assert (await h.case(1))["assignee"] == h.key("1002")
         assert _answers(await rows_after(h, since)) == [h.texts.render("button_done", "en")]
 
         await h.press("erin", "prio:1:P1")
         case = await h.case(1)
         assert case["priority"] == "P1"
-        assert events(case, "priority_changed")[0]["actor"] == "telegram:1002"
+        assert events(case, "priority_changed")[0]["actor"] == h.key("1002")
 
         since = await mark(h)
         await h.press("lena", "resolve:1")
         case = await h.case(1)
         assert case["status"] == "resolved"
-        assert events(case, "status_changed")[-1]["actor"] == "telegram:2001"
+        assert events(case, "status_changed")[-1]["actor"] == h.key("2001")
         rows = await rows_after(h, since)
         assert [r.chat for r in rows if r.purpose == "csat"] == [ACME]
 
@@ -136,7 +140,7 @@ async def test_csat_from_the_cases_customer_is_recorded(db_url: str) -> None:
         case = await h.case(1)
         assert case["csat"] == 5
         [rating] = events(case, "csat")
-        assert rating["data"]["score"] == 5 and rating["actor"] == "telegram:5002"
+        assert rating["data"]["score"] == 5 and rating["actor"] == h.key("5002")
         assert _answers(await rows_after(h, since)) == [h.texts.render("csat_thanks", "en")]
 
 
@@ -195,7 +199,7 @@ async def test_internal_data_never_reaches_the_customer_chat(db_url: str) -> Non
             ),
         )
         # an engineer who never wrote anywhere: no name on record, only a key
-        await act(h, StaffAction(ActionKind.ASSIGN, case_id, lead, h.clock.now(), "telegram:1003"))
+        await act(h, StaffAction(ActionKind.ASSIGN, case_id, lead, h.clock.now(), h.key("1003")))
         for who, text in (
             ("evan", "/status"),
             ("alice", "/status"),

@@ -3,6 +3,8 @@ acknowledgement each new case posts in the customer chat."""
 
 from __future__ import annotations
 
+import pytest
+
 from cases.model import Attachment
 from tests.engine.kit import (
     case_count,
@@ -15,6 +17,8 @@ from tests.engine.kit import (
 )
 from tests.harness import ACME, GLOBEX, TRIAGE, Harness, base_config
 
+pytestmark = pytest.mark.usefixtures("platform")
+
 
 async def test_reply_case_opens_with_the_replied_message(db_url: str) -> None:
     async with Harness(db_url) as h:
@@ -26,11 +30,11 @@ async def test_reply_case_opens_with_the_replied_message(db_url: str) -> None:
         assert case["title"] == "my VM is down"
         assert case["status"] == "new"
         assert case["priority"] == "P3"
-        assert case["opened_by"] == "telegram:1001"
+        assert case["opened_by"] == h.key("1001")
         assert texts_of(case) == ["my VM is down"]
         opened = events(case, "opened")
         assert len(opened) == 1
-        assert opened[0]["actor"] == "telegram:1001"
+        assert opened[0]["actor"] == h.key("1001")
         assert opened[0]["data"]["message"] == asked
 
 
@@ -193,7 +197,7 @@ async def test_customer_new_with_text_opens_a_case(db_url: str) -> None:
         assert out.opened
         case = await h.case(out.case_id)
         assert case["title"] == "Please raise our API quota"
-        assert case["opened_by"] == "telegram:5001"
+        assert case["opened_by"] == h.key("5001")
         assert texts_of(case) == ["/new Please raise our API quota"]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cases.model import ActionKind, StaffAction
+from storage.models import CaseRow
 from tests.engine.kit import act, case_count, message, open_case, status_changes
 from tests.harness import ACME, GLOBEX, Harness
 
@@ -120,3 +121,23 @@ async def test_merging_a_finished_case_into_a_finished_one_reopens_nothing(db_ur
         ]
         assert (await h.case(1))["status"] == "resolved"
         assert await case_count(h) == 2
+
+
+async def test_a_waiting_customer_keeps_a_reply_clock_after_the_merge(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", "rebooted it for you", reply_to="1")
+        await h.say("evan", "/resolve #1")
+        await h.say("bob", "printer jammed")
+        bob_line = h.last_message_id
+        await h.say("evan", "/case", reply_to=bob_line)
+        assert (await h.case(2))["first_response_at"] is None  # Bob waits for an answer
+        await h.say("evan", "/merge #1", reply_to=bob_line)
+        async with h.sessions() as session:
+            target = await session.get(CaseRow, 1)
+        assert target is not None and target.status == "open"
+        # Bob's question is unanswered inside #1: a reply to him is due, and the sweeper
+        # will warn and escalate on it
+        assert "customer_waiting_since" in target.sla
+        assert target.next_response_due is not None
+        assert target.next_due_at is not None and target.next_due_at <= target.next_response_due

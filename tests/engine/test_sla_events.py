@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.engine.kit import events, open_case
 from tests.harness import Harness
+
+pytestmark = pytest.mark.usefixtures("platform")
 
 
 async def test_a_first_answer_in_time_is_met(db_url: str) -> None:
@@ -18,7 +22,7 @@ async def test_a_first_answer_in_time_is_met(db_url: str) -> None:
         await h.say("erin", "looking", advance=timedelta(minutes=5))
         case = await h.case(1)
         [met] = events(case, "sla_met")
-        assert met["actor"] == "telegram:1002"
+        assert met["actor"] == h.key("1002")
         assert met["data"] == {"clock": "first_response", "due": "2026-03-02T10:00:30+00:00"}
         assert events(case, "sla_breached") == []
         # a second answer is not a first response again
@@ -92,7 +96,7 @@ async def test_each_change_of_a_due_time_is_audited(db_url: str) -> None:
         assert events(await h.case(1), "sla_due") == []
         await h.say("evan", "/priority P1", reply_to="1")  # premium P1: 15 min, 4 h
         [moved] = events(await h.case(1), "sla_due")
-        assert moved["actor"] == "telegram:1001"
+        assert moved["actor"] == h.key("1001")
         assert moved["data"]["first_response"] == "2026-03-02T09:15:30+00:00"
         assert moved["data"]["resolution"] == "2026-03-02T13:00:30+00:00"
         await h.say("erin", "looking", reply_to="1")  # answered: no first-response due

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.models import CaseRow
-from tests.engine.kit import events, message, open_case, texts_of
+from tests.engine.kit import events, message, open_case, status_changes, texts_of
 from tests.harness import ACME, Harness
 
 
@@ -118,3 +118,39 @@ async def test_case_on_the_cases_own_first_message_is_refused(db_url: str) -> No
         assert not out.opened
         [text] = await h.sent(chat=ACME)
         assert text.startswith("That message already belongs to case #1")
+
+
+async def test_split_taking_the_only_answer_leaves_the_old_case_unanswered(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h, "I was billed twice this month")
+        await h.say("alice", "Snapshot restore fails with code 17")
+        snapshot = h.last_message_id
+        await h.say("evan", "Which volume?", reply_to=snapshot)  # #1 waits on Alice now
+        assert (await h.case(1))["status"] == "waiting_on_customer"
+        await h.say("evan", "/case snapshot restore", reply_to=snapshot)
+        old, new = await _row(h, 1), await _row(h, 2)
+        # the answer went with the snapshot question: the billing one is unanswered
+        assert texts_of(await h.case(1)) == ["I was billed twice this month"]
+        assert old.first_response_at is None and old.last_staff_at is None
+        assert old.first_response_due is not None
+        assert old.status == "open", "the customer waits on us, not we on them"
+        assert new.first_response_at is not None and new.status == "waiting_on_customer"
+
+
+async def test_splitting_off_the_line_that_reopened_a_case_leaves_it_resolved(
+    db_url: str,
+) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h, "I was billed twice this month")
+        await h.say("evan", "Refunded, sorry about that", reply_to="1")
+        await h.say("evan", "/resolve #1")
+        await h.say("alice", "Snapshot restore fails with code 17")  # the window reopens #1
+        snapshot = h.last_message_id
+        assert (await h.case(1))["status"] == "open"
+        await h.say("evan", "/case snapshot restore", reply_to=snapshot)
+        old = await h.case(1)
+        # nothing that reopened it is left on #1: it is done, not waiting on anyone
+        assert old["status"] == "resolved"
+        assert status_changes(old)[-1] == ("open", "resolved", "split")
+        assert (await h.case(2))["status"] == "new"
+        assert "#1" not in (await h.sent(chat=ACME, purpose="board"))[-1]

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.engine.kit import case_count, events, mark, open_case, rows_after, status_changes
 from tests.harness import ACME, GLOBEX, Harness
+
+pytestmark = pytest.mark.usefixtures("platform")
 
 
 async def test_assign_opens_a_new_case(db_url: str) -> None:
@@ -15,10 +19,10 @@ async def test_assign_opens_a_new_case(db_url: str) -> None:
         await h.say("evan", "/assign me")
         case = await h.case(1)
         assert case["status"] == "open"
-        assert case["assignee"] == "telegram:1001"
+        assert case["assignee"] == h.key("1001")
         changed = events(case, "status_changed")
         assert len(changed) == 1
-        assert changed[0]["actor"] == "telegram:1001"
+        assert changed[0]["actor"] == h.key("1001")
         assert changed[0]["data"] == {"from": "new", "to": "open", "reason": "assigned"}
 
 
@@ -37,7 +41,7 @@ async def test_staff_and_customer_replies_flip_the_status(db_url: str) -> None:
             ("waiting_on_customer", "open", "customer_reply"),
         ]
         actors = [e["actor"] for e in events(case, "status_changed")]
-        assert actors == ["telegram:1001", "telegram:1001", "telegram:5001"]
+        assert actors == [h.key("1001"), h.key("1001"), h.key("5001")]
 
 
 async def test_staff_reply_to_a_new_case_waits_on_the_customer(db_url: str) -> None:
@@ -87,7 +91,7 @@ async def test_customer_reply_within_the_reopen_window_reopens(db_url: str) -> N
         assert case["status"] == "open"
         assert case["resolved_at"] is None
         assert status_changes(case)[-1] == ("resolved", "open", "customer_reply")
-        assert events(case, "status_changed")[-1]["actor"] == "telegram:5001"
+        assert events(case, "status_changed")[-1]["actor"] == h.key("5001")
         assert case["messages"][-1]["text"] == "it is down again"
 
 
@@ -150,7 +154,7 @@ async def test_hold_puts_the_case_on_hold(db_url: str) -> None:
         case = await h.case(1)
         assert case["status"] == "on_hold"
         assert status_changes(case)[-1] == ("open", "on_hold", "command")
-        assert events(case, "status_changed")[-1]["actor"] == "telegram:1001"
+        assert events(case, "status_changed")[-1]["actor"] == h.key("1001")
         assert h.texts.render("on_hold", "en", ref="#1") in await h.sent(chat=ACME)
         # /reopen takes it off hold
         await h.say("evan", "/reopen")

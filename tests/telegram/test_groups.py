@@ -103,7 +103,7 @@ async def test_membership_tells_triage_and_group(box: TgBox) -> None:
     assert chats["-100999"] == "unknown"
     box.push(box.api.my_chat_member(CHATS["acme"], "administrator", "kicked", 5001))
     await box.settle()
-    assert any("'kicked'" in t and "Acme" in t for t in box.texts("triage"))
+    assert any("'removed'" in t and "Acme" in t for t in box.texts("triage"))
 
 
 async def test_migration_moves_cases(make_box: Make) -> None:

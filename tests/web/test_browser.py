@@ -218,3 +218,32 @@ async def _background(locator: Any) -> str:
 
 async def _color(locator: Any) -> str:
     return str(await locator.evaluate("e => getComputedStyle(e).color"))
+
+
+LONG_URL = "https://status.example.com/incidents/2026/03/02/" + "a" * 60
+
+
+@pytest.mark.slow
+async def test_long_words_do_not_widen_a_page_on_a_phone(lite: Site, tmp_path: Path) -> None:
+    """A link pasted into a follow-up or a message is one unbreakable word: it wraps
+    instead of making the case page (and the search) scroll sideways at 390 px."""
+    from playwright.async_api import async_playwright
+
+    case_id = await lite.open_case(f"VM down, see {LONG_URL}")
+    await lite.say("evan", f"/followup #{case_id} 1h ring them about {LONG_URL}")
+    await lite.say("evan", f"/note #{case_id} see {LONG_URL}")
+    base = str(lite.client.make_url("/")).rstrip("/")
+    shots = Path(os.environ.get("CASEBOT_SCREENSHOTS", tmp_path))
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await _sign_in(page, base, f"/cases/{case_id}")
+            for path in (f"/cases/{case_id}", "/search?q=incidents", "/queue/active"):
+                await page.goto(f"{base}{path}")
+                width = await page.evaluate("document.documentElement.scrollWidth")
+                name = path.strip("/").replace("/", "-").replace("?", "-")
+                await page.screenshot(path=str(shots / f"long-{name}.png"), full_page=True)
+                assert width <= 390, (path, width)
+        finally:
+            await browser.close()

@@ -358,3 +358,137 @@ async def test_the_desk_speaks_chinese_when_staff_do(sqlite_url: str) -> None:
         assert "← 上一周" in page and "下一周 →" in page
         r = await site.client.get("/accounts/Acme/review?week=soon")
         assert r.status == 400 and "week 必须是日期" in await r.text()
+
+
+def _delivery_notes() -> set[str]:
+    """What adapters put in a receipt's `notes`: the dispatcher records each as an
+    audit event of that type on the row's case."""
+    found: set[str] = set()
+    for path in (ROOT / "adapters").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for group in re.findall(r"notes\s*=\s*\(([^()]*)\)", source):
+            found.update(re.findall(r'"(\w+)"', group))
+    return found
+
+
+def test_every_delivery_note_on_a_case_reads_as_a_sentence_in_en_and_zh() -> None:
+    from web.render import Translator
+    from web.timeline import Words, sentence
+
+    notes = _delivery_notes()
+    assert {"pin_failed", "dm_fallback", "topics_unavailable"} <= notes, notes
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for note in sorted(notes):
+        said = {}
+        for locale in LOCALES:
+            words = Words(Translator(Catalogue(), locale), {}, ZoneInfo("UTC"), now)
+            event = {"type": note, "at": "2026-03-02T09:00:00Z", "actor": None,
+                     "data": {"outbox": 7, "purpose": "board"}}  # fmt: skip
+            said[locale] = text = sentence(event, words)
+            # "casebot: pin failed" only names the type: no sentence
+            named = words.t("desk_ev_other", who=words.who(None), what=note.replace("_", " "))
+            assert text != named, text
+            assert "{" not in text and "None" not in text, text
+        assert said["en"] != said["zh"], said
+        assert not re.search(r"[a-z]{3,}", said["zh"].replace("casebot", "")), said
+
+
+class NotingAdapter(DownAdapter):
+    """Delivers everything, and says the pin failed, as Telegram's does without the right."""
+
+    platform = "telegram"
+    running = True
+
+    async def deliver(self, delivery: Any) -> Any:
+        from adapters.base import Receipt
+
+        return Receipt(message_id="900", notes=("pin_failed", "dm_fallback"))
+
+
+async def test_a_delivery_note_shows_in_the_case_timeline_in_words(sqlite_url: str) -> None:
+    from bot.dispatcher import Dispatcher
+
+    adapter = NotingAdapter()
+    async for site in make_site(sqlite_url, adapters={"telegram": adapter}):
+        case_id = await site.open_case("VM down")
+        await Dispatcher(site.app.sessions, {"telegram": adapter}, site.clock).run_once()
+        await site.sign_in()
+        told = _timeline(await (await site.client.get(f"/cases/{case_id}")).text())
+        assert "could not pin" in told and "pin failed" not in told, told
+        assert "dm fallback" not in told, told
+
+
+async def test_a_configured_chat_learns_its_title_from_its_messages(site: Site) -> None:
+    """Chats listed in the config are stored before the bot sees them, without a title:
+    the first message brings it, a renamed group's next message renames it."""
+    from cases.model import Actor, ChatKey, Inbound, InboundKind
+
+    async def titled(title: str, text: str, mid: str) -> None:
+        site.clock.advance(timedelta(hours=1))
+        await site.app.ingestor.handle(
+            Inbound(
+                InboundKind.MESSAGE,
+                f"titled-{mid}",
+                ChatKey("telegram", ACME),
+                site.clock.now(),
+                Actor("telegram", "5001", "Alice", "alice"),
+                message_id=mid,
+                text=text,
+                chat_title=title,
+            )
+        )
+
+    await titled("Acme Ops", "VM down", "701")
+    _, outcome = await site.say("evan", "/case", reply_to="701")
+    assert outcome.case_id is not None
+    await site.sign_in()
+    page = visible_text(await (await site.client.get(f"/cases/{outcome.case_id}")).text())
+    assert "Acme Ops" in page and f"telegram:{ACME}" not in page, page
+    await titled("Acme Operations", "still down", "702")
+    page = visible_text(await (await site.client.get("/accounts/Acme")).text())
+    assert "Acme Operations" in page, page
+
+
+def test_two_clocks_moving_read_as_one_sentence_in_each_language() -> None:
+    from web.render import Translator
+    from web.timeline import Words, sentence
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    both = {"first_response": "2026-03-02T11:00:00+00:00", "next_response": None,
+            "resolution": "2026-03-03T09:00:00+00:00"}  # fmt: skip
+    said = {}
+    for locale in LOCALES:
+        words = Words(Translator(Catalogue(), locale), {}, ZoneInfo("UTC"), now)
+        sentence({"type": "opened", "at": "x", "actor": None, "data": SAMPLES["opened"]}, words)
+        said[locale] = sentence({"type": "sla_due", "at": "x", "actor": None, "data": both}, words)
+    assert said["en"] == "First response due moved to 11:00 Mon; Resolution due moved to 09:00 Tue"
+    # Chinese joins clauses with its own full-width semicolon
+    assert ";" not in said["zh"] and "；" in said["zh"], said["zh"]
+
+
+def test_a_weekday_names_one_day_only() -> None:
+    """ "Mon" on a Sunday page must not stand for both last Monday and tomorrow: a
+    time further than three days off carries its date."""
+    from web.render import Translator, local_time
+
+    sunday = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+    t = Translator(Catalogue(), "en")
+    last_monday = local_time(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), ZoneInfo("UTC"), sunday, t)
+    tomorrow = local_time(datetime(2026, 3, 9, 10, 0, tzinfo=UTC), ZoneInfo("UTC"), sunday, t)
+    assert tomorrow == "10:00 Mon"
+    assert last_monday == "2026-03-02 10:00", last_monday
+    near = local_time(datetime(2026, 3, 5, 10, 0, tzinfo=UTC), ZoneInfo("UTC"), sunday, t)
+    assert near == "10:00 Thu"
+
+
+def test_a_split_of_one_message_says_message_not_messages() -> None:
+    from web.render import Translator
+    from web.timeline import Words, sentence
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    words = Words(Translator(Catalogue(), "en"), {ENGINEER: "Evan"}, ZoneInfo("UTC"), now)
+    alone = {"message": "9", "from": 4, "to": 5, "split": True, "messages": 1}
+    out = {"type": "message_moved_out", "at": "x", "actor": ENGINEER, "data": alone}
+    assert sentence(out, words) == "Evan split message 9 off into #5 (1 message)"
+    into = {"type": "message_moved_in", "at": "x", "actor": ENGINEER, "data": alone}
+    assert sentence(into, words) == "Evan split this case off #4: message 9 (1 message)"

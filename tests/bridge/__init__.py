@@ -1,0 +1,1 @@
+"""tests/bridge package."""
