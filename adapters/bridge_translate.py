@@ -84,7 +84,8 @@ def _when(value: Any, now: datetime) -> datetime:
     if not isinstance(value, str):
         raise Unreadable("occurred_at: expected an ISO 8601 time")
     try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # RFC 3339 lets "T" and "Z" be lowercase; fromisoformat takes only uppercase
+        at = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         raise Unreadable("occurred_at: expected an ISO 8601 time") from None
     at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
@@ -131,14 +132,17 @@ def translate(platform: str, raw: Any, now: datetime) -> Inbound:
     chat = _object(raw.get("chat"), "chat")
     chat_id = _id(chat.get("id"), "chat.id", MAX_CHAT_ID)
     assert chat_id is not None
-    chat_kind = chat.get("kind", "group")
+    # an optional field sent as null, like one left out, is its default
+    chat_kind = chat.get("kind")
+    chat_kind = "group" if chat_kind is None else chat_kind
     if chat_kind not in ("group", "direct"):
         raise Unreadable("chat.kind: expected group or direct")
     title = _text(chat.get("title"), "chat.title") or None
     actor_raw = _object(raw.get("actor"), "actor")
     actor_id = _id(actor_raw.get("id"), "actor.id", MAX_PERSON_ID)
     assert actor_id is not None
-    is_bot = actor_raw.get("is_bot", False)
+    is_bot = actor_raw.get("is_bot")
+    is_bot = False if is_bot is None else is_bot
     if not isinstance(is_bot, bool):
         raise Unreadable("actor.is_bot: expected true or false")
     actor = Actor(platform, actor_id, _text(actor_raw.get("name"), "actor.name"), None, is_bot)
