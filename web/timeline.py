@@ -20,7 +20,7 @@ CLOCKS = ("first_response", "next_response", "resolution")
 # note as an event of that type
 DELIVERY_NOTES = (
     "split", "pinned", "pin_failed", "dm_fallback", "answer_expired", "topics_unavailable",
-    "no_topic",
+    "no_topic", "pin_unavailable", "trimmed",
 )  # fmt: skip
 STATES = ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed")
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)
@@ -154,6 +154,9 @@ def _sla_paged(e: Event, d: Mapping[str, Any], w: Words) -> str:
 
 RENDERERS: dict[str, Renderer] = {
     "opened": _opened,
+    "message_deleted": lambda e, d, w: w.t(
+        "desk_ev_message_deleted", who=w.who(e["actor"]), message=d.get("message")
+    ),
     "message_edited": lambda e, d, w: w.t(
         "desk_ev_message_edited", who=w.who(e["actor"]), message=d.get("message")
     ),

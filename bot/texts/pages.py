@@ -63,6 +63,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{who} opened the case: “{title}”",
         "zh": "{who} 创建了工单：“{title}”",
     },
+    "desk_ev_message_deleted": {
+        "en": "{who} deleted message {message} (its text is kept here)",
+        "zh": "{who} 删除了消息 {message}（此处保留其文字）",
+    },
     "desk_ev_message_edited": {
         "en": "{who} edited message {message}",
         "zh": "{who} 编辑了消息 {message}",
@@ -203,6 +207,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_ev_answer_expired": {
         "en": "A button press was answered too late to show",
         "zh": "按钮回应已过期，未能显示",
+    },
+    "desk_ev_pin_unavailable": {
+        "en": "Not pinned: this platform has no pins, so the board is posted and edited",
+        "zh": "未置顶：该平台不支持置顶，看板改为发布并编辑",
+    },
+    "desk_ev_trimmed": {
+        "en": "The message was longer than the platform takes: it went out trimmed (kept whole here)",
+        "zh": "消息超出平台长度限制：发出时已截断（此处保留全文）",
     },
     "desk_ev_topics_unavailable": {
         "en": "No forum topic: the chat has no topics or casebot lacks the right",

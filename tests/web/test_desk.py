@@ -32,6 +32,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                "due": {"first_response": "2026-03-02T10:00:00+00:00", "next_response": None,
                        "resolution": "2026-03-04T09:00:00+00:00"}},
     "message_edited": {"message": "7"},
+    "message_deleted": {"message": "7"},
     "sla_due": {"first_response": "2026-03-03T10:00:00+00:00", "next_response": None,
                 "resolution": "2026-03-04T09:00:00+00:00"},
     "status_changed": {"from": "open", "to": "resolved", "reason": "command"},
