@@ -115,6 +115,9 @@ class InboundKind(StrEnum):
     # an event the adapter could not read (e.g. nested too deep to parse safely): the
     # engine rejects it, so it is kept in `casebot failed` and the platform moves on
     UNREADABLE = "unreadable"
+    # made by the engine itself for work no chat event carries (`Engine.act` for staff
+    # on the web, `Engine.system` for the sweeper); never by an adapter
+    ACTION = "action"
 
 
 @dataclass(frozen=True)
@@ -248,3 +251,19 @@ class StaffAction:
     due_in: timedelta | None = None
     target: int | None = None
     into: int | None = None
+
+
+class SystemKind(StrEnum):
+    AUTO_RESOLVE = "auto_resolve"  # the customer never answered: tell them, resolve
+    CLOSE = "close"  # resolved long enough: close
+
+
+@dataclass(frozen=True)
+class SystemAction:
+    """Something casebot itself does to a case on a timer (the sweeper), not a person:
+    it has no actor, answers nobody in chat and takes the engine's own status path
+    (audit, pauses, card, board) like a staff action does."""
+
+    kind: SystemKind
+    case_id: int
+    at: datetime

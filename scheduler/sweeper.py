@@ -15,24 +15,19 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cases import escalation, sla, views
 from cases.calendar import BusinessCalendar
-from cases.context import Ctx, Outcome
 from cases.engine import Engine
 from cases.model import (
-    ChatKey,
     ChatKind,
-    Inbound,
-    InboundKind,
     Outbound,
     OutboundKind,
-    Role,
-    Status,
+    SystemAction,
+    SystemKind,
 )
 from cases.people import dm_key
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
@@ -138,18 +133,9 @@ class Sweeper:
         if decision.auto_resolve or decision.close:
             # the engine's status path reads and writes directly: flush what came before
             await writes.flush(uow.session, now)
+            kind = SystemKind.AUTO_RESOLVE if decision.auto_resolve else SystemKind.CLOSE
             async with uow.session.begin_nested():
-                ctx = self._ctx(uow, chat, case, now)
-                if decision.auto_resolve:
-                    for action in self._to_customer(
-                        case, chat, "customer_auto_resolved", "auto_resolve"
-                    ):
-                        await self.engine._emit(ctx, action)
-                    await self.engine._set_status(
-                        ctx, case, Status.RESOLVED, reason="no_customer_reply"
-                    )
-                else:
-                    await self.engine._set_status(ctx, case, Status.CLOSED, reason="close_after")
+                await self.engine.system(uow, SystemAction(kind, case_id, now), case)
             return
         sla.refresh_due(case, targets, calendar, now, self.policy)
         dues = sla.due_times(case)
@@ -159,17 +145,6 @@ class Sweeper:
                 {"case_id": case_id, "type": "sla_due", "at": now, "actor": None, "data": dues}
             )
         writes.cases.append(_timers(case))
-
-    def _ctx(self, uow: SqlUnitOfWork, chat: ChatInfo, case: CaseRecord, now: datetime) -> Ctx:
-        # status changes go through the engine's own path (audit, pauses, card, board);
-        # the sweeper is no person, so the event has no actor and answers nobody
-        event = Inbound(
-            InboundKind.BUTTON,
-            f"sweeper:{uuid.uuid4().hex}",
-            ChatKey(chat.key.platform, chat.key.chat, case.thread),
-            now,
-        )
-        return Ctx(uow, event, chat, Role.LEAD, Outcome(), quiet=True)
 
     async def _nudge(
         self,
