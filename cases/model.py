@@ -6,6 +6,7 @@ nothing here knows a platform SDK, and nothing holds a raw payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -141,7 +142,9 @@ class Inbound:
     chat_type: str | None = None
     # a person's one-to-one chat with the bot (no support chat)
     is_direct: bool = False
-    mentions: tuple[str, ...] = ()  # person keys the message names (@someone)
+    # who the message names, as its adapter read them: a person key where the platform
+    # says who ("telegram:1001"), else the "@name" as written
+    mentions: tuple[str, ...] = ()
     removed: bool = False  # a reaction taken back
     # membership: whether the bot is still in the chat, and what it may do there
     member_status: str | None = None
@@ -182,6 +185,9 @@ class Capabilities:
     direct: bool = False  # the bot can start a one-to-one chat with a person
     max_text: int = 4000
     formats: tuple[str, ...] = ("plain",)
+    # the adapter's link to a message (chat id, message id), "" where it has none;
+    # the engine knows no platform's URLs, so a platform without one shows no link
+    permalink: Callable[[str, str], str] | None = None
 
 
 @dataclass(frozen=True)

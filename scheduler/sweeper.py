@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cases import escalation, sla, views
+from cases import escalation, sla
 from cases.calendar import BusinessCalendar
 from cases.engine import Engine
 from cases.model import (
@@ -230,7 +230,7 @@ class Sweeper:
         public = self.engine.settings.public_url
         if public:
             return f"{public.rstrip('/')}/cases/{case.id}"
-        return views.source_link(chat, case)
+        return self.engine.settings.message_link(chat.key, case.source_message_id)
 
     @staticmethod
     def _id(case: CaseRecord) -> int:
