@@ -88,6 +88,25 @@ async def raw_updates(bot: telegram.Bot, api_kwargs: dict[str, Any], **timeouts:
     return await bot._post(GET_UPDATES, api_kwargs=api_kwargs, **timeouts)
 
 
+# what PTB's request raises for an answer that is not JSON
+INVALID_RESPONSE = "Invalid server response"
+
+
+def not_the_bot_api(exc: tg_error.TelegramError) -> bool:
+    """Whether the answer behind `exc` was not JSON: the Bot API always answers in JSON
+    (errors too), so whatever answered is some other web server, whatever its status
+    (PTB reads a 404 as a rejected token, a 5xx as a network error)."""
+    current: BaseException | None = exc
+    for _ in range(5):  # Bot.initialize wraps the error of its getMe once more
+        if isinstance(current, tg_error.TelegramError) and current.message == INVALID_RESPONSE:
+            return True
+        current = current.__cause__ if current is not None else None
+    return False
+
+
+# what PTB cannot build its objects from (a field left out, a wrong type)
+UNREADABLE_ANSWER = (TypeError, KeyError, ValueError)
+
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # purposes whose text must never be posted anywhere but to the person (sign-in links)
@@ -172,7 +191,7 @@ class TelegramAdapter:
             .base_url(config.base_url)
             .updater(None)
             .job_queue(None)
-            .request(HTTPXRequest(connection_pool_size=32))
+            .request(_Request(connection_pool_size=32))
             .get_updates_request(_GuardedRequest())
             .build()
         )
@@ -196,15 +215,28 @@ class TelegramAdapter:
         self.sink = sink
         try:
             await self._connect()
-        except tg_error.InvalidToken:
-            raise AdapterConfigError(
-                f"telegram.token: rejected by the Bot API at {self.config.base_url}"
-            ) from None
         except tg_error.TelegramError as exc:
+            # a 5xx page is a proxy in front of a Bot API that may come back: retried;
+            # any other answer that is not JSON comes from a server that is not one
+            if not_the_bot_api(exc) and not isinstance(exc, tg_error.NetworkError):
+                raise AdapterConfigError(
+                    f"telegram.base_url: {self.config.base_url} answers, but not as the "
+                    "Telegram Bot API"
+                ) from None
+            if isinstance(exc, tg_error.InvalidToken):
+                raise AdapterConfigError(
+                    f"telegram.token: rejected by the Bot API at {self.config.base_url}"
+                ) from None
             log.warning("telegram: Bot API not reachable (%s); retrying in the background", exc)
             self._poller = asyncio.create_task(self._connect_later(), name="telegram-connect")
             self._poller.add_done_callback(self._poller_ended)
             return
+        except UNREADABLE_ANSWER as exc:
+            detail = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+            raise AdapterConfigError(
+                f"telegram.base_url: the Bot API at {self.config.base_url} sent a getMe "
+                f"python-telegram-bot cannot read ({type(exc).__name__}: {detail})"
+            ) from None
         if self.config.mode == "polling":
             self._poller = asyncio.create_task(self._poll_forever(), name="telegram-poll")
             self._poller.add_done_callback(self._poller_ended)
@@ -691,7 +723,18 @@ class TelegramAdapter:
         return Receipt()
 
 
-class _GuardedRequest(HTTPXRequest):
+class _Request(HTTPXRequest):
+    """PTB's request, minus the traceback it logs for an answer that is not JSON: the
+    error it raises says so, and start() turns it into one line about telegram.base_url."""
+
+    def parse_json_payload(self, payload: bytes) -> Any:
+        try:
+            return json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise tg_error.TelegramError(INVALID_RESPONSE) from None
+
+
+class _GuardedRequest(_Request):
     """The getUpdates connection: an update nested too deep for json.loads (which would
     raise RecursionError on every round) is cut out of the answer before parsing, and
     kept as an unreadable event instead."""

@@ -18,7 +18,7 @@ from typing import Any
 import telegram
 import telegram.error as tg_error
 
-from adapters.telegram import raw_updates
+from adapters.telegram import UNREADABLE_ANSWER, not_the_bot_api, raw_updates
 
 # `bot.config.Config`, which adapters may not import: the doctor reads its [telegram],
 # [staff] and [[accounts]]
@@ -76,21 +76,21 @@ class Doctor:
     async def run(self) -> int:
         try:
             await self.bot.initialize()  # getMe
-        except tg_error.InvalidToken:
-            self.out(f"PROBLEM: Telegram rejected the token (at {self.tg.base_url}).")
-            self.out("  fix: copy the token from BotFather (/mybots -> API Token) into")
-            self.out("       telegram.token or CASEBOT_TELEGRAM_TOKEN.")
-            return 1
         except tg_error.TelegramError as exc:
-            if "invalid server response" in exc.message.lower():  # not JSON: not the Bot API
+            if not_the_bot_api(exc):  # checked first: PTB reads an HTML 404 as a bad token
                 self.out(
                     f"error: {self.tg.base_url} answers, but not as the Telegram Bot API "
                     "(check telegram.base_url)"
                 )
-            else:
-                self.out(f"error: cannot reach the Telegram Bot API at {self.tg.base_url}: {exc}")
+                return 2
+            if isinstance(exc, tg_error.InvalidToken):
+                self.out(f"PROBLEM: Telegram rejected the token (at {self.tg.base_url}).")
+                self.out("  fix: copy the token from BotFather (/mybots -> API Token) into")
+                self.out("       telegram.token or CASEBOT_TELEGRAM_TOKEN.")
+                return 1
+            self.out(f"error: cannot reach the Telegram Bot API at {self.tg.base_url}: {exc}")
             return 2
-        except (TypeError, KeyError, ValueError) as exc:
+        except UNREADABLE_ANSWER as exc:
             self.out(self._unreadable("getMe", exc))
             return 2
         try:
@@ -99,7 +99,7 @@ class Doctor:
             await self._check_webhook()
             await self._stored_chats()
             self._report()
-        except (TypeError, KeyError, ValueError) as exc:
+        except UNREADABLE_ANSWER as exc:
             # PTB builds typed objects from each answer; a Bot API implementation that
             # leaves out a field PTB requires makes that fail, which is no casebot problem
             self.out(self._unreadable("an answer", exc))

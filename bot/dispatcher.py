@@ -58,6 +58,11 @@ class Dispatcher:
         self.idle_poll = idle_poll
         self.max_chats = max_chats
         self.observe = observe
+        # commits in a row that failed (leasing due rows, recording sends) and the last
+        # failure: `/healthz` says unhealthy while nothing sent can be recorded, even
+        # when no customer writes meanwhile and the ingest side commits nothing
+        self.failed_commits = 0
+        self.commit_error: str | None = None
         self._wake = asyncio.Event()
         self._pull = asyncio.Event()  # pullers long-polling for commands
         self._task: asyncio.Task[None] | None = None
@@ -141,12 +146,14 @@ class Dispatcher:
         while True:
             try:
                 await self._record(row, receipt)
+                self.failed_commits = 0
                 return
             except (SQLAlchemyError, OSError) as exc:
                 # only what may pass: a constraint or a bug would fail the same way
                 # every time, and holding the chat's queue for it helps nobody
                 transient = isinstance(exc, OSError) or transient_database_error(exc)
                 if not transient or loop.time() + delay >= deadline:
+                    self._commit_failed(exc)
                     raise
                 log.warning("recording sent outbox row %s failed, retrying: %s", row.id, exc)
                 await asyncio.sleep(delay)
@@ -182,6 +189,10 @@ class Dispatcher:
         if self.observe:
             self.observe("dead" if dead else "retry", row)
         return dead
+
+    def _commit_failed(self, exc: BaseException) -> None:
+        self.failed_commits += 1
+        self.commit_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
 
     # ------------------------------------------------------- pulled commands
 
@@ -264,8 +275,11 @@ class Dispatcher:
             if len(inflight) < self.max_chats:
                 try:
                     groups = await self._claim(set(inflight))
-                except Exception:  # a database hiccup: wait and try again
+                    if groups:  # a pass that leased nothing wrote nothing: no evidence
+                        self.failed_commits = 0
+                except Exception as exc:  # a database hiccup: wait and try again
                     log.exception("dispatcher pass failed")
+                    self._commit_failed(exc)
                     groups = {}
                     await asyncio.sleep(1.0)
                 for key, rows in groups.items():

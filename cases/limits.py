@@ -2,8 +2,9 @@
 
 Standard library and `cases` only. Every way a case opens (`/new`, automatic intake,
 `/case`, the case emoji) passes `_may_open` first. Customers are held to a count per
-person and per chat within a window; staff only to their own, higher count, because
-`/case` and the emoji are deliberate triage and must work in a chat a customer floods.
+person (across every chat they are in) and per chat within a window; staff only to
+their own, higher count in each chat, because `/case` and the emoji are deliberate
+triage and must work in a chat a customer floods.
 A refused attempt keeps its message (untracked, so `/case` can still take it later);
 the first refusal of a burst tells the chat once and the triage chat once.
 """
@@ -25,15 +26,17 @@ class OpeningGuard(Effects):
         limits = self.settings.opening_limits
         since = ctx.now - limits.window
         person = ctx.actor_key
-        checks: list[tuple[int, str | None]] = (
-            [(limits.per_staff, person)]
+        # a customer's count spans every chat they are in: otherwise one person in many
+        # chats (of one account or several) opens the limit over in each of them
+        checks: list[tuple[int, int | None, str | None]] = (
+            [(limits.per_staff, ctx.chat.id, person)]
             if ctx.role.is_staff
-            else [(limits.per_customer, person), (limits.per_chat, None)]
+            else [(limits.per_customer, None, person), (limits.per_chat, ctx.chat.id, None)]
         )
-        for limit, by in checks:
+        for limit, chat_id, by in checks:
             if not limit:
                 continue
-            count, latest = await ctx.uow.cases_opened(ctx.chat.id, since, by)
+            count, latest = await ctx.uow.cases_opened(chat_id, since, by)
             if count < limit or latest is None:
                 continue
             # the burst is marked on the last case it opened, which says so in its record

@@ -89,10 +89,10 @@ class UnitOfWork(Protocol):
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]: ...
 
     async def cases_opened(
-        self, chat_id: int, since: datetime, opened_by: str | None
+        self, chat_id: int | None, since: datetime, opened_by: str | None
     ) -> tuple[int, int | None]:
-        """How many cases were opened in the chat since then (by that person, if named),
-        and the newest one's id."""
+        """How many cases were opened in the chat (in any chat, if None) since then (by
+        that person, if named), and the newest one's id."""
         ...
 
     async def has_event(self, case_id: int, type: str, since: datetime) -> bool: ...

@@ -106,17 +106,14 @@ async def claim_due(
     limits the claim to those platforms; `after` leaves out rows up to that id that
     were never handed out (a puller's cursor; one handed out and not settled, its lease
     run out or its attempt failed, is due again)."""
+    # each chat's oldest pending message, in one pass: a per-row "is an older message
+    # pending?" check over every due row (the turn-taking below ranks them all, not the
+    # first `limit`) took seconds per claim at 50,000 pending rows on PostgreSQL
     older = aliased(OutboxRow)
-    blocked = (
-        select(older.id)
-        .where(
-            older.platform == OutboxRow.platform,
-            older.chat == OutboxRow.chat,
-            older.status == "pending",
-            older.id < OutboxRow.id,
-            older.kind != "upsert",
-        )
-        .exists()
+    first_of_chat = (
+        select(func.min(older.id))
+        .where(older.status == "pending", older.kind != "upsert")
+        .group_by(older.platform, older.chat)
     )
     free = (
         OutboxRow.status == "pending",
@@ -130,7 +127,7 @@ async def claim_due(
             func.row_number().over(partition_by=account, order_by=OutboxRow.id).label("turn"),
         )
         .outerjoin(CaseRow, CaseRow.id == OutboxRow.case_id)
-        .where(*free, or_(OutboxRow.kind == "upsert", ~blocked))
+        .where(*free, or_(OutboxRow.kind == "upsert", OutboxRow.id.in_(first_of_chat)))
     )
     if exclude:
         due = due.where(tuple_(OutboxRow.platform, OutboxRow.chat).not_in(list(exclude)))

@@ -703,11 +703,13 @@ class SqlUnitOfWork:
         return [self._loaded(case_record(r)) for r in rows]
 
     async def cases_opened(
-        self, chat_id: int, since: datetime, opened_by: str | None
+        self, chat_id: int | None, since: datetime, opened_by: str | None
     ) -> tuple[int, int | None]:
         query = select(func.count(cases_t.c.id), func.max(cases_t.c.id)).where(
-            cases_t.c.chat_id == chat_id, cases_t.c.created_at >= since
+            cases_t.c.created_at >= since
         )
+        if chat_id is not None:
+            query = query.where(cases_t.c.chat_id == chat_id)
         if opened_by is not None:
             query = query.where(cases_t.c.opened_by == opened_by)
         count, latest = (await self.session.execute(query)).one()

@@ -26,7 +26,10 @@ ALLOWED: dict[str, set[str]] = {
         "standardwebhooks",
     },
     "web": {"cases", "storage", "web", "aiohttp", "jinja2", "markupsafe"},
+    # A bridge is a separate program that talks to casebot over HTTP only.
+    "bridges": {"bridges", "nio", "aiohttp", "standardwebhooks", "pydantic"},
 }
+CASEBOT = ["bot", "adapters", "cases", "storage", "scheduler", "web"]
 
 
 def imports_of(path: Path) -> set[str]:
@@ -50,3 +53,14 @@ def test_package_imports_only_what_its_layer_may(package: str) -> None:
         if extra:
             bad[str(path.relative_to(ROOT))] = sorted(extra)
     assert not bad, f"{package} imports outside its layer: {bad}"
+
+
+@pytest.mark.parametrize("package", CASEBOT)
+def test_casebot_never_imports_a_bridge(package: str) -> None:
+    """Bridges bring their own SDKs (matrix-nio) as extras; casebot must run without them."""
+    bad = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "bridges" in imports_of(path)
+    ]
+    assert not bad, f"{package} imports bridges: {bad}"

@@ -39,7 +39,7 @@ from storage.stats import (
     start_staff_session,
 )
 from web.context import NONCE_KEY, SECRET_KEY, STAFF_KEY, casebot
-from web.guard import GUARD_KEY, TrustedProxies, client_address
+from web.guard import GUARD_KEY, TrustedProxies, client_address, throttle_key
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "/")))
     now = app.clock.now()
-    address = client_address(request, _trusted(request))
+    address = throttle_key(client_address(request, _trusted(request)))
     async with app.sessions() as db, db.begin():
         attempt = await begin_login_attempt(
             db,
@@ -362,6 +362,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         password, user.password_hash if user else _dummy_hash()
     )
     if ok is None:
+        # not checked is not wrong: a flood must not lock the names of those it delays
+        if attempt.attempt_id is not None:
+            async with app.sessions() as db, db.begin():
+                await forget_login_attempt(db, attempt.attempt_id)
         return render(
             request,
             "login.html",

@@ -89,6 +89,21 @@ def client_address(request: web.Request, trusted: TrustedProxies) -> str:
     return peer
 
 
+def throttle_key(address: str) -> str:
+    """What a per-client throttle counts for `address`: an IPv4 address (also one seen
+    mapped into IPv6 by a dual-stack listener), or an IPv6 address's /64, which one
+    client holds whole and could otherwise walk through a new address per try."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 class Connection(asyncio.Protocol):
     """One client connection: aiohttp's handler does the HTTP; this adds the deadlines
     and frees the connection's place in the guard when it closes."""

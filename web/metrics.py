@@ -34,11 +34,13 @@ def adapter_states(app: Any) -> dict[str, bool]:
 
 
 def commit_health(app: Any) -> str:
-    """ "ok", or why the last ingest commits failed (until one succeeds again)."""
-    failed = app.ingestor.failed_commits
-    if failed < FAILED_COMMITS_UNHEALTHY:
-        return "ok"
-    return f"failing: the last {failed} commits failed ({app.ingestor.commit_error})"
+    """ "ok", or why the last commits of ingest or of the dispatcher failed (until one
+    succeeds again): either side alone may be the only one writing."""
+    for side in (app.ingestor, app.dispatcher):
+        failed = side.failed_commits
+        if failed >= FAILED_COMMITS_UNHEALTHY:
+            return f"failing: the last {failed} commits failed ({side.commit_error})"
+    return "ok"
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -93,3 +93,18 @@ async def test_zero_turns_a_limit_off(db_url: str) -> None:
 def test_bad_limits_name_their_key(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=key):
         parse_config(base_config(cases={key: value}), env={})
+
+
+async def test_a_customer_in_many_chats_has_one_count(db_url: str) -> None:
+    chats = [ACME, "-100101", "-100102", "-100103"]
+    acme = {**base_config()["accounts"][0], "chats": [f"telegram:{c}" for c in chats]}
+    async with Harness(db_url, accounts=[acme], cases=LIMITS) as h:
+        for chat in chats:
+            for i in range(5):
+                await h.say("alice", f"/new printer {i}", chat=chat, advance=timedelta(seconds=1))
+        assert await case_count(h) == 3, "one customer opens the limit once, not per chat"
+        notes = [t for t in await _said(h, TRIAGE) if t.startswith("⚠️")]
+        assert len(notes) == 1, "one burst, one note to triage"
+        # the chats' own limit still holds for everyone else in them
+        await h.say("bob", "/new invoices", chat="-100103")
+        assert await case_count(h) == 4

@@ -24,7 +24,7 @@ from bot.app import App
 from bot.config import parse_config
 from cases.clock import FrozenClock
 from tests.web.conftest import PASSWORD, Site, make_site, web_config
-from web.auth import SESSION_COOKIE, safe_next
+from web.auth import PASSWORDS_KEY, SESSION_COOKIE, safe_next
 from web.server import build_web_app
 
 # ------------------------------------------------------------ open redirect
@@ -313,3 +313,38 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_counts(proxied: Site
 
     assert [await from_("203.0.113.7", f"a{i}") for i in range(3)] == [401, 401, 429]
     assert await from_("203.0.113.8", "b") == 401
+
+
+async def test_an_ipv6_client_cannot_rotate_addresses_past_the_throttle(proxied: Site) -> None:
+    """One IPv6 client holds a /64 (2^64 addresses) and may use a new one for every try;
+    an IPv4 client seen as IPv4-mapped IPv6 (a dual-stack listener) is the same client."""
+    token = await proxied.csrf()
+
+    async def from_(client: str, name: str) -> int:
+        return await _try(proxied, token, name, **{"X-Forwarded-For": client})
+
+    rotating = [await from_(f"2001:db8:1:2::{i + 1:x}", f"v6-{i}") for i in range(3)]
+    assert rotating == [401, 401, 429]
+    assert await from_("2001:db8:1:3::1", "next-door") == 401  # another /64, another client
+    mapped = [await from_(a, f"v4-{i}") for i, a in enumerate(["::ffff:198.51.100.9"] * 2)]
+    assert mapped == [401, 401]
+    assert await from_("198.51.100.9", "same-client") == 429
+
+
+async def test_a_busy_answer_does_not_count_as_a_wrong_password(lite: Site) -> None:
+    """While the password checks are saturated (a flood), a person's correct password
+    is answered "busy"; those tries must not lock their name once the flood is over."""
+    checks = lite.client.app[PASSWORDS_KEY]
+    token = await lite.csrf()
+    queue, checks.queue = checks.queue, 0  # every check waiting slot is taken
+    try:
+        data = {"csrf": token, "name": "lena", "password": PASSWORD}
+        busy = [
+            (await lite.client.post("/login", data=data, allow_redirects=False)).status
+            for _ in range(6)
+        ]
+    finally:
+        checks.queue = queue
+    assert busy == [503] * 6
+    r = await lite.client.post("/login", data=data, allow_redirects=False)
+    assert r.status == 303, r.status

@@ -240,3 +240,39 @@ async def test_running_out_of_files_is_logged_once_not_per_accept(
     print(f"\nout of files: log grew {grown} bytes in 3 s")
     assert output.count("HTTP server cannot accept connections") == 1, output[-3000:]
     assert grown < 5_000, output[-3000:]
+
+
+@pytest.fixture
+async def capped(tmp_path: Path) -> AsyncIterator[WebProcess]:
+    async for bot in _bot(tmp_path, header_timeout="60s", max_connections_per_client=8):
+        yield bot
+
+
+@pytest.mark.slow
+async def test_one_address_holds_a_bounded_number_of_connections(capped: WebProcess) -> None:
+    """The ninth connection from one address is refused at once with 503; another
+    address, and the first one once a connection of it closed, are served."""
+    writers = [await _slow_connection(capped.port, "127.0.0.9") for _ in range(8)]
+    assert all(w is not None for w in writers)
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", capped.port, local_addr=("127.0.0.9", 0)
+    )
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 503"), answer
+    assert await capped.health() == 200  # from 127.0.0.1
+    first = writers[0]
+    assert first is not None
+    first.close()
+    await first.wait_closed()
+    await asyncio.sleep(0.2)
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", capped.port, local_addr=("127.0.0.9", 0)
+    )
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    for w in writers[1:]:
+        assert w is not None
+        w.close()
+    assert answer.startswith(b"HTTP/1.1 200"), answer

@@ -9,10 +9,13 @@ dates are never in its future), and moves only when told to otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy import select
 
 from bot.app import App
@@ -154,3 +157,26 @@ class TgBox:
             if m.get("text", "").startswith(f"#{case_id} "):
                 return int(m["message_id"])
         raise AssertionError(f"no card for #{case_id} in {self.texts('triage')}")
+
+
+@contextlib.asynccontextmanager
+async def web_server(answer: web.Response) -> AsyncIterator[str]:
+    """A web server on 127.0.0.1 giving this answer to every path: a base_url that is not
+    (or not quite) the Bot API. Yields that base_url."""
+
+    async def handle(_: web.Request) -> web.Response:
+        return web.Response(
+            status=answer.status, body=answer.body, content_type=answer.content_type
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/bot"
+    finally:
+        await runner.cleanup()

@@ -15,7 +15,7 @@ from bot.config import parse_config
 from storage.directory import stored_chats
 from tests.fakes.telegram_api import FakeBotApi
 from tests.harness import base_config
-from tests.telegram.kit import CHATS, TOKEN, TgBox, telegram_config
+from tests.telegram.kit import CHATS, TOKEN, TgBox, telegram_config, web_server
 
 
 def config_for(api: FakeBotApi, db_url: str, **overrides: Any) -> Any:
@@ -213,28 +213,23 @@ async def test_doctor_topics_all_good(api: FakeBotApi, sqlite_url: str) -> None:
     assert "no problems found" in out
 
 
-async def test_doctor_cli_against_a_server_that_is_not_the_bot_api(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [200, 404, 500])
+async def test_doctor_cli_against_a_server_that_is_not_the_bot_api(
+    tmp_path: Path, status: int
+) -> None:
+    """Any web server: it answers 200, or 404 for a path it does not know (which PTB
+    reads as a rejected token), or 500, and never in JSON as the Bot API always does."""
     from aiohttp import web
 
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text="<html><body>It works!</body></html>", content_type="text/html")
-
-    site_app = web.Application()
-    site_app.router.add_route("*", "/{tail:.*}", page)
-    runner = web.AppRunner(site_app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    page = web.Response(
+        status=status, text="<html><body>It works!</body></html>", content_type="text/html"
+    )
+    async with web_server(page) as base_url:
         config = tmp_path / "casebot.toml"
         config.write_text(
-            f'[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:{port}/bot"\n',
-            encoding="utf-8",
+            f'[telegram]\ntoken = "1:x"\nbase_url = "{base_url}"\n', encoding="utf-8"
         )
         code, lines = await _doctor_cli(config)
-    finally:
-        await runner.cleanup()
     assert code == 2, lines
     assert len(lines) == 1 and "answers, but not as the Telegram Bot API" in lines[0], lines
 
