@@ -200,26 +200,32 @@ class Engine(Buttons):
         ctx = self._offline_ctx(uow, chat, case, action.at, Role.LEAD, outcome)
         outcome.case_id = case.id
         if action.kind is SystemKind.AUTO_RESOLVE:
-            if chat.kind is ChatKind.CUSTOMER:
-                text = self.texts.render(
-                    "customer_auto_resolved", chat.locale, ref=case.ref, title=case.title
-                )
-                await self._emit(
-                    ctx,
-                    Outbound(
-                        OutboundKind.SEND,
-                        chat.key.platform,
-                        chat.key.chat,
-                        text=text,
-                        thread=case.thread,
-                        case_id=case.id,
-                        purpose="auto_resolve",
-                    ),
-                )
+            for told in self.to_customer(case, chat, "customer_auto_resolved", "auto_resolve"):
+                await self._emit(ctx, told)
             await self._set_status(ctx, case, Status.RESOLVED, reason="no_customer_reply")
         elif action.kind is SystemKind.CLOSE:
             await self._set_status(ctx, case, Status.CLOSED, reason="close_after")
         return outcome
+
+    def to_customer(
+        self, case: CaseRecord, chat: ChatInfo, key: str, purpose: str
+    ) -> list[Outbound]:
+        """A message casebot sends a customer on its own (a nudge, an auto-resolve): to the
+        case's own chat and thread, never elsewhere, and none for a chat of no customer."""
+        if chat.kind is not ChatKind.CUSTOMER:
+            return []
+        text = self.texts.render(key, chat.locale, ref=case.ref, title=case.title)
+        return [
+            Outbound(
+                OutboundKind.SEND,
+                chat.key.platform,
+                chat.key.chat,
+                text=text,
+                thread=case.thread,
+                case_id=case.id,
+                purpose=purpose,
+            )
+        ]
 
     def _offline_ctx(
         self,

@@ -23,7 +23,6 @@ from cases import escalation, sla
 from cases.calendar import BusinessCalendar
 from cases.engine import Engine
 from cases.model import (
-    ChatKind,
     Outbound,
     OutboundKind,
     SystemAction,
@@ -129,7 +128,9 @@ class Sweeper:
             for action in await self._nudge(uow, case, chat, nudge, writes):
                 writes.outbox.append(action)
         if decision.customer_nudge:
-            writes.outbox.extend(self._to_customer(case, chat, "customer_nudge", "customer_nudge"))
+            writes.outbox.extend(
+                self.engine.to_customer(case, chat, "customer_nudge", "customer_nudge")
+            )
         if decision.auto_resolve or decision.close:
             # the engine's status path reads and writes directly: flush what came before
             await writes.flush(uow.session, now)
@@ -206,25 +207,6 @@ class Sweeper:
                 )
             )
         return actions
-
-    def _to_customer(
-        self, case: CaseRecord, chat: ChatInfo, key: str, purpose: str
-    ) -> list[Outbound]:
-        """The polite customer nudge goes to the case's own chat and thread, never elsewhere."""
-        if chat.kind is not ChatKind.CUSTOMER:
-            return []
-        text = self.engine.texts.render(key, chat.locale, ref=case.ref, title=case.title)
-        return [
-            Outbound(
-                OutboundKind.SEND,
-                chat.key.platform,
-                chat.key.chat,
-                text=text,
-                thread=case.thread,
-                case_id=case.id,
-                purpose=purpose,
-            )
-        ]
 
     def _link(self, chat: ChatInfo, case: CaseRecord) -> str:
         public = self.engine.settings.public_url
