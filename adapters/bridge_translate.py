@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cases.commands import mentions
 from cases.delivery import Delivery
 from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
 
@@ -155,6 +156,8 @@ def translate(platform: str, raw: Any, now: datetime) -> Inbound:
         values["reply_to"] = _id(message.get("reply_to_id"), "message.reply_to_id", required=False)
         if type_ != "message.deleted":
             values["text"] = _text(message.get("text"), "message.text")
+            # the contract carries no mention list: the @name tokens of the text are them
+            values["mentions"] = tuple(dict.fromkeys(f"@{n}" for n in mentions(values["text"])))
             values["attachments"] = _attachments(message.get("attachments"))
             if not values["text"] and not values["attachments"]:
                 raise Unreadable("message: needs text or attachments")

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -41,6 +42,7 @@ from adapters.telegram_translate import (
     ALLOWED_UPDATES,
     MAX_DEPTH,
     Malformed,
+    permalink,
     raw_too_deep,
     shallow_updates,
     translate,
@@ -117,8 +119,8 @@ NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
 
 
 # Telegram does everything the engine may ask for: forum topics, inline buttons and their
-# answers, edits, pins, DMs, 4096 characters, HTML
-CAPABILITIES = FULL
+# answers, edits, pins, DMs, 4096 characters, HTML, and t.me links to messages
+CAPABILITIES = replace(FULL, permalink=permalink)
 
 
 def _is_event_failed(exc: BaseException) -> bool:

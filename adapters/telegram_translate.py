@@ -9,6 +9,7 @@ poison update never blocks the ones behind it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,15 @@ from cases.model import (
 )
 
 PLATFORM = "telegram"
+
+
+def permalink(chat: str, message_id: str) -> str:
+    """A t.me link to a message: only supergroups and channels ("-100…") have one that
+    works for members; a basic group or a private chat has none."""
+    if chat.startswith("-100") and chat[4:].isdigit() and message_id.isdigit():
+        return f"https://t.me/c/{chat[4:]}/{message_id}"
+    return ""
+
 
 # Subscribed explicitly: `allowed_updates=None` would keep Telegram's previous subscription,
 # whose default leaves out message_reaction.
@@ -281,7 +291,31 @@ def _message_event(
         chat_title=chat.title,
         chat_type=chat.type,
         is_direct=chat.type == telegram.constants.ChatType.PRIVATE,
+        mentions=mentions_of(message),
     )
+
+
+_MENTIONS = [telegram.MessageEntity.MENTION, telegram.MessageEntity.TEXT_MENTION]
+
+
+def mentions_of(message: telegram.Message) -> tuple[str, ...]:
+    """Who a message (or a caption) names, from Telegram's entities, which count offsets
+    in UTF-16: "@name" for a mention, the person's key for a text_mention (someone
+    picked without a username)."""
+    found = {}
+    # an entity that points outside its text is Telegram's (or a forger's) mistake: skip
+    with contextlib.suppress(IndexError, RuntimeError, TypeError, ValueError):
+        if message.text:
+            found.update(message.parse_entities(_MENTIONS))
+        if message.caption:
+            found.update(message.parse_caption_entities(_MENTIONS))
+    names: list[str] = []
+    for entity, text in sorted(found.items(), key=lambda pair: pair[0].offset):
+        if entity.type == telegram.MessageEntity.TEXT_MENTION and entity.user is not None:
+            names.append(f"{PLATFORM}:{entity.user.id}")
+        elif entity.type == telegram.MessageEntity.MENTION and text.startswith("@"):
+            names.append(text)
+    return tuple(dict.fromkeys(names))
 
 
 def _reaction_event(

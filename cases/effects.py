@@ -170,7 +170,8 @@ class Effects:
         if triage is not None:
             assignee = names.get(case.assignee, case.assignee) if case.assignee else None
             locale = self.settings.staff_locale
-            text = views.card(self.texts, locale, case, chat, assignee)
+            link = self.settings.message_link(chat.key, case.source_message_id)
+            text = views.card(self.texts, locale, case, chat, assignee, link)
             await self._emit(
                 ctx,
                 Outbound(

@@ -9,6 +9,7 @@ live in mixins by subject: `intake`, `chat_commands`, `buttons`, `effects`.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from cases.buttons import Buttons
 from cases.commands import PRIVATE_COMMANDS, parse_command
@@ -23,6 +24,7 @@ from cases.context import (
 from cases.model import (
     PRIORITIES,
     ActionKind,
+    Actor,
     ChatKey,
     ChatKind,
     Inbound,
@@ -30,8 +32,11 @@ from cases.model import (
     MessageRole,
     Outbound,
     OutboundKind,
+    Role,
     StaffAction,
     Status,
+    SystemAction,
+    SystemKind,
 )
 from cases.ports import UnitOfWork
 from cases.records import CaseRecord, ChatInfo, Joined, MessageRecord
@@ -142,14 +147,7 @@ class Engine(Buttons):
         chat = await uow.chat_by_id(case.chat_id)
         if chat is None:
             raise ActionRejected(f"case #{action.case_id} has no chat")
-        event = Inbound(
-            InboundKind.BUTTON,
-            f"web:{uuid.uuid4().hex}",
-            ChatKey(chat.key.platform, chat.key.chat, case.thread),
-            action.at,
-            action.actor,
-        )
-        ctx = Ctx(uow, event, chat, role, outcome, quiet=True)
+        ctx = self._offline_ctx(uow, chat, case, action.at, role, outcome, action.actor)
         outcome.case_id = case.id
         kind = action.kind
         if kind is ActionKind.ASSIGN:
@@ -182,6 +180,73 @@ class Engine(Buttons):
                 raise ActionRejected(f"no case #{action.into}" if action.into else "merge into?")
             await self._merge(ctx, case, into)
         return outcome
+
+    async def system(
+        self, uow: UnitOfWork, action: SystemAction, case: CaseRecord | None = None
+    ) -> Outcome:
+        """Apply what casebot decided on its own (the sweeper's timers). `case` is the
+        record the caller holds already (a claimed, locked row); without it the case
+        is read. Raises ActionRejected when there is no such case or chat."""
+        outcome = Outcome()
+        if case is None:
+            case = await uow.case(action.case_id)
+        if case is None or case.id != action.case_id:
+            raise ActionRejected(f"no case #{action.case_id}")
+        chat = await uow.chat_by_id(case.chat_id)
+        if chat is None:
+            raise ActionRejected(f"case #{action.case_id} has no chat")
+        # casebot is no person: the event has no actor, and the lead's rights let the
+        # status path do what the timer decided
+        ctx = self._offline_ctx(uow, chat, case, action.at, Role.LEAD, outcome)
+        outcome.case_id = case.id
+        if action.kind is SystemKind.AUTO_RESOLVE:
+            for told in self.to_customer(case, chat, "customer_auto_resolved", "auto_resolve"):
+                await self._emit(ctx, told)
+            await self._set_status(ctx, case, Status.RESOLVED, reason="no_customer_reply")
+        elif action.kind is SystemKind.CLOSE:
+            await self._set_status(ctx, case, Status.CLOSED, reason="close_after")
+        return outcome
+
+    def to_customer(
+        self, case: CaseRecord, chat: ChatInfo, key: str, purpose: str
+    ) -> list[Outbound]:
+        """A message casebot sends a customer on its own (a nudge, an auto-resolve): to the
+        case's own chat and thread, never elsewhere, and none for a chat of no customer."""
+        if chat.kind is not ChatKind.CUSTOMER:
+            return []
+        text = self.texts.render(key, chat.locale, ref=case.ref, title=case.title)
+        return [
+            Outbound(
+                OutboundKind.SEND,
+                chat.key.platform,
+                chat.key.chat,
+                text=text,
+                thread=case.thread,
+                case_id=case.id,
+                purpose=purpose,
+            )
+        ]
+
+    def _offline_ctx(
+        self,
+        uow: UnitOfWork,
+        chat: ChatInfo,
+        case: CaseRecord,
+        at: datetime,
+        role: Role,
+        outcome: Outcome,
+        actor: Actor | None = None,
+    ) -> Ctx:
+        """The working state for an action no chat event carries: it happens in the
+        case's chat and thread, and answers through the Outcome, not the chat."""
+        event = Inbound(
+            InboundKind.ACTION,
+            f"action:{uuid.uuid4().hex}",
+            ChatKey(chat.key.platform, chat.key.chat, case.thread),
+            at,
+            actor,
+        )
+        return Ctx(uow, event, chat, role, outcome, quiet=True)
 
     async def _staff_key(self, uow: UnitOfWork, key: str) -> str:
         """The key a staff member given by any of their keys or by name is recorded under."""

@@ -6,6 +6,7 @@ nothing here knows a platform SDK, and nothing holds a raw payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -115,6 +116,9 @@ class InboundKind(StrEnum):
     # an event the adapter could not read (e.g. nested too deep to parse safely): the
     # engine rejects it, so it is kept in `casebot failed` and the platform moves on
     UNREADABLE = "unreadable"
+    # made by the engine itself for work no chat event carries (`Engine.act` for staff
+    # on the web, `Engine.system` for the sweeper); never by an adapter
+    ACTION = "action"
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,9 @@ class Inbound:
     chat_type: str | None = None
     # a person's one-to-one chat with the bot (no support chat)
     is_direct: bool = False
-    mentions: tuple[str, ...] = ()  # person keys the message names (@someone)
+    # who the message names, as its adapter read them: a person key where the platform
+    # says who ("telegram:1001"), else the "@name" as written
+    mentions: tuple[str, ...] = ()
     removed: bool = False  # a reaction taken back
     # membership: whether the bot is still in the chat, and what it may do there
     member_status: str | None = None
@@ -179,6 +185,9 @@ class Capabilities:
     direct: bool = False  # the bot can start a one-to-one chat with a person
     max_text: int = 4000
     formats: tuple[str, ...] = ("plain",)
+    # the adapter's link to a message (chat id, message id), "" where it has none;
+    # the engine knows no platform's URLs, so a platform without one shows no link
+    permalink: Callable[[str, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -248,3 +257,19 @@ class StaffAction:
     due_in: timedelta | None = None
     target: int | None = None
     into: int | None = None
+
+
+class SystemKind(StrEnum):
+    AUTO_RESOLVE = "auto_resolve"  # the customer never answered: tell them, resolve
+    CLOSE = "close"  # resolved long enough: close
+
+
+@dataclass(frozen=True)
+class SystemAction:
+    """Something casebot itself does to a case on a timer (the sweeper), not a person:
+    it has no actor, answers nobody in chat and takes the engine's own status path
+    (audit, pauses, card, board) like a staff action does."""
+
+    kind: SystemKind
+    case_id: int
+    at: datetime

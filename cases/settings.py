@@ -59,6 +59,11 @@ class EngineSettings:
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)
 
+    def message_link(self, chat: ChatKey, message_id: str | None) -> str:
+        """A link to a message as its platform's adapter builds it, or ""."""
+        build = self.can(chat.platform).permalink
+        return build(chat.chat, message_id) if build and message_id else ""
+
     opening_limits: OpeningLimits = field(default_factory=OpeningLimits)
     # platforms the bot can DM a person on (None: every one); a DM to someone known
     # under several keys goes to one of these (`cases.people.dm_key`)

@@ -39,7 +39,15 @@ def status_label(texts: Texts, locale: str, status: str) -> str:
     return texts.render(f"status_{status}", locale)
 
 
-def card(texts: Texts, locale: str, case: CaseRecord, chat: ChatInfo, assignee: str | None) -> str:
+def card(
+    texts: Texts,
+    locale: str,
+    case: CaseRecord,
+    chat: ChatInfo,
+    assignee: str | None,
+    link: str = "",
+) -> str:
+    """`link`: to the case's first message, as the chat's adapter builds it."""
     return texts.render(
         "card",
         locale,
@@ -51,7 +59,7 @@ def card(texts: Texts, locale: str, case: CaseRecord, chat: ChatInfo, assignee: 
         priority=case.priority,
         assignee=assignee or texts.render("nobody", locale),
         due=due_line(texts, locale, case),
-        link=source_link(chat, case),
+        link=link,
     )
 
 
@@ -80,16 +88,6 @@ def due_line(texts: Texts, locale: str, case: CaseRecord) -> str:
         return texts.render("card_due_none", locale)
     clock, at = due
     return texts.render(f"card_due_{clock}", locale, at=when(at))
-
-
-def source_link(chat: ChatInfo, case: CaseRecord) -> str:
-    """A t.me link to the case's first message where the platform allows one."""
-    if chat.key.platform != "telegram" or not case.source_message_id:
-        return ""
-    raw = chat.key.chat
-    if raw.startswith("-100"):
-        return f"https://t.me/c/{raw[4:]}/{case.source_message_id}"
-    return ""
 
 
 def card_buttons(texts: Texts, locale: str, case_id: int) -> tuple[tuple[Button, ...], ...]:

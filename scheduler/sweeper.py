@@ -15,24 +15,18 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cases import escalation, sla, views
+from cases import escalation, sla
 from cases.calendar import BusinessCalendar
-from cases.context import Ctx, Outcome
 from cases.engine import Engine
 from cases.model import (
-    ChatKey,
-    ChatKind,
-    Inbound,
-    InboundKind,
     Outbound,
     OutboundKind,
-    Role,
-    Status,
+    SystemAction,
+    SystemKind,
 )
 from cases.people import dm_key
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
@@ -134,22 +128,15 @@ class Sweeper:
             for action in await self._nudge(uow, case, chat, nudge, writes):
                 writes.outbox.append(action)
         if decision.customer_nudge:
-            writes.outbox.extend(self._to_customer(case, chat, "customer_nudge", "customer_nudge"))
+            writes.outbox.extend(
+                self.engine.to_customer(case, chat, "customer_nudge", "customer_nudge")
+            )
         if decision.auto_resolve or decision.close:
             # the engine's status path reads and writes directly: flush what came before
             await writes.flush(uow.session, now)
+            kind = SystemKind.AUTO_RESOLVE if decision.auto_resolve else SystemKind.CLOSE
             async with uow.session.begin_nested():
-                ctx = self._ctx(uow, chat, case, now)
-                if decision.auto_resolve:
-                    for action in self._to_customer(
-                        case, chat, "customer_auto_resolved", "auto_resolve"
-                    ):
-                        await self.engine._emit(ctx, action)
-                    await self.engine._set_status(
-                        ctx, case, Status.RESOLVED, reason="no_customer_reply"
-                    )
-                else:
-                    await self.engine._set_status(ctx, case, Status.CLOSED, reason="close_after")
+                await self.engine.system(uow, SystemAction(kind, case_id, now), case)
             return
         sla.refresh_due(case, targets, calendar, now, self.policy)
         dues = sla.due_times(case)
@@ -159,17 +146,6 @@ class Sweeper:
                 {"case_id": case_id, "type": "sla_due", "at": now, "actor": None, "data": dues}
             )
         writes.cases.append(_timers(case))
-
-    def _ctx(self, uow: SqlUnitOfWork, chat: ChatInfo, case: CaseRecord, now: datetime) -> Ctx:
-        # status changes go through the engine's own path (audit, pauses, card, board);
-        # the sweeper is no person, so the event has no actor and answers nobody
-        event = Inbound(
-            InboundKind.BUTTON,
-            f"sweeper:{uuid.uuid4().hex}",
-            ChatKey(chat.key.platform, chat.key.chat, case.thread),
-            now,
-        )
-        return Ctx(uow, event, chat, Role.LEAD, Outcome(), quiet=True)
 
     async def _nudge(
         self,
@@ -232,30 +208,11 @@ class Sweeper:
             )
         return actions
 
-    def _to_customer(
-        self, case: CaseRecord, chat: ChatInfo, key: str, purpose: str
-    ) -> list[Outbound]:
-        """The polite customer nudge goes to the case's own chat and thread, never elsewhere."""
-        if chat.kind is not ChatKind.CUSTOMER:
-            return []
-        text = self.engine.texts.render(key, chat.locale, ref=case.ref, title=case.title)
-        return [
-            Outbound(
-                OutboundKind.SEND,
-                chat.key.platform,
-                chat.key.chat,
-                text=text,
-                thread=case.thread,
-                case_id=case.id,
-                purpose=purpose,
-            )
-        ]
-
     def _link(self, chat: ChatInfo, case: CaseRecord) -> str:
         public = self.engine.settings.public_url
         if public:
             return f"{public.rstrip('/')}/cases/{case.id}"
-        return views.source_link(chat, case)
+        return self.engine.settings.message_link(chat.key, case.source_message_id)
 
     @staticmethod
     def _id(case: CaseRecord) -> int:

@@ -133,3 +133,10 @@ def test_every_command_type_the_adapter_builds_validates() -> None:
         {"label": "5⭐", "value": "csat:1:5"},
     ]
     assert built[3]["command_id"] == "cmd_7_pin"
+
+
+def test_the_at_names_of_a_message_are_its_mentions() -> None:
+    text = "@lena can you look? cc @evan_c, mail x@y.com, @lena again"
+    body = event("message.created", "e9", "room1", "u1", message={"id": "m3", "text": text})
+    assert translate("wecom", body, NOW).mentions == ("@lena", "@evan_c")
+    assert translate("wecom", EVENTS["message.created"], NOW).mentions == ()

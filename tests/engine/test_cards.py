@@ -74,3 +74,27 @@ async def test_card_buttons_and_due_speak_the_staff_locale(db_url: str) -> None:
         labels = [b[0] for line in row.payload["buttons"] for b in line]
         assert labels[:2] == ["接手", "解决"]
         assert "首次响应截止" in row.payload["text"]
+
+
+async def test_the_card_links_the_first_message_as_its_adapter_builds_it(
+    db_url: str, platform: str
+) -> None:
+    async with Harness(db_url) as h:
+        since = await mark(h)
+        await open_case(h)
+        [card] = await latest(h, since, "card")
+        if platform == "telegram":
+            assert card.endswith("https://t.me/c/100/1"), card
+        else:
+            # the bridge contract carries no link: the card shows none, and no t.me one
+            assert "https://" not in card and "#1" in card, card
+
+
+def test_the_engine_knows_no_platform_url() -> None:
+    from pathlib import Path
+
+    import cases
+
+    root = Path(cases.__file__).parent
+    found = [p.name for p in root.glob("*.py") if "t.me/" in p.read_text(encoding="utf-8")]
+    assert found == []
