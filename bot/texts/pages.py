@@ -213,7 +213,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "未置顶：该平台不支持置顶，看板改为发布并编辑",
     },
     "desk_ev_trimmed": {
-        "en": "The message was longer than the platform takes: it went out trimmed (kept whole here)",
+        "en": "Longer than the platform takes: it went out trimmed (kept whole here)",
         "zh": "消息超出平台长度限制：发出时已截断（此处保留全文）",
     },
     "desk_ev_topics_unavailable": {
