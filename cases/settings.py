@@ -55,6 +55,10 @@ class EngineSettings:
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     # by platform; a platform not listed is taken to do everything (as Telegram does)
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
+    opening_limits: OpeningLimits = field(default_factory=OpeningLimits)
+    # platforms the bot can DM a person on (None: every one); a DM to someone known
+    # under several keys goes to one of these (`cases.people.dm_key`)
+    direct: frozenset[str] | None = None
 
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)
@@ -63,11 +67,6 @@ class EngineSettings:
         """A link to a message as its platform's adapter builds it, or ""."""
         build = self.can(chat.platform).permalink
         return build(chat.chat, message_id) if build and message_id else ""
-
-    opening_limits: OpeningLimits = field(default_factory=OpeningLimits)
-    # platforms the bot can DM a person on (None: every one); a DM to someone known
-    # under several keys goes to one of these (`cases.people.dm_key`)
-    direct: frozenset[str] | None = None
 
     def calendar(self, account: str | None, priority: str) -> BusinessCalendar:
         if account is None or priority in self.always_on.get(account, frozenset()):
