@@ -45,6 +45,10 @@ STAFF_COMMANDS = frozenset(
         "done",
         "hold",
         "login",
+        "link",
+        "unlink",
+        "wait",
+        "send_draft",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

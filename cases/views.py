@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from cases.issues import IssueRecord
 from cases.model import PRIORITIES, Button
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
 from cases.sla import PAUSING
@@ -46,9 +47,11 @@ def card(
     chat: ChatInfo,
     assignee: str | None,
     link: str = "",
+    issues: Sequence[IssueRecord] = (),
 ) -> str:
-    """`link`: to the case's first message, as the chat's adapter builds it."""
-    return texts.render(
+    """`link`: to the case's first message, as the chat's adapter builds it; `issues`:
+    the engineering issues the case links to, one line each."""
+    text = texts.render(
         "card",
         locale,
         ref=case.ref,
@@ -61,6 +64,14 @@ def card(
         due=due_line(texts, locale, case),
         link=link,
     )
+    for issue in issues:
+        text += "\n" + issue_line(texts, locale, issue)
+    return text
+
+
+def issue_line(texts: Texts, locale: str, issue: IssueRecord) -> str:
+    state = texts.render(f"issue_state_{'open' if issue.is_open else 'closed'}", locale)
+    return texts.render("card_issue", locale, issue=issue.label, state=state, url=issue.url)
 
 
 def sla_due(case: CaseRecord) -> tuple[str, datetime] | None:
