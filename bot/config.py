@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.trackers.config import TrackersConfig
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
@@ -450,6 +451,7 @@ class Config(Section):
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
+    trackers: TrackersConfig = TrackersConfig()
 
     @field_validator("sla")
     @classmethod

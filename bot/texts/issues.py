@@ -9,7 +9,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "Usage: /link <issue URL> [wait] [#N]. GitHub, GitLab, Jira and Linear "
             "issue links are understood."
         ),
-        "zh": "用法：/link <issue 链接> [wait] [#N]。支持 GitHub、GitLab、Jira 和 Linear 的 issue 链接。",
+        "zh": (
+            "用法：/link <issue 链接> [wait] [#N]。"
+            "支持 GitHub、GitLab、Jira 和 Linear 的 issue 链接。"
+        ),
     },
     "issue_linked": {
         "en": "Case {ref} is linked to {issue} ({state}).",
