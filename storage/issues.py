@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.issues import CLOSED, IssueLink, IssueRecord
@@ -123,12 +123,7 @@ class IssueStore:
     async def issue_links(
         self, issue_id: int | None = None, case_id: int | None = None
     ) -> Sequence[IssueLink]:
-        query = select(links_t).order_by(links_t.c.id)
-        if issue_id is not None:
-            query = query.where(links_t.c.issue_id == issue_id)
-        if case_id is not None:
-            query = query.where(links_t.c.case_id == case_id)
-        return [link_record(r) for r in (await self.session.execute(query)).all()]
+        return await issue_links(self.session, issue_id, case_id)
 
     async def save_issue_link(self, link: IssueLink) -> None:
         await self.session.execute(
@@ -139,6 +134,17 @@ class IssueStore:
 
 
 # ------------------------------------------------------------ beyond the engine
+
+
+async def issue_links(
+    session: AsyncSession, issue_id: int | None = None, case_id: int | None = None
+) -> list[IssueLink]:
+    query = select(links_t).order_by(links_t.c.id)
+    if issue_id is not None:
+        query = query.where(links_t.c.issue_id == issue_id)
+    if case_id is not None:
+        query = query.where(links_t.c.case_id == case_id)
+    return [link_record(r) for r in (await session.execute(query)).all()]
 
 
 async def store_delivery(
@@ -210,3 +216,34 @@ def issue_dict(issue: IssueRecord) -> dict[str, Any]:
         "title": issue.title,
         "state": issue.state,
     }
+
+
+async def account_issues(session: AsyncSession, account_id: int) -> list[dict[str, Any]]:
+    """The issues an account's active cases link to, with those cases' refs (the
+    weekly review's "linked engineering issues")."""
+    rows = await session.execute(
+        select(issues_t, links_t.c.case_id)
+        .join(links_t, links_t.c.issue_id == issues_t.c.id)
+        .join(_cases_t, _cases_t.c.id == links_t.c.case_id)
+        .where(_cases_t.c.account_id == account_id, _cases_t.c.status.in_(ACTIVE))
+        .order_by(issues_t.c.id, links_t.c.case_id)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows.all():
+        item = found.setdefault(row.id, {**issue_dict(issue_record(row)), "cases": []})
+        item["cases"].append(f"#{row.case_id}")
+    return list(found.values())
+
+
+async def waiting_on_issues(session: AsyncSession) -> dict[str, int]:
+    """For the digest: cases waiting on engineering, and the open issues they wait on."""
+    waiting = _cases_t.c.status == Status.WAITING_ON_ISSUE.value
+    cases = await session.execute(select(func.count()).select_from(_cases_t).where(waiting))
+    issues = await session.execute(
+        select(func.count(func.distinct(links_t.c.issue_id)))
+        .select_from(links_t)
+        .join(_cases_t, _cases_t.c.id == links_t.c.case_id)
+        .join(issues_t, issues_t.c.id == links_t.c.issue_id)
+        .where(waiting, issues_t.c.state != CLOSED)
+    )
+    return {"cases": int(cases.scalar_one()), "issues": int(issues.scalar_one())}

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.model import PRIORITIES, Status
 from cases.sla import parse_at
+from storage.issues import waiting_on_issues
 from storage.models import Account, CaseRow, Person
 from storage.queries import iso
 
@@ -126,4 +127,5 @@ async def digest(
         "unassigned": int(totals[3]),
         "longest_waiting": waiting[:longest],
         "queues": queues,
+        "on_issues": await waiting_on_issues(session),
     }

@@ -32,6 +32,8 @@ VALUE_FIELDS = {
     ActionKind.NOTE: "text",
     ActionKind.FOLLOWUP: "text",
     ActionKind.REPLY: "text",
+    ActionKind.LINK: "url",
+    ActionKind.UNLINK: "url",
 }
 # Telegram takes 4096 characters; the bot puts "Name (#12): " before a relayed reply
 MAX_REPLY = 4000

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from storage.issues import issues_by_case
 from storage.stats import status_page
 from web.context import casebot
 from web.render import Translator, account_zone, render
@@ -22,6 +23,16 @@ async def status(request: web.Request) -> web.StreamResponse:
     app = casebot(request)
     async with app.sessions() as session:
         page = await status_page(session, request.match_info["token"], app.clock.now())
+        shown = getattr(app.config, "trackers", None)
+        if page is not None and shown is not None and shown.status_page:
+            linked = await issues_by_case(session, [c["id"] for c in page["cases"]])
+            for c in page["cases"]:
+                # title and state only: keys and URLs of engineering trackers stay inside
+                c["issues"] = [
+                    {"title": i.title, "state": i.state}
+                    for i in linked.get(c["id"], [])
+                    if i.title
+                ]
     if page is None:
         return page_error(404, "This status link is not valid (it may have been replaced).")
     page["t"] = Translator(app.engine.texts, page["locale"])

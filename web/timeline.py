@@ -22,11 +22,20 @@ DELIVERY_NOTES = (
     "split", "pinned", "pin_failed", "dm_fallback", "answer_expired", "topics_unavailable",
     "no_topic", "pin_unavailable", "trimmed",
 )  # fmt: skip
-STATES = ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed")
+STATES = (
+    "new",
+    "open",
+    "waiting_on_customer",
+    "on_hold",
+    "waiting_on_issue",
+    "resolved",
+    "closed",
+)
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)
 STATUS_REASONS = frozenset(
     {"assigned", "close_after", "command", "customer_reply", "merged", "merged_in",
-     "no_customer_reply", "split", "staff_reply", "web"}
+     "no_customer_reply", "split", "staff_reply", "web", "issue", "issue_closed",
+     "issue_unlinked"}
 )  # fmt: skip
 
 
@@ -209,6 +218,17 @@ RENDERERS: dict[str, Renderer] = {
     "merged_from": lambda e, d, w: w.t(
         "desk_ev_merged_from", who=w.who(e["actor"]), source=w.ref(d.get("from"))
     ),
+    "issue_linked": lambda e, d, w: w.t(
+        "desk_ev_issue_linked", who=w.who(e["actor"]), key=d.get("key"), url=d.get("url")
+    ),
+    "issue_unlinked": lambda e, d, w: w.t(
+        "desk_ev_issue_unlinked", who=w.who(e["actor"]), key=d.get("key")
+    ),
+    "issue_closed": lambda e, d, w: w.t(
+        "desk_ev_issue_closed", key=d.get("key"), via=w.t(f"desk_via_{d.get('via', 'webhook')}")
+    ),
+    "issue_reopened": lambda e, d, w: w.t("desk_ev_issue_reopened", key=d.get("key")),
+    "issue_draft_sent": lambda e, d, w: w.t("desk_ev_issue_draft_sent", who=w.who(e["actor"])),
 }
 
 

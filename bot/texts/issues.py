@@ -92,4 +92,33 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Linked engineering issues: {issues}",
         "zh": "关联的研发 issue：{issues}",
     },
+    # the dashboard (staff.locale)
+    "desk_state_waiting_on_issue": {"en": "waiting on engineering", "zh": "等待研发"},
+    "desk_issues": {"en": "Linked issues", "zh": "关联的 issue"},
+    "desk_no_issues": {"en": "No linked issues.", "zh": "没有关联的 issue。"},
+    "desk_link": {"en": "Link issue URL", "zh": "关联 issue 链接"},
+    "desk_link_button": {"en": "Link", "zh": "关联"},
+    "desk_unlink_button": {"en": "Unlink", "zh": "取消关联"},
+    "desk_draft": {"en": "Draft for the customer", "zh": "给客户的草稿"},
+    "desk_send_draft": {"en": "Send to customer", "zh": "发送给客户"},
+    "desk_draft_sent": {"en": "sent {at}", "zh": "已于 {at} 发送"},
+    "desk_via_webhook": {"en": "by webhook", "zh": "来自 webhook"},
+    "desk_via_poll": {"en": "by polling", "zh": "来自轮询"},
+    "desk_ev_issue_linked": {
+        "en": "{who} linked issue {key} ({url})",
+        "zh": "{who} 关联了 issue {key}（{url}）",
+    },
+    "desk_ev_issue_unlinked": {
+        "en": "{who} unlinked issue {key}",
+        "zh": "{who} 取消关联 issue {key}",
+    },
+    "desk_ev_issue_closed": {
+        "en": "Issue {key} was closed (heard {via})",
+        "zh": "Issue {key} 已关闭（{via}）",
+    },
+    "desk_ev_issue_reopened": {"en": "Issue {key} was reopened", "zh": "Issue {key} 已重新打开"},
+    "desk_ev_issue_draft_sent": {
+        "en": "{who} sent the customer the drafted update",
+        "zh": "{who} 向客户发送了草拟的进展",
+    },
 }

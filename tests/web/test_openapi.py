@@ -20,6 +20,9 @@ ACTION_BODIES = {
     "notes": {"text": "a note"},
     "followups": {"due_in": "2d", "text": "call"},
     "reply": {"text": "on it"},
+    "links": {"url": "https://github.com/acme/api/issues/42"},
+    "unlink": {},
+    "send_draft": {},
     "done": {},
 }
 
