@@ -187,6 +187,8 @@ class Engine(Links):
                 raise ActionRejected(f"url: {e}") from None
             await self._link(ctx, case, ref.tracker, ref.key, ref.url)
         elif kind is ActionKind.UNLINK:
+            if not action.value:
+                raise ActionRejected("unlink needs the issue's URL or key")
             await self._unlink(ctx, case, action.value)
         elif kind is ActionKind.SEND_DRAFT:
             await self._send_draft(ctx, case)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from cases.buttons import Buttons
 from cases.commands import Command
 from cases.context import Ctx, Outcome
-from cases.issues import CLOSED, OPEN, IssueLink, IssueRecord, IssueUpdate, parse_issue_url
+from cases.issues import CLOSED, IssueLink, IssueRecord, IssueUpdate, parse_issue_url
 from cases.model import Actor, Button, ChatKind, Outbound, OutboundKind, Role, Status
 from cases.ports import UnitOfWork
 from cases.records import CaseRecord, ChatInfo, MessageRecord
@@ -227,7 +227,9 @@ class Links(Buttons):
         locale = (
             self.settings.staff_locale if ctx.chat.kind is ChatKind.TRIAGE else ctx.chat.locale
         )
-        return self.texts.render(f"issue_state_{CLOSED if state == CLOSED else OPEN}", locale)
+        return self.texts.render(
+            "issue_state_closed" if state == CLOSED else "issue_state_open", locale
+        )
 
     # ------------------------------------------------------------ trackers
 
@@ -258,10 +260,11 @@ class Links(Buttons):
             if case is None or chat is None:
                 continue
             ctx = self._offline_ctx(uow, chat, case, update.at, Role.LEAD, outcome)
-            kind = "issue_closed" if issue.state == CLOSED else "issue_reopened"
-            await uow.add_event(
-                self._id(case), kind, update.at, None, {"key": issue.key, "via": update.via}
-            )
+            said = {"key": issue.key, "via": update.via}
+            if issue.state == CLOSED:
+                await uow.add_event(self._id(case), "issue_closed", update.at, None, said)
+            else:
+                await uow.add_event(self._id(case), "issue_reopened", update.at, None, said)
             if not case.status.is_active:
                 continue
             if issue.state == CLOSED:

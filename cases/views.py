@@ -70,7 +70,7 @@ def card(
 
 
 def issue_line(texts: Texts, locale: str, issue: IssueRecord) -> str:
-    state = texts.render(f"issue_state_{'open' if issue.is_open else 'closed'}", locale)
+    state = texts.render("issue_state_open" if issue.is_open else "issue_state_closed", locale)
     return texts.render("card_issue", locale, issue=issue.label, state=state, url=issue.url)
 
 

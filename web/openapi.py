@@ -262,8 +262,8 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
               {"into": NUMBER}, ["into"]),
     "links": ("Link the case to a GitHub, GitLab, Jira or Linear issue, as /link",
               {"url": {"type": "string", "format": "uri"}}, ["url"]),
-    "unlink": ("Unlink an issue (its URL or key; none: every issue), as /unlink",
-               {"url": STR}, []),
+    "unlink": ("Unlink an issue (its URL or key), as /unlink",
+               {"url": {"type": "string", "minLength": 1}}, ["url"]),
     "send_draft": ("Send the customer the message drafted when a linked issue closed, "
                    "as /send_draft", {}, []),
 }  # fmt: skip

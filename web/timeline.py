@@ -219,15 +219,17 @@ RENDERERS: dict[str, Renderer] = {
         "desk_ev_merged_from", who=w.who(e["actor"]), source=w.ref(d.get("from"))
     ),
     "issue_linked": lambda e, d, w: w.t(
-        "desk_ev_issue_linked", who=w.who(e["actor"]), key=d.get("key"), url=d.get("url")
+        "desk_ev_issue_linked", who=w.who(e["actor"]), issue=d.get("key"), url=d.get("url")
     ),
     "issue_unlinked": lambda e, d, w: w.t(
-        "desk_ev_issue_unlinked", who=w.who(e["actor"]), key=d.get("key")
+        "desk_ev_issue_unlinked", who=w.who(e["actor"]), issue=d.get("key")
     ),
     "issue_closed": lambda e, d, w: w.t(
-        "desk_ev_issue_closed", key=d.get("key"), via=w.t(f"desk_via_{d.get('via', 'webhook')}")
+        "desk_ev_issue_closed",
+        issue=d.get("key"),
+        via=w.t("desk_via_poll" if d.get("via") == "poll" else "desk_via_webhook"),
     ),
-    "issue_reopened": lambda e, d, w: w.t("desk_ev_issue_reopened", key=d.get("key")),
+    "issue_reopened": lambda e, d, w: w.t("desk_ev_issue_reopened", issue=d.get("key")),
     "issue_draft_sent": lambda e, d, w: w.t("desk_ev_issue_draft_sent", who=w.who(e["actor"])),
 }
 

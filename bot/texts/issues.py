@@ -105,18 +105,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_via_webhook": {"en": "by webhook", "zh": "来自 webhook"},
     "desk_via_poll": {"en": "by polling", "zh": "来自轮询"},
     "desk_ev_issue_linked": {
-        "en": "{who} linked issue {key} ({url})",
-        "zh": "{who} 关联了 issue {key}（{url}）",
+        "en": "{who} linked issue {issue} ({url})",
+        "zh": "{who} 关联了 issue {issue}（{url}）",
     },
     "desk_ev_issue_unlinked": {
-        "en": "{who} unlinked issue {key}",
-        "zh": "{who} 取消关联 issue {key}",
+        "en": "{who} unlinked issue {issue}",
+        "zh": "{who} 取消关联 issue {issue}",
     },
     "desk_ev_issue_closed": {
-        "en": "Issue {key} was closed (heard {via})",
-        "zh": "Issue {key} 已关闭（{via}）",
+        "en": "Issue {issue} was closed (heard {via})",
+        "zh": "Issue {issue} 已关闭（{via}）",
     },
-    "desk_ev_issue_reopened": {"en": "Issue {key} was reopened", "zh": "Issue {key} 已重新打开"},
+    "desk_ev_issue_reopened": {
+        "en": "Issue {issue} was reopened",
+        "zh": "Issue {issue} 已重新打开",
+    },
     "desk_ev_issue_draft_sent": {
         "en": "{who} sent the customer the drafted update",
         "zh": "{who} 向客户发送了草拟的进展",

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from cases.engine import Outcome
+from cases.engine import ActionRejected, Outcome
 from cases.issues import CLOSED, OPEN, IssueUpdate, parse_issue_url
 from cases.model import ActionKind, StaffAction
 from storage.uow import SqlUnitOfWork
@@ -179,7 +179,9 @@ async def test_web_actions_link_wait_and_send(db_url: str) -> None:
         await update(h, CLOSED)
         await act(h, StaffAction(ActionKind.SEND_DRAFT, 1, evan, h.clock.now()))
         assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1
-        await act(h, StaffAction(ActionKind.UNLINK, 1, evan, h.clock.now()))
+        with pytest.raises(ActionRejected):
+            await act(h, StaffAction(ActionKind.UNLINK, 1, evan, h.clock.now()))
+        await act(h, StaffAction(ActionKind.UNLINK, 1, evan, h.clock.now(), value=ISSUE))
         assert events(await h.case(1), "issue_unlinked")
 
 

@@ -58,6 +58,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "message_moved_in": {"message": "9", "from": 4, "to": 5},
     "message_moved_out": {"message": "9", "from": 4, "to": 5},
     "merged_into": {"into": 5},
+    "issue_linked": {"tracker": "github", "key": "acme/api#42",
+                     "url": "https://github.com/acme/api/issues/42"},
+    "issue_unlinked": {"tracker": "github", "key": "acme/api#42"},
+    "issue_closed": {"key": "acme/api#42", "via": "poll"},
+    "issue_reopened": {"key": "acme/api#42", "via": "webhook"},
+    "issue_draft_sent": {"issue": 1, "text": "Update on case #1"},
     "merged_from": {"from": 4},
 }  # fmt: skip
 # event types written with an f-string: every value each prefix is completed with
