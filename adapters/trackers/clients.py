@@ -9,6 +9,7 @@ config, so a local server may stand in for any of them.
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import datetime
 from typing import Any
@@ -67,8 +68,8 @@ class TrackerClients:
             raise TrackerError(f"{issue.tracker} {issue.key}: {exc!r}") from exc
         return IssueUpdate(issue.tracker, issue.key, state, now, title=title, via="poll")
 
-    async def _get(self, url: str, headers: dict[str, str], auth: Any = None) -> Any:
-        async with self._http().get(url, headers=headers, auth=auth) as response:
+    async def _get(self, url: str, headers: dict[str, str]) -> Any:
+        async with self._http().get(url, headers=headers) as response:
             if response.status != 200:
                 raise TrackerError(f"GET {url}: HTTP {response.status}")
             return await response.json(content_type=None)
@@ -93,10 +94,10 @@ class TrackerClients:
         return state, str(data.get("title") or "")
 
     async def _jira(self, base: str, settings: Any, issue: IssueRecord) -> tuple[str, str]:
+        basic = base64.b64encode(f"{settings.user or ''}:{settings.token}".encode()).decode()
         data = await self._get(
             f"{base}/rest/api/3/issue/{quote(issue.key)}?fields=summary,status",
-            {"Accept": "application/json"},
-            auth=aiohttp.BasicAuth(settings.user or "", settings.token),
+            {"Accept": "application/json", "Authorization": "Basic " + basic},
         )
         fields = data["fields"]
         category = fields["status"]["statusCategory"]["key"]

@@ -28,6 +28,8 @@ def trackers(**overrides: Any) -> dict[str, Any]:
 async def tracker_site(url: str, raw_trackers: dict[str, Any]) -> AsyncIterator[Site]:
     raw = web_config(url)
     raw["trackers"] = raw_trackers
+    # a GitHub issue event is some 10 kB: more than the web tests' small limit
+    raw["http"]["max_body"] = 1_048_576
     app = App(parse_config(raw, env={}), FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)))
     await app.prepare()
     client = TestClient(TestServer(build_web_app(app)))
