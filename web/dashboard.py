@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from cases.commands import parse_number
+from cases.model import Status
 from storage.issues import issue_links
 from storage.models import Account
 from storage.outbox import counts as outbox_counts
@@ -158,14 +159,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "breached": _breaches(breached, now, t).get(case_id),
             "zone": zone,
             "timeline": timeline(case["events"], t, names, zone, now)[::-1],
-            "statuses": [
-                "open",
-                "waiting_on_customer",
-                "on_hold",
-                "waiting_on_issue",
-                "resolved",
-                "closed",
-            ],
+            "statuses": [s.value for s in Status if s is not Status.NEW],
             "priorities": ["P1", "P2", "P3", "P4"],
             "drafts": drafts,
         },

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cases.model import Status
+
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
 TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -51,17 +53,7 @@ CASE_SUMMARY = {
         "account": NSTR,
         "chat": STR,
         "title": STR,
-        "status": {
-            "enum": [
-                "new",
-                "open",
-                "waiting_on_customer",
-                "on_hold",
-                "waiting_on_issue",
-                "resolved",
-                "closed",
-            ]
-        },
+        "status": {"enum": [s.value for s in Status]},
         "priority": {"enum": ["P1", "P2", "P3", "P4"]},
         "assignee": NSTR,
         "created_at": {"type": "string", "format": "date-time"},

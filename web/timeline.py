@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cases.model import Status
 from web.render import Translator, local_time, parse_time
 
 CLOCKS = ("first_response", "next_response", "resolution")
@@ -22,15 +23,7 @@ DELIVERY_NOTES = (
     "split", "pinned", "pin_failed", "dm_fallback", "answer_expired", "topics_unavailable",
     "no_topic", "pin_unavailable", "trimmed",
 )  # fmt: skip
-STATES = (
-    "new",
-    "open",
-    "waiting_on_customer",
-    "on_hold",
-    "waiting_on_issue",
-    "resolved",
-    "closed",
-)
+STATES = tuple(s.value for s in Status)
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)
 STATUS_REASONS = frozenset(
     {"assigned", "close_after", "command", "customer_reply", "merged", "merged_in",

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from bot.app import App
-from bot.config import parse_config
-from cases.clock import FrozenClock
-from tests.web.conftest import Site, web_config
-from web.server import build_web_app
+from tests.web.conftest import Site, make_site
 
 SECRET = "tracker-secret-0123"
 
@@ -26,17 +19,6 @@ def trackers(**overrides: Any) -> dict[str, Any]:
 
 
 async def tracker_site(url: str, raw_trackers: dict[str, Any]) -> AsyncIterator[Site]:
-    raw = web_config(url)
-    raw["trackers"] = raw_trackers
-    # a GitHub issue event is some 10 kB: more than the web tests' small limit
-    raw["http"]["max_body"] = 1_048_576
-    app = App(parse_config(raw, env={}), FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)))
-    await app.prepare()
-    client = TestClient(TestServer(build_web_app(app)))
-    await client.start_server()
-    try:
-        yield Site(app, client)
-    finally:
-        await client.close()
-        await app.trackers.close()
-        await app.db.dispose()
+    # a GitHub issue event is some 10 kB: more than the web tests' small body limit
+    async for site in make_site(url, sections={"trackers": raw_trackers}, max_body=1_048_576):
+        yield site
