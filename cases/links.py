@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from cases.buttons import Buttons
-from cases.commands import Command
+from cases.commands import Command, parse_number
 from cases.context import Ctx, Outcome
 from cases.issues import CLOSED, IssueLink, IssueRecord, IssueUpdate, parse_issue_url
 from cases.model import Actor, Button, ChatKind, Outbound, OutboundKind, Role, Status
@@ -213,7 +213,8 @@ class Links(Buttons):
         if action != "draft":
             await super()._button(ctx)
             return
-        case = await self._follow_merge(ctx.uow, int(rest)) if rest.isdigit() else None
+        number = parse_number(rest)
+        case = await self._follow_merge(ctx.uow, number) if number is not None else None
         if case is None or not ctx.role.is_staff:
             await self._answer(
                 ctx, "button_unknown" if case is None else "refused_staff_only_button"

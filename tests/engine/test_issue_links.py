@@ -142,6 +142,10 @@ async def test_the_draft_button_sends_it(db_url: str) -> None:
         await open_case(h)
         await h.say("evan", f"/link {ISSUE}")
         await update(h, CLOSED)
+        await h.press("evan", "draft:²")  # a digit to isdigit(), yet no number
+        assert not [r for r in await h.outbox() if r.purpose == "issue_draft"]
+        await h.press("alice", "draft:1", chat="-100100")
+        assert not [r for r in await h.outbox() if r.purpose == "issue_draft"]
         await h.press("evan", "draft:1")
         assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1
 
