@@ -112,6 +112,11 @@ class IntakeQuestions(Intake):
         await self._question_out(ctx, case, text, tuple(rows))
 
     def _skip_row(self, ctx: Ctx, case: CaseRecord) -> tuple[Button, ...]:
+        """The Skip button, where the platform has buttons: as a numbered text choice it
+        would make "1" (a fine answer to "how many?") mean skip; there the text's "or
+        say skip" is the way."""
+        if not self.settings.can(ctx.chat.key.platform).buttons:
+            return ()
         return (Button(self.texts.render("button_skip", ctx.chat.locale), f"qskip:{case.id}"),)
 
     def _question_hint(self, locale: str, question: Question) -> str:
@@ -133,7 +138,7 @@ class IntakeQuestions(Intake):
                 text=text,
                 thread=case.thread,
                 reply_to=case.source_message_id,
-                buttons=buttons,
+                buttons=tuple(row for row in buttons if row),
                 case_id=case.id,
                 purpose="intake_question",
             ),
