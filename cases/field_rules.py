@@ -6,7 +6,7 @@ Standard library and `cases` only; `bot.config` builds these from the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -145,3 +145,19 @@ def card_line(texts: Texts, locale: str, case: CaseRecord, specs: Sequence[Field
     if case.tags:
         parts.append(" ".join(f"#{t}" for t in case.tags))
     return " · ".join(parts)
+
+
+def applicable(
+    specs: Iterable[FieldSpec], account: str | None, category: str | None
+) -> list[FieldSpec]:
+    return [s for s in specs if s.applies(account, category)]
+
+
+def missing_required(
+    specs: Iterable[FieldSpec], case: CaseRecord, account: str | None
+) -> list[FieldSpec]:
+    return [
+        s
+        for s in applicable(specs, account, case.category)
+        if s.required and not case.fields.get(s.name)
+    ]

@@ -10,11 +10,11 @@ a name nobody declared is kept as free text. Tags are short lowercase words.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from cases.commands import Command
 from cases.context import ActionRejected, Ctx
-from cases.field_rules import MAX_VALUE, NAME, FieldSpec, check_value
+from cases.field_rules import MAX_VALUE, NAME, FieldSpec, check_value, missing_required
 from cases.intake_questions import IntakeQuestions
 from cases.model import StaffAction
 from cases.records import CaseRecord, MessageRecord
@@ -29,22 +29,6 @@ def normal_tag(raw: str) -> str | None:
 
 def split_tags(raw: str) -> list[str]:
     return [t for t in re.split(r"[\s,]+", raw) if t]
-
-
-def applicable(
-    specs: Iterable[FieldSpec], account: str | None, category: str | None
-) -> list[FieldSpec]:
-    return [s for s in specs if s.applies(account, category)]
-
-
-def missing_required(
-    specs: Iterable[FieldSpec], case: CaseRecord, account: str | None
-) -> list[FieldSpec]:
-    return [
-        s
-        for s in applicable(specs, account, case.category)
-        if s.required and not case.fields.get(s.name)
-    ]
 
 
 class CaseFields(IntakeQuestions):

@@ -73,3 +73,61 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "button_skip": {"en": "Skip", "zh": "跳过"},
 }
+
+# the dashboard (staff.locale): the case page's fields card, the timeline, the review
+TEXTS.update(
+    {
+        "desk_fields": {"en": "Fields and tags", "zh": "字段与标签"},
+        "desk_category": {"en": "Category", "zh": "类别"},
+        "desk_tags": {"en": "Tags", "zh": "标签"},
+        "desk_tags_help": {
+            "en": "space- or comma-separated; empty clears",
+            "zh": "以空格或逗号分隔；留空则清除",
+        },
+        "desk_required": {"en": "required before resolving", "zh": "解决前必填"},
+        "desk_field_new": {"en": "New field", "zh": "新字段"},
+        "desk_field_name": {"en": "name", "zh": "名称"},
+        "desk_save": {"en": "Save", "zh": "保存"},
+        "desk_labels": {"en": "Categories and tags", "zh": "类别与标签"},
+        "desk_labels_none": {
+            "en": "No categories or tags on this period's cases.",
+            "zh": "本期工单没有类别或标签。",
+        },
+        "desk_labels_cases": {"en": "{name}: {count}", "zh": "{name}：{count}"},
+        "desk_ev_tagged": {"en": "{who} tagged the case {tags}", "zh": "{who} 添加了标签 {tags}"},
+        "desk_ev_untagged": {"en": "{who} removed tags {tags}", "zh": "{who} 移除了标签 {tags}"},
+        "desk_ev_field_set": {
+            "en": "{who} set {field} to {value}",
+            "zh": "{who} 将 {field} 设为 {value}",
+        },
+        "desk_ev_field_cleared": {"en": "{who} cleared {field}", "zh": "{who} 清除了 {field}"},
+        "desk_ev_field_answered": {
+            "en": "The customer answered {field}: {value}",
+            "zh": "客户回答了 {field}：{value}",
+        },
+        "desk_ev_category_keywords": {
+            "en": "Category {category}, from keywords in the opening message",
+            "zh": "类别 {category}（根据首条消息的关键词）",
+        },
+        "desk_ev_category_button": {
+            "en": "The customer chose category {category}",
+            "zh": "客户选择了类别 {category}",
+        },
+        "desk_ev_category_answer": {
+            "en": "The customer named category {category}",
+            "zh": "客户回答的类别为 {category}",
+        },
+        "desk_ev_intake_done": {
+            "en": "The customer answered the intake questions",
+            "zh": "客户已回答全部接单问题",
+        },
+        "desk_ev_intake_skipped": {
+            "en": "The customer skipped the intake questions",
+            "zh": "客户跳过了接单问题",
+        },
+        "desk_ev_intake_stopped": {
+            "en": "Intake questions stopped (staff answered, or no category was given)",
+            "zh": "接单问题已停止（工作人员已回复，或未选定类别）",
+        },
+    }
+)
