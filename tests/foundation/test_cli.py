@@ -134,6 +134,8 @@ async def test_export_json_and_csv(sqlite_url: str, tmp_path: Path) -> None:
         await h.say("alice", "printer on fire")
         out = await h.say("evan", "/case Printer", reply_to=h.last_message_id)
         await h.say("evan", "/note checking the fuser")
+        await h.say("evan", "/tag hardware fire")
+        await h.say("evan", "/field floor 3")
     config = _config_for(sqlite_url, tmp_path)
     result = casebot("export", "--config", str(config), "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -145,10 +147,12 @@ async def test_export_json_and_csv(sqlite_url: str, tmp_path: Path) -> None:
     for m in case["messages"]:
         assert set(m) >= {"platform_message_id", "sender", "role", "text", "at", "internal"}
     assert any(m["internal"] for m in case["messages"])
-    assert {e["type"] for e in case["events"]} >= {"opened", "note"}
+    assert {e["type"] for e in case["events"]} >= {"opened", "note", "tagged", "field_set"}
+    assert case["tags"] == ["hardware", "fire"] and case["fields"] == {"floor": "3"}
     result = casebot("export", "--config", str(config), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0]["ref"] == f"#{out.case_id}" and rows[0]["account"] == "Acme"
+    assert rows[0]["tags"] == "hardware fire" and rows[0]["fields"] == "floor=3"
 
 
 async def test_outbox_lists_and_retries_dead_rows(sqlite_url: str, tmp_path: Path) -> None:

@@ -93,3 +93,26 @@ async def test_the_api_sets_tags_and_fields_and_resolve_waits_for_required(
         await site.client.get("/api/v1/openapi.json", headers=site.api_headers())
     ).json()
     assert "/cases/{id}/tags" in spec["paths"] and "/cases/{id}/fields" in spec["paths"]
+
+
+async def test_the_review_counts_categories_and_tags(fsite: Site) -> None:
+    site = fsite
+    for text in ("one", "two"):
+        case_id = await site.open_case(text)
+        r = await site.client.post(
+            f"/api/v1/cases/{case_id}/tags",
+            json={"tags": "billing" if text == "one" else "billing vip"},
+            headers=site.api_headers(ENGINEER),
+        )
+        assert r.status == 200
+    r = await site.client.get(
+        "/api/v1/accounts/Acme/review?week=2026-03-02", headers=site.api_headers()
+    )
+    review = await r.json()
+    assert review["labels"]["tags"] == [
+        {"name": "billing", "cases": 2},
+        {"name": "vip", "cases": 1},
+    ]
+    await site.sign_in()
+    page = await (await site.client.get("/accounts/Acme/review?week=2026-03-02")).text()
+    assert "#billing: 2" in page and "#vip: 1" in page
