@@ -33,7 +33,8 @@ def split_tags(raw: str) -> list[str]:
 
 class CaseFields(IntakeQuestions):
     """/tag, /untag and /field, the required-fields check of /resolve, and the web's
-    tags and fields actions."""
+    tags and fields actions. Tags and fields are the desk's own words about a case
+    ("vip", "angry"): typed in a customer's group, they are confirmed in triage."""
 
     # `cases.chat_commands.Commands` provides it
     _target_case: Callable[[Ctx, Command], Awaitable[CaseRecord | None]]
@@ -63,13 +64,13 @@ class CaseFields(IntakeQuestions):
             else [t for t in case.tags if t not in wanted]
         )
         if not await self._set_tags(ctx, case, after, via="chat"):
-            await self._reply(ctx, "tags_unchanged", ref=case.ref)
+            await self._staff_notice(ctx, "tags_unchanged", ref=case.ref)
             return
-        await self._reply(ctx, "tags_set", ref=case.ref, tags=self._tag_list(ctx, case))
+        await self._staff_notice(ctx, "tags_set", ref=case.ref, tags=self._tag_list(ctx, case))
 
     def _tag_list(self, ctx: Ctx, case: CaseRecord) -> str:
         if not case.tags:
-            return self.texts.render("tags_none", ctx.chat.locale)
+            return self.texts.render("tags_none", self.settings.staff_locale)
         return " ".join(f"#{t}" for t in case.tags)
 
     async def _set_tags(self, ctx: Ctx, case: CaseRecord, tags: list[str], via: str) -> bool:
@@ -106,11 +107,11 @@ class CaseFields(IntakeQuestions):
         if stored is None:
             return
         if not await self._set_field(ctx, case, name, stored, via="chat"):
-            await self._reply(ctx, "field_unchanged", ref=case.ref, field=name)
+            await self._staff_notice(ctx, "field_unchanged", ref=case.ref, field=name)
         elif stored:
-            await self._reply(ctx, "field_set", ref=case.ref, field=name, value=stored)
+            await self._staff_notice(ctx, "field_set", ref=case.ref, field=name, value=stored)
         else:
-            await self._reply(ctx, "field_cleared", ref=case.ref, field=name)
+            await self._staff_notice(ctx, "field_cleared", ref=case.ref, field=name)
 
     async def _checked_field(self, ctx: Ctx, name: str, value: str) -> str | None:
         """The value to store ("" clears the field), or None after saying why it does
