@@ -127,7 +127,9 @@ async def test_a_full_intake_through_casebot_run(tmp_path: Path) -> None:
             )
             await post("u42", "m3", "INV-1001")
             choice = await said("How did you pay?")
-            assert "1" in choice["text"] and "transfer" in choice["text"]
+            assert choice["text"].endswith("Reply with a number (1–2): 1. card  2. transfer")
+            ack = next(c for c in peer.sent(chat="room1") if c["reply_to_id"] == "m1")
+            assert ack["text"] == "Thanks, we are on it: this is case #1."
             await post("u42", "m4", "2")
             await said("that is all we need for case #1")
             for _ in range(50):

@@ -49,8 +49,11 @@ def test_example_config_is_valid() -> None:
         ('[telegram]\ntoken = "x"\nmode = "webhook"\n', "telegram.webhook_url"),
         ('[scheduler]\ntick = "soon"\n', "scheduler.tick"),
         ('[[fields]]\nname = "x"\ntype = "choice"\n', "fields[0].choices"),
-        ('[[intake.categories]]\nname = "a"\nquestions = [{ field = "f", ask = "?", '
-         'pattern = "(" }]\n', "intake.categories[0].questions[0].pattern"),
+        (
+            '[[intake.categories]]\nname = "a"\nquestions = [{ field = "f", ask = "?", '
+            'pattern = "(" }]\n',
+            "intake.categories[0].questions[0].pattern",
+        ),
         ('[[accounts]]\nname = "A"\nintake = "maybe"\n', "accounts[0].intake"),
         ("[http]\nport = 99999\n", "http.port"),
         ('[escalation]\nwarn_to = ["boss"]\n', "escalation.warn_to[0]"),

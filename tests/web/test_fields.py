@@ -27,7 +27,7 @@ async def test_the_case_page_edits_tags_and_fields(fsite: Site) -> None:
     case_id = await site.open_case("billing is broken")
     await site.sign_in()
     page = await (await site.client.get(f"/cases/{case_id}")).text()
-    assert 'value="tags"' in page and "Region" in page and '<option >cn-north</option>' in page
+    assert 'value="tags"' in page and "Region" in page and "<option >cn-north</option>" in page
     token = await site.csrf(f"/cases/{case_id}")
     r = await site.client.post(
         f"/cases/{case_id}/act", data={"kind": "tags", "tags": "billing, VIP", "csrf": token}
@@ -89,9 +89,7 @@ async def test_the_api_sets_tags_and_fields_and_resolve_waits_for_required(
         f"/api/v1/cases/{case_id}/status", json={"status": "resolved"}, headers=headers
     )
     assert r.status == 200
-    spec = await (
-        await site.client.get("/api/v1/openapi.json", headers=site.api_headers())
-    ).json()
+    spec = await (await site.client.get("/api/v1/openapi.json", headers=site.api_headers())).json()
     assert "/cases/{id}/tags" in spec["paths"] and "/cases/{id}/fields" in spec["paths"]
 
 
