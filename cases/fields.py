@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cases.commands import Command
 from cases.context import ActionRejected, Ctx
-from cases.field_rules import MAX_VALUE, NAME, FieldSpec, check_value, missing_required
+from cases.field_rules import MAX_VALUE, NAME, check_value, missing_required
 from cases.intake_questions import IntakeQuestions
 from cases.model import StaffAction
 from cases.records import CaseRecord, MessageRecord
@@ -38,9 +38,6 @@ class CaseFields(IntakeQuestions):
 
     # `cases.chat_commands.Commands` provides it
     _target_case: Callable[[Ctx, Command], Awaitable[CaseRecord | None]]
-
-    def _field_spec(self, name: str) -> FieldSpec | None:
-        return next((s for s in self.settings.fields if s.name == name), None)
 
     async def _cmd_tag(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
         await self._tag_command(ctx, command, add=True)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cases.commands import parse_number
 from cases.context import Ctx
-from cases.field_rules import Category, Question, by_answer, by_keywords, check_value
+from cases.field_rules import Category, FieldSpec, Question, by_answer, by_keywords, check_value
 from cases.intake import Intake
 from cases.model import Button, ChatKind, MessageRole, Outbound, OutboundKind
 from cases.records import CaseRecord, MessageRecord
@@ -34,6 +34,9 @@ class IntakeQuestions(Intake):
     # `cases.fields.CaseFields` provides these
     _set_field: Callable[[Ctx, CaseRecord, str, str, str], Awaitable[bool]]
     _field_hint: Callable[[str, str, Sequence[str]], str]
+
+    def _field_spec(self, name: str) -> FieldSpec | None:
+        return next((s for s in self.settings.fields if s.name == name), None)
 
     def _categories(self, ctx: Ctx, case: CaseRecord) -> list[Category]:
         account = self._account(ctx, case)
@@ -120,7 +123,7 @@ class IntakeQuestions(Intake):
         return (Button(self.texts.render("button_skip", ctx.chat.locale), f"qskip:{case.id}"),)
 
     def _question_hint(self, locale: str, question: Question) -> str:
-        spec = next((s for s in self.settings.fields if s.name == question.field), None)
+        spec = self._field_spec(question.field)
         if question.choices or question.pattern or spec is None:
             return self._field_hint(locale, "pattern", question.choices)
         return self._field_hint(locale, spec.type, spec.choices)
@@ -185,7 +188,7 @@ class IntakeQuestions(Intake):
         await self._next_question(ctx, case, category)
 
     def _checked_answer(self, question: Question, answer: str) -> str | None:
-        spec = next((s for s in self.settings.fields if s.name == question.field), None)
+        spec = self._field_spec(question.field)
         if question.choices or question.pattern or spec is None:
             return check_value("text", answer, question.choices, question.pattern)
         return check_value(spec.type, answer, spec.choices, spec.pattern)

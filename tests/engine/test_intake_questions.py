@@ -55,7 +55,7 @@ def harness(db_url: str, **overrides: Any) -> Harness:
             "locale": "zh",
         },
     ]
-    return Harness(db_url, intake=INTAKE, accounts=accounts, **overrides)
+    return Harness(db_url, **{"intake": INTAKE, "accounts": accounts, **overrides})
 
 
 async def questions(h: Harness) -> list[dict[str, Any]]:
@@ -188,3 +188,22 @@ async def test_a_tagged_case_gets_the_questions_too(db_url: str) -> None:
         await h.say("alice", "the invoice is wrong")
         await h.say("evan", "/case", reply_to=h.last_message_id)
         assert len(await questions(h)) == 1
+
+
+async def test_three_bad_answers_move_on_to_the_next_question(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await questions(h)
+        for _ in range(2):
+            await h.say("alice", "no idea")
+            assert "Which invoice number?" in (await questions(h))[0]["text"]
+        await h.say("alice", "still no idea")
+        assert "How did you pay?" in (await questions(h))[0]["text"]
+        assert (await h.case(1))["fields"] == {}
+
+
+async def test_without_ask_category_an_unmatched_case_gets_no_questions(db_url: str) -> None:
+    async with harness(db_url, intake={**INTAKE, "ask_category": False}) as h:
+        await h.say("alice", "hello, something odd happened")
+        assert await questions(h) == []
+        assert (await h.case(1))["category"] is None
