@@ -172,7 +172,8 @@ class CaseFields(IntakeQuestions):
         tags = [normal_tag(t) for t in raw]
         if None in tags:
             raise ActionRejected("a tag is one word of up to 50 characters, without #")
-        await self._set_tags(ctx, case, list(dict.fromkeys(t for t in tags if t)), via="web")
+        if not await self._set_tags(ctx, case, list(dict.fromkeys(t for t in tags if t)), "web"):
+            await self._refuse(ctx, "tags_unchanged", ref=case.ref)
 
     async def _act_field(self, ctx: Ctx, case: CaseRecord, action: StaffAction) -> None:
         name = (action.field or "").strip().lower()
@@ -180,4 +181,5 @@ class CaseFields(IntakeQuestions):
             raise ActionRejected("field: a name of lowercase letters, digits, _ . -")
         stored = await self._checked_field(ctx, name, action.value)
         assert stored is not None  # quiet: a bad value raised
-        await self._set_field(ctx, case, name, stored, via="web")
+        if not await self._set_field(ctx, case, name, stored, via="web"):
+            await self._refuse(ctx, "field_unchanged", ref=case.ref, field=name)
