@@ -49,6 +49,9 @@ STAFF_COMMANDS = frozenset(
         "unlink",
         "wait",
         "send_draft",
+        "tag",
+        "untag",
+        "field",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

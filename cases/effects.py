@@ -172,7 +172,9 @@ class Effects:
             locale = self.settings.staff_locale
             link = self.settings.message_link(chat.key, case.source_message_id)
             issues = await ctx.uow.case_issues(self._id(case)) if case.id is not None else ()
-            text = views.card(self.texts, locale, case, chat, assignee, link, issues)
+            text = views.card(
+                self.texts, locale, case, chat, assignee, link, self.settings.fields, issues
+            )
             await self._emit(
                 ctx,
                 Outbound(

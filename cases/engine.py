@@ -192,6 +192,10 @@ class Engine(Links):
             await self._unlink(ctx, case, action.value)
         elif kind is ActionKind.SEND_DRAFT:
             await self._send_draft(ctx, case)
+        elif kind is ActionKind.TAGS:
+            await self._act_tags(ctx, case, action)
+        elif kind is ActionKind.FIELD:
+            await self._act_field(ctx, case, action)
         return outcome
 
     async def system(

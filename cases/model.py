@@ -249,6 +249,8 @@ class ActionKind(StrEnum):
     LINK = "link"  # value: an issue URL (cases.links)
     UNLINK = "unlink"  # value: an issue URL or key; empty unlinks every one
     SEND_DRAFT = "send_draft"  # send the drafted "issue closed" message to the customer
+    TAGS = "tags"  # `value`: the case's whole tag list, comma- or space-separated
+    FIELD = "field"  # `field` gets `value` ("" clears it)
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,7 @@ class StaffAction:
     due_in: timedelta | None = None
     target: int | None = None
     into: int | None = None
+    field: str | None = None  # the case field a FIELD action sets
 
 
 class SystemKind(StrEnum):

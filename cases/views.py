@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from cases.field_rules import FieldSpec, card_line
 from cases.issues import IssueRecord
 from cases.model import PRIORITIES, Button
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
@@ -47,10 +48,12 @@ def card(
     chat: ChatInfo,
     assignee: str | None,
     link: str = "",
+    specs: Sequence[FieldSpec] = (),
     issues: Sequence[IssueRecord] = (),
 ) -> str:
-    """`link`: to the case's first message, as the chat's adapter builds it; `issues`:
-    the engineering issues the case links to, one line each."""
+    """`link`: to the case's first message, as the chat's adapter builds it; `specs`
+    label the case's fields; `issues`: the engineering issues the case links to, one
+    line each."""
     text = texts.render(
         "card",
         locale,
@@ -64,6 +67,8 @@ def card(
         due=due_line(texts, locale, case),
         link=link,
     )
+    extra = card_line(texts, locale, case, specs)
+    text = f"{text.rstrip()}\n{extra}" if extra else text
     for issue in issues:
         text += "\n" + issue_line(texts, locale, issue)
     return text

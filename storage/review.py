@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.sla import parse_at
+from storage.case_labels import case_labels
 from storage.issues import account_issues
 from storage.models import Account, CaseEvent, CaseRow, MessageRow, Person
 from storage.queries import iso
@@ -84,6 +85,7 @@ async def account_review(
         "top_open": await _top_open(session, account, top),
         "people": await _people(session, account, since, until),
         "issues": await account_issues(session, account.id),
+        "labels": await case_labels(session, account, since, until),
     }
 
 

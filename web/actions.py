@@ -34,6 +34,8 @@ VALUE_FIELDS = {
     ActionKind.REPLY: "text",
     ActionKind.LINK: "url",
     ActionKind.UNLINK: "url",
+    ActionKind.TAGS: "tags",
+    ActionKind.FIELD: "value",
 }
 # Telegram takes 4096 characters; the bot puts "Name (#12): " before a relayed reply
 MAX_REPLY = 4000
@@ -94,6 +96,7 @@ def staff_action(
         due_in=_due_in(fields) if action_kind is ActionKind.FOLLOWUP else None,
         target=target,
         into=into,
+        field=(fields.get("field") or "").strip() or None,
     )
 
 

@@ -228,6 +228,8 @@ ACTION_PATHS = {
     "links": "link",
     "unlink": "unlink",
     "send_draft": "send_draft",
+    "tags": "tags",
+    "fields": "field",
 }
 
 

@@ -40,6 +40,7 @@ from web.actions import ActionRejected, perform, staff_action
 from web.auth import require_staff
 from web.charts import bar_chart, gauge
 from web.context import casebot
+from web.fields_view import field_rows
 from web.render import Translator, account_zone, redirect_with_flash, render, span
 from web.reports import cases_csv, review_window
 from web.timeline import timeline
@@ -162,6 +163,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "statuses": [s.value for s in Status if s is not Status.NEW],
             "priorities": ["P1", "P2", "P3", "P4"],
             "drafts": drafts,
+            "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
         },
     )
 

@@ -61,6 +61,9 @@ CASE_SUMMARY = {
         "resolved_at": TIME,
         "updated_at": TIME,
         "sla": {"type": "object"},
+        "category": NSTR,
+        "tags": {"type": "array", "items": STR},
+        "fields": {"type": "object", "additionalProperties": STR},
     },
 }
 CASE = {
@@ -258,6 +261,10 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
                {"url": {"type": "string", "minLength": 1}}, ["url"]),
     "send_draft": ("Send the customer the message drafted when a linked issue closed, "
                    "as /send_draft", {}, []),
+    "tags": ("Give the case exactly these tags (comma- or space-separated; empty clears)",
+             {"tags": STR}, ["tags"]),
+    "fields": ("Set one case field, checked by its [[fields]] declaration (an empty value "
+               "clears it)", {"field": STR, "value": STR}, ["field", "value"]),
 }  # fmt: skip
 STATUS_VALUES = "new|open|waiting_on_customer|on_hold|waiting_on_issue|resolved|closed"
 

@@ -40,6 +40,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "nudge_": NUDGE_KINDS,
     "weekday_": tuple(str(d) for d in range(7)),
     "issue_state_": ("open", "closed"),
+    "desk_ev_category_": ("keywords", "button", "answer"),
 }
 
 

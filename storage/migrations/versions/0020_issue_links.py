@@ -1,7 +1,7 @@
 """issues in engineering trackers, the cases linked to them, and tracker webhook deliveries
 
 Revision ID: 0020
-Revises: 0013
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0013"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
