@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.slack_config import SlackConfig
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
@@ -450,6 +451,7 @@ class Config(Section):
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
+    slack: SlackConfig | None = None
 
     @field_validator("sla")
     @classmethod
@@ -543,6 +545,9 @@ _ENV = {
     "CASEBOT_TELEGRAM_TOKEN": ("telegram", "token"),
     "CASEBOT_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
     "CASEBOT_HTTP_API_TOKEN": ("http", "api_token"),
+    "CASEBOT_SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "CASEBOT_SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "CASEBOT_SLACK_APP_TOKEN": ("slack", "app_token"),
     "CASEBOT_STORAGE_URL": ("storage", "url"),
 }
 
