@@ -38,8 +38,11 @@ async def wait_up(http: aiohttp.ClientSession, base: str, bot: BotProcess, timeo
 
 
 class Running:
-    def __init__(self, bot: BotProcess, base: str, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, bot: BotProcess, base: str, http: aiohttp.ClientSession, db_url: str
+    ) -> None:
         self.bot = bot
+        self.db_url = db_url
         self.base = base
         self.events = f"{base}/slack/events"
         self.http = http
@@ -61,7 +64,7 @@ async def make_bot(
             await bot.start()
             base = f"http://127.0.0.1:{port}"
             await wait_up(http, base, bot)
-            running = Running(bot, base, http)
+            running = Running(bot, base, http, config["storage"]["url"])
             started.append(running)
             return running
 

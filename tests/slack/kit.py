@@ -277,3 +277,16 @@ async def post_form(
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
     async with http.post(url, data=body, headers=headers) as response:
         return response.status, await response.read()
+
+
+async def query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows from casebot's database (the test reads what `casebot run` committed)."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(r) for r in (await conn.execute(text(sql))).all()]
+    finally:
+        await engine.dispose()
