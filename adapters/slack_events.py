@@ -122,13 +122,15 @@ class SlackInbox:
     # ------------------------------------------------------------ the route
 
     def _verified(self, body: bytes, request: web.Request) -> bool:
-        if self.verifier is None:
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        # the verifier reads the timestamp with int(): a missing or odd one is refused here
+        if self.verifier is None or not timestamp.isascii() or not timestamp.isdigit():
             return False
-        return self.verifier.is_valid(
-            body,
-            request.headers.get("X-Slack-Request-Timestamp", ""),
-            request.headers.get("X-Slack-Signature", ""),
-        )
+        try:
+            return self.verifier.is_valid(body, timestamp, signature)
+        except (ValueError, TypeError, UnicodeError):
+            return False
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
