@@ -94,7 +94,7 @@ def failure(exc: Exception, what: str) -> DeliveryError:
     if isinstance(exc, SlackApiError):
         response = exc.response
         status = getattr(response, "status_code", 200)
-        error = str(response.get("error", "")) if hasattr(response, "get") else ""
+        error = slack_error(exc)
         if status == 429 or error == "ratelimited":
             headers = getattr(response, "headers", {}) or {}
             value = headers.get("Retry-After") or headers.get("retry-after") or "1"
@@ -113,8 +113,9 @@ def failure(exc: Exception, what: str) -> DeliveryError:
 
 def slack_error(exc: Exception) -> str:
     """Slack's error code of a refused call ("message_not_found"), else ""."""
-    if isinstance(exc, SlackApiError) and hasattr(exc.response, "get"):
-        return str(exc.response.get("error", ""))
+    data = getattr(getattr(exc, "response", None), "data", None)
+    if isinstance(exc, SlackApiError) and isinstance(data, dict):
+        return str(data.get("error", ""))
     return ""
 
 

@@ -29,7 +29,7 @@ import pytest
 from tests.harness import base_config
 
 EMULATE = "emulate@0.10.0"
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SECRET = "8f742231b10e8888abcd99aaabbb85a5"
 TOKEN = "xoxb-casebot-test"
 VENDOR_TEAM = "T000000001"  # emulate's own team: the vendor
 CUSTOMER_TEAM = "TCUSTOMER1"  # the customer's org in a Slack Connect channel
