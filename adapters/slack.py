@@ -46,7 +46,13 @@ EVENTS_PATH = "/slack/events"
 PRIVATE_PURPOSES = frozenset({"login"})
 # a DM that cannot reach the person goes to the fallback chat instead
 UNREACHABLE = frozenset(
-    {"cannot_dm_bot", "user_not_found", "user_disabled", "channel_not_found", "not_allowed_token_type"}
+    {
+        "cannot_dm_bot",
+        "user_not_found",
+        "user_disabled",
+        "channel_not_found",
+        "not_allowed_token_type",
+    }
 )
 
 
@@ -117,7 +123,7 @@ class SlackAdapter:
             raise AdapterConfigError(
                 f"slack.bot_token: Slack refused it ({slack_error(exc) or exc})"
             ) from None
-        except (SlackClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SlackClientError, OSError) as exc:
             raise AdapterConfigError(
                 f"slack.base_url: cannot reach the Slack Web API at {self.config.base_url} "
                 f"({type(exc).__name__}: {exc})"
@@ -128,7 +134,9 @@ class SlackAdapter:
             team_id=str(auth.get("team_id") or ""),
         )
         self.sink = sink
-        log.info("slack: bot %s in team %s, %s mode", self.me.user_id, self.me.team_id, self.config.mode)
+        log.info(
+            "slack: bot %s in team %s, %s mode", self.me.user_id, self.me.team_id, self.config.mode
+        )
         if self.config.mode == "socket":
             from adapters.slack_socket import SocketLink
 
@@ -172,7 +180,7 @@ class SlackAdapter:
     async def _call(self, what: str, method: str, **kwargs: Any) -> Any:
         try:
             return await self.client.api_call(method, json=kwargs)
-        except (SlackApiError, SlackClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SlackApiError, SlackClientError, OSError) as exc:
             raise failure(exc, what) from exc
 
     async def _pace(self, channel: str) -> None:
@@ -217,7 +225,7 @@ class SlackAdapter:
             if slack_error(exc) == "already_pinned":
                 return
             raise failure(exc, "pins.add") from exc
-        except (SlackClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SlackClientError, OSError) as exc:
             raise failure(exc, "pins.add") from exc
 
     async def _upsert(self, delivery: Delivery) -> Receipt:
@@ -238,7 +246,7 @@ class SlackAdapter:
                 if slack_error(exc) not in ("message_not_found", "cant_update_message"):
                     raise failure(exc, "chat.update") from exc
                 log.info("slack: %s message %s is gone; posting it anew", delivery.anchor, anchor)
-            except (SlackClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, SlackClientError, OSError) as exc:
                 raise failure(exc, "chat.update") from exc
         receipt = await self._send(delivery.chat, delivery)
         notes = receipt.notes
@@ -286,7 +294,9 @@ class SlackAdapter:
             fallback = delivery.fallback_chat or self.triage_chat
             if not fallback:
                 raise
-            fallback = fallback.partition(":")[2] if fallback.startswith(f"{PLATFORM}:") else fallback
+            fallback = (
+                fallback.partition(":")[2] if fallback.startswith(f"{PLATFORM}:") else fallback
+            )
             text = self.texts.render(
                 "dm_fallback", self.staff_locale, person=person, text=delivery.text
             )
@@ -309,7 +319,7 @@ class SlackAdapter:
                 response_type="ephemeral",
                 replace_original=False,
             )
-        except (SlackClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SlackClientError, OSError) as exc:
             raise failure(exc, "response_url") from exc
         if response.status_code == 404 or response.status_code == 410:
             return Receipt(notes=("answer_expired",))

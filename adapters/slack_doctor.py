@@ -117,14 +117,12 @@ class SlackDoctor:
             )
 
     async def _check_channels(self) -> None:
-        configured = [
-            (c, a.name) for a in self.config.accounts for c in a.chats if _channel_id(c)
-        ]
+        configured = [(c, a.name) for a in self.config.accounts for c in a.chats if _channel_id(c)]
         triage = self.config.staff.triage_chat
         if triage and _channel_id(triage):
             configured.append((triage, "triage"))
         for key, what in configured:
-            channel = _channel_id(key)
+            channel = _channel_id(key) or ""
             try:
                 info = await self.client.conversations_info(channel=channel)
             except SlackApiError as exc:
@@ -150,7 +148,8 @@ class SlackDoctor:
         keys = {k for k, _ in configured}
         self.out("")
         self.out("channels the bot is in (use these ids in the config as slack:<id>):")
-        member = [c for c in found.get("channels", []) if c.get("is_member")]
+        listed: list[dict[str, Any]] = list(found.get("channels", []))
+        member = [c for c in listed if c.get("is_member")]
         if not member:
             self.out("  (none yet: invite the bot to a channel)")
         for c in member:

@@ -163,7 +163,9 @@ class SlackInbox:
 
 
 def _busy() -> web.Response:
-    return web.json_response({"error": "cannot store now"}, status=503, headers={"Retry-After": "1"})
+    return web.json_response(
+        {"error": "cannot store now"}, status=503, headers={"Retry-After": "1"}
+    )
 
 
 def _read(body: bytes, content_type: str) -> tuple[str, Any]:

@@ -102,10 +102,15 @@ def failure(exc: Exception, what: str) -> DeliveryError:
                 seconds = max(0.0, float(value))
             except (TypeError, ValueError):
                 seconds = 1.0
-            return DeliveryError(f"{what}: rate limited, retry after {seconds:g}s", retry_after=seconds)
+            return DeliveryError(
+                f"{what}: rate limited, retry after {seconds:g}s", retry_after=seconds
+            )
         if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable"):
             return DeliveryError(f"{what}: Slack answered {status} {error}")
-        return DeliveryError(f"{what}: {error or status}", permanent=error in PERMANENT or 400 <= status < 500 and status != 408)
+        return DeliveryError(
+            f"{what}: {error or status}",
+            permanent=error in PERMANENT or 400 <= status < 500 and status != 408,
+        )
     if isinstance(exc, SlackClientError):
         return DeliveryError(f"{what}: {type(exc).__name__}: {exc}")
     return DeliveryError(f"{what}: {type(exc).__name__}: {exc}")

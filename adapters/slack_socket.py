@@ -41,7 +41,7 @@ class SocketLink:
         )
         self.client.socket_mode_request_listeners.append(self._on_request)  # type: ignore[arg-type]
         try:
-            await self.client.connect()
+            await self.client.connect()  # type: ignore[no-untyped-call]
         except Exception as exc:
             await self.stop()
             raise AdapterConfigError(
@@ -51,7 +51,7 @@ class SocketLink:
     async def stop(self) -> None:
         if self.client is not None:
             client, self.client = self.client, None
-            await client.close()
+            await client.close()  # type: ignore[no-untyped-call]
 
     async def _on_request(self, client: SocketModeClient, request: SocketModeRequest) -> None:
         if request.retry_attempt:
@@ -59,7 +59,11 @@ class SocketLink:
         try:
             answer = await self.adapter.inbox.take(request.type, request.payload)
         except NotStored as exc:
-            log.warning("slack: envelope %s not stored (%s); Slack sends it again", request.envelope_id, exc)
+            log.warning(
+                "slack: envelope %s not stored (%s); Slack sends it again",
+                request.envelope_id,
+                exc,
+            )
             return
         await client.send_socket_mode_response(
             SocketModeResponse(envelope_id=request.envelope_id, payload=answer)

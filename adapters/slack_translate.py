@@ -82,7 +82,9 @@ def plain(text: str, me: Self) -> tuple[str, tuple[str, ...]]:
         return "" if match.group(1) == me.user_id else f"@{match.group(1)}"
 
     text = _MENTION.sub(person, text)
-    text = _LINK.sub(lambda m: m.group(1) if not m.group(2) else f"{m.group(2)} ({m.group(1)})", text)
+    text = _LINK.sub(
+        lambda m: m.group(1) if not m.group(2) else f"{m.group(2)} ({m.group(1)})", text
+    )
     text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
     text = _SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
     return _CONTROL.sub("", html.unescape(text)), mentions
@@ -99,6 +101,10 @@ def command_text(text: str, *, addressed: bool) -> str:
     return text
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -112,8 +118,11 @@ def _attachments(files: Any) -> tuple[Attachment, ...]:
             continue
         mime = str(f.get("mimetype") or "")
         kind = next(
-            (k for p, k in (("image/", "photo"), ("video/", "video"), ("audio/", "audio"))
-             if mime.startswith(p)),
+            (
+                k
+                for p, k in (("image/", "photo"), ("video/", "video"), ("audio/", "audio"))
+                if mime.startswith(p)
+            ),
             "document",
         )
         found.append(Attachment(kind, str(f["id"]), None, _str(f.get("name"))))
@@ -152,8 +161,12 @@ def event_callback(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | No
     if kind == "message":
         return _message(event_id, event, me, now)
     if kind in ("reaction_added", "reaction_removed"):
-        item = event.get("item") if isinstance(event.get("item"), dict) else {}
-        channel, ts, name = _str(item.get("channel")), _str(item.get("ts")), _str(event.get("reaction"))
+        item = _obj(event.get("item"))
+        channel, ts, name = (
+            _str(item.get("channel")),
+            _str(item.get("ts")),
+            _str(event.get("reaction")),
+        )
         if item.get("type") != "message" or not channel or not ts or not name:
             return None
         return Inbound(
@@ -176,7 +189,9 @@ def _membership(event_id: str, event: dict[str, Any], me: Self, now: datetime) -
     kind = event.get("type")
     user = event.get("user")
     channel = _str(event.get("channel"))
-    if channel is None or (kind in ("member_joined_channel", "member_left_channel") and user != me.user_id):
+    if channel is None or (
+        kind in ("member_joined_channel", "member_left_channel") and user != me.user_id
+    ):
         return None
     return Inbound(
         InboundKind.MEMBERSHIP,
@@ -196,7 +211,7 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
     direct = _is_direct(event)
     at = slack_time(event.get("event_ts") or event.get("ts"), now)
     if subtype == "message_deleted":
-        previous = event.get("previous_message") if isinstance(event.get("previous_message"), dict) else {}
+        previous = _obj(event.get("previous_message"))
         deleted = _str(event.get("deleted_ts")) or _str(previous.get("ts"))
         if deleted is None:
             return None
@@ -209,11 +224,11 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
             message_id=deleted,
         )
     if subtype == "message_changed":
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        message = _obj(event.get("message"))
         ts = _str(message.get("ts"))
         if ts is None or message.get("subtype") == "tombstone":
             return None
-        previous = event.get("previous_message") if isinstance(event.get("previous_message"), dict) else {}
+        previous = _obj(event.get("previous_message"))
         if previous.get("text") == message.get("text"):
             return None  # an unfurl or a reply count changed, not the words
         text, mentions = plain(str(message.get("text") or ""), me)
@@ -256,15 +271,15 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
 def interaction(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | None:
     """A button press (`block_actions`) or the "Open a case" message shortcut."""
     kind = raw.get("type")
-    user = raw.get("user") if isinstance(raw.get("user"), dict) else {}
-    channel = raw.get("channel") if isinstance(raw.get("channel"), dict) else {}
-    container = raw.get("container") if isinstance(raw.get("container"), dict) else {}
+    user = _obj(raw.get("user"))
+    channel = _obj(raw.get("channel"))
+    container = _obj(raw.get("container"))
     channel_id = _str(channel.get("id")) or _str(container.get("channel_id"))
     trigger = _str(raw.get("trigger_id"))
     if channel_id is None or trigger is None:
         return None  # a press in a modal or App Home: casebot shows none
     actor = _actor(user.get("id"), me)
-    message = raw.get("message") if isinstance(raw.get("message"), dict) else {}
+    message = _obj(raw.get("message"))
     if kind == "block_actions":
         actions = raw.get("actions")
         if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):

@@ -159,9 +159,11 @@ def build_adapters(
 
 def direct_platforms(config: Config) -> frozenset[str]:
     """The configured platforms whose adapters can DM a person, as their capabilities say."""
-    configured = {b.name for b in config.bridges} | (
-        {"telegram"} if config.telegram is not None else set()
-    ) | ({"slack"} if config.slack is not None else set())
+    configured = (
+        {b.name for b in config.bridges}
+        | ({"telegram"} if config.telegram is not None else set())
+        | ({"slack"} if config.slack is not None else set())
+    )
     return frozenset(p for p, c in capabilities(config).items() if c.direct and p in configured)
 
 

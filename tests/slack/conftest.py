@@ -20,7 +20,9 @@ async def emu(tmp_path: Path) -> AsyncIterator[Emulator]:
         yield emulator
 
 
-async def wait_up(http: aiohttp.ClientSession, base: str, bot: BotProcess, timeout: float = 30) -> None:
+async def wait_up(
+    http: aiohttp.ClientSession, base: str, bot: BotProcess, timeout: float = 30
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:

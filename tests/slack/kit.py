@@ -84,7 +84,7 @@ class Emulator:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: asyncio.subprocess.Process | None = None
         self.users: dict[str, str] = {}
         self.channels: dict[str, str] = {}
 
@@ -105,8 +105,15 @@ class Emulator:
         path = self.workdir / "emulate.json"
         path.write_text(json.dumps(seed), encoding="utf-8")
         self.log = (self.workdir / "emulate.log").open("wb")
-        self.proc = subprocess.Popen(
-            ["node", str(entry), "--service", "slack", "--port", str(self.port), "--seed", str(path)],
+        self.proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(entry),
+            "--service",
+            "slack",
+            "--port",
+            str(self.port),
+            "--seed",
+            str(path),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
@@ -117,7 +124,7 @@ class Emulator:
                 users = await self.call("users.list")
                 break
             except (aiohttp.ClientError, OSError):
-                if time.monotonic() > deadline or self.proc.poll() is not None:
+                if time.monotonic() > deadline or self.proc.returncode is not None:
                     raise AssertionError("emulate did not start") from None
                 await asyncio.sleep(0.1)
         self.users = {u["name"]: u["id"] for u in users["members"]}
@@ -129,10 +136,10 @@ class Emulator:
         if self.proc is not None:
             self.proc.terminate()
             try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
                 self.proc.kill()
-                self.proc.wait()
+                await self.proc.wait()
         self.log.close()
 
     async def call(self, method: str, **params: Any) -> Any:
@@ -185,8 +192,18 @@ def slack_config(emu: Emulator, db_url: str, port: int, **slack: Any) -> dict[st
         "names": {f"slack:{u['evan']}": "@evan"},
     }
     raw["accounts"] = [
-        {"name": "Acme", "tier": "premium", "chats": [f"slack:{c['acme-shared']}"], "intake": "tag"},
-        {"name": "Globex", "tier": "standard", "chats": [f"slack:{c['globex']}"], "intake": "auto"},
+        {
+            "name": "Acme",
+            "tier": "premium",
+            "chats": [f"slack:{c['acme-shared']}"],
+            "intake": "tag",
+        },
+        {
+            "name": "Globex",
+            "tier": "standard",
+            "chats": [f"slack:{c['globex']}"],
+            "intake": "auto",
+        },
     ]
     raw["slack"] = {
         "bot_token": TOKEN,

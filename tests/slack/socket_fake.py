@@ -70,7 +70,11 @@ class FakeSocketMode:
         return ws
 
     async def _proxy(self, request: web.Request) -> web.Response:
-        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("authorization", "content-type")
+        }
         async with self.http.request(
             request.method,
             f"{self.upstream}/api/{request.match_info['method']}",

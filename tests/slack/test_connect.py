@@ -75,8 +75,10 @@ async def test_slack_connect_case_from_reaction_to_csat(emu: Emulator, make_bot:
     # the triage card in the vendor's channel; Take by the engineer
     cards = await emu.wait_for(lambda: emu.by_bot(triage))
     card = cards[0]
-    assert f"take:1" in values(card)
-    status, _ = await post_form(bot.http, bot.events, press(emu, evan, triage, card["ts"], "take:1"))
+    assert "take:1" in values(card)
+    status, _ = await post_form(
+        bot.http, bot.events, press(emu, evan, triage, card["ts"], "take:1")
+    )
     assert status == 200
 
     async def taken() -> Any:
@@ -104,7 +106,11 @@ async def test_slack_connect_case_from_reaction_to_csat(emu: Emulator, make_bot:
     assert await post_event(bot.http, bot.events, resolve) == 200
 
     async def csat_prompt() -> Any:
-        return [m for m in await emu.replies(acme, root) if any(v.startswith("csat:") for v in values(m))]
+        return [
+            m
+            for m in await emu.replies(acme, root)
+            if any(v.startswith("csat:") for v in values(m))
+        ]
 
     prompts = await emu.wait_for(csat_prompt)
     assert prompts, await emu.replies(acme, root)
@@ -113,7 +119,6 @@ async def test_slack_connect_case_from_reaction_to_csat(emu: Emulator, make_bot:
         bot.http, bot.events, press(emu, alice, acme, prompts[0]["ts"], "csat:1:5")
     )
     assert status == 200
-
 
     async def csat() -> Any:
         return await query(bot.db_url, "SELECT count(*) FROM case_events WHERE type = 'csat'")

@@ -30,12 +30,20 @@ async def web_api() -> AsyncIterator[str]:
         if channel == "CGONE":
             return web.json_response({"ok": False, "error": "channel_not_found"})
         return web.json_response(
-            {"ok": True, "channel": {"id": channel, "name": channel.lower(), "is_member": channel == "CIN"}}
+            {
+                "ok": True,
+                "channel": {"id": channel, "name": channel.lower(), "is_member": channel == "CIN"},
+            }
         )
 
     async def listing(request: web.Request) -> web.Response:
         return web.json_response(
-            {"ok": True, "channels": [{"id": "CIN", "name": "acme", "is_member": True, "is_ext_shared": True}]}
+            {
+                "ok": True,
+                "channels": [
+                    {"id": "CIN", "name": "acme", "is_member": True, "is_ext_shared": True}
+                ],
+            }
         )
 
     app = web.Application()
@@ -57,8 +65,12 @@ async def doctor(tmp_path: Path, raw: dict[str, Any]) -> tuple[int, str]:
     path.write_text(to_toml(raw), encoding="utf-8")
     casebot = Path(sys.executable).with_name("casebot")
     proc = await asyncio.create_subprocess_exec(
-        str(casebot), "doctor", "--config", str(path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        str(casebot),
+        "doctor",
+        "--config",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await proc.communicate()
     return int(proc.returncode or 0), out.decode()

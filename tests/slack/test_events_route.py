@@ -63,7 +63,9 @@ async def test_a_retry_is_stored_once(emu: Emulator, make_bot: Make) -> None:
     assert await post_event(bot.http, bot.events, event) == 200
     for n in (1, 2, 3):
         assert await post_event(bot.http, bot.events, event, retry=n) == 200
-    rows = await query(bot.db_url, f"SELECT count(*) FROM messages WHERE platform_message_id = '{ts}'")
+    rows = await query(
+        bot.db_url, f"SELECT count(*) FROM messages WHERE platform_message_id = '{ts}'"
+    )
     assert rows == [(1,)]
     assert await query(bot.db_url, "SELECT count(*) FROM cases") == [(1,)]
     acks = await emu.wait_for(lambda: emu.replies(globex, ts))
@@ -75,7 +77,10 @@ async def test_edits_and_deletes_reach_the_record(emu: Emulator, make_bot: Make)
     globex = emu.channels["globex"]
     alice = CUSTOMERS["alice"]
     ts = next_ts()
-    assert await post_event(bot.http, bot.events, message_event(globex, alice, "disk ful", ts=ts)) == 200
+    assert (
+        await post_event(bot.http, bot.events, message_event(globex, alice, "disk ful", ts=ts))
+        == 200
+    )
     edited = callback(
         {
             "type": "message",
@@ -92,7 +97,10 @@ async def test_edits_and_deletes_reach_the_record(emu: Emulator, make_bot: Make)
     rows = await query(bot.db_url, f"SELECT text FROM messages WHERE platform_message_id = '{ts}'")
     assert rows == [("disk full",)]
     second = next_ts()
-    assert await post_event(bot.http, bot.events, message_event(globex, alice, "oops", ts=second)) == 200
+    assert (
+        await post_event(bot.http, bot.events, message_event(globex, alice, "oops", ts=second))
+        == 200
+    )
     deleted = callback(
         {
             "type": "message",

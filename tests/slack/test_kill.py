@@ -13,7 +13,15 @@ import pytest
 
 from tests.chaos.kit import BotProcess
 from tests.slack.conftest import wait_up
-from tests.slack.kit import CUSTOMERS, Emulator, free_port, message_event, post_event, query, slack_config
+from tests.slack.kit import (
+    CUSTOMERS,
+    Emulator,
+    free_port,
+    message_event,
+    post_event,
+    query,
+    slack_config,
+)
 
 BURST = 300
 EVERY = 20  # every 20th event is a customer's /new: an ack, a card and a board
@@ -25,7 +33,9 @@ def events(channel: str) -> dict[int, dict[str, object]]:
     for i in range(1, BURST + 1):
         text = f"/new problem {i}" if i % EVERY == 0 else f"message {i}"
         who = CUSTOMERS["alice"] if i % 2 else CUSTOMERS["bob"]
-        found[i] = message_event(channel, who, text, ts=f"{base + i}.000100", event_id=f"Ev{i:08d}")
+        found[i] = message_event(
+            channel, who, text, ts=f"{base + i}.000100", event_id=f"Ev{i:08d}"
+        )
     return found
 
 

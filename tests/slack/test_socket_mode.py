@@ -36,11 +36,15 @@ async def test_socket_mode_stores_then_acknowledges(
         envelope = await link.push("events_api", event)
         await link.wait_ack(envelope)
         # acknowledged means committed
-        rows = await query(bot.db_url, f"SELECT count(*) FROM messages WHERE platform_message_id = '{ts}'")
+        rows = await query(
+            bot.db_url, f"SELECT count(*) FROM messages WHERE platform_message_id = '{ts}'"
+        )
         assert rows == [(1,)]
         again = await link.push("events_api", event, retry=1)
         await link.wait_ack(again)
-        rows = await query(bot.db_url, f"SELECT count(*) FROM messages WHERE platform_message_id = '{ts}'")
+        rows = await query(
+            bot.db_url, f"SELECT count(*) FROM messages WHERE platform_message_id = '{ts}'"
+        )
         assert rows == [(1,)]
         acks = await emu.wait_for(lambda: emu.replies(globex, ts))
         assert len(acks) == 1 and "#1" in acks[0]["text"]
