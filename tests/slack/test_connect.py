@@ -157,3 +157,26 @@ async def test_a_slash_command_opens_a_case(emu: Emulator, make_bot: Make) -> No
     assert status == 200
     cards = await emu.wait_for(lambda: emu.by_bot(emu.channels["triage"]))
     assert cards and "Login page blank" in cards[0]["text"], bot.bot.output()[-3000:]
+
+
+async def test_the_open_a_case_shortcut_opens_one_from_its_message(
+    emu: Emulator, make_bot: Make
+) -> None:
+    bot = await make_bot()
+    acme = emu.channels["acme-shared"]
+    root = next_ts()
+    first = message_event(acme, CUSTOMERS["alice"], "invoices show the wrong VAT", ts=root)
+    assert await post_event(bot.http, bot.events, first) == 200
+    shortcut = {
+        "type": "message_action",
+        "callback_id": "open_case",
+        "trigger_id": f"trig.{next_ts()}",
+        "user": {"id": emu.users["evan"], "team_id": VENDOR_TEAM},
+        "channel": {"id": acme},
+        "message": {"ts": root, "user": CUSTOMERS["alice"], "text": "invoices show the wrong VAT"},
+        "response_url": f"{emu.url}/unused",
+    }
+    status, _ = await post_form(bot.http, bot.events, {"payload": json.dumps(shortcut)})
+    assert status == 200
+    acks = await emu.wait_for(lambda: emu.replies(acme, root))
+    assert acks and "#1" in acks[0]["text"], bot.bot.output()[-3000:]
