@@ -153,10 +153,10 @@ def _thread_of(message: dict[str, Any]) -> str | None:
 
 def event_callback(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | None:
     """One Events API callback (its outer envelope)."""
-    event_id = _str(raw.get("event_id"))
     event = raw.get("event")
-    if event_id is None or not isinstance(event, dict):
-        raise Unreadable("event_callback: needs event_id and event")
+    if not isinstance(event, dict):
+        raise Unreadable("event_callback: needs an event")
+    event_id = _str(raw.get("event_id")) or _derived_id(event)
     kind = event.get("type")
     if kind == "message":
         return _message(event_id, event, me, now)
@@ -183,6 +183,23 @@ def event_callback(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | No
         return _membership(event_id, event, me, now)
     # app_mention repeats a message event casebot already has (message.channels)
     return None
+
+
+def _derived_id(event: dict[str, Any]) -> str:
+    """An id for a callback without `event_id` (some local Slack stand-ins send none):
+    made of what the event is about, so a repeat of it is still one event."""
+    item = _obj(event.get("item"))
+    parts = (
+        event.get("type"),
+        event.get("subtype"),
+        event.get("channel") or item.get("channel"),
+        event.get("ts") or item.get("ts"),
+        event.get("deleted_ts") or _obj(_obj(event.get("message")).get("edited")).get("ts"),
+        event.get("user"),
+        event.get("reaction"),
+        event.get("event_ts"),
+    )
+    return "ev:" + ":".join(str(p) for p in parts if p)[:120]
 
 
 def _membership(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> Inbound | None:

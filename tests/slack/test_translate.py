@@ -73,3 +73,11 @@ def test_slash_commands_and_the_shortcut() -> None:
     }
     opened = interaction(shortcut, ME, NOW)
     assert opened is not None and opened.text == "/case" and opened.reply_to == "1.7"
+
+
+def test_a_callback_without_event_id_gets_a_stable_one() -> None:
+    raw = message_event("C1", "U1", "hello", ts="1.9")
+    del raw["event_id"]
+    first, again = event_callback(raw, ME, NOW), event_callback(dict(raw), ME, NOW)
+    assert first is not None and again is not None
+    assert first.event_id == again.event_id and "1.9" in first.event_id
