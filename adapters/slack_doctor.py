@@ -18,13 +18,13 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.doctor_report import Problem, print_problems
 from adapters.slack import EVENTS_PATH
 from adapters.slack_send import slack_error
 
@@ -43,12 +43,6 @@ SCOPES = {
     "commands": "the /casebot slash command",
 }
 SECRET_FORM = re.compile(r"[0-9a-f]{32}")
-
-
-@dataclass(frozen=True)
-class Problem:
-    what: str
-    fix: str
 
 
 def _channel_id(key: str) -> str | None:
@@ -201,13 +195,7 @@ class SlackDoctor:
 
     def _report(self) -> None:
         self.out("")
-        if not self.problems:
-            self.out("no problems found")
-            return
-        self.out(f"{len(self.problems)} problem(s):")
-        for p in self.problems:
-            self.out(f"PROBLEM: {p.what}")
-            self.out(f"  fix: {p.fix}")
+        print_problems(self.out, self.problems)
 
 
 async def run_doctor(config: Config, out: Callable[[str], None] = print) -> int:
