@@ -103,6 +103,7 @@ class SlackAdapter:
         )
         self.me = Self()
         self.sink: Sink | None = None
+        self.started = asyncio.Event()
         self.pacer = ChannelPacer(config.channel_interval.total_seconds())
         self._board_edits: dict[str, float] = {}
         self._dm_channels: dict[str, str] = {}
@@ -134,6 +135,7 @@ class SlackAdapter:
             team_id=str(auth.get("team_id") or ""),
         )
         self.sink = sink
+        self.started.set()
         log.info(
             "slack: bot %s in team %s, %s mode", self.me.user_id, self.me.team_id, self.config.mode
         )
@@ -148,6 +150,7 @@ class SlackAdapter:
             await self.socket.stop()
             self.socket = None
         self.sink = None
+        self.started.clear()
 
     def web_routes(self) -> list[web.RouteDef]:
         if self.config.mode != "events":

@@ -11,6 +11,8 @@ retry, under the same `event_id`, is a duplicate the engine drops.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 500  # events waiting for their commit before more are refused
+START_WAIT = 2.0  # seconds an event that came before the adapter started waits for it
 
 
 class NotStored(Exception):
@@ -58,6 +61,11 @@ class SlackInbox:
         Mode names them); returns the body to answer with (a url_verification's
         challenge), else None. Raises NotStored when Slack should send it again."""
         adapter = self.adapter
+        if adapter.sink is None:
+            # the web server is up a moment before the adapter (auth.test): wait for it
+            # rather than have Slack retry, within Slack's 3 seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(adapter.started.wait(), START_WAIT)
         if adapter.sink is None:
             raise NotStored("not running")
         now = adapter.clock.now()
