@@ -281,7 +281,10 @@ class SlackAdapter:
                 opened = await self._call(
                     "conversations.open", "conversations.open", users=delivery.chat
                 )
-                channel = str(opened["channel"]["id"])
+                found = opened.get("channel")
+                if not isinstance(found, dict) or not found.get("id"):
+                    raise DeliveryError("conversations.open: no channel in the answer")
+                channel = str(found["id"])
                 self._dm_channels[delivery.chat] = channel
             receipt = await self._send(channel, replace(delivery, thread=None, reply_to=None))
             return replace(receipt, chat=None)

@@ -32,6 +32,8 @@ class FakeWebApi:
         queued = self.script.get(method)
         if queued:
             return queued.pop(0)
+        if method == "conversations.open":
+            return web.json_response({"ok": True, "channel": {"id": "D1"}})
         return web.json_response({"ok": True, "channel": "C1", "ts": f"1.{len(self.calls):06d}"})
 
 
@@ -40,6 +42,7 @@ async def api() -> AsyncIterator[tuple[FakeWebApi, str]]:
     fake = FakeWebApi()
     app = web.Application()
     app.router.add_post("/api/{method}", fake.handle)
+    app.router.add_post("/hook/{method}", fake.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -116,3 +119,51 @@ def test_the_pacer_spaces_a_channel_and_hands_long_waits_back() -> None:
     with pytest.raises(DeliveryError) as caught:
         pacer.reserve("C1")
     assert caught.value.retry_after is not None and caught.value.retry_after > 2.5
+
+
+async def test_a_press_is_answered_ephemerally_through_its_response_url(
+    api: tuple[FakeWebApi, str],
+) -> None:
+    fake, url = api
+    hook = url.replace("/api/", "/hook/") + "T1-B1-x"
+    receipt = await adapter(url).deliver(delivery("answer", text="Taken", callback_id=hook))
+    assert receipt.notes == ()
+    assert fake.calls == [
+        ("T1-B1-x", {"text": "Taken", "response_type": "ephemeral", "replace_original": False})
+    ]
+
+
+async def test_a_dm_nobody_can_receive_goes_to_the_fallback_chat(
+    api: tuple[FakeWebApi, str],
+) -> None:
+    fake, url = api
+    slack = adapter(url)
+    receipt = await slack.deliver(delivery("dm", text="nudge #3", person="slack:U7"))
+    assert [m for m, _ in fake.calls] == ["conversations.open", "chat.postMessage"]
+    fake.calls.clear()
+    fake.script["conversations.open"] = [
+        web.json_response({"ok": False, "error": "user_not_found"})
+    ]
+    dm = Delivery(
+        2,
+        "dm",
+        "slack",
+        "U9",
+        "nudge",
+        {"text": "nudge #3"},
+        person="slack:U9",
+        fallback_chat="slack:CTRIAGE",
+    )
+    receipt = await slack.deliver(dm)
+    assert receipt.chat == "CTRIAGE" and receipt.notes == ("dm_fallback",)
+    posted = fake.calls[-1][1]
+    assert posted["channel"] == "CTRIAGE" and "nudge *#3*" in posted["text"]
+    login = Delivery(
+        3, "dm", "slack", "U8", "login", {"text": "link"}, fallback_chat="slack:CTRIAGE"
+    )
+    fake.script["conversations.open"] = [
+        web.json_response({"ok": False, "error": "user_not_found"})
+    ]
+    with pytest.raises(DeliveryError) as caught:
+        await slack.deliver(login)
+    assert caught.value.permanent
