@@ -10,7 +10,14 @@ import secrets
 from datetime import timedelta
 
 from cases import views
-from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
+from cases.commands import (
+    STAFF_COMMANDS,
+    Command,
+    mentions,
+    parse_followup,
+    parse_number,
+    plain,
+)
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
 from cases.intake import Intake
@@ -269,7 +276,7 @@ class Commands(Intake):
         await self._touch(ctx, case)
 
     async def _cmd_priority(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        value = command.args_without_ref.upper()
+        value = plain(command.args_without_ref).upper()
         if value not in PRIORITIES:
             await self._reply(ctx, "usage_priority")
             return
@@ -441,7 +448,7 @@ class Commands(Intake):
         wanted = command.args_without_ref
         if wanted.isdigit():
             # "²" is a digit to isdigit() but no number: it matches no follow-up
-            pending = [f for f in pending if f.id == parse_number(wanted)]
+            pending = [f for f in pending if f.id == parse_number(plain(wanted))]
         elif len(pending) > 1 and ctx.event.actor is not None:
             me = await recorded_key(ctx.uow, ctx.event.actor.key)
             mine = [f for f in pending if f.owner == me]

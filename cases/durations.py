@@ -6,11 +6,25 @@ Standard library only.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # ASCII digits only, as the usage hints show them
 _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|[smhdw])")
+# the units as Chinese writes them ("2天", "4小时", "30分钟"), longest first
+_CHINESE_UNITS = (
+    ("毫秒", "ms"),
+    ("小时", "h"),
+    ("分钟", "m"),
+    ("星期", "w"),
+    ("天", "d"),
+    ("日", "d"),
+    ("周", "w"),
+    ("时", "h"),
+    ("分", "m"),
+    ("秒", "s"),
+)
 # far beyond any timer or follow-up, and far enough from timedelta's and datetime's
 # limits that adding it to any date in this millennium cannot overflow
 MAX_DURATION = timedelta(days=100 * 366)
@@ -21,7 +35,10 @@ def parse_duration(text: str) -> timedelta:
 
     Raises ValueError with a readable message on anything else.
     """
-    cleaned = text.strip().lower().replace(" ", "")
+    # full-width digits and letters ("２ｄ") are the ASCII ones
+    cleaned = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
+    for word, unit in _CHINESE_UNITS:
+        cleaned = cleaned.replace(word, unit)
     if not cleaned:
         raise ValueError("empty duration")
     pos = 0
