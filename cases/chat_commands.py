@@ -435,7 +435,11 @@ class Commands(Intake):
         )
         await self._followup_timer(ctx, case)
         await self._staff_notice(
-            ctx, "followup_set", ref=case.ref, due=views.when(due), id=followup.id
+            ctx,
+            "followup_set",
+            ref=case.ref,
+            due=views.when(due, self.settings.staff_locale),
+            id=followup.id,
         )
         await self._touch(ctx, case)
         return followup

@@ -65,14 +65,20 @@ def duration_value(value: object) -> timedelta:
     return parse_duration(value)
 
 
-def format_duration(delta: timedelta) -> str:
-    """The shortest readable form: 5m, 1h30m, 2d."""
+# how Chinese counts each unit: "2 天", "1 小时 30 分钟"
+_CHINESE_NAMES = {"d": "天", "h": "小时", "m": "分钟", "s": "秒"}
+
+
+def format_duration(delta: timedelta, locale: str = "en") -> str:
+    """The shortest readable form: 5m, 1h30m, 2d; in Chinese ("zh...") 5 分钟,
+    1 小时 30 分钟, 2 天."""
     total = int(delta.total_seconds())
-    if total <= 0:
-        return "0m"
-    parts = []
+    parts: list[tuple[int, str]] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if total >= size:
-            parts.append(f"{total // size}{unit}")
+            parts.append((total // size, unit))
             total %= size
-    return "".join(parts[:2])
+    parts = parts[:2] or [(0, "m")]
+    if locale.lower().startswith("zh"):
+        return " ".join(f"{n} {_CHINESE_NAMES[unit]}" for n, unit in parts)
+    return "".join(f"{n}{unit}" for n, unit in parts)

@@ -10,7 +10,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ack_sla": {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer within {within}.",
-        "zh": "收到，我们正在处理：工单 {ref}。预计 {within} 内首次回复。",
+        "zh": "收到，我们正在处理：工单 {ref}。预计 {within}内首次回复。",
     },
     "ack_sla_by": {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer by {by}.",
