@@ -42,6 +42,7 @@ def plain(text: str) -> str:
     """A token as ASCII where it has an ASCII twin ("Ｐ１" is "P1", "２ｄ" is "2d")."""
     return unicodedata.normalize("NFKC", text)
 
+
 # the largest id a 64-bit integer column holds on every database; a number past it
 # names nothing (and would overflow the query)
 MAX_NUMBER = 2**63 - 1

@@ -54,9 +54,7 @@ class OpeningGuard(Effects):
         return True
 
     async def _tell_limited(self, ctx: Ctx, count: int, window: timedelta) -> None:
-        await self._reply(
-            ctx, "opening_limited", window=format_duration(window, ctx.chat.locale)
-        )
+        await self._reply(ctx, "opening_limited", window=format_duration(window, ctx.chat.locale))
         triage = self.settings.triage_chat
         if triage is None:
             return
