@@ -29,6 +29,7 @@ from adapters.bridge import BridgeConfig
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
+from cases.people import spoken_locale
 from cases.sla import RECIPIENT_ROLES
 
 
@@ -78,12 +79,10 @@ def _locale(value: object) -> object:
     catalogue's Simplified Chinese ("zh"); "en-GB" is English."""
     if not isinstance(value, str):
         return value
-    lowered = value.strip().lower().replace("_", "-")
-    if lowered in ("zh", "zh-cn", "zh-hans", "zh-hans-cn", "zh-sg"):
-        return "zh"
-    if lowered == "en" or lowered.startswith("en-"):
-        return "en"
-    raise ValueError("expected en or zh-CN (the locales the catalogue has)")
+    locale = spoken_locale(value)
+    if locale is None:
+        raise ValueError("expected en or zh-CN (the locales the catalogue has)")
+    return locale
 
 
 Locale = Annotated[Literal["en", "zh"], BeforeValidator(_locale)]

@@ -76,7 +76,7 @@ class Commands(Intake):
         url = f"{self.settings.public_url.rstrip('/')}/login/{token}"
         text = self.texts.render(
             "login_link",
-            self.settings.staff_locale,
+            self.settings.staff_locale_of(ctx.event.actor.key),
             url=url,
             minutes=int(LOGIN_TTL.total_seconds() // 60),
         )

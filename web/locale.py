@@ -2,7 +2,7 @@
 `[[http.users]]` sign-in, else on their `[[staff.people]]` entry), else the browser's
 `Accept-Language`, else the desk's `staff.locale` (English unless set).
 
-Imports aiohttp and `web`. Locales are the catalogue's ("en", "zh"); `html_lang` names
+Imports aiohttp, `cases` and `web`. Locales are the catalogue's ("en", "zh"); `html_lang` names
 them for `<html lang>`.
 """
 
@@ -12,21 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from cases.people import spoken_locale
 from web.context import STAFF_KEY, casebot
-
-# the catalogue has Simplified Chinese: the tags that mean it; Traditional (zh-TW,
-# zh-Hant, zh-HK) is another language and passes on to the browser's next choice
-_CHINESE = {"zh", "zh-cn", "zh-hans", "zh-hans-cn", "zh-sg", "zh-hans-sg", "zh-my"}
-
-
-def supported(tag: str) -> str | None:
-    """The catalogue's locale for one language tag, or None."""
-    tag = tag.strip().lower().replace("_", "-")
-    if tag in _CHINESE:
-        return "zh"
-    if tag == "en" or tag.startswith("en-"):
-        return "en"
-    return None
 
 
 def from_accept_language(header: str | None) -> str | None:
@@ -47,7 +34,8 @@ def from_accept_language(header: str | None) -> str | None:
                     q = 0.0
                 if not 0.0 <= q <= 1.0:  # also NaN
                     q = 0.0
-        locale = supported(tag)
+        # Traditional Chinese (zh-TW) is no catalogue language: the next choice counts
+        locale = spoken_locale(tag)
         if locale is not None and q > 0:
             ranked.append((-q, position, locale))
     return min(ranked)[2] if ranked else None
