@@ -8,6 +8,7 @@ CSRF token that `web.security` checks.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -236,6 +237,11 @@ def _week_picker(start: date, today: date) -> dict[str, str]:
     }
 
 
+def _bucket_label(label: str, t: Translator) -> str:
+    """A response-time bucket ("< 15m", "1d+") with its units in the page's words."""
+    return re.sub(r"(\d+)([smhd])\b", lambda m: t(f"desk_unit_{m[2]}", n=m[1]), label)
+
+
 def _charts(review: dict[str, Any], t: Translator) -> dict[str, Any]:
     weeks = review["weeks"]
     labels = [w["week"][5:10] for w in weeks]
@@ -252,7 +258,7 @@ def _charts(review: dict[str, Any], t: Translator) -> dict[str, Any]:
         ),
         "response_chart": bar_chart(
             t("desk_first_response_times"),
-            [b["label"] for b in fr],
+            [_bucket_label(b["label"], t) for b in fr],
             [(t("desk_chart_cases"), [b["count"] for b in fr])],
         ),
         "csat_chart": bar_chart(
