@@ -1,6 +1,7 @@
 """The dashboard in Chinese: which locale a page speaks (the sign-in's, the person's, the
-browser's, the desk's), every template's words from the catalogue in both languages,
-and every page rendered in zh-CN with no English label left."""
+browser's, the desk's), every template's words from the catalogue (the keys templates use
+are checked in both languages by `tests/engine/test_texts.py`), and every page rendered in
+zh-CN with no English label left."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.texts import CATALOGUE, LOCALES
+from bot.texts import CATALOGUE
 from storage.models import Chat, OutboxRow
 from tests.harness import GLOBEX
 from tests.web.conftest import PASSWORD, Site, make_site
@@ -24,13 +25,6 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 READ_ATTRIBUTES = {"title", "placeholder", "aria-label", "data-confirm", "data-label", "alt"}
 # words a template may hold as they are: the product's name and markup-only values
 ALLOWED_WORDS = {"casebot"}
-# keys templates build from a prefix and a value, with every value they are built from
-BUILT = {
-    "desk_state_": ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed"),
-    "desk_role_": ("customer", "staff", "bot", "engineer", "lead"),
-    "desk_queue_": ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all"),
-    "status_": ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed"),
-}
 
 
 class _Words(HTMLParser):
@@ -81,31 +75,6 @@ def test_no_template_holds_a_bare_english_word(template: Path) -> None:
         if word not in ALLOWED_WORDS and not text.startswith("/")  # a path shown as such
     ]
     assert left == [], left
-
-
-def test_every_key_a_template_uses_is_in_both_languages() -> None:
-    used: set[str] = set()
-    for template in _templates():
-        source = template.read_text()
-        used |= set(re.findall(r"""\bt\(\s*'([a-z0-9_]+)'\s*[,)]""", source))
-        for prefix in re.findall(r"""\bt\(\s*'([a-z0-9_]+_)'\s*~""", source):
-            used |= {prefix + value for value in BUILT[prefix]}
-    assert used, "no t() calls found"
-    for key in sorted(used):
-        assert key in CATALOGUE, key
-        for locale in LOCALES:
-            assert CATALOGUE[key].get(locale), (key, locale)
-
-
-def test_every_desk_text_has_english_and_chinese_with_the_same_fields() -> None:
-    import string
-
-    def fields(text: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-    for key, entry in CATALOGUE.items():
-        assert set(entry) >= set(LOCALES), key
-        assert fields(entry["en"]) == fields(entry["zh"]), key
 
 
 @pytest.mark.parametrize(
