@@ -6,11 +6,11 @@ Standard library only. Platform-neutral: any adapter passes the message text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
 from cases.durations import parse_duration
+from cases.fullwidth import ascii_forms
 
 # after the name: a space (any, the ideographic one too), a colon (a Chinese keyboard
 # types "：") or the end
@@ -26,7 +26,7 @@ _MARKS = str.maketrans({"＃": "#", "＠": "@", "\u3000": " "})
 
 def _command_line(text: str) -> str:
     """A command as a Chinese keyboard types it, with ASCII where the syntax needs it:
-    "／ｃａｓｅ＠casebot" is "/case@casebot". Only the command word is folded (NFKC);
+    "／ｃａｓｅ＠casebot" is "/case@casebot". Only the command word is folded;
     the arguments keep their own characters but for `＃`, `＠` and the ideographic
     space, so a note or a title is stored as written."""
     text = text.strip()
@@ -34,13 +34,13 @@ def _command_line(text: str) -> str:
         return text
     word = re.match(r"[/／][^\s:：]*", text)
     assert word is not None  # the pattern matches the slash alone
-    head = unicodedata.normalize("NFKC", word.group()).replace("＠", "@")
+    head = ascii_forms(word.group())
     return head + text[word.end() :].translate(_MARKS)
 
 
 def plain(text: str) -> str:
     """A token as ASCII where it has an ASCII twin ("Ｐ１" is "P1", "２ｄ" is "2d")."""
-    return unicodedata.normalize("NFKC", text)
+    return ascii_forms(text)
 
 
 # the largest id a 64-bit integer column holds on every database; a number past it

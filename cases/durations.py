@@ -6,8 +6,9 @@ Standard library only.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import timedelta
+
+from cases.fullwidth import ascii_forms
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # ASCII digits only, as the usage hints show them
@@ -36,7 +37,7 @@ def parse_duration(text: str) -> timedelta:
     Raises ValueError with a readable message on anything else.
     """
     # full-width digits and letters ("２ｄ") are the ASCII ones
-    cleaned = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
+    cleaned = ascii_forms(text).strip().lower().replace(" ", "")
     for word, unit in _CHINESE_UNITS:
         cleaned = cleaned.replace(word, unit)
     if not cleaned:

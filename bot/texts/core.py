@@ -274,7 +274,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "opening_limited": {
         "en": "Many new requests have come in from here at once. Please wait {window} "
         "before opening another, or add the details to a request already open.",
-        "zh": "此处短时间内提交了大量新请求。请等待 {window} 后再提交新请求，"
+        "zh": "此处短时间内提交了大量新请求。请等待 {window}后再提交新请求，"
         "或将详情补充到已有的请求中。",
     },
     "opening_limited_triage": {

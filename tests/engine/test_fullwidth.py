@@ -59,6 +59,9 @@ async def test_followup_in_chinese_units_for_a_full_width_mention(db_url: str) -
         later = [f for f in await followups(h) if f.text == "检查图表"]
         assert later[0].due_at.astimezone(UTC) == h.clock.now() + timedelta(hours=1, minutes=30)
         await h.sent()
+        # a superscript two is no full-width digit: it names no follow-up
+        await h.say("erin", "/done #1 ²")
+        assert [f for f in await followups(h) if f.done_at is not None] == []
         await h.say("erin", "／done　＃１　１")
         done = [f for f in await followups(h) if f.done_at is not None]
         assert [f.text for f in done] == ["回访客户"]
