@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cases.calendar import BusinessCalendar
+from cases.field_rules import FieldSpec, IntakeRules
 from cases.model import Capabilities, ChatKey, ThreadMode
 from cases.sla import EscalationPolicy, SlaPolicy
 
@@ -66,6 +67,9 @@ class EngineSettings:
     def staff_locale_of(self, key: str | None) -> str:
         """The locale a staff person reads texts meant for them alone (DMs) in."""
         return self.person_locales.get(key or "", self.staff_locale)
+    # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
+    fields: tuple[FieldSpec, ...] = ()
+    intake: IntakeRules = field(default_factory=IntakeRules)
 
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)

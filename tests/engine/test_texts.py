@@ -43,6 +43,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "desk_state_": tuple(s.value for s in Status),
     "desk_role_": ("customer", "staff", "bot", "engineer", "lead"),
     "desk_queue_": ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all"),
+    "desk_ev_category_": ("keywords", "button", "answer"),
 }
 
 
