@@ -32,6 +32,7 @@ from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
+from cases.people import spoken_locale
 from cases.sla import RECIPIENT_ROLES
 
 
@@ -74,7 +75,20 @@ def _staff_ref(value: Any) -> str:
 ChatRef = Annotated[str, BeforeValidator(_chat_key)]
 PersonRef = Annotated[str, BeforeValidator(_person_key)]
 StaffRef = Annotated[str, BeforeValidator(_staff_ref)]
-Locale = Literal["en", "zh"]
+
+
+def _locale(value: object) -> object:
+    """A locale as people write it: "zh", "zh-CN", "zh_CN" or "zh-Hans" is the
+    catalogue's Simplified Chinese ("zh"); "en-GB" is English."""
+    if not isinstance(value, str):
+        return value
+    locale = spoken_locale(value)
+    if locale is None:
+        raise ValueError("expected en or zh-CN (the locales the catalogue has)")
+    return locale
+
+
+Locale = Annotated[Literal["en", "zh"], BeforeValidator(_locale)]
 
 
 class Section(BaseModel):
@@ -98,6 +112,8 @@ class HttpUser(Section):
     name: str = Field(min_length=1)
     person: StaffRef
     password_hash: str = Field(pattern=r"^pbkdf2_sha256\$\d+\$[^$]+\$[^$]+$")
+    # the dashboard's language for them; without it their person's, else the browser's
+    locale: Locale | None = None
 
 
 class HttpConfig(Section):
@@ -252,6 +268,8 @@ class StaffPerson(Section):
     name: str = Field(min_length=1)
     ids: list[PersonRef] = Field(min_length=1)
     role: Literal["engineer", "lead"] | None = None
+    # the language the bot DMs them in and their dashboard speaks (else `staff.locale`)
+    locale: Locale | None = None
 
     @field_validator("name")
     @classmethod

@@ -87,6 +87,12 @@ def engine_settings(config: Config) -> EngineSettings:
         case_emojis=frozenset(emojis),
         triage_chat=ChatKey.parse(config.staff.triage_chat) if config.staff.triage_chat else None,
         staff_locale=config.staff.locale,
+        person_locales={
+            key: person.locale
+            for person in config.staff.people
+            if person.locale
+            for key in person.ids
+        },
         default_priority=config.cases.default_priority,
         sla=sla_policy(config),
         calendars=calendars(config),

@@ -10,7 +10,14 @@ import secrets
 from datetime import timedelta
 
 from cases import views
-from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
+from cases.commands import (
+    STAFF_COMMANDS,
+    Command,
+    mentions,
+    parse_followup,
+    parse_number,
+    plain,
+)
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
 from cases.fields import CaseFields
@@ -69,7 +76,7 @@ class Commands(CaseFields):
         url = f"{self.settings.public_url.rstrip('/')}/login/{token}"
         text = self.texts.render(
             "login_link",
-            self.settings.staff_locale,
+            self.settings.staff_locale_of(ctx.event.actor.key),
             url=url,
             minutes=int(LOGIN_TTL.total_seconds() // 60),
         )
@@ -269,7 +276,7 @@ class Commands(CaseFields):
         await self._touch(ctx, case)
 
     async def _cmd_priority(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        value = command.args_without_ref.upper()
+        value = plain(command.args_without_ref).upper()
         if value not in PRIORITIES:
             await self._reply(ctx, "usage_priority")
             return
@@ -430,7 +437,11 @@ class Commands(CaseFields):
         )
         await self._followup_timer(ctx, case)
         await self._staff_notice(
-            ctx, "followup_set", ref=case.ref, due=views.when(due), id=followup.id
+            ctx,
+            "followup_set",
+            ref=case.ref,
+            due=views.when(due, self.settings.staff_locale),
+            id=followup.id,
         )
         await self._touch(ctx, case)
         return followup
@@ -443,7 +454,7 @@ class Commands(CaseFields):
         wanted = command.args_without_ref
         if wanted.isdigit():
             # "²" is a digit to isdigit() but no number: it matches no follow-up
-            pending = [f for f in pending if f.id == parse_number(wanted)]
+            pending = [f for f in pending if f.id == parse_number(plain(wanted))]
         elif len(pending) > 1 and ctx.event.actor is not None:
             me = await recorded_key(ctx.uow, ctx.event.actor.key)
             mine = [f for f in pending if f.owner == me]

@@ -17,6 +17,7 @@ from cases.model import (
     OutboundKind,
     Status,
 )
+from cases.people import spoken_locale
 from cases.ports import UnitOfWork
 from cases.records import AccountInfo, CaseRecord, MessageRecord
 from cases.settings import EngineSettings
@@ -241,12 +242,24 @@ class Effects:
         locale = ctx.chat.locale
         if ctx.chat.kind is ChatKind.TRIAGE:
             locale = self.settings.staff_locale
+        if ctx.event.is_direct:
+            locale = self._own_locale(ctx)
         await self._send(
             ctx,
             self.texts.render(key, locale, **params),
             reply_to=ctx.event.message_id,
             purpose="reply",
         )
+
+    def _own_locale(self, ctx: Ctx) -> str:
+        """The locale of a text only the event's sender reads (their DM with the bot):
+        staff their `[[staff.people]]` locale, else the desk's; a customer the language
+        their app reports, else their chat's account's."""
+        actor = ctx.event.actor
+        if ctx.role.is_staff:
+            return self.settings.staff_locale_of(actor.key if actor else None)
+        hint = spoken_locale(actor.language) if actor else None
+        return hint or ctx.chat.locale
 
     async def _send(
         self,

@@ -469,7 +469,7 @@ class Intake(OpeningGuard):
         locale = ctx.chat.locale
         if due <= ctx.now + within:
             return self.texts.render(
-                "ack_sla", locale, ref=case.ref, within=format_duration(within)
+                "ack_sla", locale, ref=case.ref, within=format_duration(within, locale)
             )
         zone = self._calendar(ctx, case).timezone
         by = views.local_when(self.texts, locale, due, zone, ctx.now)

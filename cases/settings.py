@@ -60,6 +60,13 @@ class EngineSettings:
     # platforms the bot can DM a person on (None: every one); a DM to someone known
     # under several keys goes to one of these (`cases.people.dm_key`)
     direct: frozenset[str] | None = None
+    # by person key, every key of a person: the locale their DMs speak (`[[staff.people]]`
+    # locale), instead of `staff_locale`
+    person_locales: Mapping[str, str] = field(default_factory=dict)
+
+    def staff_locale_of(self, key: str | None) -> str:
+        """The locale a staff person reads texts meant for them alone (DMs) in."""
+        return self.person_locales.get(key or "", self.staff_locale)
     # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
     fields: tuple[FieldSpec, ...] = ()
     intake: IntakeRules = field(default_factory=IntakeRules)

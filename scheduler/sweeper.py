@@ -156,21 +156,24 @@ class Sweeper:
         writes: Writes,
     ) -> list[Outbound]:
         settings = self.engine.settings
-        locale = settings.staff_locale
         assignee = await writes.name(uow, case.assignee) if case.assignee else None
         owner = ""
         if nudge.followup is not None:
             owner = await writes.name(uow, nudge.followup.owner)
-        text = escalation.render(
-            self.engine.texts,
-            locale,
-            nudge,
-            case,
-            chat.account.name if chat.account else (chat.title or chat.key.key),
-            self._link(chat, case),
-            assignee or self.engine.texts.render("nobody", locale),
-            owner,
-        )
+
+        def text_in(locale: str) -> str:
+            return escalation.render(
+                self.engine.texts,
+                locale,
+                nudge,
+                case,
+                chat.account.name if chat.account else (chat.title or chat.key.key),
+                self._link(chat, case),
+                assignee or self.engine.texts.render("nobody", locale),
+                owner,
+            )
+
+        text = text_in(settings.staff_locale)
         triage = settings.triage_chat
         actions = []
         # checked at send time, whoever it was given to: a reminder carries internal
@@ -186,7 +189,8 @@ class Sweeper:
                     OutboundKind.DM,
                     platform,
                     user_id,
-                    text=text,
+                    # each person reads their own DM in their own locale
+                    text=text_in(settings.staff_locale_of(key)),
                     person=key,
                     fallback_chat=triage.chat if triage and triage.platform == platform else None,
                     case_id=case.id,

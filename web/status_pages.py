@@ -15,8 +15,9 @@ from aiohttp import web
 from storage.issues import issues_by_case
 from storage.stats import status_page
 from web.context import casebot
+from web.locale import html_lang
 from web.render import Translator, account_zone, render
-from web.security import page_error
+from web.security import localised, page_error_for
 
 
 async def status(request: web.Request) -> web.StreamResponse:
@@ -34,9 +35,11 @@ async def status(request: web.Request) -> web.StreamResponse:
                     if i.title
                 ]
     if page is None:
-        return page_error(404, "This status link is not valid (it may have been replaced).")
+        # no chat, so no account's locale: the browser's
+        message = "This status link is not valid (it may have been replaced)."
+        return page_error_for(request, 404, localised(request, "desk_err_status_link", message))
     page["t"] = Translator(app.engine.texts, page["locale"])
-    page["lang"] = "zh-Hans" if page["locale"] == "zh" else page["locale"]
+    page["lang"] = html_lang(page["locale"])
     page["vendor"] = app.config.http.vendor_name
     page["zone"] = account_zone(app, page["account"])
     response = render(request, "status.html", page, public=True)

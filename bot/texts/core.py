@@ -10,7 +10,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ack_sla": {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer within {within}.",
-        "zh": "收到，我们正在处理：工单 {ref}。预计 {within} 内首次回复。",
+        "zh": "收到，我们正在处理：工单 {ref}。预计 {within}内首次回复。",
     },
     "ack_sla_by": {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer by {by}.",
@@ -278,7 +278,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "opening_limited": {
         "en": "Many new requests have come in from here at once. Please wait {window} "
         "before opening another, or add the details to a request already open.",
-        "zh": "此处短时间内提交了大量新请求。请等待 {window} 后再提交新请求，"
+        "zh": "此处短时间内提交了大量新请求。请等待 {window}后再提交新请求，"
         "或将详情补充到已有的请求中。",
     },
     "opening_limited_triage": {
