@@ -67,6 +67,7 @@ class EngineSettings:
     def staff_locale_of(self, key: str | None) -> str:
         """The locale a staff person reads texts meant for them alone (DMs) in."""
         return self.person_locales.get(key or "", self.staff_locale)
+
     # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
     fields: tuple[FieldSpec, ...] = ()
     intake: IntakeRules = field(default_factory=IntakeRules)
