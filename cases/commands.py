@@ -45,6 +45,7 @@ STAFF_COMMANDS = frozenset(
         "done",
         "hold",
         "login",
+        "incident",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

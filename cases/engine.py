@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cases.buttons import Buttons
 from cases.commands import PRIVATE_COMMANDS, parse_command
+from cases.incidents import Incidents
 from cases.context import (
     ActionConflict,
     ActionRejected,
@@ -46,7 +47,7 @@ from cases.texts import Texts
 __all__ = ["ActionConflict", "ActionRejected", "Engine", "Outcome"]
 
 
-class Engine(Buttons):
+class Engine(Buttons, Incidents):
     """Rules for cases, threads, commands, statuses and SLA clocks."""
 
     def __init__(self, settings: EngineSettings, texts: Texts) -> None:

@@ -32,6 +32,8 @@ class Intake(OpeningGuard):
     _command: Callable[[Ctx, Command], Awaitable[None]]
     # button presses; `cases.buttons.Buttons` provides it
     _button: Callable[[Ctx], Awaitable[None]]
+    # links a new case to its account's open incident; `cases.incidents.Incidents`
+    _link_incident: Callable[[Ctx, CaseRecord], Awaitable[str]]
 
     # -------------------------------------------------------------- messages
 
@@ -332,6 +334,7 @@ class Intake(OpeningGuard):
         )
         ctx.outcome.case_id = case_id
         ctx.outcome.opened = True
+        incident_note = await self._link_incident(ctx, case)
         if account is None or account.acknowledge:
             targets = self._targets(ctx, case)
             due = case.first_response_due
@@ -339,6 +342,8 @@ class Intake(OpeningGuard):
                 text = self._promise(ctx, case, targets.first_response, due)
             else:
                 text = self.texts.render("ack", ctx.chat.locale, ref=case.ref)
+            if incident_note:
+                text = f"{text}\n{incident_note}"
             await self._send(
                 ctx, text, reply_to=first.platform_message_id, case=case, purpose="ack"
             )
