@@ -119,9 +119,14 @@ class Incidents(Effects):
         except ActionRejected as exc:
             await self._reply(ctx, "incident_refused", reason=str(exc))
             return
+        key = "incident_update_triage"
+        if step is IncidentStep.START:
+            key = "incident_start_triage"
+        elif step is IncidentStep.RESOLVE:
+            key = "incident_resolve_triage"
         await self._reply(
             ctx,
-            f"incident_{step.value}_triage",
+            key,
             ref=done.incident.ref,
             title=done.incident.title,
             groups=done.groups,
@@ -190,9 +195,11 @@ class Incidents(Effects):
     def _incident_text(
         self, step: IncidentStep, incident: IncidentRecord, text: str, locale: str
     ) -> str:
-        key = f"incident_notice_{step.value}"
-        if step is IncidentStep.RESOLVE and not text:
-            key = "incident_notice_resolve_plain"
+        key = "incident_notice_update"
+        if step is IncidentStep.START:
+            key = "incident_notice_start"
+        elif step is IncidentStep.RESOLVE:
+            key = "incident_notice_resolve" if text else "incident_notice_resolve_plain"
         return self.texts.render(key, locale, title=incident.title, text=text)
 
     async def _link_incident(self, ctx: Ctx, case: CaseRecord) -> str:

@@ -30,6 +30,7 @@ from storage.models import (
     OutboxRow,
 )
 from storage.outbox import outbox_values
+from storage.queries import iso
 
 
 def incident_record(row: IncidentRow) -> IncidentRecord:
@@ -399,3 +400,23 @@ async def chat_incidents(
             }
         )
     return shown
+
+
+async def incident_summaries(
+    session: AsyncSession, since: datetime, until: datetime, account_id: int | None = None
+) -> list[dict[str, Any]]:
+    """`incidents_between` as digests and reviews carry it: plain values, ISO times."""
+    found = await incidents_between(session, since, until, account_id)
+    return [
+        {
+            "id": i["id"],
+            "ref": i["ref"],
+            "title": i["title"],
+            "status": i["status"],
+            "started_at": iso(i["started_at"]),
+            "resolved_at": iso(i["resolved_at"]),
+            "accounts": i["accounts"],
+            "cases": i["cases"],
+        }
+        for i in found
+    ]

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.model import PRIORITIES, Status
 from cases.sla import parse_at
 from storage.models import Account, CaseRow, Person
+from storage.incidents import incident_summaries
 from storage.queries import iso
 
 ACTIVE = [s.value for s in Status if s.is_active]
@@ -126,4 +127,6 @@ async def digest(
         "unassigned": int(totals[3]),
         "longest_waiting": waiting[:longest],
         "queues": queues,
+        # incidents open at any time in the last day
+        "incidents": await incident_summaries(session, now - timedelta(days=1), now),
     }
