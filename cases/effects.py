@@ -5,8 +5,8 @@ Standard library and `cases` only. Every effect goes to the outbox via the unit 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 
 from cases import sla, views
@@ -31,6 +31,8 @@ class Effects:
     texts: Texts
     # the open incident's line atop a board; `cases.incidents.Incidents` provides it
     _incident_banner: Callable[[UnitOfWork, ChatInfo], Awaitable[str]]
+    # links a new case to its account's open incident (the ack's line); likewise
+    _link_incident: Callable[[Ctx, CaseRecord], Awaitable[str]]
 
     # -------------------------------------------------------------- helpers
 

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from cases.buttons import Buttons
 from cases.commands import PRIVATE_COMMANDS, parse_command
-from cases.incidents import Incidents
 from cases.context import (
     ActionConflict,
     ActionRejected,
@@ -22,6 +21,7 @@ from cases.context import (
     Outcome,
     Unreadable,
 )
+from cases.incidents import Incidents
 from cases.model import (
     PRIORITIES,
     ActionKind,

@@ -32,8 +32,6 @@ class Intake(OpeningGuard):
     _command: Callable[[Ctx, Command], Awaitable[None]]
     # button presses; `cases.buttons.Buttons` provides it
     _button: Callable[[Ctx], Awaitable[None]]
-    # links a new case to its account's open incident; `cases.incidents.Incidents`
-    _link_incident: Callable[[Ctx, CaseRecord], Awaitable[str]]
 
     # -------------------------------------------------------------- messages
 

@@ -98,9 +98,7 @@ def incident_lines(texts: Texts, locale: str, incidents: list[dict[str, Any]]) -
     return lines
 
 
-def review_incident_lines(
-    texts: Texts, locale: str, incidents: list[dict[str, Any]]
-) -> list[str]:
+def review_incident_lines(texts: Texts, locale: str, incidents: list[dict[str, Any]]) -> list[str]:
     """The review's incidents that affected the account; nothing when there were none."""
     if not incidents:
         return []

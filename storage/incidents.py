@@ -356,9 +356,7 @@ async def incidents_between(
     found = []
     for row in rows:
         item = _incident_dict(row)
-        cases = select(func.count(IncidentCase.case_id)).where(
-            IncidentCase.incident_id == row.id
-        )
+        cases = select(func.count(IncidentCase.case_id)).where(IncidentCase.incident_id == row.id)
         if account_id is not None:
             cases = cases.join(CaseRow, CaseRow.id == IncidentCase.case_id).where(
                 CaseRow.account_id == account_id

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.model import PRIORITIES, Status
 from cases.sla import parse_at
-from storage.models import Account, CaseRow, Person
 from storage.incidents import incident_summaries
+from storage.models import Account, CaseRow, Person
 from storage.queries import iso
 
 ACTIVE = [s.value for s in Status if s.is_active]

@@ -25,8 +25,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.sla import parse_at
-from storage.models import Account, CaseEvent, CaseRow, MessageRow, Person
 from storage.incidents import incident_summaries
+from storage.models import Account, CaseEvent, CaseRow, MessageRow, Person
 from storage.queries import iso
 from storage.reports import ACTIVE, PRIORITY_ORDER, percentile
 

@@ -21,7 +21,6 @@ from web.context import casebot
 from web.render import Translator, account_zone, render
 from web.security import page_error
 
-
 RECENT = timedelta(days=7)
 
 

@@ -29,9 +29,7 @@ async def test_the_api_runs_an_incident_and_shows_its_war_room(site: Site) -> No
     # nothing delivered yet (the dispatcher is off here): each group's notice is pending
     assert all(g["told"][str(start["id"])]["state"] == "pending" for g in room["groups"])
 
-    r = await c.post(
-        "/api/v1/incidents/1/updates", json={"text": "Failing over"}, headers=headers
-    )
+    r = await c.post("/api/v1/incidents/1/updates", json={"text": "Failing over"}, headers=headers)
     assert r.status == 200
     r = await c.post("/api/v1/incidents/1/resolve", json={}, headers=headers)
     assert (await r.json())["status"] == "resolved"
