@@ -100,11 +100,19 @@ class IncidentPort(Protocol):
         self, incident_id: int, step: IncidentStep, text: str, at: datetime, actor: str | None
     ) -> int: ...
 
-    async def add_incident_notice(
-        self, incident_id: int, update_id: int, chat_id: int, action: Outbound, at: datetime
-    ) -> bool:
-        """Record that a chat is to be told an update and enqueue the message, in the
-        caller's transaction; False (and nothing enqueued) when it was already."""
+    async def add_incident_notices(
+        self,
+        incident_id: int,
+        update_id: int,
+        notices: Sequence[tuple[int, Outbound]],
+        at: datetime,
+    ) -> int:
+        """Record that each chat (by id) is to be told the update and enqueue its
+        message, in the caller's transaction; chats told this update already are left
+        out. How many were queued."""
+
+    async def chats_with_board(self, chat_ids: Sequence[int]) -> set[int]:
+        """Those of the chats that have a status board posted."""
 
     async def resolve_incident(
         self, incident: IncidentRecord, at: datetime, actor: str | None

@@ -158,19 +158,32 @@ class Incidents(Effects):
                 incident = await uow.resolve_incident(incident, action.at, actor)
         update_id = await uow.add_incident_update(incident.id, action.step, text, action.at, actor)
         chats = list(await uow.incident_chats(incident.id))
-        for chat in chats:
-            notice = Outbound(
-                OutboundKind.SEND,
-                chat.key.platform,
-                chat.key.chat,
-                text=self._incident_text(action.step, incident, text, chat.locale),
-                purpose="incident",
-                extra={"incident": str(incident.id)},
+        texts = {
+            locale: self._incident_text(action.step, incident, text, locale)
+            for locale in {c.locale for c in chats}
+        }
+        notices = [
+            (
+                chat.id,
+                Outbound(
+                    OutboundKind.SEND,
+                    chat.key.platform,
+                    chat.key.chat,
+                    text=texts[chat.locale],
+                    purpose="incident",
+                    extra={"incident": str(incident.id)},
+                ),
             )
-            await uow.add_incident_notice(incident.id, update_id, chat.id, notice, action.at)
-            if action.step is not IncidentStep.UPDATE:
-                # the banner comes with the start and goes with the resolution
-                await uow.enqueue(await self._board(uow, chat), action.at)
+            for chat in chats
+        ]
+        await uow.add_incident_notices(incident.id, update_id, notices, action.at)
+        if action.step is not IncidentStep.UPDATE:
+            # the banner comes with the start and goes with the resolution, on the boards
+            # there are: a group with no board gets the notice, not a new pinned board
+            with_board = await uow.chats_with_board([c.id for c in chats])
+            for chat in chats:
+                if chat.id in with_board:
+                    await uow.enqueue(await self._board(uow, chat), action.at)
         accounts_told = len({c.account.id for c in chats if c.account is not None})
         return IncidentOutcome(incident, update_id, len(chats), accounts_told)
 

@@ -20,6 +20,7 @@ from cases.model import ChatKey, ChatKind, Outbound
 from cases.records import AccountInfo, ChatInfo
 from storage.models import (
     Account,
+    Anchor,
     CaseRow,
     Chat,
     IncidentAccount,
@@ -153,27 +154,54 @@ class IncidentStore:
         )
         return int(result.scalar_one())
 
-    async def add_incident_notice(
-        self, incident_id: int, update_id: int, chat_id: int, action: Outbound, at: datetime
-    ) -> bool:
-        known = await self.session.execute(
-            select(IncidentNotice.id).where(
-                IncidentNotice.update_id == update_id, IncidentNotice.chat_id == chat_id
-            )
+    async def add_incident_notices(
+        self,
+        incident_id: int,
+        update_id: int,
+        notices: Sequence[tuple[int, Outbound]],
+        at: datetime,
+    ) -> int:
+        known = set(
+            (
+                await self.session.execute(
+                    select(IncidentNotice.chat_id).where(IncidentNotice.update_id == update_id)
+                )
+            ).scalars()
         )
-        if known.first() is not None:
-            return False
-        outbox_id = (
+        fresh = [(chat_id, action) for chat_id, action in notices if chat_id not in known]
+        if not fresh:
+            return 0
+        # one statement per table, not per chat: a fan-out to thousands of groups is
+        # one short transaction
+        ids = (
             await self.session.execute(
-                insert(OutboxRow).values(**outbox_values(action, at)).returning(OutboxRow.id)
+                insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True),
+                [outbox_values(action, at) for _, action in fresh],
             )
-        ).scalar_one()
+        ).scalars()
         await self.session.execute(
-            insert(IncidentNotice).values(
-                incident_id=incident_id, update_id=update_id, chat_id=chat_id, outbox_id=outbox_id
-            )
+            insert(IncidentNotice),
+            [
+                {
+                    "incident_id": incident_id,
+                    "update_id": update_id,
+                    "chat_id": chat_id,
+                    "outbox_id": outbox_id,
+                }
+                for (chat_id, _), outbox_id in zip(fresh, ids, strict=True)
+            ],
         )
-        return True
+        return len(fresh)
+
+    async def chats_with_board(self, chat_ids: Sequence[int]) -> set[int]:
+        keys = [f"board:{chat_id}" for chat_id in chat_ids]
+        found: set[int] = set()
+        for i in range(0, len(keys), 500):
+            rows = await self.session.execute(
+                select(Anchor.key).where(Anchor.key.in_(keys[i : i + 500]))
+            )
+            found.update(int(key.removeprefix("board:")) for key in rows.scalars())
+        return found
 
     async def resolve_incident(
         self, incident: IncidentRecord, at: datetime, actor: str | None

@@ -11,7 +11,7 @@ from cases.context import ActionRejected
 from cases.incident_records import IncidentScope, IncidentStep
 from cases.incidents import IncidentAction, IncidentOutcome, parse_incident
 from storage.incidents import war_room
-from storage.models import IncidentNotice, IncidentUpdate
+from storage.models import Anchor, Chat, IncidentNotice, IncidentUpdate
 from storage.uow import SqlUnitOfWork
 from tests.engine.kit import events
 from tests.harness import ACME, GLOBEX, TRIAGE, Harness
@@ -28,8 +28,26 @@ async def rows(h: Harness, purpose: str) -> list[tuple[str, str]]:
     return [(r.chat, r.payload["text"]) for r in await h.outbox() if r.purpose == purpose]
 
 
+async def posted_board(h: Harness, chat: str) -> None:
+    """As the dispatcher records a board it posted (the harness sends nothing)."""
+    async with h.sessions() as session, session.begin():
+        chat_id = (
+            await session.execute(select(Chat.id).where(Chat.chat == chat))
+        ).scalar_one()
+        session.add(
+            Anchor(
+                key=f"board:{chat_id}",
+                platform=h.platform,
+                chat=chat,
+                platform_message_id="900",
+                updated_at=h.clock.now(),
+            )
+        )
+
+
 async def test_start_update_resolve_tell_every_group_once_in_its_locale(db_url: str) -> None:
     async with Harness(db_url) as h:
+        await posted_board(h, ACME)
         await h.say("evan", "/incident start API gateway errors", chat=TRIAGE)
         [confirm] = await h.sent(chat=TRIAGE)
         assert "INC-1" in confirm and "2 groups in 2 accounts" in confirm
@@ -40,6 +58,8 @@ async def test_start_update_resolve_tell_every_group_once_in_its_locale(db_url: 
         assert "服务故障：API gateway errors" in by_chat[GLOBEX]  # Globex reads Chinese
         boards = dict(await rows(h, "board"))
         assert boards[ACME].startswith("⚠️ Ongoing incident: API gateway errors")
+        # Globex never had a board: it gets the notice, not a new pinned board
+        assert GLOBEX not in boards
 
         await h.say("evan", "/incident update Failover done, error rate falling", chat=TRIAGE)
         await h.say("evan", "/incident resolve INC-1", chat=TRIAGE)
