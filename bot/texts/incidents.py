@@ -78,6 +78,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "  INC-{id} {title}（{start} – {end}），关联其工单 {cases} 个",
     },
     # ---- the war room (staff.locale)
+    "desk_ev_incident_linked": {
+        "en": "Linked to the open incident INC-{id} «{title}»",
+        "zh": "已关联正在处理的故障 INC-{id}「{title}」",
+    },
     "desk_incidents": {"en": "Incidents", "zh": "故障"},
     "desk_incident_start": {"en": "Start an incident", "zh": "开始故障通报"},
     "desk_incident_none": {"en": "No incidents yet.", "zh": "暂无故障。"},

@@ -121,7 +121,9 @@ class FanoutRig:
         api.add_chat(TRIAGE, title="Triage")
         for i in range(0, groups, 2):
             api.add_chat(telegram_chat(i), title=f"Group {i}")
-        self.bot = BotProcess(workdir, rig_config(api, peer, self.db_url, groups, limits, self.port))
+        self.bot = BotProcess(
+            workdir, rig_config(api, peer, self.db_url, groups, limits, self.port)
+        )
         self.http: aiohttp.ClientSession | None = None
 
     @property
@@ -189,6 +191,14 @@ class FanoutRig:
             if any(k in said for k in markers):
                 counts[f"{BRIDGE}:{c['chat_id']}"] += 1
         return counts
+
+    async def wait_told(self, count: int, *markers: str, timeout: float = 120.0) -> None:
+        """Until `count` messages with any of `markers` reached the groups."""
+        deadline = time.monotonic() + timeout
+        while sum(self.told(*markers).values()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{sum(self.told(*markers).values())} of {count} told")
+            await asyncio.sleep(0.02)
 
     def group_keys(self) -> set[str]:
         return {

@@ -13,7 +13,6 @@ message and casebot recording it; a kill inside that gap can repeat that one mes
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from tests.fakes.bridge_peer import FakeBridge
@@ -40,26 +39,22 @@ async def test_500_groups_told_once_per_step_paced_and_through_a_crash(tmp_path:
     ):
         rig = FanoutRig(tmp_path, api, peer, GROUPS, LIMITS)
         try:
-            t0 = time.monotonic()
             await rig.start()
-            print("started", time.monotonic() - t0)
             everyone = rig.group_keys()
             assert len(everyone) == GROUPS
 
             room = await rig.call("/api/v1/incidents", {"title": "Storage latency in eu-1"})
             assert len(room["groups"]) == GROUPS
             await rig.drained()
-            print("start drained", time.monotonic() - t0)
             started = rig.told("Service incident: Storage", "服务故障：Storage")
             assert set(started) == everyone and set(started.values()) == {1}
-            # the banner came with it: on every board, in the group's language
-            assert len(rig.told("Ongoing incident: Storage", "正在处理的故障：Storage")) == GROUPS
+            # none of these groups had a board: no board is posted for the banner
+            assert not rig.told("Ongoing incident: Storage", "正在处理的故障：Storage")
 
             # the update: half way through its fan-out both platforms go down, then the
             # process is killed; the restarted one tells the rest, and nobody twice
             await rig.call("/api/v1/incidents/1/updates", {"text": "Replacing disks, ETA 30m"})
-            while sum(rig.told("Replacing disks").values()) < GROUPS // 2:
-                await asyncio.sleep(0.02)
+            await rig.wait_told(GROUPS // 2, "Replacing disks")
             api.fail_for("sendMessage", 60, 500)
             peer.down = True
             await asyncio.sleep(1.0)  # every send the fakes took is recorded by now

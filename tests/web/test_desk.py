@@ -58,6 +58,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "message_moved_in": {"message": "9", "from": 4, "to": 5},
     "message_moved_out": {"message": "9", "from": 4, "to": 5},
     "merged_into": {"into": 5},
+    "incident_linked": {"incident": 1, "title": "EU region down"},
     "merged_from": {"from": 4},
 }  # fmt: skip
 # event types written with an f-string: every value each prefix is completed with
