@@ -209,7 +209,7 @@ async def _api_step(
         return json_error(422, str(exc))
     async with app.sessions() as session:
         room = await war_room(session, done.incident.id)
-    return _ok(room, status=201 if step is IncidentStep.START else 200)
+    return _ok(room)
 
 
 async def api_list(request: web.Request) -> web.Response:
