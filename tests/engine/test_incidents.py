@@ -4,6 +4,8 @@ put a banner on their boards, link new cases there, and refuse what makes no sen
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -31,9 +33,7 @@ async def rows(h: Harness, purpose: str) -> list[tuple[str, str]]:
 async def posted_board(h: Harness, chat: str) -> None:
     """As the dispatcher records a board it posted (the harness sends nothing)."""
     async with h.sessions() as session, session.begin():
-        chat_id = (
-            await session.execute(select(Chat.id).where(Chat.chat == chat))
-        ).scalar_one()
+        chat_id = (await session.execute(select(Chat.id).where(Chat.chat == chat))).scalar_one()
         session.add(
             Anchor(
                 key=f"board:{chat_id}",
@@ -197,3 +197,39 @@ def test_parse_incident() -> None:
     for bad in ("", "start", "update", "stop it"):
         with pytest.raises(ValueError):
             parse_incident(bad)
+
+
+async def test_incidents_appear_in_the_digest_and_the_review(db_url: str) -> None:
+    from scheduler.reports import digest_text, review_text
+    from storage.models import Account
+    from storage.reports import digest
+    from storage.review import account_review
+
+    async with Harness(db_url) as h:
+        await h.say("evan", "/incident start accounts=Globex Queue backlog", chat=TRIAGE)
+        await h.say("carol", "任务卡住了", chat=GLOBEX)  # a case, linked
+        await h.say("evan", "/incident resolve", chat=TRIAGE)
+        now = h.clock.now()
+        async with h.sessions() as session:
+            daily = await digest(session, now)
+            globex = (
+                await session.execute(select(Account).where(Account.name == "Globex"))
+            ).scalar_one()
+            acme = (
+                await session.execute(select(Account).where(Account.name == "Acme"))
+            ).scalar_one()
+            review = await account_review(session, globex, now - timedelta(days=7), now)
+            other = await account_review(session, acme, now - timedelta(days=7), now)
+        [summary] = daily["incidents"]
+        assert (summary["ref"], summary["status"], summary["accounts"], summary["cases"]) == (
+            "INC-1",
+            "resolved",
+            1,
+            1,
+        )
+        text = digest_text(h.texts, "en", daily, "2026-03-02")
+        assert "INC-1 Queue backlog: resolved, 1 accounts, 1 linked cases" in text
+        assert [i["cases"] for i in review["incidents"]] == [1]
+        assert "INC-1 Queue backlog" in review_text(h.texts, "zh", review)
+        # Acme was not affected: its review says nothing of it
+        assert other["incidents"] == [] and "INC-1" not in review_text(h.texts, "en", other)
