@@ -48,17 +48,9 @@ def incident_record(row: IncidentRow) -> IncidentRecord:
 
 
 def _account(row: Account) -> AccountInfo:
-    return AccountInfo(
-        id=row.id,
-        name=row.name,
-        tier=row.tier,
-        locale=row.locale,
-        intake=row.intake,
-        acknowledge=row.acknowledge,
-        topics=row.topics,
-        owner=row.owner,
-        backup=row.backup,
-    )
+    from storage.uow import account_info  # the unit of work builds on this module
+
+    return account_info(row)
 
 
 class IncidentStore:
