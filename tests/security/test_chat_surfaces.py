@@ -26,6 +26,7 @@ WITH_REF = {
     "done": "#1",
     "hold": "#1",
     "login": "#1",
+    "incident": "start #1 outage",
     "new": "#1 look",
     "status": "#1",
     "help": "#1",
