@@ -8,11 +8,11 @@ no trace of the update or every notice queued, and the outbox sends each one onc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.incident_records import IncidentRecord, IncidentScope, IncidentStep
@@ -34,7 +34,8 @@ from storage.outbox import outbox_values
 from storage.queries import iso
 
 
-def incident_record(row: IncidentRow) -> IncidentRecord:
+def incident_record(row: Any) -> IncidentRecord:
+    """From an IncidentRow or a row of the incidents table."""
     return IncidentRecord(
         id=row.id,
         title=row.title,
@@ -53,10 +54,24 @@ def _account(row: Account) -> AccountInfo:
     return account_info(row)
 
 
+_incidents = cast(Table, IncidentRow.__table__)
+_links = cast(Table, IncidentAccount.__table__)
+# asked on every board refresh and case opening in a customer chat (the ingest hot
+# path): a Core statement the unit of work runs on its fast path
+OPEN_FOR_ACCOUNT = (
+    select(_incidents)
+    .join(_links, _links.c.incident_id == _incidents.c.id)
+    .where(_incidents.c.status == "open", _links.c.account_id == bindparam("account_id"))
+    .order_by(_incidents.c.id.desc())
+    .limit(1)
+)
+
+
 class IncidentStore:
     """`cases.incident_records.IncidentPort` over the unit of work's session."""
 
     session: AsyncSession
+    _exec: Callable[[Any, dict[str, Any]], Awaitable[Any]]  # `storage.uow.SqlUnitOfWork`
 
     async def accounts_in_scope(self, scope: IncidentScope) -> Sequence[AccountInfo]:
         query = select(Account).order_by(Account.name)
@@ -102,16 +117,8 @@ class IncidentStore:
         return [incident_record(r) for r in rows.scalars()]
 
     async def incident_for_account(self, account_id: int) -> IncidentRecord | None:
-        row = (
-            await self.session.execute(
-                select(IncidentRow)
-                .join(IncidentAccount, IncidentAccount.incident_id == IncidentRow.id)
-                .where(IncidentRow.status == "open", IncidentAccount.account_id == account_id)
-                .order_by(IncidentRow.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        return incident_record(row) if row else None
+        row = (await self._exec(OPEN_FOR_ACCOUNT, {"account_id": account_id})).first()
+        return incident_record(row) if row is not None else None
 
     async def incident_chats(self, incident_id: int) -> Sequence[ChatInfo]:
         rows = await self.session.execute(
