@@ -45,6 +45,9 @@ STAFF_COMMANDS = frozenset(
         "done",
         "hold",
         "login",
+        "tag",
+        "untag",
+        "field",
         "incident",
     }
 )
