@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.trackers.config import TrackersConfig
 from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
@@ -451,6 +452,7 @@ class Config(Section):
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
+    trackers: TrackersConfig = TrackersConfig()
     fields: list[FieldConfig] = []
     intake: IntakeConfig = IntakeConfig()
 

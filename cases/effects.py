@@ -176,7 +176,10 @@ class Effects:
             assignee = names.get(case.assignee, case.assignee) if case.assignee else None
             locale = self.settings.staff_locale
             link = self.settings.message_link(chat.key, case.source_message_id)
-            text = views.card(self.texts, locale, case, chat, assignee, link, self.settings.fields)
+            issues = await ctx.uow.case_issues(self._id(case)) if case.id is not None else ()
+            text = views.card(
+                self.texts, locale, case, chat, assignee, link, self.settings.fields, issues
+            )
             await self._emit(
                 ctx,
                 Outbound(

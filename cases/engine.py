@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from cases.buttons import Buttons
 from cases.commands import PRIVATE_COMMANDS, parse_command
 from cases.context import (
     ActionConflict,
@@ -22,6 +21,8 @@ from cases.context import (
     Unreadable,
 )
 from cases.incidents import Incidents
+from cases.issues import parse_issue_url
+from cases.links import Links
 from cases.model import (
     PRIORITIES,
     ActionKind,
@@ -47,7 +48,7 @@ from cases.texts import Texts
 __all__ = ["ActionConflict", "ActionRejected", "Engine", "Outcome"]
 
 
-class Engine(Buttons, Incidents):
+class Engine(Links, Incidents):
     """Rules for cases, threads, commands, statuses and SLA clocks."""
 
     def __init__(self, settings: EngineSettings, texts: Texts) -> None:
@@ -180,6 +181,18 @@ class Engine(Buttons, Incidents):
             if into is None:
                 raise ActionRejected(f"no case #{action.into}" if action.into else "merge into?")
             await self._merge(ctx, case, into)
+        elif kind is ActionKind.LINK:
+            try:
+                ref = parse_issue_url(action.value)
+            except ValueError as e:
+                raise ActionRejected(f"url: {e}") from None
+            await self._link(ctx, case, ref.tracker, ref.key, ref.url)
+        elif kind is ActionKind.UNLINK:
+            if not action.value:
+                raise ActionRejected("unlink needs the issue's URL or key")
+            await self._unlink(ctx, case, action.value)
+        elif kind is ActionKind.SEND_DRAFT:
+            await self._send_draft(ctx, case)
         elif kind is ActionKind.TAGS:
             await self._act_tags(ctx, case, action)
         elif kind is ActionKind.FIELD:
@@ -377,6 +390,8 @@ class Engine(Buttons, Incidents):
             await self._resolve(ctx, case)
         elif status is Status.NEW:
             raise ActionRejected("a case cannot go back to new")
+        elif status is Status.WAITING_ON_ISSUE:
+            await self._wait_on_issue(ctx, case)
         elif status is case.status:
             await self._refuse(
                 ctx,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from cases.incident_records import IncidentPort
+from cases.issues import IssueLink, IssueRecord
 from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
 from cases.records import (
     CaseRecord,
@@ -120,3 +121,25 @@ class UnitOfWork(IncidentPort, Protocol):
     async def add_login_token(
         self, person: str, token_hash: str, at: datetime, expires_at: datetime
     ) -> None: ...
+
+    # ---------------------------------------------------------- issue links
+
+    async def issue(self, tracker: str, key: str) -> IssueRecord | None: ...
+
+    async def save_issue(self, issue: IssueRecord) -> IssueRecord:
+        """Insert the issue, or update the stored one of that tracker and key; returns
+        it with its id."""
+
+    async def link_issue(self, link: IssueLink) -> bool:
+        """False when the case links to that issue already."""
+
+    async def unlink_issue(self, case_id: int, issue_id: int) -> bool: ...
+
+    async def case_issues(self, case_id: int) -> Sequence[IssueRecord]: ...
+
+    async def issue_links(
+        self, issue_id: int | None = None, case_id: int | None = None
+    ) -> Sequence[IssueLink]:
+        """The links of an issue (every case it reaches) or of a case."""
+
+    async def save_issue_link(self, link: IssueLink) -> None: ...

@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cases.field_rules import FieldSpec, card_line
+from cases.issues import IssueRecord
 from cases.model import PRIORITIES, Button
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
 from cases.sla import PAUSING
@@ -48,9 +49,11 @@ def card(
     assignee: str | None,
     link: str = "",
     specs: Sequence[FieldSpec] = (),
+    issues: Sequence[IssueRecord] = (),
 ) -> str:
     """`link`: to the case's first message, as the chat's adapter builds it; `specs`
-    label the case's fields."""
+    label the case's fields; `issues`: the engineering issues the case links to, one
+    line each."""
     text = texts.render(
         "card",
         locale,
@@ -65,7 +68,15 @@ def card(
         link=link,
     )
     extra = card_line(texts, locale, case, specs)
-    return f"{text.rstrip()}\n{extra}" if extra else text
+    text = f"{text.rstrip()}\n{extra}" if extra else text
+    for issue in issues:
+        text += "\n" + issue_line(texts, locale, issue)
+    return text
+
+
+def issue_line(texts: Texts, locale: str, issue: IssueRecord) -> str:
+    state = texts.render("issue_state_open" if issue.is_open else "issue_state_closed", locale)
+    return texts.render("card_issue", locale, issue=issue.label, state=state, url=issue.url)
 
 
 def sla_due(case: CaseRecord) -> tuple[str, datetime] | None:

@@ -74,6 +74,11 @@ def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> st
         )
     if not data["queues"]:
         lines.append(r("digest_none", locale))
+    on_issues = data.get("on_issues") or {}
+    if on_issues.get("cases"):
+        lines.append(
+            r("digest_issues", locale, count=on_issues["cases"], issues=on_issues["issues"])
+        )
     lines += incident_lines(texts, locale, data.get("incidents") or [])
     return "\n".join(lines)
 
@@ -180,6 +185,13 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
                 first=p["first_responses"],
             )
         )
+    if data.get("issues"):
+        listed = "; ".join(
+            f"{i['key']} {i['title']} ({r('issue_state_' + i['state'], locale)}, "
+            f"{' '.join(i['cases'])})".replace("  ", " ")
+            for i in data["issues"]
+        )
+        lines.append(r("review_issues", locale, issues=listed))
     lines += review_incident_lines(texts, locale, data.get("incidents") or [])
     return "\n".join(lines)
 

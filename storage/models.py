@@ -351,3 +351,45 @@ class IncidentCase(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
     linked_at: Mapped[datetime] = mapped_column()
+
+
+class IssueRow(Base):
+    """An engineering issue (GitHub, GitLab, Jira, Linear) that cases link to: one row
+    per tracker and key, whichever cases and accounts link it."""
+
+    __tablename__ = "issues"
+    __table_args__ = (UniqueConstraint("tracker", "key", name="uq_issues_tracker_key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tracker: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    state_at: Mapped[datetime | None] = mapped_column()
+    checked_at: Mapped[datetime | None] = mapped_column()
+
+
+class IssueLinkRow(Base):
+    """A case's link to an issue, with the customer draft written when it closed."""
+
+    __tablename__ = "issue_links"
+    __table_args__ = (UniqueConstraint("case_id", "issue_id", name="uq_issue_links_case_issue"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column()
+    linked_by: Mapped[str | None] = mapped_column(String(200))
+    draft: Mapped[str | None] = mapped_column(Text)
+    drafted_at: Mapped[datetime | None] = mapped_column()
+    draft_sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class TrackerDelivery(Base):
+    """A tracker's webhook delivery, kept (and so deduplicated by its id) before the
+    tracker hears 2xx."""
+
+    __tablename__ = "tracker_deliveries"
+    tracker: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column()

@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from cases.commands import parse_number
+from cases.model import Status
+from storage.issues import issue_links
 from storage.models import Account
 from storage.outbox import counts as outbox_counts
 from storage.outbox import list_rows, retry_rows
@@ -143,6 +145,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         everyone = await people(session)
         breached = await breach_times(session, [case_id])
         titles = await chat_titles(session, [case["chat"]])
+        drafts = [link for link in await issue_links(session, case_id=case_id) if link.draft]
     names = _names(everyone)
     now, t, zone = app.clock.now(), _translator(request), account_zone(app, case["account"])
     return render(
@@ -157,8 +160,9 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "breached": _breaches(breached, now, t).get(case_id),
             "zone": zone,
             "timeline": timeline(case["events"], t, names, zone, now)[::-1],
-            "statuses": ["open", "waiting_on_customer", "on_hold", "resolved", "closed"],
+            "statuses": [s.value for s in Status if s is not Status.NEW],
             "priorities": ["P1", "P2", "P3", "P4"],
+            "drafts": drafts,
             "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
         },
     )

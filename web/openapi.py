@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cases.model import Status
+
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
 TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -51,9 +53,7 @@ CASE_SUMMARY = {
         "account": NSTR,
         "chat": STR,
         "title": STR,
-        "status": {
-            "enum": ["new", "open", "waiting_on_customer", "on_hold", "resolved", "closed"]
-        },
+        "status": {"enum": [s.value for s in Status]},
         "priority": {"enum": ["P1", "P2", "P3", "P4"]},
         "assignee": NSTR,
         "created_at": {"type": "string", "format": "date-time"},
@@ -76,9 +76,21 @@ CASE = {
                 "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
                 "followups": {"type": "array", "items": {"type": "object"}},
+                "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}},
             },
         },
     ]
+}
+ISSUE = {
+    "type": "object",
+    "required": ["tracker", "key", "url", "title", "state"],
+    "properties": {
+        "tracker": {"enum": ["github", "gitlab", "jira", "linear"]},
+        "key": STR,
+        "url": STR,
+        "title": STR,
+        "state": {"enum": ["open", "closed"]},
+    },
 }
 ERROR = {
     "type": "object",
@@ -230,8 +242,8 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "priority": ("Set the priority", {"priority": {"enum": ["P1", "P2", "P3", "P4"]}},
                  ["priority"]),
     "status": ("Change the status (resolved runs the resolve rules)",
-               {"status": {"enum": ["open", "waiting_on_customer", "on_hold", "resolved",
-                                    "closed"]}}, ["status"]),
+               {"status": {"enum": ["open", "waiting_on_customer", "on_hold", "waiting_on_issue",
+                                    "resolved", "closed"]}}, ["status"]),
     "notes": ("Add an internal note (never shown to the customer)", {"text": STR}, ["text"]),
     "followups": ("Add a follow-up (the owner must be staff)",
                   {"due_in": {"type": "string", "example": "2d"}, "owner": STR, "text": STR},
@@ -243,12 +255,18 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
              "same chat, as /move", {"message": NUMBER, "to": NUMBER}, ["message", "to"]),
     "merge": ("Merge this case into another case of the same account, as /merge",
               {"into": NUMBER}, ["into"]),
+    "links": ("Link the case to a GitHub, GitLab, Jira or Linear issue, as /link",
+              {"url": {"type": "string", "format": "uri"}}, ["url"]),
+    "unlink": ("Unlink an issue (its URL or key), as /unlink",
+               {"url": {"type": "string", "minLength": 1}}, ["url"]),
+    "send_draft": ("Send the customer the message drafted when a linked issue closed, "
+                   "as /send_draft", {}, []),
     "tags": ("Give the case exactly these tags (comma- or space-separated; empty clears)",
              {"tags": STR}, ["tags"]),
     "fields": ("Set one case field, checked by its [[fields]] declaration (an empty value "
                "clears it)", {"field": STR, "value": STR}, ["field", "value"]),
 }  # fmt: skip
-STATUS_VALUES = "new|open|waiting_on_customer|on_hold|resolved|closed"
+STATUS_VALUES = "new|open|waiting_on_customer|on_hold|waiting_on_issue|resolved|closed"
 
 
 INCIDENT_SUMMARY = {
@@ -539,6 +557,7 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "IncidentSummary": INCIDENT_SUMMARY,
                 "Incident": INCIDENT,
                 "Error": ERROR,
+                "Issue": ISSUE,
             },
             "responses": {
                 f"E{code}": _json(_ref("Error"), text) for code, text in ERROR_TEXTS.items()

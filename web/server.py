@@ -64,7 +64,7 @@ def build_web_app(app: Any) -> web.Application:
         web_app.add_routes(module.routes())
     web_app.router.add_static("/static/", STATIC, name="static", append_version=False)
     adapter_paths: set[str] = set()
-    for adapter in app.adapters.values():
+    for adapter in (*app.adapters.values(), *getattr(app, "route_sources", ())):
         mount = getattr(adapter, "web_routes", None)
         if mount is None:
             continue

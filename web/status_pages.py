@@ -16,6 +16,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from storage.incidents import chat_incidents
+from storage.issues import issues_by_case
 from storage.stats import status_page
 from web.context import casebot
 from web.render import Translator, account_zone, render
@@ -32,6 +33,16 @@ async def status(request: web.Request) -> web.StreamResponse:
         if page is not None:
             # an outage the desk announced: open ones, and those resolved this week
             page["incidents"] = await chat_incidents(session, page["chat_id"], now - RECENT)
+        shown = getattr(app.config, "trackers", None)
+        if page is not None and shown is not None and shown.status_page:
+            linked = await issues_by_case(session, [c["id"] for c in page["cases"]])
+            for c in page["cases"]:
+                # title and state only: keys and URLs of engineering trackers stay inside
+                c["issues"] = [
+                    {"title": i.title, "state": i.state}
+                    for i in linked.get(c["id"], [])
+                    if i.title
+                ]
     if page is None:
         return page_error(404, "This status link is not valid (it may have been replaced).")
     page["t"] = Translator(app.engine.texts, page["locale"])

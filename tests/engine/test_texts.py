@@ -39,6 +39,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "card_due_": sla.CLOCKS,
     "nudge_": NUDGE_KINDS,
     "weekday_": tuple(str(d) for d in range(7)),
+    "issue_state_": ("open", "closed"),
     "desk_ev_category_": ("keywords", "button", "answer"),
     "incident_state_": ("open", "resolved"),
 }
