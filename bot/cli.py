@@ -55,6 +55,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for warning in config.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     adapters = ["telegram"] if config.telegram else []
+    adapters += ["slack"] if config.slack else []
     adapters += [bridge.name for bridge in config.bridges]
     if args.connect:
         asyncio.run(_ping_database(config.storage.url))
@@ -271,8 +272,21 @@ def cmd_failed(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     config = _config(args)
+    if config.slack is not None:
+        from adapters.slack_doctor import run_doctor as slack_doctor
+
+        found = asyncio.run(slack_doctor(config))
+        if config.telegram is None:
+            return found
+        print()
+        return max(found, _telegram_doctor(config))
     if config.telegram is None:
-        raise UserError("doctor: no [telegram] section in the config")
+        raise UserError("doctor: no [telegram] or [slack] section in the config")
+    return _telegram_doctor(config)
+
+
+def _telegram_doctor(config: Config) -> int:
+    assert config.telegram is not None
     if not config.telegram.token:
         raise AdapterConfigError("telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)")
     from adapters.telegram_doctor import run_doctor

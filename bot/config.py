@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.slack_config import SlackConfig
 from adapters.trackers.config import TrackersConfig
 from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
@@ -453,6 +454,7 @@ class Config(Section):
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
     trackers: TrackersConfig = TrackersConfig()
+    slack: SlackConfig | None = None
     fields: list[FieldConfig] = []
     intake: IntakeConfig = IntakeConfig()
 
@@ -555,6 +557,9 @@ _ENV = {
     "CASEBOT_TELEGRAM_TOKEN": ("telegram", "token"),
     "CASEBOT_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
     "CASEBOT_HTTP_API_TOKEN": ("http", "api_token"),
+    "CASEBOT_SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "CASEBOT_SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "CASEBOT_SLACK_APP_TOKEN": ("slack", "app_token"),
     "CASEBOT_STORAGE_URL": ("storage", "url"),
 }
 

@@ -75,6 +75,10 @@ def escalation_policy(config: Config) -> EscalationPolicy:
 
 def engine_settings(config: Config) -> EngineSettings:
     emojis = config.telegram.case_emoji if config.telegram else ["🎫"]
+    if config.slack is not None:
+        from adapters.slack_translate import reaction_emoji
+
+        emojis = [*emojis, *(reaction_emoji(n) for n in config.slack.case_reaction)]
     return EngineSettings(
         conversation_window=config.cases.conversation_window,
         reopen_window=config.cases.reopen_window,
@@ -109,6 +113,10 @@ def capabilities(config: Config) -> dict[str, Capabilities]:
 
     found = {"telegram": TELEGRAM}
     found.update({b.name: capabilities_of(b) for b in config.bridges})
+    if config.slack is not None:
+        from adapters.slack import CAPABILITIES as SLACK
+
+        found["slack"] = SLACK
     return found
 
 
@@ -123,6 +131,16 @@ def build_adapters(
 
         adapters["telegram"] = TelegramAdapter(
             config.telegram,
+            clock,
+            texts=texts,
+            triage_chat=config.staff.triage_chat,
+            staff_locale=config.staff.locale,
+        )
+    if config.slack is not None:
+        from adapters.slack import SlackAdapter
+
+        adapters["slack"] = SlackAdapter(
+            config.slack,
             clock,
             texts=texts,
             triage_chat=config.staff.triage_chat,
@@ -143,8 +161,10 @@ def build_adapters(
 
 def direct_platforms(config: Config) -> frozenset[str]:
     """The configured platforms whose adapters can DM a person, as their capabilities say."""
-    configured = {b.name for b in config.bridges} | (
-        {"telegram"} if config.telegram is not None else set()
+    configured = (
+        {b.name for b in config.bridges}
+        | ({"telegram"} if config.telegram is not None else set())
+        | ({"slack"} if config.slack is not None else set())
     )
     return frozenset(p for p, c in capabilities(config).items() if c.direct and p in configured)
 

@@ -15,4 +15,13 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# The Slack tests' local Web API: the emulate npm package, pinned (npm's `latest` tag of
+# that name is an unrelated package). tests/slack installs it on first use as well.
+EMULATE_DIR="${CASEBOT_TEST_CACHE:-$HOME/.cache/casebot-tests}/emulate-0.10.0"
+if command -v npm >/dev/null 2>&1 && [ ! -f "$EMULATE_DIR/node_modules/emulate/package.json" ]; then
+    mkdir -p "$EMULATE_DIR"
+    npm install --prefix "$EMULATE_DIR" --no-audit --no-fund -q emulate@0.10.0 >/dev/null \
+        || echo "could not install emulate@0.10.0; the Slack tests will install or skip" >&2
+fi
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -60,6 +60,7 @@ PLATFORMS: dict[str, dict[str, Any]] = {
             }
         ]
     },
+    "slack": {"slack": {"bot_token": "xoxb-test", "signing_secret": "unused-in-engine-tests"}},
 }
 _platform = ["telegram"]
 
