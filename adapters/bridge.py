@@ -36,6 +36,7 @@ from adapters.bridge_translate import (
     event_id_of,
     translate,
 )
+from adapters.telegram_send import RateLimited, RateLimiter
 from cases.clock import Clock
 from cases.context import EventFailed
 from cases.durations import duration_value
@@ -79,6 +80,9 @@ class BridgeConfig(BaseModel):
     timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)  # pull mode: a command handed out and not
     # answered is handed out again after this
+    # push mode: at most this many commands a second to the bridge (its platform's
+    # limit, e.g. WeCom's per-app quota); unset, the bridge's 429s alone pace casebot
+    rate_per_second: float | None = Field(None, gt=0, le=10_000)
 
     @field_validator("name")
     @classmethod
@@ -190,6 +194,9 @@ class BridgeAdapter:
         self.sink: Sink | None = None
         self.http: aiohttp.ClientSession | None = None
         self._in_flight = 0
+        rate = config.rate_per_second
+        # no per-chat window (a group is no "-" chat here): the bridge's own 429s say more
+        self.limiter = RateLimiter(rate, per_group_minute=1 << 30) if rate else None
         self.stats = {"events": 0, "unauthorized": 0, "unreadable": 0, "commands": 0}
 
     @property
@@ -447,6 +454,13 @@ class BridgeAdapter:
         dispatcher understands (429 honours Retry-After, 5xx retries, 4xx is dead)."""
         if self.pulls or self.http is None:
             raise DeliveryError(f"bridge {self.platform} is not started or pulls its commands")
+        if self.limiter is not None:
+            try:
+                wait = self.limiter.reserve("")
+            except RateLimited as exc:
+                raise DeliveryError(str(exc), retry_after=exc.wait) from None
+            if wait > 0:
+                await asyncio.sleep(wait)
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         headers = {
             "content-type": "application/json",

@@ -79,6 +79,7 @@ STAFF_COMMANDS = frozenset(
         "tag",
         "untag",
         "field",
+        "incident",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

@@ -20,6 +20,7 @@ from cases.context import (
     Outcome,
     Unreadable,
 )
+from cases.incidents import Incidents
 from cases.issues import parse_issue_url
 from cases.links import Links
 from cases.model import (
@@ -47,7 +48,7 @@ from cases.texts import Texts
 __all__ = ["ActionConflict", "ActionRejected", "Engine", "Outcome"]
 
 
-class Engine(Links):
+class Engine(Links, Incidents):
     """Rules for cases, threads, commands, statuses and SLA clocks."""
 
     def __init__(self, settings: EngineSettings, texts: Texts) -> None:

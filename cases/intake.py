@@ -338,6 +338,7 @@ class Intake(OpeningGuard):
         )
         ctx.outcome.case_id = case_id
         ctx.outcome.opened = True
+        incident_note = await self._link_incident(ctx, case)
         if account is None or account.acknowledge:
             targets = self._targets(ctx, case)
             due = case.first_response_due
@@ -345,6 +346,8 @@ class Intake(OpeningGuard):
                 text = self._promise(ctx, case, targets.first_response, due)
             else:
                 text = self.texts.render("ack", ctx.chat.locale, ref=case.ref)
+            if incident_note:
+                text = f"{text}\n{incident_note}"
             await self._send(
                 ctx, text, reply_to=first.platform_message_id, case=case, purpose="ack"
             )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from cases.incident_records import IncidentPort
 from cases.issues import IssueLink, IssueRecord
 from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
 from cases.records import (
@@ -22,7 +23,7 @@ from cases.records import (
 )
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(IncidentPort, Protocol):
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """Record that an event was handled; False if it had been already."""
 

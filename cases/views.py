@@ -133,11 +133,14 @@ def board(
     locale: str,
     cases: Sequence[CaseRecord],
     names: Mapping[str, str] | None = None,
+    banner: str = "",
 ) -> str:
-    """The pinned status board; `names` maps person keys to display names."""
+    """The pinned status board; `names` maps person keys to display names, `banner`
+    (an open incident) goes on top."""
+    top = [banner] if banner else []
     if not cases:
-        return texts.render("board_empty", locale)
-    lines = [texts.render("board_title", locale, count=len(cases))]
+        return "\n".join([*top, texts.render("board_empty", locale)])
+    lines = [*top, texts.render("board_title", locale, count=len(cases))]
     for case in cases:
         lines.append(
             texts.render(

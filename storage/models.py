@@ -294,6 +294,65 @@ class FailedEvent(Base):
     retried_at: Mapped[datetime | None] = mapped_column()
 
 
+class IncidentRow(Base):
+    """An outage told to many customer groups at once (`cases.incidents`). `scope` is
+    how staff named the affected accounts ({"all": true}, {"tier": "premium"} or
+    {"accounts": [...]}); the accounts it meant at the start are kept apart, so a later
+    config change does not move who was told."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    scope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class IncidentAccount(Base):
+    __tablename__ = "incident_accounts"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id"), primary_key=True, index=True
+    )
+
+
+class IncidentUpdate(Base):
+    """The incident's audit log: its start, each update and its resolution, by whom."""
+
+    __tablename__ = "incident_updates"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # start | update | resolve
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str | None] = mapped_column(String(200))
+
+
+class IncidentNotice(Base):
+    """One group told one update: the outbox row that carries it says whether and when
+    it was delivered. Unique per update and chat, so nobody is told an update twice."""
+
+    __tablename__ = "incident_notices"
+    __table_args__ = (UniqueConstraint("update_id", "chat_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("incident_updates.id"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    outbox_id: Mapped[int | None] = mapped_column(Id, index=True)
+
+
+class IncidentCase(Base):
+    """A case opened in an affected group while the incident was open."""
+
+    __tablename__ = "incident_cases"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    linked_at: Mapped[datetime] = mapped_column()
+
+
 class IssueRow(Base):
     """An engineering issue (GitHub, GitLab, Jira, Linear) that cases link to: one row
     per tracker and key, whichever cases and accounts link it."""

@@ -33,6 +33,7 @@ from cases.records import (
     PersonInfo,
 )
 from storage.fastpath import FastStatement, raw_sqlite
+from storage.incidents import IncidentStore
 from storage.issues import IssueStore
 from storage.models import (
     Account,
@@ -326,7 +327,7 @@ def statements(session: AsyncSession) -> _Statements:
     return _STATEMENTS[dialect]
 
 
-class SqlUnitOfWork(IssueStore):
+class SqlUnitOfWork(IncidentStore, IssueStore):
     """`cases.ports.UnitOfWork` over one AsyncSession."""
 
     def __init__(self, session: AsyncSession, caches: Caches | None = None) -> None:

@@ -213,6 +213,9 @@ RENDERERS: dict[str, Renderer] = {
     "merged_from": lambda e, d, w: w.t(
         "desk_ev_merged_from", who=w.who(e["actor"]), source=w.ref(d.get("from"))
     ),
+    "incident_linked": lambda e, d, w: w.t(
+        "desk_ev_incident_linked", id=d.get("incident"), title=d.get("title", "")
+    ),
     "issue_linked": lambda e, d, w: w.t(
         "desk_ev_issue_linked", who=w.who(e["actor"]), issue=d.get("key"), url=d.get("url")
     ),

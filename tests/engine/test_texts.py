@@ -45,6 +45,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "desk_role_": ("customer", "staff", "bot", "engineer", "lead"),
     "desk_queue_": ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all"),
     "desk_ev_category_": ("keywords", "button", "answer"),
+    "incident_state_": ("open", "resolved"),
 }
 
 
