@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from cases import views
+from cases import routing, views
 from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
@@ -250,17 +250,31 @@ class Commands(Intake):
             assignee = person.key
         await self._assign(ctx, case, assignee)
 
-    async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
+    async def _cmd_take(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
+        case = await self._target_case(ctx, command)
+        if case is not None:
+            assert ctx.event.actor is not None
+            await self._assign(ctx, case, ctx.event.actor.key, reason="take")
+
+    async def _assign(
+        self, ctx: Ctx, case: CaseRecord, assignee: str, reason: str = "assign"
+    ) -> None:
         # a person known under several keys is assigned as one, whichever key took it
         assignee = await recorded_key(ctx.uow, assignee)
         name = await self._person_name(ctx, assignee, ctx.chat.locale)
-        if case.assignee == assignee:
+        # a routed person taking what routing gave them is taking it, no repeat
+        if case.assignee == assignee and not routing.pending(case):
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
             return
         old = case.assignee
         case.assignee = assignee
+        routing.settle(case)  # a person's choice wins over routing: no more passing on
         await ctx.uow.add_event(
-            self._id(case), "assigned", ctx.now, ctx.actor_key, {"from": old, "to": assignee}
+            self._id(case),
+            "assigned",
+            ctx.now,
+            ctx.actor_key,
+            {"from": old, "to": assignee, "reason": reason},
         )
         if case.status is Status.NEW:
             await self._set_status(ctx, case, Status.OPEN, reason="assigned", save=False)

@@ -45,6 +45,9 @@ STAFF_COMMANDS = frozenset(
         "done",
         "hold",
         "login",
+        "take",
+        "save",
+        "snip",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
 from cases.records import (
@@ -18,7 +18,11 @@ from cases.records import (
     Joined,
     MessageRecord,
     PersonInfo,
+    SimilarCase,
 )
+
+if TYPE_CHECKING:
+    from cases.snippets import SnippetRecord
 
 
 class UnitOfWork(Protocol):
@@ -119,3 +123,31 @@ class UnitOfWork(Protocol):
     async def add_login_token(
         self, person: str, token_hash: str, at: datetime, expires_at: datetime
     ) -> None: ...
+
+    # ------------------------------------------- routing, saved answers, similar cases
+
+    async def open_load(self, people: Sequence[str]) -> dict[str, int]:
+        """How many active cases each of `people` is assigned."""
+
+    async def route_turn(self, route: str) -> str | None:
+        """Whom a round-robin route gave a case last."""
+
+    async def set_route_turn(self, route: str, person: str, at: datetime) -> None: ...
+
+    async def snippet(self, name: str) -> Sequence[SnippetRecord]:
+        """Every locale variant of a saved answer."""
+
+    async def snippet_names(self) -> Sequence[str]: ...
+
+    async def save_snippet(self, snippet: SnippetRecord, at: datetime) -> bool:
+        """Keep a variant (replacing the text of one by that name and locale); True if new."""
+
+    async def used_snippet(self, snippet_id: int) -> None: ...
+
+    async def remember_resolved(self, case_id: int, at: datetime) -> None:
+        """Put a case that was resolved into the similar-cases index (or refresh it)."""
+
+    async def similar_cases(
+        self, words: Sequence[str], exclude: int | None, limit: int
+    ) -> Sequence[SimilarCase]:
+        """The resolved cases most like `words`, best first."""

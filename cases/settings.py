@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from cases.calendar import BusinessCalendar
 from cases.model import Capabilities, ChatKey, ThreadMode
+from cases.routing import Route
 from cases.sla import EscalationPolicy, SlaPolicy
 
 # what an unlisted platform is taken to do
@@ -59,6 +60,8 @@ class EngineSettings:
     # platforms the bot can DM a person on (None: every one); a DM to someone known
     # under several keys goes to one of these (`cases.people.dm_key`)
     direct: frozenset[str] | None = None
+    # who new cases go to, by account or category (`cases.routing`)
+    routes: tuple[Route, ...] = ()
 
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)

@@ -33,6 +33,7 @@ from cases.records import (
     PersonInfo,
 )
 from storage.fastpath import FastStatement, raw_sqlite
+from storage.knowledge import KnowledgeQueries
 from storage.models import (
     Account,
     Anchor,
@@ -318,7 +319,7 @@ def statements(session: AsyncSession) -> _Statements:
     return _STATEMENTS[dialect]
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(KnowledgeQueries):
     """`cases.ports.UnitOfWork` over one AsyncSession."""
 
     def __init__(self, session: AsyncSession, caches: Caches | None = None) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.texts import CATALOGUE, LOCALES, Catalogue
-from cases import escalation, sla
+from cases import escalation, routing, sla
 from cases.model import Status
 from cases.records import CaseRecord, FollowUpRecord
 
@@ -39,6 +39,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "card_due_": sla.CLOCKS,
     "nudge_": NUDGE_KINDS,
     "weekday_": tuple(str(d) for d in range(7)),
+    "route_reason_": routing.REASONS,
 }
 
 
