@@ -121,6 +121,7 @@ class Snippets(Effects):
         if case is not None and ctx.chat.kind is ChatKind.CUSTOMER:
             # as a reply from the web: a staff answer on the case, counted as one
             await self._act_reply(ctx, case, text)
+            ctx.outcome.case_id = case.id
         else:
             await self._send(ctx, text, reply_to=ctx.event.reply_to, purpose="snippet", case=case)
 
