@@ -123,3 +123,43 @@ class KnowledgeQueries:
         self, words: Sequence[str], exclude: int | None, limit: int
     ) -> Sequence[SimilarCase]:
         return await similar.find_similar(self.session, words, exclude, limit)
+
+
+# ------------------------------------------------ the dashboard's and the API's reads
+
+
+async def list_snippets(session: AsyncSession) -> list[dict[str, object]]:
+    """Every saved answer, by name, each with its variants and the uses of all."""
+    rows = (
+        await session.execute(select(SnippetRow).order_by(SnippetRow.name, SnippetRow.locale))
+    ).scalars()
+    found: dict[str, dict[str, object]] = {}
+    for r in rows:
+        item = found.setdefault(r.name, {"name": r.name, "uses": 0, "variants": {}})
+        item["uses"] = cast(int, item["uses"]) + r.uses
+        cast(dict[str, str], item["variants"])[r.locale] = r.text
+    return list(found.values())
+
+
+async def put_snippet(
+    session: AsyncSession, name: str, locale: str, text: str, by: str, at: datetime
+) -> bool:
+    """Keep a variant from the dashboard; an empty text removes it. True if new."""
+    queries = KnowledgeQueries()
+    queries.session = session
+    if not text.strip():
+        await session.execute(
+            delete(snippets_t).where(snippets_t.c.name == name, snippets_t.c.locale == locale)
+        )
+        return False
+    return await queries.save_snippet(
+        SnippetRecord(name=name, locale=locale, text=text, created_by=by), at
+    )
+
+
+async def similar_to_case(session: AsyncSession, case: dict[str, object]) -> list[SimilarCase]:
+    """The resolved cases most like a stored case (as `storage.queries.get_case` gives it)."""
+    messages = cast(list[dict[str, object]], case.get("messages") or [])
+    words = [str(case.get("title") or "")]
+    words += [str(m.get("text") or "") for m in messages if m.get("role") == "customer"]
+    return await similar.find_similar(session, words, exclude=cast(int, case["id"]), limit=3)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from cases.commands import parse_number
+from storage.knowledge import similar_to_case
 from storage.models import Account
 from storage.outbox import counts as outbox_counts
 from storage.outbox import list_rows, retry_rows
@@ -142,6 +143,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         everyone = await people(session)
         breached = await breach_times(session, [case_id])
         titles = await chat_titles(session, [case["chat"]])
+        similar = await similar_to_case(session, case)
     names = _names(everyone)
     now, t, zone = app.clock.now(), _translator(request), account_zone(app, case["account"])
     return render(
@@ -158,6 +160,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "timeline": timeline(case["events"], t, names, zone, now)[::-1],
             "statuses": ["open", "waiting_on_customer", "on_hold", "resolved", "closed"],
             "priorities": ["P1", "P2", "P3", "P4"],
+            "similar": similar,
         },
     )
 
