@@ -34,6 +34,10 @@ _COMMON = (
 STOPWORDS = frozenset(_COMMON.split())
 # the most terms a lookup asks for: a long first message says enough in its first words
 MAX_QUERY_TERMS = 48
+# on SQLite a lookup keeps the rarest of them, and none held by more than this share
+# of the stored cases: a common term's long list costs the most and tells the least
+RAREST_TERMS = 16
+COMMON_SHARE = 0.05
 RESOLUTION_CHARS = 300
 
 
@@ -106,6 +110,23 @@ def _naive(session: AsyncSession, at: datetime) -> datetime:
     return at
 
 
+async def _rarest(session: AsyncSession, wanted: list[str]) -> list[str]:
+    """The query terms worth asking for, rarest first (see COMMON_SHARE)."""
+    total = (await session.execute(text("SELECT count(*) FROM similar_docs"))).scalar_one()
+    counted: list[tuple[int, str]] = []
+    for term in wanted:
+        found = await session.execute(
+            text("SELECT doc FROM similar_vocab WHERE term = :t"), {"t": term}
+        )
+        docs = found.scalar_one_or_none()
+        if docs:
+            counted.append((int(docs), term))
+    counted.sort()
+    limit = max(50, int(total * COMMON_SHARE))
+    kept = [t for docs, t in counted if docs <= limit] or [t for _, t in counted[:3]]
+    return kept[:RAREST_TERMS]
+
+
 async def find_similar(
     session: AsyncSession, words: Sequence[str], exclude: int | None = None, limit: int = 3
 ) -> list[SimilarCase]:
@@ -116,6 +137,9 @@ async def find_similar(
     params: dict[str, object] = {"exclude": exclude or 0, "limit": limit, "pool": limit * 8}
     done = "c.status IN ('resolved', 'closed') AND c.merged_into IS NULL AND c.id != :exclude"
     if await has_fts(session):
+        wanted = await _rarest(session, wanted)
+        if not wanted:
+            return []
         sql = (
             "SELECT c.id, c.title, d.resolution FROM (SELECT rowid AS id, bm25(similar_fts) AS"
             " score FROM similar_fts WHERE similar_fts MATCH :q ORDER BY score LIMIT :pool) m"

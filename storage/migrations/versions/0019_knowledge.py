@@ -56,6 +56,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         op.execute("CREATE VIRTUAL TABLE similar_fts USING fts5(terms, tokenize='ascii')")
+        # how many cases hold each term: a lookup leaves out the commonest ones
+        op.execute("CREATE VIRTUAL TABLE similar_vocab USING fts5vocab('similar_fts', 'row')")
     else:
         op.execute(
             "CREATE INDEX ix_similar_docs_terms ON similar_docs"
@@ -66,6 +68,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
+        op.execute("DROP TABLE IF EXISTS similar_vocab")
         op.execute("DROP TABLE IF EXISTS similar_fts")
     op.drop_table("similar_docs")
     op.drop_table("snippets")
