@@ -200,14 +200,16 @@ TEXTS: dict[str, dict[str, str]] = {
             "/assign @user|me, /priority P1..P4, /resolve, /reopen\n"
             "/hold (pause; /reopen resumes), /followup 2d [@owner] text, /done\n"
             "/note text (internal), "
-            "/move #N (reply), /merge #N"
+            "/move #N (reply), /merge #N\n"
+            "/take, /save name (reply; or react 📖), /snip name"
         ),
         "zh": (
             "/case [标题]（回复）建单，/new <内容>，/status [#N]\n"
             "/assign @用户|me，/priority P1..P4，/resolve，/reopen\n"
             "/hold（暂停；/reopen 恢复），/followup 2d [@负责人] 内容，/done\n"
             "/note 内容（内部），"
-            "/move #N（回复），/merge #N"
+            "/move #N（回复），/merge #N\n"
+            "/take，/save 名称（回复；或添加 📖），/snip 名称"
         ),
     },
     # -- status lists, boards and cards
