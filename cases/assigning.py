@@ -62,24 +62,12 @@ class Assigning(Effects):
             last = tried[-1]  # passing on: the one after whoever had it
         choices = ordered(route, self._account(ctx, case), last, loads)
         chosen = pick(choices, tried, lambda p: policy.on_duty(p, ctx.now))
-        triage = self.settings.triage_chat
         locale = self.settings.staff_locale
         if chosen is None:
             settle(case)
             await uow.save_case(case)
-            if triage is not None:
-                text = self.texts.render("routed_nobody", locale, ref=case.ref, title=case.title)
-                await self._emit(
-                    ctx,
-                    Outbound(
-                        OutboundKind.SEND,
-                        triage.platform,
-                        triage.chat,
-                        text=text,
-                        case_id=case.id,
-                        purpose="routing",
-                    ),
-                )
+            text = self.texts.render("routed_nobody", locale, ref=case.ref, title=case.title)
+            await self._tell_triage(ctx, case, text)
             return
         person, reason = chosen
         if tried:
@@ -106,10 +94,14 @@ class Assigning(Effects):
             case.sla.pop("route_at", None)
         case.next_due_at = sla.earliest_due(case)
         await uow.save_case(case)
+        name = await self._person_name(ctx, person, locale)
+        why = self.texts.render(f"route_reason_{reason}", locale)
+        text = self.texts.render("routed", locale, ref=case.ref, name=name, reason=why)
+        await self._tell_triage(ctx, case, text)
+
+    async def _tell_triage(self, ctx: Ctx, case: CaseRecord, text: str) -> None:
+        triage = self.settings.triage_chat
         if triage is not None:
-            name = await self._person_name(ctx, person, locale)
-            why = self.texts.render(f"route_reason_{reason}", locale)
-            text = self.texts.render("routed", locale, ref=case.ref, name=name, reason=why)
             await self._emit(
                 ctx,
                 Outbound(

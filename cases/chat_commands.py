@@ -176,9 +176,12 @@ class Commands(Intake):
             )
         await self._send(ctx, text, reply_to=ctx.event.message_id, purpose="status")
 
-    async def _target_case(self, ctx: Ctx, command: Command) -> CaseRecord | None:
+    async def _target_case(
+        self, ctx: Ctx, command: Command, ask: bool = True
+    ) -> CaseRecord | None:
         """The case a command is about: `#N`, the replied message's case, the
-        topic's case, or the chat's only active case. Replies if none."""
+        topic's case, or the chat's only active case. Replies if none (`ask`), or if
+        `#N` names none."""
         uow = ctx.uow
         case: CaseRecord | None = None
         if command.case_ref is not None:
@@ -205,7 +208,8 @@ class Commands(Intake):
                 # read again through `case`, which locks it (see storage.uow): the
                 # list is read unlocked, and this case is about to be changed
                 return await uow.case(self._id(active[0]))
-        await self._reply(ctx, "which_case")
+        if ask:
+            await self._reply(ctx, "which_case")
         return None
 
     async def _case_in_scope(self, ctx: Ctx, number: int) -> CaseRecord | None:

@@ -68,7 +68,7 @@ class Snippets(Effects):
     """/save, /snip and the 📖 reaction, mixed into the engine."""
 
     # `cases.chat_commands.Commands` and `cases.engine.Engine` provide these
-    _case_in_scope: Callable[[Ctx, int], Awaitable[CaseRecord | None]]
+    _target_case: Callable[..., Awaitable[CaseRecord | None]]
     _act_reply: Callable[[Ctx, CaseRecord, str], Awaitable[None]]
 
     async def _cmd_save(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
@@ -115,7 +115,8 @@ class Snippets(Effects):
             return
         variant = pick_variant(variants, ctx.chat.locale)
         assert variant is not None and variant.id is not None
-        case = await self._snip_case(ctx, command)
+        # a snippet outside any case is still posted: no "which case?" first
+        case = await self._target_case(ctx, command, ask=False)
         text = fill(variant.text, await self._snip_values(ctx, case))
         await ctx.uow.used_snippet(variant.id)
         if case is not None and ctx.chat.kind is ChatKind.CUSTOMER:
@@ -124,25 +125,6 @@ class Snippets(Effects):
             ctx.outcome.case_id = case.id
         else:
             await self._send(ctx, text, reply_to=ctx.event.reply_to, purpose="snippet", case=case)
-
-    async def _snip_case(self, ctx: Ctx, command: Command) -> CaseRecord | None:
-        """The case a snippet answers, found as other commands find theirs, without asking."""
-        uow = ctx.uow
-        if command.case_ref is not None:
-            return await self._case_in_scope(ctx, command.case_ref)
-        if ctx.event.reply_to:
-            parent = await uow.message(ctx.chat.id, ctx.event.reply_to)
-            if parent is not None and parent.case_id is not None:
-                return await self._follow_merge(uow, parent.case_id)
-        if ctx.event.chat.thread:
-            found = await uow.case_by_thread(ctx.chat.id, ctx.event.chat.thread)
-            if found is not None:
-                return found
-        if ctx.chat.kind is ChatKind.CUSTOMER:
-            active = list(await uow.open_cases(ctx.chat.id))
-            if len(active) == 1:
-                return await uow.case(self._id(active[0]))
-        return None
 
     async def _snip_values(self, ctx: Ctx, case: CaseRecord | None) -> dict[str, str]:
         locale = ctx.chat.locale
