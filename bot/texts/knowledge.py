@@ -74,5 +74,5 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "名称只能含字母、数字、- 和 _；语言为 en 或 zh；内容不能为空。",
     },
     "desk_similar": {"en": "Similar resolved cases", "zh": "相似的已解决工单"},
-    "desk_similar_none": {"en": "None found.", "zh": "没有找到。"},
+    "desk_similar_none": {"en": "Nothing like it resolved yet.", "zh": "还没有相似的已解决工单。"},
 }
