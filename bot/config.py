@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
@@ -469,6 +470,8 @@ class Config(Section):
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
     routing: list[RouteConfig] = []
+    fields: list[FieldConfig] = []
+    intake: IntakeConfig = IntakeConfig()
 
     @field_validator("sla")
     @classmethod
@@ -536,6 +539,13 @@ class Config(Section):
         for where, ref in refs:
             if ref is not None and ref not in RECIPIENT_ROLES and not staff.known(ref):
                 raise ValueError(f"{where}: {ref!r} is no person key and no [[staff.people]] name")
+        return self
+
+    @model_validator(mode="after")
+    def _fields_and_categories(self) -> Config:
+        problem = check_references(self.fields, self.intake, {a.name for a in self.accounts})
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

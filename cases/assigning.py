@@ -13,7 +13,7 @@ from cases.context import Ctx
 from cases.effects import Effects
 from cases.model import Outbound, OutboundKind, Status
 from cases.records import CaseRecord
-from cases.routing import PASSED_ON, Route, ordered, pick, route_for, settle
+from cases.routing import PASSED_ON, Route, ordered, pending, pick, route_for, settle
 
 
 class Assigning(Effects):
@@ -22,14 +22,19 @@ class Assigning(Effects):
     async def _route(self, ctx: Ctx, case: CaseRecord) -> None:
         """Route a case that just opened, if its account or category has a route."""
         account = self._account(ctx, case)
-        category = case.sla.get("category")
-        route = route_for(
-            self.settings.routes,
-            account.name if account else None,
-            category if isinstance(category, str) else None,
-        )
+        route = route_for(self.settings.routes, account.name if account else None, case.category)
         if route is not None:
             await self._route_to(ctx, case, route, tried=())
+
+    async def _route_category(self, ctx: Ctx, case: CaseRecord) -> None:
+        """A category was set after opening (a button, an answer): its route, if it has
+        one, takes over, unless a person already took the case."""
+        route = next((r for r in self.settings.routes if r.category == case.category), None)
+        state = case.sla.get("route") or {}
+        taken = case.assignee is not None and not pending(case)
+        if route is None or taken or state.get("route") == route.name:
+            return
+        await self._route_to(ctx, case, route, tried=())
 
     async def _pass_on(self, ctx: Ctx, case: CaseRecord) -> None:
         """The sweeper found a routed case nobody took in time: the next person gets it."""

@@ -48,6 +48,9 @@ STAFF_COMMANDS = frozenset(
         "take",
         "save",
         "snip",
+        "tag",
+        "untag",
+        "field",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

@@ -173,7 +173,7 @@ class Effects:
             assignee = names.get(case.assignee, case.assignee) if case.assignee else None
             locale = self.settings.staff_locale
             link = self.settings.message_link(chat.key, case.source_message_id)
-            text = views.card(self.texts, locale, case, chat, assignee, link)
+            text = views.card(self.texts, locale, case, chat, assignee, link, self.settings.fields)
             text += views.similar_lines(self.texts, locale, case)
             await self._emit(
                 ctx,

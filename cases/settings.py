@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cases.calendar import BusinessCalendar
+from cases.field_rules import FieldSpec, IntakeRules
 from cases.model import Capabilities, ChatKey, ThreadMode
 from cases.routing import Route
 from cases.sla import EscalationPolicy, SlaPolicy
@@ -62,6 +63,9 @@ class EngineSettings:
     direct: frozenset[str] | None = None
     # who new cases go to, by account or category (`cases.routing`)
     routes: tuple[Route, ...] = ()
+    # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
+    fields: tuple[FieldSpec, ...] = ()
+    intake: IntakeRules = field(default_factory=IntakeRules)
 
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)

@@ -39,6 +39,7 @@ from web.actions import ActionRejected, perform, staff_action
 from web.auth import require_staff
 from web.charts import bar_chart, gauge
 from web.context import casebot
+from web.fields_view import field_rows
 from web.render import Translator, account_zone, redirect_with_flash, render, span
 from web.reports import cases_csv, review_window
 from web.timeline import timeline
@@ -161,6 +162,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "statuses": ["open", "waiting_on_customer", "on_hold", "resolved", "closed"],
             "priorities": ["P1", "P2", "P3", "P4"],
             "similar": similar,
+            "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
         },
     )
 

@@ -201,6 +201,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/hold (pause; /reopen resumes), /followup 2d [@owner] text, /done\n"
             "/note text (internal), "
             "/move #N (reply), /merge #N\n"
+            "/tag word, /untag word, /field name value\n"
             "/take, /save name (reply; or react 📖), /snip name"
         ),
         "zh": (
@@ -209,6 +210,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/hold（暂停；/reopen 恢复），/followup 2d [@负责人] 内容，/done\n"
             "/note 内容（内部），"
             "/move #N（回复），/merge #N\n"
+            "/tag 标签，/untag 标签，/field 字段名 值\n"
             "/take，/save 名称（回复；或添加 📖），/snip 名称"
         ),
     },

@@ -145,3 +145,20 @@ async def test_an_account_without_a_route_is_not_routed(db_url: str) -> None:
         out = await h.say("carol", "你好，数据库连不上", chat="-100200")  # Globex: auto intake
         assert out.opened and out.case_id is not None
         assert (await h.case(out.case_id))["assignee"] is None
+
+
+async def test_a_category_route_wins_over_the_accounts(db_url: str) -> None:
+    setup = {
+        "routing": [
+            {"account": "Acme", "policy": "round_robin", "people": [EVAN]},
+            {"category": "billing", "policy": "round_robin", "people": [ERIN]},
+        ],
+        "intake": {"categories": [{"name": "billing", "keywords": ["invoice"]}]},
+    }
+    async with Harness(db_url, **setup) as h:
+        case_id = await open_case(h, "our invoice is wrong")
+        case = await h.case(case_id)
+        assert case["assignee"] == h.key("1002")
+        assert events(case, "assigned")[-1]["data"]["route"] == "category:billing"
+        other = await open_case(h, "the VM is slow")
+        assert (await h.case(other))["assignee"] == h.key("1001")

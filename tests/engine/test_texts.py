@@ -40,6 +40,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "nudge_": NUDGE_KINDS,
     "weekday_": tuple(str(d) for d in range(7)),
     "route_reason_": routing.REASONS,
+    "desk_ev_category_": ("keywords", "button", "answer"),
 }
 
 

@@ -8,7 +8,7 @@ takes it whole) and the answer that resolved it. On SQLite an FTS5 table mirrors
 terms; on PostgreSQL a GIN index on `to_tsvector('simple', terms)`.
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0013"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
