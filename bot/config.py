@@ -458,6 +458,24 @@ class EscalationConfig(Section):
         return value
 
 
+class RouteConfig(Section):
+    """One `[[routing]]` table: who new cases of an account (or a category) go to."""
+
+    account: str | None = None
+    category: str | None = None
+    policy: Literal["owner", "round_robin", "least_loaded"] = "round_robin"
+    # the people it chooses among (default: every engineer); only those on duty count
+    people: list[StaffRef] = []
+    # a routed case nobody takes within this passes to the next person; unset: never
+    pass_after: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RouteConfig:
+        if (self.account is None) == (self.category is None):
+            raise ValueError("account: a route names an account or a category (one of them)")
+        return self
+
+
 class Config(Section):
     storage: StorageConfig = StorageConfig()
     http: HttpConfig = HttpConfig()
@@ -473,6 +491,7 @@ class Config(Section):
     bridges: list[BridgeConfig] = []
     trackers: TrackersConfig = TrackersConfig()
     slack: SlackConfig | None = None
+    routing: list[RouteConfig] = []
     fields: list[FieldConfig] = []
     intake: IntakeConfig = IntakeConfig()
 
@@ -508,6 +527,9 @@ class Config(Section):
             if bridge.name in bridges:
                 raise ValueError(f"bridges[{i}].name: duplicate bridge {bridge.name!r}")
             bridges.add(bridge.name)
+        for i, route in enumerate(self.routing):
+            if route.account is not None and route.account not in seen_names:
+                raise ValueError(f"routing[{i}].account: no account named {route.account!r}")
         return self
 
     @model_validator(mode="after")
@@ -530,6 +552,11 @@ class Config(Section):
             *((f"accounts[{i}].owner", a.owner) for i, a in enumerate(self.accounts)),
             *((f"accounts[{i}].backup", a.backup) for i, a in enumerate(self.accounts)),
             *((f"http.users[{i}].person", u.person) for i, u in enumerate(self.http.users)),
+            *(
+                (f"routing[{i}].people[{j}]", p)
+                for i, route in enumerate(self.routing)
+                for j, p in enumerate(route.people)
+            ),
         ]
         for where, ref in refs:
             if ref is not None and ref not in RECIPIENT_ROLES and not staff.known(ref):

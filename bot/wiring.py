@@ -11,6 +11,7 @@ from bot.config import Config, StaffPerson
 from cases.calendar import BusinessCalendar
 from cases.clock import Clock
 from cases.model import Capabilities, ChatKey, Role
+from cases.routing import Route
 from cases.settings import EngineSettings, OpeningLimits
 from cases.sla import (
     RECIPIENT_ROLES,
@@ -110,6 +111,25 @@ def engine_settings(config: Config) -> EngineSettings:
         direct=direct_platforms(config),
         fields=tuple(f.spec() for f in config.fields),
         intake=config.intake.rules(),
+        routes=routes(config),
+    )
+
+
+def routes(config: Config) -> tuple[Route, ...]:
+    """`[[routing]]`, each person by the key they are recorded under; a route naming
+    nobody chooses among every engineer."""
+    key = config.staff.key_of
+    engineers = [*config.staff.engineers]
+    engineers += [p.ids[0] for p in config.staff.people if _role(config, p) is Role.ENGINEER]
+    return tuple(
+        Route(
+            account=r.account,
+            category=r.category,
+            policy=r.policy,
+            people=tuple(dict.fromkeys(key(p) for p in (r.people or engineers))),
+            pass_after=r.pass_after,
+        )
+        for r in config.routing
     )
 
 

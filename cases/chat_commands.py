@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from cases import views
+from cases import routing, views
 from cases.commands import (
     STAFF_COMMANDS,
     Command,
@@ -183,9 +183,12 @@ class Commands(CaseFields):
             )
         await self._send(ctx, text, reply_to=ctx.event.message_id, purpose="status")
 
-    async def _target_case(self, ctx: Ctx, command: Command) -> CaseRecord | None:
+    async def _target_case(
+        self, ctx: Ctx, command: Command, ask: bool = True
+    ) -> CaseRecord | None:
         """The case a command is about: `#N`, the replied message's case, the
-        topic's case, or the chat's only active case. Replies if none."""
+        topic's case, or the chat's only active case. Replies if none (`ask`), or if
+        `#N` names none."""
         uow = ctx.uow
         case: CaseRecord | None = None
         if command.case_ref is not None:
@@ -212,7 +215,8 @@ class Commands(CaseFields):
                 # read again through `case`, which locks it (see storage.uow): the
                 # list is read unlocked, and this case is about to be changed
                 return await uow.case(self._id(active[0]))
-        await self._reply(ctx, "which_case")
+        if ask:
+            await self._reply(ctx, "which_case")
         return None
 
     async def _case_in_scope(self, ctx: Ctx, number: int) -> CaseRecord | None:
@@ -257,17 +261,31 @@ class Commands(CaseFields):
             assignee = person.key
         await self._assign(ctx, case, assignee)
 
-    async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
+    async def _cmd_take(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
+        case = await self._target_case(ctx, command)
+        if case is not None:
+            assert ctx.event.actor is not None
+            await self._assign(ctx, case, ctx.event.actor.key, reason="take")
+
+    async def _assign(
+        self, ctx: Ctx, case: CaseRecord, assignee: str, reason: str = "assign"
+    ) -> None:
         # a person known under several keys is assigned as one, whichever key took it
         assignee = await recorded_key(ctx.uow, assignee)
         name = await self._person_name(ctx, assignee, ctx.chat.locale)
-        if case.assignee == assignee:
+        # a routed person taking what routing gave them is taking it, no repeat
+        if case.assignee == assignee and not routing.pending(case):
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
             return
         old = case.assignee
         case.assignee = assignee
+        routing.settle(case)  # a person's choice wins over routing: no more passing on
         await ctx.uow.add_event(
-            self._id(case), "assigned", ctx.now, ctx.actor_key, {"from": old, "to": assignee}
+            self._id(case),
+            "assigned",
+            ctx.now,
+            ctx.actor_key,
+            {"from": old, "to": assignee, "reason": reason},
         )
         if case.status is Status.NEW:
             await self._set_status(ctx, case, Status.OPEN, reason="assigned", save=False)

@@ -223,6 +223,8 @@ class Engine(Links, Incidents):
             await self._set_status(ctx, case, Status.RESOLVED, reason="no_customer_reply")
         elif action.kind is SystemKind.CLOSE:
             await self._set_status(ctx, case, Status.CLOSED, reason="close_after")
+        elif action.kind is SystemKind.PASS_ON:
+            await self._pass_on(ctx, case)
         return outcome
 
     def to_customer(

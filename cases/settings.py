@@ -9,6 +9,7 @@ from datetime import timedelta
 from cases.calendar import BusinessCalendar
 from cases.field_rules import FieldSpec, IntakeRules
 from cases.model import Capabilities, ChatKey, ThreadMode
+from cases.routing import Route
 from cases.sla import EscalationPolicy, SlaPolicy
 
 # what an unlisted platform is taken to do
@@ -68,6 +69,8 @@ class EngineSettings:
         """The locale a staff person reads texts meant for them alone (DMs) in."""
         return self.person_locales.get(key or "", self.staff_locale)
 
+    # who new cases go to, by account or category (`cases.routing`)
+    routes: tuple[Route, ...] = ()
     # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
     fields: tuple[FieldSpec, ...] = ()
     intake: IntakeRules = field(default_factory=IntakeRules)

@@ -393,3 +393,35 @@ class TrackerDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column()
+class RouteTurn(Base):
+    """Whom a round-robin route gave a case last (see cases.routing)."""
+
+    __tablename__ = "route_turns"
+    route: Mapped[str] = mapped_column(String(200), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column()
+
+
+class SnippetRow(Base):
+    """A saved answer, one row per name and locale (see cases.snippets)."""
+
+    __tablename__ = "snippets"
+    __table_args__ = (UniqueConstraint("name", "locale", name="uq_snippets_name_locale"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SimilarDoc(Base):
+    """A resolved case's search terms and resolution (see storage.similar)."""
+
+    __tablename__ = "similar_docs"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    terms: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column()

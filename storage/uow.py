@@ -35,6 +35,7 @@ from cases.records import (
 from storage.fastpath import FastStatement, raw_sqlite
 from storage.incidents import IncidentStore
 from storage.issues import IssueStore
+from storage.knowledge import KnowledgeQueries
 from storage.models import (
     Account,
     Anchor,
@@ -327,7 +328,7 @@ def statements(session: AsyncSession) -> _Statements:
     return _STATEMENTS[dialect]
 
 
-class SqlUnitOfWork(IncidentStore, IssueStore):
+class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     """`cases.ports.UnitOfWork` over one AsyncSession."""
 
     def __init__(self, session: AsyncSession, caches: Caches | None = None) -> None:

@@ -37,8 +37,8 @@ async def test_assign_me_and_by_username(db_url: str) -> None:
         assert case["assignee"] == h.key("1002")
         assigned = events(case, "assigned")
         assert [e["data"] for e in assigned] == [
-            {"from": None, "to": h.key("1001")},
-            {"from": h.key("1001"), "to": h.key("1002")},
+            {"from": None, "to": h.key("1001"), "reason": "assign"},
+            {"from": h.key("1001"), "to": h.key("1002"), "reason": "assign"},
         ]
         assert [e["actor"] for e in assigned] == [h.key("1001"), h.key("1001")]
 
