@@ -147,6 +147,7 @@ class UnitOfWork(IncidentPort, Protocol):
         """The links of an issue (every case it reaches) or of a case."""
 
     async def save_issue_link(self, link: IssueLink) -> None: ...
+
     # ------------------------------------------- routing, saved answers, similar cases
 
     async def open_load(self, people: Sequence[str]) -> dict[str, int]:

@@ -393,6 +393,8 @@ class TrackerDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column()
+
+
 class RouteTurn(Base):
     """Whom a round-robin route gave a case last (see cases.routing)."""
 
