@@ -232,6 +232,81 @@ async def test_a_send_is_recorded_through_a_database_hiccup(
         assert row.status == "sent" and row.platform_message_id
 
 
+async def test_a_lock_outlasting_the_lease_while_recording_does_not_repeat_the_send(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chaos test's repeated triage send: another process held SQLite's write lock
+    past the busy timeout, so recording a done send failed for longer than half the
+    lease; the dispatcher gave up, the lease ran out, and the next claim sent it again."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage import outbox
+
+    real_mark_sent = outbox.mark_sent
+    locked = asyncio.Event()
+    locked.set()
+
+    async def locked_mark_sent(*args: object, **kw: object) -> bool:
+        if locked.is_set():
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        return await real_mark_sent(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "mark_sent", locked_mark_sent)
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, lease=timedelta(seconds=1), idle_poll=0.01)
+        await enqueue(h, send(ACME, "once only"))
+        d.start()
+        try:
+            for _ in range(200):
+                if adapter.delivered:
+                    break
+                await asyncio.sleep(0.01)
+            h.clock.advance(seconds=5)  # the lease ran out while the lock was held
+            await asyncio.sleep(1.0)  # well past half the (real-time) lease
+            locked.clear()
+            for _ in range(300):
+                if (await rows(h))[0].status == "sent":
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await d.stop()
+        assert adapter.texts() == ["once only"]
+        (row,) = await rows(h)
+        assert row.status == "sent" and row.platform_message_id
+
+
+async def test_a_send_whose_record_failed_for_good_is_recorded_not_sent_again(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording failed in a way that does not pass by retrying; the row is claimed
+    again once its lease ran out, and the send done is recorded, not repeated."""
+    from sqlalchemy.exc import IntegrityError
+
+    from storage import outbox
+
+    real_mark_sent = outbox.mark_sent
+    failures = [IntegrityError("UPDATE outbox", {}, ValueError("constraint"))]
+
+    async def once_broken_mark_sent(*args: object, **kw: object) -> bool:
+        if failures:
+            raise failures.pop()
+        return await real_mark_sent(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "mark_sent", once_broken_mark_sent)
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, lease=timedelta(seconds=30))
+        await enqueue(h, send(ACME, "once only"))
+        with pytest.raises(IntegrityError):
+            await d.run_once()
+        h.clock.advance(minutes=5)
+        assert await d.run_once() == 1
+        assert adapter.texts() == ["once only"]
+        (row,) = await rows(h)
+        assert row.status == "sent" and row.platform_message_id == "1000"
+
+
 async def test_a_record_whose_commit_answer_was_lost_is_not_written_twice(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
