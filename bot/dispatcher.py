@@ -34,6 +34,10 @@ from storage.models import OutboxRow
 
 log = logging.getLogger(__name__)
 
+# seconds a puller's result is retried through database errors before it is answered
+# 503 (it sends the result again; the receipt is kept meanwhile)
+SETTLE_PATIENCE = 10.0
+
 
 class Dispatcher:
     def __init__(
@@ -133,8 +137,7 @@ class Dispatcher:
                 )
                 await session.commit()
                 return True
-            anchor_id = await outbox.anchor_message(session, row.anchor) if row.anchor else None
-        delivery = outbox.to_delivery(row, anchor_id)
+            delivery = await outbox.delivery_for(session, row)
         try:
             receipt = await adapter.deliver(delivery)
         except DeliveryError as exc:
@@ -147,11 +150,17 @@ class Dispatcher:
             self.observe("sent", row)
         return True
 
-    async def _record_until_saved(self, row: OutboxRow, receipt: Receipt) -> None:
+    async def _record_until_saved(
+        self, row: OutboxRow, receipt: Receipt, patience: float | None = None
+    ) -> None:
         """Record a done send, retrying through database errors that may pass for as
-        long as they last. Giving up after a while (it once gave up after half the
-        lease) let the row be claimed again and sent twice when a lock outlasted it."""
+        long as they last (or `patience` seconds, for a bridge's HTTP answer, which
+        it sends again). Giving up after half the lease once let the row be claimed
+        again and sent twice when a lock outlasted it; the receipt kept meanwhile
+        records it instead, whoever claims it next in this process."""
         self._unrecorded[row.id] = receipt
+        loop = asyncio.get_running_loop()
+        deadline = None if patience is None else loop.time() + patience
         delay = 0.05
         while True:
             try:
@@ -164,6 +173,8 @@ class Dispatcher:
                 # only what may pass: a constraint or a bug would fail the same way
                 # every time, and holding the chat's queue for it helps nobody
                 if not (isinstance(exc, OSError) or transient_database_error(exc)):
+                    raise
+                if deadline is not None and loop.time() + delay >= deadline:
                     raise
                 log.warning("recording sent outbox row %s failed, retrying: %s", row.id, exc)
                 await asyncio.sleep(delay)
@@ -225,8 +236,7 @@ class Dispatcher:
                 if await outbox.superseded(session, row):
                     await outbox.mark_sent(session, row.id, now, None, "superseded", "skipped")
                     continue
-                anchor = await outbox.anchor_message(session, row.anchor) if row.anchor else None
-                taken.append(outbox.to_delivery(row, anchor))
+                taken.append(await outbox.delivery_for(session, row))
         for row_id in recorded:
             self._unrecorded.pop(row_id, None)
         return taken
@@ -249,7 +259,7 @@ class Dispatcher:
             if row.status == "pending":
                 await self._failed(row, result.reason, result.retry_after, result.permanent)
             return True
-        await self._record_until_saved(row, result)
+        await self._record_until_saved(row, result, patience=SETTLE_PATIENCE)
         if self.observe:
             self.observe("sent", row)
         return True

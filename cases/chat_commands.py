@@ -81,10 +81,13 @@ class Commands(Intake):
                 ctx.event.actor.user_id,
                 text=text,
                 person=ctx.event.actor.key,
+                # where to say so when no direct chat reaches them (a bridge they never
+                # wrote to directly); the link itself is never posted there
+                fallback_chat=None if ctx.event.is_direct else ctx.event.chat.chat,
                 purpose="login",
             ),
         )
-        if ctx.chat.kind is not ChatKind.TRIAGE and ctx.event.chat.chat != ctx.event.actor.user_id:
+        if ctx.chat.kind is not ChatKind.TRIAGE and not ctx.event.is_direct:
             await self._reply(ctx, "login_sent")
 
     async def _cmd_new(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:

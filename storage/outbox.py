@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from cases.delivery import Delivery, Receipt
 from cases.model import Button, Outbound
-from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow
+from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow, Person
 
 
 def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
@@ -55,7 +55,22 @@ def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
     }
 
 
-def to_delivery(row: OutboxRow, anchor_message_id: str | None = None) -> Delivery:
+async def delivery_for(session: AsyncSession, row: OutboxRow) -> Delivery:
+    """A claimed row as the adapter carries it out, with what it refers to looked up:
+    the message an upsert edits, the direct chat a DM goes to."""
+    anchor = await anchor_message(session, row.anchor) if row.anchor else None
+    direct = None
+    person = row.payload.get("person")
+    if row.kind == "dm" and person:
+        direct = (
+            await session.execute(select(Person.direct_chat).where(Person.key == str(person)))
+        ).scalar_one_or_none()
+    return to_delivery(row, anchor, direct)
+
+
+def to_delivery(
+    row: OutboxRow, anchor_message_id: str | None = None, direct_chat: str | None = None
+) -> Delivery:
     """A claimed row as the adapter carries it out."""
     payload = dict(row.payload)
     buttons = tuple(
@@ -80,6 +95,7 @@ def to_delivery(row: OutboxRow, anchor_message_id: str | None = None) -> Deliver
         pin=bool(payload.get("pin")),
         person=payload.get("person"),
         fallback_chat=payload.get("fallback_chat"),
+        direct_chat=direct_chat,
         callback_id=payload.get("callback_id"),
         extra={str(k): str(v) for k, v in extra.items()},
     )
