@@ -243,6 +243,12 @@ class Commands(Intake):
             person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
             if person is None and names:
                 person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
+            # someone picked without a username (Telegram's text_mention): the platform
+            # names them by key in the event's mentions, not in the text
+            keyed = [m for m in ctx.event.mentions if ":" in m]
+            if person is None and keyed:
+                person = await ctx.uow.person(keyed[0])
+                names = names or [person.name if person else keyed[0]]
             if not names and person is None:
                 await self._reply(ctx, "usage_assign")
                 return
