@@ -178,7 +178,9 @@ def run(bench: Bench, quick: bool) -> tuple[list[tuple[str, str, str]], float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts, a smoke run")
-    parser.add_argument("--only", help="comma-separated subset: ingest,latency,sweeper,memory,claim")
+    parser.add_argument(
+        "--only", help="comma-separated subset: ingest,latency,sweeper,memory,claim"
+    )
     args = parser.parse_args(argv)
     chosen = benches(args.quick)
     if args.only:

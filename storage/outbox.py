@@ -57,19 +57,28 @@ def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
 
 async def delivery_for(session: AsyncSession, row: OutboxRow) -> Delivery:
     """A claimed row as the adapter carries it out, with what it refers to looked up:
-    the message an upsert edits, the direct chat a DM goes to."""
+    the message an upsert edits, the direct chat a DM goes to, the card whose thread
+    a triage message joins."""
     anchor = await anchor_message(session, row.anchor) if row.anchor else None
+    thread = None
+    thread_of = (row.payload.get("extra") or {}).get("thread_of")
+    if thread_of and not row.payload.get("thread"):
+        # a triage message about a case, into its card's reply thread once it exists
+        thread = await anchor_message(session, str(thread_of))
     direct = None
     person = row.payload.get("person")
     if row.kind == "dm" and person:
         direct = (
             await session.execute(select(Person.direct_chat).where(Person.key == str(person)))
         ).scalar_one_or_none()
-    return to_delivery(row, anchor, direct)
+    return to_delivery(row, anchor, direct, thread)
 
 
 def to_delivery(
-    row: OutboxRow, anchor_message_id: str | None = None, direct_chat: str | None = None
+    row: OutboxRow,
+    anchor_message_id: str | None = None,
+    direct_chat: str | None = None,
+    thread: str | None = None,
 ) -> Delivery:
     """A claimed row as the adapter carries it out."""
     payload = dict(row.payload)
@@ -89,7 +98,7 @@ def to_delivery(
         anchor=row.anchor,
         anchor_message_id=anchor_message_id,
         attempts=row.attempts,
-        thread=payload.get("thread"),
+        thread=payload.get("thread") or thread,
         reply_to=payload.get("reply_to"),
         buttons=buttons,
         pin=bool(payload.get("pin")),

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import parse_config
 from bot.wiring import capabilities, engine_settings
-from tests.bridge.kit import BRIDGE, ROOM, BridgeBox, bridge_config
+from tests.bridge.kit import BRIDGE, ROOM, TRIAGE_ROOM, BridgeBox, bridge_config
 from tests.bridge.test_commands import pull, result
 from tests.fakes.bridge_peer import FakeBridge, text_of
 
@@ -100,3 +100,19 @@ async def test_pull_mode_pins_a_new_board_and_dms_as_push_mode_does(make_box: An
         assert await result(http, box, link["command_id"], {"message_id": "dm-1"}) == 200
     await box.drained()
     assert {r.status for r in await box.outbox() if r.platform == BRIDGE} == {"sent"}
+
+
+async def test_a_triage_message_about_a_case_joins_its_cards_thread(
+    make_box: Any, peer: FakeBridge
+) -> None:
+    """Triage in a bridge room with reply threads: a note about a case goes into the
+    thread of the case's card there, not loose into the room."""
+    box: BridgeBox = await make_box(triage_on_bridge=True)
+    await box.say("bob", "/new the VPN drops", message_id="q-vpn")
+    await box.drained()
+    (card,) = [r for r in await box.outbox() if r.purpose == "card"]
+    assert card.platform_message_id
+    await box.say("evan", "/note #1 checked the gateway logs", chat=TRIAGE_ROOM)
+    await box.drained()
+    notes = [c for c in peer.sent(chat=TRIAGE_ROOM) if "checked the gateway logs" in c["text"]]
+    assert notes and {c["thread_id"] for c in notes} == {card.platform_message_id}, notes
