@@ -389,7 +389,7 @@ class Commands(Intake):
                     text=text,
                     case_id=case.id,
                     purpose="note",
-                    extra=self.settings.card_thread(triage.platform, case.id),
+                    extra=self.settings.card_thread(triage.platform, self._id(case)),
                 ),
             )
 

@@ -4,21 +4,19 @@ coalesced upserts, leases, and no double sends across processes."""
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import select
 
 from adapters.base import DeliveryError
 from bot.dispatcher import Dispatcher
 from cases.model import Outbound, OutboundKind
-from storage.models import CaseRow, OutboxRow
-from storage.outbox import claim_due
+from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWork
 from tests.fakes.recording_adapter import RecordingAdapter
-from tests.harness import ACME, GLOBEX, TRIAGE, Harness
+from tests.harness import ACME, TRIAGE, Harness
 
 
 def dispatcher_for(h: Harness, adapter: RecordingAdapter, **kw: object) -> Dispatcher:
@@ -372,7 +370,6 @@ async def test_a_record_failing_for_good_is_not_retried_for_half_the_lease(
 ) -> None:
     """Only a failure that may pass is retried: a broken constraint would fail the same
     way for the next 15 s while the chat's queue waits."""
-    import time
 
     from sqlalchemy.exc import IntegrityError
 
