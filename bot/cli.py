@@ -135,6 +135,9 @@ EXPORT_COLUMNS = [
     "resolved_at",
     "closed_at",
     "csat",
+    "category",
+    "tags",
+    "fields",
     "messages",
     "events",
 ]
