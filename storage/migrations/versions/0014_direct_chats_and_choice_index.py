@@ -6,7 +6,7 @@ typed-number choice lookup (a customer answering "5" finds the sent message's
 buttons), which went through every sent row before.
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0013"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
