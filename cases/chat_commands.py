@@ -88,10 +88,13 @@ class Commands(CaseFields):
                 ctx.event.actor.user_id,
                 text=text,
                 person=ctx.event.actor.key,
+                # where to say so when no direct chat reaches them (a bridge they never
+                # wrote to directly); the link itself is never posted there
+                fallback_chat=None if ctx.event.is_direct else ctx.event.chat.chat,
                 purpose="login",
             ),
         )
-        if ctx.chat.kind is not ChatKind.TRIAGE and ctx.event.chat.chat != ctx.event.actor.user_id:
+        if ctx.chat.kind is not ChatKind.TRIAGE and not ctx.event.is_direct:
             await self._reply(ctx, "login_sent")
 
     async def _cmd_new(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
@@ -251,6 +254,12 @@ class Commands(CaseFields):
             person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
             if person is None and names:
                 person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
+            # someone picked without a username (Telegram's text_mention): the platform
+            # names them by key in the event's mentions, not in the text
+            keyed = [m for m in ctx.event.mentions if ":" in m]
+            if person is None and keyed:
+                person = await ctx.uow.person(keyed[0])
+                names = names or [person.name if person else keyed[0]]
             if not names and person is None:
                 await self._reply(ctx, "usage_assign")
                 return
@@ -407,6 +416,7 @@ class Commands(CaseFields):
                     text=text,
                     case_id=case.id,
                     purpose="note",
+                    extra=self.settings.card_thread(triage.platform, self._id(case)),
                 ),
             )
 

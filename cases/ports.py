@@ -44,6 +44,9 @@ class UnitOfWork(IncidentPort, Protocol):
 
     async def remember_person(self, actor: Actor) -> None: ...
 
+    async def remember_direct_chat(self, person: str, chat: str) -> None:
+        """The chat a person wrote to the bot from directly: DMs to them go there."""
+
     async def person(self, key: str) -> PersonInfo | None:
         """Who a platform key belongs to. Any key of a staff person known under several
         answers as that person: `key` is the one they are recorded under (assignee,

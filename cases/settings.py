@@ -78,6 +78,13 @@ class EngineSettings:
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)
 
+    def card_thread(self, platform: str, case_id: int) -> dict[str, str]:
+        """`Outbound.extra` for a triage message about a case: on a reply-thread
+        platform it goes into the thread of the case's card (once the card is sent)."""
+        if self.can(platform).threads is ThreadMode.REPLY:
+            return {"thread_of": f"card:{case_id}"}
+        return {}
+
     def message_link(self, chat: ChatKey, message_id: str | None) -> str:
         """A link to a message as its platform's adapter builds it, or ""."""
         build = self.can(chat.platform).permalink

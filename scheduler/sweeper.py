@@ -214,7 +214,10 @@ class Sweeper:
                     text=text,
                     case_id=case.id,
                     purpose="nudge",
-                    extra={"nudge": nudge.kind},
+                    extra={
+                        "nudge": nudge.kind,
+                        **self.engine.settings.card_thread(triage.platform, case.id),
+                    },
                 )
             )
         return actions

@@ -95,6 +95,8 @@ class Person(Base):
     # recorded under (their first id) and their name; both unset for everyone else
     person: Mapped[str | None] = mapped_column(String(200), index=True)
     person_name: Mapped[str | None] = mapped_column(String(300))
+    # the chat a bridge gave when they wrote to the bot directly: DMs to them go there
+    direct_chat: Mapped[str | None] = mapped_column(String(128))
 
 
 class CaseRow(Base):
@@ -201,7 +203,11 @@ class OutboxRow(Base):
     """Actions to carry out after commit; pending until sent, dead after the last try."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # a typed choice ("5") finds the message it answers by the message's id
+        Index("ix_outbox_sent_message", "platform_message_id", "chat", "platform"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     created_at: Mapped[datetime] = mapped_column()
     platform: Mapped[str] = mapped_column(String(32))

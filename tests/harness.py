@@ -184,6 +184,7 @@ class Harness:
         message_id: str | None = None,
         attachments: tuple[Attachment, ...] = (),
         advance: timedelta | None = timedelta(seconds=30),
+        mentions: tuple[str, ...] = (),
     ) -> Outcome:
         if advance:
             self.clock.advance(advance)
@@ -200,6 +201,7 @@ class Harness:
                 reply_to=reply_to,
                 text=text,
                 attachments=attachments,
+                mentions=mentions,
             )
         )
 
