@@ -2,7 +2,8 @@
 
 Unknown keys are rejected so a typo fails with its key named. Secrets may come
 from environment variables (`CASEBOT_TELEGRAM_TOKEN`, `CASEBOT_TELEGRAM_SECRET_TOKEN`,
-`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`), which win over the file.
+`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`, `CASEBOT_FEISHU_APP_SECRET`,
+`CASEBOT_FEISHU_ENCRYPT_KEY`, `CASEBOT_FEISHU_VERIFICATION_TOKEN`), which win over the file.
 Nothing is built at import time.
 """
 
@@ -26,6 +27,7 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.feishu import FeishuConfig
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
@@ -450,6 +452,7 @@ class Config(Section):
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
+    feishu: FeishuConfig | None = None
 
     @field_validator("sla")
     @classmethod
@@ -544,6 +547,9 @@ _ENV = {
     "CASEBOT_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
     "CASEBOT_HTTP_API_TOKEN": ("http", "api_token"),
     "CASEBOT_STORAGE_URL": ("storage", "url"),
+    "CASEBOT_FEISHU_APP_SECRET": ("feishu", "app_secret"),
+    "CASEBOT_FEISHU_ENCRYPT_KEY": ("feishu", "encrypt_key"),
+    "CASEBOT_FEISHU_VERIFICATION_TOKEN": ("feishu", "verification_token"),
 }
 
 

@@ -75,6 +75,8 @@ def escalation_policy(config: Config) -> EscalationPolicy:
 
 def engine_settings(config: Config) -> EngineSettings:
     emojis = config.telegram.case_emoji if config.telegram else ["🎫"]
+    if config.feishu is not None:
+        emojis = [*emojis, *config.feishu.case_emoji]
     return EngineSettings(
         conversation_window=config.cases.conversation_window,
         reopen_window=config.cases.reopen_window,
@@ -107,6 +109,10 @@ def capabilities(config: Config) -> dict[str, Capabilities]:
 
     found = {"telegram": TELEGRAM}
     found.update({b.name: capabilities_of(b) for b in config.bridges})
+    if config.feishu is not None:
+        from adapters.feishu import CAPABILITIES as FEISHU
+
+        found["feishu"] = FEISHU
     return found
 
 
@@ -114,13 +120,24 @@ def build_adapters(
     config: Config, clock: Clock, texts: Texts, *, queue: CommandQueue
 ) -> dict[str, Adapter]:
     """The adapter registry: one adapter per configured platform section, by platform.
-    Each owns its settings (`[telegram]`, a `[[bridges]]` table) and its web routes."""
+    Each owns its settings (`[telegram]`, `[feishu]`, a `[[bridges]]` table) and its
+    web routes."""
     adapters: dict[str, Adapter] = {}
     if config.telegram is not None:
         from adapters.telegram import TelegramAdapter
 
         adapters["telegram"] = TelegramAdapter(
             config.telegram,
+            clock,
+            texts=texts,
+            triage_chat=config.staff.triage_chat,
+            staff_locale=config.staff.locale,
+        )
+    if config.feishu is not None:
+        from adapters.feishu import FeishuAdapter
+
+        adapters["feishu"] = FeishuAdapter(
+            config.feishu,
             clock,
             texts=texts,
             triage_chat=config.staff.triage_chat,
@@ -144,6 +161,8 @@ def direct_platforms(config: Config) -> frozenset[str]:
     configured = {b.name for b in config.bridges} | (
         {"telegram"} if config.telegram is not None else set()
     )
+    if config.feishu is not None:
+        configured.add("feishu")
     return frozenset(p for p, c in capabilities(config).items() if c.direct and p in configured)
 
 
