@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -128,10 +129,8 @@ class FakeFeishu:
             if loop.time() > deadline:
                 raise AssertionError(f"timed out; sent so far: {self.texts()}")
             self.arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), 0.1)
-            except TimeoutError:
-                pass
 
     # ------------------------------------------------------------ handlers
 
