@@ -171,7 +171,8 @@ class FeishuApi:
             if code != 0:
                 raise FeishuError(what, status, code, str(answer.get("msg") or ""))
             data = answer.get("data")
-            return data if isinstance(data, dict) else {}
+            # a few calls (bot info) answer beside `data` rather than in it
+            return data if isinstance(data, dict) else answer
         raise DeliveryError(f"{what}: the token was refused twice")
 
 
