@@ -268,8 +268,20 @@ def cmd_failed(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     config = _config(args)
+    if config.feishu is not None:
+        from adapters.feishu_doctor import run_feishu_doctor
+
+        found = asyncio.run(run_feishu_doctor(config))
+        if config.telegram is None:
+            return found
+        return max(found, _telegram_doctor(config))
     if config.telegram is None:
-        raise UserError("doctor: no [telegram] section in the config")
+        raise UserError("doctor: no [telegram] or [feishu] section in the config")
+    return _telegram_doctor(config)
+
+
+def _telegram_doctor(config: Config) -> int:
+    assert config.telegram is not None
     if not config.telegram.token:
         raise AdapterConfigError("telegram.token: not set (nor CASEBOT_TELEGRAM_TOKEN)")
     from adapters.telegram_doctor import run_doctor
@@ -324,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(func=cmd_outbox)
 
-    with_config("doctor", "check the Telegram bot and its groups").set_defaults(func=cmd_doctor)
+    with_config("doctor", "check the Telegram or Feishu bot and its groups").set_defaults(func=cmd_doctor)
 
     p = with_config("failed", "list inbound events the engine rejected, or retry them")
     p.add_argument("--retry", action="store_true", help="run them through the engine again")
