@@ -37,6 +37,7 @@ from adapters.feishu_translate import (
     event_id,
     event_type,
     reaction_message,
+    sub,
     translate,
 )
 from cases.clock import Clock
@@ -172,7 +173,7 @@ class FeishuAdapter:
                 raise AdapterConfigError(f"feishu.app_secret: {exc.reason}") from None
             log.warning("feishu: Open API at %s not reachable (%s)", self.config.base_url, exc)
             return
-        bot = info.get("bot") if isinstance(info.get("bot"), dict) else info
+        bot = sub(info, "bot") or info
         self.bot_open_id = str(bot.get("open_id") or "") or None
         log.info("feishu: %s as %s", self.config.base_url, bot.get("app_name") or self.bot_open_id)
 
@@ -204,7 +205,7 @@ class FeishuAdapter:
         if self.sink is None:
             return web.json_response({"error": "not running"}, status=503)
         raw = opened.raw
-        header = raw.get("header") if isinstance(raw.get("header"), dict) else {}
+        header = sub(raw, "header")
         if self.tenant_key is None and isinstance(header.get("tenant_key"), str):
             self.tenant_key = header["tenant_key"]
         chat_id = None

@@ -17,6 +17,7 @@ from typing import Any
 
 from adapters.base import DeliveryError
 from adapters.feishu_api import FeishuApi, FeishuError, FeishuRefused
+from adapters.feishu_translate import sub
 
 # `bot.config.Config`, which adapters may not import: the doctor reads [feishu],
 # [staff] and [[accounts]]
@@ -86,7 +87,9 @@ class FeishuDoctor:
                 self.out(f"PROBLEM: {exc} (at {self.fs.base_url}).")
                 self.out("  fix: copy App ID and App Secret from the developer console")
                 self.out("       (凭证与基础信息 / Credentials) into feishu.app_id and")
-                self.out("       feishu.app_secret; a Lark app needs base_url = https://open.larksuite.com")
+                self.out(
+                    "       feishu.app_secret; a Lark app needs base_url = https://open.larksuite.com"
+                )
                 return 1
             except DeliveryError as exc:
                 self.out(f"error: cannot reach the Open API at {self.fs.base_url}: {exc.reason}")
@@ -108,7 +111,7 @@ class FeishuDoctor:
                 "enable the Bot ability (添加应用能力 -> 机器人) and publish a new version",
             )
             return
-        bot = info.get("bot") if isinstance(info.get("bot"), dict) else info
+        bot = sub(info, "bot") or info
         self.out(f"bot: {bot.get('app_name') or '?'} (open_id {bot.get('open_id') or '?'})")
         if bot.get("activate_status") not in (None, 2):
             self.problem(
@@ -132,9 +135,7 @@ class FeishuDoctor:
             )
             return
         scopes = _find(data, "scopes")
-        granted = {
-            str(s.get("scope") if isinstance(s, dict) else s) for s in scopes or [] if s
-        }
+        granted = {str(s.get("scope") if isinstance(s, dict) else s) for s in scopes or [] if s}
         for scope, why in SCOPES.items():
             if scope not in granted:
                 self.problem(
@@ -147,7 +148,7 @@ class FeishuDoctor:
             self.problem(
                 "the published app version may not be used in external groups (外部群): "
                 "customers of other tenants cannot be served there",
-                "turn on 对外共享 / \"allow the bot in external groups\" in the app's bot "
+                'turn on 对外共享 / "allow the bot in external groups" in the app\'s bot '
                 "settings, publish a new version and add the bot to the external groups again",
             )
 

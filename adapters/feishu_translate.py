@@ -82,9 +82,14 @@ def _when(millis: Any, now: datetime) -> datetime:
     return now if at > now + timedelta(minutes=5) else at
 
 
+def sub(raw: Any, key: str) -> dict[str, Any]:
+    """`raw[key]` when it is an object, else an empty one."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def header_of(raw: dict[str, Any]) -> dict[str, Any]:
-    header = raw.get("header")
-    return header if isinstance(header, dict) else {}
+    return sub(raw, "header")
 
 
 def event_type(raw: dict[str, Any]) -> str | None:
@@ -144,10 +149,11 @@ def content_text(
             lines.append("".join(words))
         return "\n".join(lines).strip(), files
     if message_type in MEDIA:
-        key = content.get("image_key") or content.get("file_key")
-        name = content.get("file_name")
-        if key:
-            return "", [Attachment(MEDIA[message_type], str(key), None, name if name else None)]
+        file_key = content.get("image_key") or content.get("file_key")
+        given = content.get("file_name")
+        if file_key:
+            file_name = str(given) if given else None
+            return "", [Attachment(MEDIA[message_type], str(file_key), None, file_name)]
     return "", []
 
 
@@ -188,7 +194,7 @@ def _message(raw: dict[str, Any], at: datetime, bot_open_id: str | None) -> Inbo
     for i, m in enumerate(message.get("mentions") or []):
         if not isinstance(m, dict) or not isinstance(m.get("key"), str):
             continue
-        ids = m.get("id") if isinstance(m.get("id"), dict) else {}
+        ids = sub(m, "id")
         mention_open_id = str(ids.get("open_id") or "")
         name = clean(str(m.get("name") or "")) or f"user{i + 1}"
         if bot_open_id is not None and mention_open_id == bot_open_id:
@@ -356,10 +362,3 @@ def chat_of(raw: Any) -> str | None:
                 if isinstance(holder.get(key), str) and holder[key]:
                     return str(holder[key])[:128]
     return None
-
-
-def tenant_of_sender(raw: Any) -> str | None:
-    ev = raw.get("event") if isinstance(raw, dict) else None
-    sender = ev.get("sender") if isinstance(ev, dict) else None
-    value = sender.get("tenant_key") if isinstance(sender, dict) else None
-    return value if isinstance(value, str) else None

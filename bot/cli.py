@@ -336,7 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(func=cmd_outbox)
 
-    with_config("doctor", "check the Telegram or Feishu bot and its groups").set_defaults(func=cmd_doctor)
+    with_config("doctor", "check the Telegram or Feishu bot and its groups").set_defaults(
+        func=cmd_doctor
+    )
 
     p = with_config("failed", "list inbound events the engine rejected, or retry them")
     p.add_argument("--retry", action="store_true", help="run them through the engine again")

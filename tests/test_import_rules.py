@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
         "httpx",
         "pydantic",
         "standardwebhooks",
+        "cryptography",  # Feishu's encrypted callbacks
     },
     "web": {"cases", "storage", "web", "aiohttp", "jinja2", "markupsafe"},
     # A bridge is a separate program that talks to casebot over HTTP only.

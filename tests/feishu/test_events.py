@@ -9,7 +9,6 @@ from typing import Any
 
 from adapters.base import Delivery
 from adapters.feishu_send import TEXT_LIMIT
-
 from storage.queries import get_case
 from tests.fakes.feishu_api import BOT_OPEN_ID
 from tests.feishu.kit import ACME, ALICE, ERIN, EVAN, TRIAGE, FeishuBox
