@@ -55,6 +55,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for warning in config.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     adapters = ["telegram"] if config.telegram else []
+    adapters += ["feishu"] if config.feishu else []
     adapters += [bridge.name for bridge in config.bridges]
     if args.connect:
         asyncio.run(_ping_database(config.storage.url))
