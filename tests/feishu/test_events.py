@@ -41,14 +41,15 @@ async def test_a_mention_of_the_bot_is_a_command_and_people_are_named(box: Feish
     assert status == 200
     found = await case(box, 1)
     assert found is not None and found["title"] == "Blank login"
-    # /assign with a person picked from Feishu's @ list, in a thread reply
+    # /assign with a person picked from Feishu's @ list (by open_id: the name shown is
+    # no username casebot knows), in a thread reply
     status, _ = await box.say(
         EVAN,
         ACME,
         "@_user_1 assign @_user_2",
         parent=first,
         thread_root=first,
-        mentions=[mention(1, BOT_OPEN_ID, "casebot"), mention(2, ERIN, "erin")],
+        mentions=[mention(1, BOT_OPEN_ID, "casebot"), mention(2, ERIN, "陈二 Chen")],
     )
     assert status == 200
     found = await case(box, 1)
