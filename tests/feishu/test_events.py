@@ -129,29 +129,14 @@ async def test_429_is_honoured_and_a_stale_token_fetched_again(make_box: Any) ->
 async def test_long_text_is_split_at_feishus_limit_and_nothing_is_lost(box: FeishuBox) -> None:
     long = "\n".join(f"第{i}行 日志 {'x' * 40}" for i in range(4000))  # ~250 KB
     adapter = box.app.adapters["feishu"]
-    receipt = await adapter.deliver(
-        Delivery(
-            id=999,
-            kind="send",
-            platform="feishu",
-            chat=ACME,
-            purpose="reply",
-            payload={"text": long},
-        )
+    row = Delivery(
+        id=999, kind="send", platform="feishu", chat=ACME, purpose="reply", payload={"text": long}
     )
+    receipt = await adapter.deliver(row)
     parts = box.api.in_chat(ACME)
     assert len(parts) >= 2 and receipt.notes == ("split",)
     assert "".join(p["text"] for p in parts) == long
     assert all(len(json.dumps(p["text"]).encode()) <= TEXT_LIMIT for p in parts)
     # the same row again (a retry after a crash): Feishu drops each part by its uuid
-    await adapter.deliver(
-        Delivery(
-            id=999,
-            kind="send",
-            platform="feishu",
-            chat=ACME,
-            purpose="reply",
-            payload={"text": long},
-        )
-    )
+    await adapter.deliver(row)
     assert len(box.api.in_chat(ACME)) == len(parts)
