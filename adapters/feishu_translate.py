@@ -202,6 +202,13 @@ def _message(raw: dict[str, Any], at: datetime, bot_open_id: str | None) -> Inbo
         mentions[m["key"]] = (mention_open_id, name)
     message_type = str(message.get("message_type") or "text")
     text, attachments = content_text(message_type, content, mentions)
+    if bot_key is None and bot_open_id is None:
+        # the bot's own open_id is not known (bot info unanswered): a mention that opens
+        # the text and is followed by a command word is taken to be the bot's
+        first, _, rest = text.strip().partition(" ")
+        word = rest.split(maxsplit=1)[0].lstrip("/／").lower() if rest.strip() else ""
+        if first in mentions and word in KNOWN_COMMANDS:
+            bot_key = first
     text = _commands_by_mention(clean(text), bot_key)
     keys: list[str] = []
     # longest keys first: @_user_10 must not be read as @_user_1 and a 0
