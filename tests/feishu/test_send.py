@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.base import Delivery, DeliveryError
+from adapters.base import AdapterConfigError, Delivery, DeliveryError
 from adapters.feishu_api import SendLimit
+from tests.fakes.feishu_api import FakeFeishu
 from tests.feishu.kit import ACME, ALICE, EVAN, TRIAGE, FeishuBox
 
 
@@ -89,3 +90,12 @@ async def test_a_card_whose_message_is_gone_is_sent_anew(box: FeishuBox) -> None
     )
     assert receipt.message_id and receipt.message_id != "om_recalled"
     assert box.api.texts(TRIAGE) == ["#1 card"]
+
+
+async def test_a_refused_app_secret_stops_start_up_naming_the_key(
+    api: FakeFeishu, sqlite_url: str
+) -> None:
+    box = FeishuBox(api, sqlite_url, feishu={"app_secret": "wrong"})
+    with pytest.raises(AdapterConfigError, match=r"^feishu\.app_secret: "):
+        await box.start()
+    await box.app.stop()
