@@ -341,7 +341,7 @@ class FeishuAdapter:
                     json_body={**body, "reply_in_thread": thread is not None},
                     what="reply",
                 )
-                return _message_id(data)
+                return self._sent(data)
             except FeishuError as exc:
                 if exc.code == 230002:  # the bot is not in the chat: sending cannot help
                     raise
@@ -354,7 +354,15 @@ class FeishuAdapter:
             json_body={**body, "receive_id": chat},
             what="send",
         )
-        return _message_id(data)
+        return self._sent(data)
+
+    def _sent(self, data: dict[str, Any]) -> str | None:
+        """The sent message's id; its chat is remembered for reactions to it."""
+        message_id = _message_id(data)
+        chat = data.get("chat_id")
+        if message_id and isinstance(chat, str) and chat.startswith("oc_"):
+            self._remember(message_id, chat)
+        return message_id
 
     async def _send(self, chat: str, delivery: Delivery, text: str | None = None) -> Receipt:
         text = delivery.text if text is None else text
