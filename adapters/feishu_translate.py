@@ -305,9 +305,10 @@ def _card_action(raw: dict[str, Any], at: datetime) -> Inbound | None:
     ev = _obj(raw.get("event"), "event")
     operator = _obj(ev.get("operator"), "event.operator")
     action = _obj(ev.get("action"), "event.action")
-    context = _obj(ev.get("context"), "event.context")
+    # the callback's context; older card callbacks put its ids beside the action
+    context = sub(ev, "context") or ev
     value = action.get("value")
-    data = value.get("casebot") if isinstance(value, dict) else None
+    data = value.get("casebot") if isinstance(value, dict) else value
     if not isinstance(data, str) or not data or len(data) > 200:
         return None  # a button of a card casebot did not make
     chat_id = _str(context.get("open_chat_id"), "event.context.open_chat_id")
