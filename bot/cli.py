@@ -136,6 +136,9 @@ EXPORT_COLUMNS = [
     "resolved_at",
     "closed_at",
     "csat",
+    "category",
+    "tags",
+    "fields",
     "messages",
     "events",
 ]

@@ -28,6 +28,7 @@ from pydantic import (
 
 from adapters.bridge import BridgeConfig
 from adapters.feishu import FeishuConfig
+from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
@@ -453,6 +454,8 @@ class Config(Section):
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
     feishu: FeishuConfig | None = None
+    fields: list[FieldConfig] = []
+    intake: IntakeConfig = IntakeConfig()
 
     @field_validator("sla")
     @classmethod
@@ -512,6 +515,13 @@ class Config(Section):
         for where, ref in refs:
             if ref is not None and ref not in RECIPIENT_ROLES and not staff.known(ref):
                 raise ValueError(f"{where}: {ref!r} is no person key and no [[staff.people]] name")
+        return self
+
+    @model_validator(mode="after")
+    def _fields_and_categories(self) -> Config:
+        problem = check_references(self.fields, self.intake, {a.name for a in self.accounts})
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

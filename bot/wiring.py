@@ -100,6 +100,8 @@ def engine_settings(config: Config) -> EngineSettings:
             per_staff=config.cases.open_per_staff,
         ),
         direct=direct_platforms(config),
+        fields=tuple(f.spec() for f in config.fields),
+        intake=config.intake.rules(),
     )
 
 

@@ -9,6 +9,7 @@ from cases import sla
 from cases.chat_commands import Commands
 from cases.commands import parse_number
 from cases.context import Ctx, Outcome
+from cases.intake_questions import BUTTONS as INTAKE_BUTTONS
 from cases.model import (
     PRIORITIES,
     ChatKind,
@@ -41,6 +42,9 @@ class Buttons(Commands):
             await self._answer(ctx, "button_unknown")
             return
         await self._remember_chat(ctx, case)
+        if action in INTAKE_BUTTONS:
+            await self._intake_button(ctx, case, action, parts[1:])
+            return
         if action == "csat":
             await self._rate(ctx, case, parse_number(parts[1]) if len(parts) > 1 else None)
             return

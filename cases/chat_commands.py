@@ -13,7 +13,7 @@ from cases import views
 from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
-from cases.intake import Intake
+from cases.fields import CaseFields
 from cases.model import (
     PRIORITIES,
     ChatKind,
@@ -27,7 +27,7 @@ from cases.people import recorded_key
 from cases.records import CaseRecord, FollowUpRecord, Joined, MessageRecord, PersonInfo
 
 
-class Commands(Intake):
+class Commands(CaseFields):
     """Handlers named `_cmd_<command>`."""
 
     # ------------------------------------------------------------- commands
@@ -307,6 +307,8 @@ class Commands(Intake):
     async def _resolve(self, ctx: Ctx, case: CaseRecord, note: str | None = None) -> None:
         if case.status in (Status.RESOLVED, Status.CLOSED):
             await self._refuse(ctx, "already_resolved", ref=case.ref)
+            return
+        if await self._fields_missing(ctx, case):
             return
         await self._set_status(ctx, case, Status.RESOLVED, reason=note or "command")
         await self._notify_resolved(ctx, case)

@@ -45,6 +45,9 @@ STAFF_COMMANDS = frozenset(
         "done",
         "hold",
         "login",
+        "tag",
+        "untag",
+        "field",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

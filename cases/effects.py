@@ -171,7 +171,7 @@ class Effects:
             assignee = names.get(case.assignee, case.assignee) if case.assignee else None
             locale = self.settings.staff_locale
             link = self.settings.message_link(chat.key, case.source_message_id)
-            text = views.card(self.texts, locale, case, chat, assignee, link)
+            text = views.card(self.texts, locale, case, chat, assignee, link, self.settings.fields)
             await self._emit(
                 ctx,
                 Outbound(

@@ -179,6 +179,10 @@ class Engine(Buttons):
             if into is None:
                 raise ActionRejected(f"no case #{action.into}" if action.into else "merge into?")
             await self._merge(ctx, case, into)
+        elif kind is ActionKind.TAGS:
+            await self._act_tags(ctx, case, action)
+        elif kind is ActionKind.FIELD:
+            await self._act_field(ctx, case, action)
         return outcome
 
     async def system(

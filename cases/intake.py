@@ -32,6 +32,11 @@ class Intake(OpeningGuard):
     _command: Callable[[Ctx, Command], Awaitable[None]]
     # button presses; `cases.buttons.Buttons` provides it
     _button: Callable[[Ctx], Awaitable[None]]
+    # the intake questions; `cases.intake_questions.IntakeQuestions` provides them
+    _start_questions: Callable[
+        [Ctx, CaseRecord, MessageRecord, list[MessageRecord]], Awaitable[None]
+    ]
+    _questions_after: Callable[[Ctx, CaseRecord], Awaitable[None]]
 
     # -------------------------------------------------------------- messages
 
@@ -209,6 +214,7 @@ class Intake(OpeningGuard):
             # change neither, and ingest stays fast by not re-rendering them then
             if case.status is not status_before or views.sla_due(case) != due_before:
                 await self._touch(ctx, case)
+        await self._questions_after(ctx, case)
 
     async def _edit(self, ctx: Ctx) -> None:
         ev = ctx.event
@@ -355,6 +361,7 @@ class Intake(OpeningGuard):
                 ),
             )
         await self._touch(ctx, case)
+        await self._start_questions(ctx, case, first, context)
         return case
 
     def _thread_for(self, ctx: Ctx, first: MessageRecord) -> str | None:

@@ -238,6 +238,8 @@ class ActionKind(StrEnum):
     REPLY = "reply"
     MOVE = "move"
     MERGE = "merge"
+    TAGS = "tags"  # `value`: the case's whole tag list, comma- or space-separated
+    FIELD = "field"  # `field` gets `value` ("" clears it)
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,7 @@ class StaffAction:
     due_in: timedelta | None = None
     target: int | None = None
     into: int | None = None
+    field: str | None = None  # the case field a FIELD action sets
 
 
 class SystemKind(StrEnum):

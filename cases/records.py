@@ -97,6 +97,12 @@ class CaseRecord:
     next_due_at: datetime | None = None
     sla: dict[str, Any] = field(default_factory=dict)
     merged_into: int | None = None
+    # the case's category (intake questions), tags and fields (cases.fields)
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    # the intake questions' progress (cases.intake_questions); {} when none are asked
+    questions: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
 
     @property

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cases.calendar import BusinessCalendar
+from cases.field_rules import FieldSpec, IntakeRules
 from cases.model import Capabilities, ChatKey, ThreadMode
 from cases.sla import EscalationPolicy, SlaPolicy
 
@@ -59,6 +60,9 @@ class EngineSettings:
     # platforms the bot can DM a person on (None: every one); a DM to someone known
     # under several keys goes to one of these (`cases.people.dm_key`)
     direct: frozenset[str] | None = None
+    # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
+    fields: tuple[FieldSpec, ...] = ()
+    intake: IntakeRules = field(default_factory=IntakeRules)
 
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)

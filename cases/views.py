@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from cases.field_rules import FieldSpec, card_line
 from cases.model import PRIORITIES, Button
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
 from cases.sla import PAUSING
@@ -46,9 +47,11 @@ def card(
     chat: ChatInfo,
     assignee: str | None,
     link: str = "",
+    specs: Sequence[FieldSpec] = (),
 ) -> str:
-    """`link`: to the case's first message, as the chat's adapter builds it."""
-    return texts.render(
+    """`link`: to the case's first message, as the chat's adapter builds it; `specs`
+    label the case's fields."""
+    text = texts.render(
         "card",
         locale,
         ref=case.ref,
@@ -61,6 +64,8 @@ def card(
         due=due_line(texts, locale, case),
         link=link,
     )
+    extra = card_line(texts, locale, case, specs)
+    return f"{text.rstrip()}\n{extra}" if extra else text
 
 
 def sla_due(case: CaseRecord) -> tuple[str, datetime] | None:

@@ -31,6 +31,9 @@ def cases_csv(cases: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
             "next_due_at": (case.get("sla") or {}).get("next_due_at"),
             "messages": len(case.get("messages") or ()),
             "events": len(case.get("events") or ()),
+            # a spreadsheet cell each: "billing vip", "instance=i-7f3; region=eu-west"
+            "tags": " ".join(case.get("tags") or ()),
+            "fields": "; ".join(f"{k}={v}" for k, v in (case.get("fields") or {}).items()),
         }
         writer.writerow([safe_cell(row.get(column)) for column in columns])
     return out.getvalue()

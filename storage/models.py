@@ -127,6 +127,12 @@ class CaseRow(Base):
     next_due_at: Mapped[datetime | None] = mapped_column()
     sla: Mapped[dict[str, Any]] = mapped_column(default=dict)
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # case fields and tags (cases.fields) and the intake questions' progress
+    # (cases.intake_questions); NULL in rows from before 0018
+    category: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    questions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class MessageRow(Base):

@@ -130,6 +130,9 @@ def case_summary(case: CaseRow, account: str | None, platform: str, chat: str) -
             "next_due_at": iso(case.next_due_at),
         },
         "csat": (case.sla or {}).get("csat"),
+        "category": case.category,
+        "tags": list(case.tags or []),
+        "fields": dict(case.fields or {}),
     }
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.sla import parse_at
+from storage.case_labels import case_labels
 from storage.models import Account, CaseEvent, CaseRow, MessageRow, Person
 from storage.queries import iso
 from storage.reports import ACTIVE, PRIORITY_ORDER, percentile
@@ -82,6 +83,7 @@ async def account_review(
         "csat": await _csat(session, account, since, until),
         "top_open": await _top_open(session, account, top),
         "people": await _people(session, account, since, until),
+        "labels": await case_labels(session, account, since, until),
     }
 
 

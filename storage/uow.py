@@ -120,6 +120,9 @@ def case_record(row: Any) -> CaseRecord:
     values = {k: getattr(row, k) for k in _CASE_FIELDS}
     values["status"] = Status(values["status"])
     values["sla"] = dict(values["sla"] or {})
+    values["tags"] = list(values["tags"] or [])
+    values["fields"] = dict(values["fields"] or {})
+    values["questions"] = dict(values["questions"] or {})
     return CaseRecord(**values)
 
 
@@ -127,6 +130,10 @@ def case_values(case: CaseRecord) -> dict[str, Any]:
     values = {k: getattr(case, k) for k in _CASE_FIELDS if k != "id"}
     values["status"] = case.status.value
     values["sla"] = dict(case.sla)
+    # copies: the snapshot save_case compares with must not change with the case
+    values["tags"] = list(case.tags)
+    values["fields"] = dict(case.fields)
+    values["questions"] = json.loads(json.dumps(case.questions))
     return values
 
 

@@ -32,6 +32,8 @@ VALUE_FIELDS = {
     ActionKind.NOTE: "text",
     ActionKind.FOLLOWUP: "text",
     ActionKind.REPLY: "text",
+    ActionKind.TAGS: "tags",
+    ActionKind.FIELD: "value",
 }
 # Telegram takes 4096 characters; the bot puts "Name (#12): " before a relayed reply
 MAX_REPLY = 4000
@@ -92,6 +94,7 @@ def staff_action(
         due_in=_due_in(fields) if action_kind is ActionKind.FOLLOWUP else None,
         target=target,
         into=into,
+        field=(fields.get("field") or "").strip() or None,
     )
 
 

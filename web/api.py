@@ -225,6 +225,8 @@ ACTION_PATHS = {
     "reply": "reply",
     "move": "move",
     "merge": "merge",
+    "tags": "tags",
+    "fields": "field",
 }
 
 

@@ -38,6 +38,7 @@ from web.actions import ActionRejected, perform, staff_action
 from web.auth import require_staff
 from web.charts import bar_chart, gauge
 from web.context import casebot
+from web.fields_view import field_rows
 from web.render import Translator, account_zone, redirect_with_flash, render, span
 from web.reports import cases_csv, review_window
 from web.timeline import timeline
@@ -158,6 +159,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "timeline": timeline(case["events"], t, names, zone, now)[::-1],
             "statuses": ["open", "waiting_on_customer", "on_hold", "resolved", "closed"],
             "priorities": ["P1", "P2", "P3", "P4"],
+            "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
         },
     )
 

@@ -61,6 +61,9 @@ CASE_SUMMARY = {
         "resolved_at": TIME,
         "updated_at": TIME,
         "sla": {"type": "object"},
+        "category": NSTR,
+        "tags": {"type": "array", "items": STR},
+        "fields": {"type": "object", "additionalProperties": STR},
     },
 }
 CASE = {
@@ -240,6 +243,10 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
              "same chat, as /move", {"message": NUMBER, "to": NUMBER}, ["message", "to"]),
     "merge": ("Merge this case into another case of the same account, as /merge",
               {"into": NUMBER}, ["into"]),
+    "tags": ("Give the case exactly these tags (comma- or space-separated; empty clears)",
+             {"tags": STR}, ["tags"]),
+    "fields": ("Set one case field, checked by its [[fields]] declaration (an empty value "
+               "clears it)", {"field": STR, "value": STR}, ["field", "value"]),
 }  # fmt: skip
 STATUS_VALUES = "new|open|waiting_on_customer|on_hold|resolved|closed"
 

@@ -25,6 +25,9 @@ CSV_COLUMNS = (
     "resolved_at",
     "updated_at",
     "next_due_at",
+    "category",
+    "tags",
+    "fields",
 )
 
 

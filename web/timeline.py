@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from web.render import Translator, local_time, parse_time
 
 CLOCKS = ("first_response", "next_response", "resolution")
+# how a case's category was chosen (cases.intake_questions)
+CATEGORY_BY = ("keywords", "button", "answer")
 # what adapters note while delivering a case's message; the dispatcher records each
 # note as an event of that type
 DELIVERY_NOTES = (
@@ -214,6 +216,39 @@ RENDERERS: dict[str, Renderer] = {
 
 RENDERERS.update(
     {note: (lambda key: lambda e, d, w: w.t(key))(f"desk_ev_{note}") for note in DELIVERY_NOTES}
+)
+
+
+def _field_set(e: Event, d: Mapping[str, Any], w: Words) -> str:
+    if d.get("via") == "intake":
+        return w.t("desk_ev_field_answered", field=d.get("field"), value=d.get("to"))
+    if d.get("to") is None:
+        return w.t("desk_ev_field_cleared", who=w.who(e["actor"]), field=d.get("field"))
+    return w.t("desk_ev_field_set", who=w.who(e["actor"]), field=d.get("field"), value=d["to"])
+
+
+def _tags(key: str) -> Renderer:
+    return lambda e, d, w: w.t(
+        key, who=w.who(e["actor"]), tags=" ".join(f"#{t}" for t in d.get("tags") or ())
+    )
+
+
+# case fields, tags and the intake questions (cases.fields, cases.intake_questions)
+RENDERERS.update(
+    {
+        "tagged": _tags("desk_ev_tagged"),
+        "untagged": _tags("desk_ev_untagged"),
+        "field_set": _field_set,
+        "category_set": lambda e, d, w: w.t(
+            f"desk_ev_category_{d.get('by')}"
+            if d.get("by") in CATEGORY_BY
+            else "desk_ev_category_button",
+            category=d.get("category") or "",
+        ),
+        "intake_done": lambda e, d, w: w.t("desk_ev_intake_done"),
+        "intake_skipped": lambda e, d, w: w.t("desk_ev_intake_skipped"),
+        "intake_stopped": lambda e, d, w: w.t("desk_ev_intake_stopped"),
+    }
 )
 
 

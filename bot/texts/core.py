@@ -200,14 +200,16 @@ TEXTS: dict[str, dict[str, str]] = {
             "/assign @user|me, /priority P1..P4, /resolve, /reopen\n"
             "/hold (pause; /reopen resumes), /followup 2d [@owner] text, /done\n"
             "/note text (internal), "
-            "/move #N (reply), /merge #N"
+            "/move #N (reply), /merge #N\n"
+            "/tag word, /untag word, /field name value"
         ),
         "zh": (
             "/case [标题]（回复）建单，/new <内容>，/status [#N]\n"
             "/assign @用户|me，/priority P1..P4，/resolve，/reopen\n"
             "/hold（暂停；/reopen 恢复），/followup 2d [@负责人] 内容，/done\n"
             "/note 内容（内部），"
-            "/move #N（回复），/merge #N"
+            "/move #N（回复），/merge #N\n"
+            "/tag 标签，/untag 标签，/field 字段名 值"
         ),
     },
     # -- status lists, boards and cards

@@ -39,6 +39,7 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "card_due_": sla.CLOCKS,
     "nudge_": NUDGE_KINDS,
     "weekday_": tuple(str(d) for d in range(7)),
+    "desk_ev_category_": ("keywords", "button", "answer"),
 }
 
 

@@ -48,6 +48,12 @@ def test_example_config_is_valid() -> None:
         ("[stafff]\n", "stafff: unknown key"),
         ('[telegram]\ntoken = "x"\nmode = "webhook"\n', "telegram.webhook_url"),
         ('[scheduler]\ntick = "soon"\n', "scheduler.tick"),
+        ('[[fields]]\nname = "x"\ntype = "choice"\n', "fields[0].choices"),
+        (
+            '[[intake.categories]]\nname = "a"\nquestions = [{ field = "f", ask = "?", '
+            'pattern = "(" }]\n',
+            "intake.categories[0].questions[0].pattern",
+        ),
         ('[[accounts]]\nname = "A"\nintake = "maybe"\n', "accounts[0].intake"),
         ("[http]\nport = 99999\n", "http.port"),
         ('[escalation]\nwarn_to = ["boss"]\n', "escalation.warn_to[0]"),
@@ -134,6 +140,8 @@ async def test_export_json_and_csv(sqlite_url: str, tmp_path: Path) -> None:
         await h.say("alice", "printer on fire")
         out = await h.say("evan", "/case Printer", reply_to=h.last_message_id)
         await h.say("evan", "/note checking the fuser")
+        await h.say("evan", "/tag hardware fire")
+        await h.say("evan", "/field floor 3")
     config = _config_for(sqlite_url, tmp_path)
     result = casebot("export", "--config", str(config), "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -145,10 +153,12 @@ async def test_export_json_and_csv(sqlite_url: str, tmp_path: Path) -> None:
     for m in case["messages"]:
         assert set(m) >= {"platform_message_id", "sender", "role", "text", "at", "internal"}
     assert any(m["internal"] for m in case["messages"])
-    assert {e["type"] for e in case["events"]} >= {"opened", "note"}
+    assert {e["type"] for e in case["events"]} >= {"opened", "note", "tagged", "field_set"}
+    assert case["tags"] == ["hardware", "fire"] and case["fields"] == {"floor": "3"}
     result = casebot("export", "--config", str(config), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0]["ref"] == f"#{out.case_id}" and rows[0]["account"] == "Acme"
+    assert rows[0]["tags"] == "hardware fire" and rows[0]["fields"] == "floor=3"
 
 
 async def test_outbox_lists_and_retries_dead_rows(sqlite_url: str, tmp_path: Path) -> None:

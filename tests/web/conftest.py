@@ -142,11 +142,13 @@ async def make_site(
     adapters: dict[str, Any] | None = None,
     accounts: dict[str, dict[str, Any]] | None = None,
     staff: dict[str, Any] | None = None,
+    sections: dict[str, Any] | None = None,
     **http: Any,
 ) -> AsyncIterator[Site]:
     """`accounts` adds keys to the harness's accounts by name (a time zone, say),
-    `staff` to its `[staff]`."""
+    `staff` to its `[staff]`, `sections` whole top-level sections (`fields`, say)."""
     raw = web_config(url, **http)
+    raw.update(sections or {})
     for account in raw["accounts"]:
         account.update((accounts or {}).get(account["name"], {}))
     raw["staff"].update(staff or {})

@@ -59,10 +59,20 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "message_moved_out": {"message": "9", "from": 4, "to": 5},
     "merged_into": {"into": 5},
     "merged_from": {"from": 4},
+    "tagged": {"tags": ["billing", "vip"], "via": "chat"},
+    "untagged": {"tags": ["vip"], "via": "web"},
+    "field_set": {"field": "instance", "from": None, "to": "i-7f3", "via": "chat"},
+    "category_set": {"category": "billing", "by": "keywords"},
+    "intake_done": {"answered": 2},
+    "intake_skipped": {"at_question": 0},
+    "intake_stopped": {"reason": "staff_spoke"},
 }  # fmt: skip
 # event types written with an f-string: every value each prefix is completed with
 # (cases.sla.update_pause and cases.sla.outcome)
-BUILT_TYPES = {"sla_": ("paused", "resumed", "met", "breached")}
+BUILT_TYPES = {
+    "sla_": ("paused", "resumed", "met", "breached"),
+    "intake_": ("done", "skipped", "stopped"),  # cases.intake_questions._stop_questions
+}
 
 
 def _written_event_types() -> set[str]:

@@ -21,6 +21,8 @@ ACTION_BODIES = {
     "followups": {"due_in": "2d", "text": "call"},
     "reply": {"text": "on it"},
     "done": {},
+    "tags": {"tags": "billing vip"},
+    "fields": {"field": "instance", "value": "i-7f3"},
 }
 
 
@@ -90,7 +92,7 @@ async def test_openapi_matches_the_server(site: Site) -> None:
                 _check(doc, operation, r.status, await r.json())
                 assert r.status == 404
             if method == "post":
-                bad = {k: "" for k in bodies[action]} | {"priority": "P9"}
+                bad = {k: "" for k in bodies[action]} | {"priority": "P9", "tags": "#"}
                 r = await site.client.request(method, url, headers=h, json=bad)
                 _check(doc, operation, r.status, await r.json())
                 assert r.status in (400, 409, 422)
@@ -98,7 +100,8 @@ async def test_openapi_matches_the_server(site: Site) -> None:
                 _check(doc, operation, r.status, await r.json())
     served_paths = {
         (m, p.removeprefix("/api/v1").replace(
-            "{action:assign|priority|status|notes|followups|reply|move|merge}", "{action}"))
+            "{action:assign|priority|status|notes|followups|reply|move|merge|tags|fields}",
+            "{action}"))
         for m, p in served
     }  # fmt: skip
     expanded = {

@@ -1,0 +1,209 @@
+"""Intake questions: a case opening in a category gets that category's questions, one
+by one in its thread; answers are checked and stored as fields; a bad answer is asked
+again with a hint; staff speaking ends the questions; customers may skip. The category
+comes from keywords, a button, or the customer's typed answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.engine.kit import events
+from tests.harness import ACME, GLOBEX, Harness
+
+pytestmark = pytest.mark.usefixtures("platform")
+
+INTAKE: dict[str, Any] = {
+    "categories": [
+        {
+            "name": "billing",
+            "label_zh": "账单",
+            "keywords": ["invoice", "发票"],
+            "questions": [
+                {
+                    "field": "invoice",
+                    "ask": "Which invoice number?",
+                    "ask_zh": "请问发票号码是？",
+                    "pattern": "INV-[0-9]+",
+                    "hint": "it looks like INV-1234.",
+                },
+                {
+                    "field": "payment",
+                    "ask": "How did you pay?",
+                    "choices": ["card", "transfer"],
+                },
+            ],
+        },
+        {
+            "name": "outage",
+            "keywords": ["down"],
+            "questions": [{"field": "instance", "ask": "Which instance?"}],
+        },
+    ]
+}
+
+
+def harness(db_url: str, **overrides: Any) -> Harness:
+    accounts = [
+        {"name": "Acme", "tier": "premium", "chats": [f"telegram:{ACME}"], "intake": "auto"},
+        {
+            "name": "Globex",
+            "tier": "standard",
+            "chats": [f"telegram:{GLOBEX}"],
+            "intake": "auto",
+            "locale": "zh",
+        },
+    ]
+    return Harness(db_url, **{"intake": INTAKE, "accounts": accounts, **overrides})
+
+
+async def questions(h: Harness) -> list[dict[str, Any]]:
+    """The intake messages enqueued since the last call, with their buttons."""
+    rows = await h.outbox()
+    new = rows[h._seen_outbox :]
+    h._seen_outbox = len(rows)
+    return [r.payload for r in new if r.purpose in ("intake_question", "intake_done")]
+
+
+async def test_keywords_choose_the_category_and_answers_become_fields(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice for March is wrong")
+        asked = await questions(h)
+        assert [q["text"] for q in asked] == [
+            h.texts.render("intake_question", "en", ref="#1", question="Which invoice number?")
+        ]
+        assert asked[0]["buttons"] == [[[h.texts.render("button_skip", "en"), "qskip:1"]]]
+        await h.say("alice", "I do not know")
+        again = (await questions(h))[0]["text"]
+        assert again.startswith(
+            h.texts.render("intake_bad_answer", "en", hint="it looks like INV-1234.")
+        )
+        await h.say("alice", "INV-42")
+        asked = await questions(h)
+        assert asked[0]["buttons"][0] == [["card", "qans:1:1:0"], ["transfer", "qans:1:1:1"]]
+        await h.press("alice", "qans:1:1:1", chat=ACME)
+        assert [q["text"] for q in await questions(h)] == [
+            h.texts.render("intake_done", "en", ref="#1")
+        ]
+        case = await h.case(1)
+        assert case["category"] == "billing"
+        assert case["fields"] == {"invoice": "INV-42", "payment": "transfer"}
+        assert events(case, "category_set")[0]["data"] == {"category": "billing", "by": "keywords"}
+        assert [e["data"]["via"] for e in events(case, "field_set")] == ["intake", "intake"]
+        assert events(case, "intake_done")
+        # done: a later line is no answer
+        await h.say("alice", "INV-43")
+        assert await questions(h) == []
+        assert (await h.case(1))["fields"]["invoice"] == "INV-42"
+
+
+async def test_no_keyword_asks_for_the_category_with_buttons(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "hello, something odd happened")
+        asked = await questions(h)
+        assert asked[0]["text"] == h.texts.render(
+            "intake_pick_category", "en", ref="#1", categories="billing, outage"
+        )
+        assert asked[0]["buttons"] == [
+            [["billing", "qcat:1:0"], ["outage", "qcat:1:1"]],
+            [[h.texts.render("button_skip", "en"), "qskip:1"]],
+        ]
+        await h.press("alice", "qcat:1:1", chat=ACME)
+        assert [q["text"] for q in await questions(h)] == [
+            h.texts.render("intake_question", "en", ref="#1", question="Which instance?")
+        ]
+        await h.say("alice", "i-7f3")
+        case = await h.case(1)
+        assert case["category"] == "outage"
+        assert case["fields"] == {"instance": "i-7f3"}
+        assert events(case, "category_set")[0]["data"]["by"] == "button"
+
+
+async def test_the_customer_may_name_the_category(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "hello, something odd happened")
+        await questions(h)
+        await h.say("alice", "no idea")
+        assert (await questions(h))[0]["text"].startswith(
+            h.texts.render("intake_bad_answer", "en", hint="")
+        )
+        await h.say("alice", "Billing")
+        case = await h.case(1)
+        assert case["category"] == "billing"
+        assert events(case, "category_set")[0]["data"]["by"] == "answer"
+
+
+async def test_staff_speaking_stops_the_questions(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "my server is down")
+        assert len(await questions(h)) == 1
+        await h.say("evan", "Looking at it now")
+        await h.say("alice", "it is i-7f3")
+        assert await questions(h) == []
+        case = await h.case(1)
+        assert case["fields"] == {}
+        assert events(case, "intake_stopped")[0]["data"] == {"reason": "staff_spoke"}
+
+
+@pytest.mark.parametrize("how", ["skip", "跳过", "button"])
+async def test_customers_may_skip(db_url: str, how: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await questions(h)
+        if how == "button":
+            await h.press("alice", "qskip:1", chat=ACME)
+        else:
+            await h.say("alice", how)
+        assert await h.sent(chat=ACME, purpose="intake_done") == [
+            h.texts.render("intake_skipped", "en", ref="#1")
+        ]
+        await h.say("alice", "INV-1")
+        assert await questions(h) == []
+        assert events(await h.case(1), "intake_skipped")
+
+
+async def test_questions_are_asked_in_the_accounts_language(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "发票金额不对", chat=GLOBEX)
+        asked = await questions(h)
+        assert [q["text"] for q in asked] == [
+            h.texts.render("intake_question", "zh", ref="#1", question="请问发票号码是？")
+        ]
+        assert asked[0]["buttons"] == [[["跳过", "qskip:1"]]]
+
+
+async def test_an_old_questions_button_answers_nothing(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await h.say("alice", "INV-9")
+        await h.press("alice", "qans:1:0:0", chat=ACME)
+        rows = await h.outbox()
+        assert rows[-1].payload["text"] == h.texts.render("intake_not_asking", "en")
+        assert (await h.case(1))["fields"] == {"invoice": "INV-9"}
+
+
+async def test_a_tagged_case_gets_the_questions_too(db_url: str) -> None:
+    async with Harness(db_url, intake=INTAKE) as h:
+        await h.say("alice", "the invoice is wrong")
+        await h.say("evan", "/case", reply_to=h.last_message_id)
+        assert len(await questions(h)) == 1
+
+
+async def test_three_bad_answers_move_on_to_the_next_question(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await questions(h)
+        for _ in range(2):
+            await h.say("alice", "no idea")
+            assert "Which invoice number?" in (await questions(h))[0]["text"]
+        await h.say("alice", "still no idea")
+        assert "How did you pay?" in (await questions(h))[0]["text"]
+        assert (await h.case(1))["fields"] == {}
+
+
+async def test_without_ask_category_an_unmatched_case_gets_no_questions(db_url: str) -> None:
+    async with harness(db_url, intake={**INTAKE, "ask_category": False}) as h:
+        await h.say("alice", "hello, something odd happened")
+        assert await questions(h) == []
+        assert (await h.case(1))["category"] is None
