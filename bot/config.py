@@ -2,7 +2,8 @@
 
 Unknown keys are rejected so a typo fails with its key named. Secrets may come
 from environment variables (`CASEBOT_TELEGRAM_TOKEN`, `CASEBOT_TELEGRAM_SECRET_TOKEN`,
-`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`), which win over the file.
+`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`, `CASEBOT_FEISHU_APP_SECRET`,
+`CASEBOT_FEISHU_ENCRYPT_KEY`, `CASEBOT_FEISHU_VERIFICATION_TOKEN`), which win over the file.
 Nothing is built at import time.
 """
 
@@ -28,6 +29,7 @@ from pydantic import (
 from adapters.bridge import BridgeConfig
 from adapters.slack_config import SlackConfig
 from adapters.trackers.config import TrackersConfig
+from adapters.feishu import FeishuConfig
 from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
@@ -492,6 +494,7 @@ class Config(Section):
     trackers: TrackersConfig = TrackersConfig()
     slack: SlackConfig | None = None
     routing: list[RouteConfig] = []
+    feishu: FeishuConfig | None = None
     fields: list[FieldConfig] = []
     intake: IntakeConfig = IntakeConfig()
 
@@ -606,6 +609,9 @@ _ENV = {
     "CASEBOT_SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
     "CASEBOT_SLACK_APP_TOKEN": ("slack", "app_token"),
     "CASEBOT_STORAGE_URL": ("storage", "url"),
+    "CASEBOT_FEISHU_APP_SECRET": ("feishu", "app_secret"),
+    "CASEBOT_FEISHU_ENCRYPT_KEY": ("feishu", "encrypt_key"),
+    "CASEBOT_FEISHU_VERIFICATION_TOKEN": ("feishu", "verification_token"),
 }
 
 

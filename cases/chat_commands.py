@@ -251,7 +251,12 @@ class Commands(CaseFields):
             names = mentions(args)
             # "@Evan Chen": a person's name may hold more than an @mention does
             named = args[1:].strip() if args.startswith("@") else ""
-            person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
+            # a person the platform names by key (picked from Feishu's @ list, a Telegram
+            # text mention) is that person, whatever name the text shows
+            keyed = [m for m in ctx.event.mentions if not m.startswith("@")]
+            person = await ctx.uow.person(keyed[0]) if keyed else None
+            if person is None and named:
+                person = await ctx.uow.find_person(ctx.event.chat.platform, named)
             if person is None and names:
                 person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
             # someone picked without a username (Telegram's text_mention): the platform
