@@ -27,9 +27,9 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.feishu import FeishuConfig
 from adapters.slack_config import SlackConfig
 from adapters.trackers.config import TrackersConfig
-from adapters.feishu import FeishuConfig
 from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
