@@ -35,6 +35,9 @@ class IssueRef:
 def parse_issue_url(text: str) -> IssueRef:
     """The issue a URL names; ValueError when it names none of the four trackers'.
 
+    GitHub and GitLab names are case-insensitive (their webhooks spell them as the
+    project does, a pasted URL as the person typed it), so their keys are lower case.
+
     GitHub: `github.com/o/r/issues/N` and `/pull/N` (a pull request closes as an issue
     does); GitLab (any host): `/group/project/-/issues/N`; Jira (any host):
     `/browse/KEY-N`; Linear: `linear.app/team/issue/KEY-N/slug`."""
@@ -47,7 +50,7 @@ def parse_issue_url(text: str) -> IssueRef:
         match = _GITHUB.match(path)
         if match:
             owner, repo, _, number = match.groups()
-            return IssueRef("github", f"{owner}/{repo}#{number}", url)
+            return IssueRef("github", f"{owner}/{repo}#{number}".lower(), url)
     if host == "linear.app":
         match = _LINEAR.match(path)
         if match:
@@ -56,7 +59,7 @@ def parse_issue_url(text: str) -> IssueRef:
     if match:
         project, kind, number = match.groups()
         mark = "!" if kind == "merge_requests" else "#"
-        return IssueRef("gitlab", f"{project}{mark}{number}", url)
+        return IssueRef("gitlab", f"{project}{mark}{number}".lower(), url)
     match = _JIRA.match(path)
     if match:
         return IssueRef("jira", match.group(1), url)

@@ -239,7 +239,7 @@ class Links(Buttons):
         state acts; the same word heard twice (both ways, or a redelivery) does nothing
         more. A close reaches every linked case at once."""
         outcome = Outcome()
-        issue = await uow.issue(update.tracker, update.key)
+        issue = await uow.issue(update.tracker, update.key, lock=True)
         if issue is None:
             outcome.ignored = "issue not linked"
             return outcome

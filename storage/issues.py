@@ -55,12 +55,13 @@ def link_record(row: Any) -> IssueLink:
 class IssueStore:
     session: AsyncSession
 
-    async def issue(self, tracker: str, key: str) -> IssueRecord | None:
-        row = (
-            await self.session.execute(
-                select(issues_t).where(issues_t.c.tracker == tracker, issues_t.c.key == key)
-            )
-        ).first()
+    async def issue(self, tracker: str, key: str, lock: bool = False) -> IssueRecord | None:
+        query = select(issues_t).where(issues_t.c.tracker == tracker, issues_t.c.key == key)
+        if lock and self.session.get_bind().dialect.name == "postgresql":
+            # a webhook and a poll (or two processes) hearing one close at once: the
+            # second waits here, then reads the state the first stored, and acts not
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
         return issue_record(row) if row else None
 
     async def save_issue(self, issue: IssueRecord) -> IssueRecord:
