@@ -191,6 +191,16 @@ async def issues_to_poll(
     return [issue_record(r) for r in rows.all()]
 
 
+async def mark_checked(session: AsyncSession, tracker: str, key: str, at: datetime) -> None:
+    """The poll asked about an issue and heard nothing; only `checked_at` is written, so
+    a state a webhook stored meanwhile stays."""
+    await session.execute(
+        update(issues_t)
+        .where(issues_t.c.tracker == tracker, issues_t.c.key == key)
+        .values(checked_at=at)
+    )
+
+
 async def issues_by_case(
     session: AsyncSession, case_ids: Sequence[int]
 ) -> dict[int, list[IssueRecord]]:
