@@ -6,7 +6,8 @@ a `fetch` callable (from `adapters.trackers`, wired by `bot`). Each issue is ask
 most once per its tracker's `poll_interval` (its `checked_at`, in the database, so
 a restart or a second process does not ask again at once). An issue its tracker
 does not answer about is asked again at the next interval; a tracker that is down
-(no answer, 5xx, 429) is asked about no more issues in that tick. Time is the `now` given to `tick`.
+(no answer, 5xx, 429) is asked about no more issues in that tick. Time is the `now`
+given to `tick`.
 """
 
 from __future__ import annotations
