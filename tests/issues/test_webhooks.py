@@ -188,3 +188,11 @@ async def test_a_signed_body_of_odd_shape_is_no_crash(hooked: Site, tracker: str
     r = await hooked.client.post(f"/trackers/{tracker}/webhook", data=body, headers=headers)
     assert r.status == 202, await r.text()
     assert (await r.json())["issues"] == 0
+
+
+async def test_a_huge_body_is_refused_before_it_is_read_whole(hooked: Site) -> None:
+    body = b'{"pad": "' + b"x" * 2_000_000 + b'"}'
+    headers = {"X-Hub-Signature-256": "sha256=" + _hex(body)}
+    r = await hooked.client.post("/trackers/github/webhook", data=body, headers=headers)
+    assert r.status == 413
+    assert await _count(hooked, TrackerDelivery) == 0
