@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.issues import CLOSED, IssueLink, IssueRecord
@@ -24,6 +25,12 @@ links_t = cast(Table, IssueLinkRow.__table__)
 deliveries_t = cast(Table, TrackerDelivery.__table__)
 _cases_t = cast(Table, CaseRow.__table__)
 ACTIVE = [s.value for s in Status if s.is_active]
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING."""
+    bind = session.get_bind()
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def issue_record(row: Any) -> IssueRecord:
@@ -75,10 +82,20 @@ class IssueStore:
             "checked_at": issue.checked_at,
         }
         if issue.id is None:
+            # another transaction (a second process, another chat) may add the same issue
+            # at this moment: theirs stands, and this one links to it
             result = await self.session.execute(
-                insert(issues_t).values(**values).returning(issues_t.c.id)
+                insert_for(self.session)(issues_t)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["tracker", "key"])
+                .returning(issues_t.c.id)
             )
-            issue.id = result.scalar_one()
+            found = result.scalar_one_or_none()
+            if found is None:
+                stored = await self.issue(issue.tracker, issue.key)
+                assert stored is not None
+                found = stored.id
+            issue.id = found
         else:
             await self.session.execute(
                 update(issues_t).where(issues_t.c.id == issue.id).values(**values)

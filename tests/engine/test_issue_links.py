@@ -262,3 +262,19 @@ async def test_github_names_are_the_same_in_any_case(db_url: str) -> None:
         await h.say("evan", "/link https://github.com/Acme/API/issues/42")
         await update(h, CLOSED, key="acme/api#42")
         assert events(await h.case(1), "issue_closed")
+
+
+async def test_two_cases_link_one_new_issue_at_once(db_url: str) -> None:
+    # two staff (or two processes) link the same issue, new to casebot, at one moment
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("carol", "数据库连不上", chat=GLOBEX)
+        evan = h.actor("evan")
+        at = h.clock.now()
+        await asyncio.gather(
+            act(h, StaffAction(ActionKind.LINK, 1, evan, at, value=ISSUE)),
+            act(h, StaffAction(ActionKind.LINK, 2, evan, at, value=ISSUE)),
+        )
+        await update(h, CLOSED)
+        for case_id in (1, 2):
+            assert events(await h.case(case_id), "issue_closed")
