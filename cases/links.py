@@ -271,6 +271,10 @@ class Links(Buttons):
             if issue.state == CLOSED:
                 await self._issue_closed(ctx, case, issue, link)
             else:
+                if link.draft and link.draft_sent_at is None:
+                    # it says "fixed": once the issue is open again it must not go out
+                    link.draft = link.drafted_at = None
+                    await uow.save_issue_link(link)
                 await self._staff_post(
                     ctx, "issue_reopened_notice", case, issue=issue.label, ref=case.ref
                 )

@@ -278,3 +278,18 @@ async def test_two_cases_link_one_new_issue_at_once(db_url: str) -> None:
         await update(h, CLOSED)
         for case_id in (1, 2):
             assert events(await h.case(case_id), "issue_closed")
+
+
+async def test_a_reopened_issue_withdraws_the_unsent_draft(db_url: str) -> None:
+    # the draft says "fixed": once the issue is open again, no press may still send it
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", f"/link {ISSUE}")
+        await update(h, CLOSED)
+        await update(h, OPEN)
+        await h.press("evan", "draft:1")
+        await h.say("evan", "/send_draft #1", chat=TRIAGE)
+        assert not [r for r in await h.outbox() if r.purpose == "issue_draft"]
+        await update(h, CLOSED)  # closed for good: a fresh draft, sent once
+        await h.say("evan", "/send_draft #1", chat=TRIAGE)
+        assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1
