@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 TRACKERS = ("github", "gitlab", "jira", "linear")
 OPEN = "open"
 CLOSED = "closed"
+KEY_MAX = 300  # storage's column: a longer GitHub/GitLab path names no issue we keep
 
 _GITHUB = re.compile(r"^/([\w.-]+)/([\w.-]+)/(issues|pull)/([0-9]{1,12})/?$")
 _GITLAB = re.compile(r"^/((?:[\w.-]+/)+[\w.-]+)/-/(issues|merge_requests)/([0-9]{1,12})/?$")
@@ -41,6 +42,13 @@ def parse_issue_url(text: str) -> IssueRef:
     GitHub: `github.com/o/r/issues/N` and `/pull/N` (a pull request closes as an issue
     does); GitLab (any host): `/group/project/-/issues/N`; Jira (any host):
     `/browse/KEY-N`; Linear: `linear.app/team/issue/KEY-N/slug`."""
+    ref = _parse_issue_url(text)
+    if len(ref.key) > KEY_MAX:
+        raise ValueError(f"issue key longer than {KEY_MAX} characters")
+    return ref
+
+
+def _parse_issue_url(text: str) -> IssueRef:
     url = text.strip().strip("<>")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -293,3 +293,14 @@ async def test_a_reopened_issue_withdraws_the_unsent_draft(db_url: str) -> None:
         await update(h, CLOSED)  # closed for good: a fresh draft, sent once
         await h.say("evan", "/send_draft #1", chat=TRIAGE)
         assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1
+
+
+async def test_an_overlong_issue_url_gets_the_usage(db_url: str) -> None:
+    # a key longer than its column failed the event on PostgreSQL (SQLite stored it)
+    deep = "/".join(["g"] * 200)
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.sent()
+        await h.say("evan", f"/link https://gitlab.example.com/{deep}/-/issues/1")
+        assert any("Usage: /link" in t for t in await h.sent())
+        assert not events(await h.case(1), "issue_linked")
