@@ -304,3 +304,24 @@ async def test_an_overlong_issue_url_gets_the_usage(db_url: str) -> None:
         await h.say("evan", f"/link https://gitlab.example.com/{deep}/-/issues/1")
         assert any("Usage: /link" in t for t in await h.sent())
         assert not events(await h.case(1), "issue_linked")
+
+
+@pytest.mark.parametrize("both", [False, True])
+async def test_a_merged_case_hands_its_issues_to_the_case_it_joins(
+    db_url: str, both: bool
+) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", "/assign me")
+        if both:
+            await h.say("evan", f"/link {ISSUE}")
+        await open_case(h, "printer jammed", who="bob")
+        await h.say("evan", f"/link {ISSUE} #2", chat=TRIAGE)
+        await act(h, StaffAction(ActionKind.MERGE, 2, h.actor("evan"), h.clock.now(), into=1))
+        await h.sent()
+        await update(h, CLOSED)
+        assert len(events(await h.case(1), "issue_closed")) == 1
+        assert len([t for t in await h.sent(chat=TRIAGE) if "Draft:" in t]) == 1
+        assert len(await followups(h)) == 1
+        await h.say("evan", "/send_draft #1", chat=TRIAGE)
+        assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1
