@@ -94,6 +94,9 @@ class Actor:
     name: str = ""
     username: str | None = None
     is_bot: bool = False
+    # the language the person's app is set to, as their platform reports it (Telegram's
+    # `language_code`, "zh-hans"): a hint for texts only they read (`cases.people`)
+    language: str | None = None
 
     @property
     def key(self) -> str:
@@ -276,6 +279,7 @@ class StaffAction:
 class SystemKind(StrEnum):
     AUTO_RESOLVE = "auto_resolve"  # the customer never answered: tell them, resolve
     CLOSE = "close"  # resolved long enough: close
+    PASS_ON = "pass_on"  # a routed case nobody took in time: the next person gets it
 
 
 @dataclass(frozen=True)
