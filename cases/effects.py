@@ -5,6 +5,7 @@ Standard library and `cases` only. Every effect goes to the outbox via the unit 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -28,6 +29,8 @@ class Effects:
 
     settings: EngineSettings
     texts: Texts
+    # `cases.intake_questions.IntakeQuestions` provides it
+    _end_questions: Callable[[Ctx, CaseRecord, str], Awaitable[None]]
 
     # -------------------------------------------------------------- helpers
 
@@ -113,6 +116,8 @@ class Effects:
                 {"clock": "resolution", "status": status.value},
             )
         await self._follow_topic(ctx, case, old, status)
+        if not status.is_active:
+            await self._end_questions(ctx, case, status.value)
         if save:
             await self._refresh_sla(ctx, case)
             await ctx.uow.save_case(case)

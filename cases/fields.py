@@ -100,7 +100,7 @@ class CaseFields(IntakeQuestions):
         case = await self._target_case(ctx, command)
         if case is None:
             return
-        stored = await self._checked_field(ctx, name, value)
+        stored = await self._checked_field(ctx, case, name, value)
         if stored is None:
             return
         if not await self._set_field(ctx, case, name, stored, via="chat"):
@@ -110,11 +110,13 @@ class CaseFields(IntakeQuestions):
         else:
             await self._staff_notice(ctx, "field_cleared", ref=case.ref, field=name)
 
-    async def _checked_field(self, ctx: Ctx, name: str, value: str) -> str | None:
+    async def _checked_field(
+        self, ctx: Ctx, case: CaseRecord, name: str, value: str
+    ) -> str | None:
         """The value to store ("" clears the field), or None after saying why it does
         not fit (from the web: ActionRejected)."""
         value = value.strip()
-        spec = self._field_spec(name)
+        spec = self._field_spec(ctx, case, name)
         if not value or spec is None:
             return value[:MAX_VALUE]
         stored = check_value(spec.type, value, spec.choices, spec.pattern)
@@ -179,7 +181,7 @@ class CaseFields(IntakeQuestions):
         name = (action.field or "").strip().lower()
         if not NAME.fullmatch(name):
             raise ActionRejected("field: a name of lowercase letters, digits, _ . -")
-        stored = await self._checked_field(ctx, name, action.value)
+        stored = await self._checked_field(ctx, case, name, action.value)
         assert stored is not None  # quiet: a bad value raised
         if not await self._set_field(ctx, case, name, stored, via="web"):
             await self._refuse(ctx, "field_unchanged", ref=case.ref, field=name)

@@ -16,7 +16,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cases.commands import parse_number
 from cases.context import Ctx
-from cases.field_rules import Category, FieldSpec, Question, by_answer, by_keywords, check_value
+from cases.field_rules import (
+    Category,
+    FieldSpec,
+    Question,
+    by_answer,
+    by_keywords,
+    check_value,
+    plain,
+)
 from cases.intake import Intake
 from cases.model import Button, ChatKind, MessageRole, Outbound, OutboundKind
 from cases.records import CaseRecord, MessageRecord
@@ -35,8 +43,18 @@ class IntakeQuestions(Intake):
     _set_field: Callable[[Ctx, CaseRecord, str, str, str], Awaitable[bool]]
     _field_hint: Callable[[str, str, Sequence[str]], str]
 
-    def _field_spec(self, name: str) -> FieldSpec | None:
-        return next((s for s in self.settings.fields if s.name == name), None)
+    def _field_spec(self, ctx: Ctx, case: CaseRecord, name: str) -> FieldSpec | None:
+        """The declaration of `name` that holds for this case: one made for another
+        account or category leaves the field free text here."""
+        account = self._account(ctx, case)
+        return next(
+            (
+                s
+                for s in self.settings.fields
+                if s.name == name and s.applies(account.name if account else None, case.category)
+            ),
+            None,
+        )
 
     def _categories(self, ctx: Ctx, case: CaseRecord) -> list[Category]:
         account = self._account(ctx, case)
@@ -101,7 +119,7 @@ class IntakeQuestions(Intake):
             "intake_question", locale, ref=case.ref, question=question.text(locale)
         )
         if hint:
-            why = question.hint_text(locale) or self._question_hint(locale, question)
+            why = question.hint_text(locale) or self._question_hint(ctx, case, question)
             text = self.texts.render("intake_bad_answer", locale, hint=why) + "\n" + text
         rows: list[tuple[Button, ...]] = []
         if question.choices:
@@ -122,8 +140,9 @@ class IntakeQuestions(Intake):
             return ()
         return (Button(self.texts.render("button_skip", ctx.chat.locale), f"qskip:{case.id}"),)
 
-    def _question_hint(self, locale: str, question: Question) -> str:
-        spec = self._field_spec(question.field)
+    def _question_hint(self, ctx: Ctx, case: CaseRecord, question: Question) -> str:
+        locale = ctx.chat.locale
+        spec = self._field_spec(ctx, case, question.field)
         if question.choices or question.pattern or spec is None:
             return self._field_hint(locale, "pattern", question.choices)
         return self._field_hint(locale, spec.type, spec.choices)
@@ -160,7 +179,7 @@ class IntakeQuestions(Intake):
         await self._take_answer(ctx, case, ctx.message.text)
 
     async def _take_answer(self, ctx: Ctx, case: CaseRecord, answer: str) -> None:
-        if answer.strip().casefold() in SKIP_WORDS:
+        if plain(answer).strip().casefold() in SKIP_WORDS:
             await self._skip_questions(ctx, case)
             return
         categories = self._categories(ctx, case)
@@ -177,7 +196,7 @@ class IntakeQuestions(Intake):
             await self._stop_questions(ctx, case, "done", {"reason": "no_questions"})
             return
         question = category.questions[number]
-        stored = self._checked_answer(question, answer)
+        stored = self._checked_answer(ctx, case, question, answer)
         if stored is None:
             if await self._bad_answer(ctx, case):
                 await self._ask(ctx, case, category, hint=True)
@@ -187,8 +206,10 @@ class IntakeQuestions(Intake):
         await self._set_field(ctx, case, question.field, stored, "intake")
         await self._next_question(ctx, case, category)
 
-    def _checked_answer(self, question: Question, answer: str) -> str | None:
-        spec = self._field_spec(question.field)
+    def _checked_answer(
+        self, ctx: Ctx, case: CaseRecord, question: Question, answer: str
+    ) -> str | None:
+        spec = self._field_spec(ctx, case, question.field)
         if question.choices or question.pattern or spec is None:
             return check_value("text", answer, question.choices, question.pattern)
         return check_value(spec.type, answer, spec.choices, spec.pattern)
@@ -238,6 +259,15 @@ class IntakeQuestions(Intake):
         case.questions = {**case.questions, "state": state}
         await ctx.uow.add_event(self._id(case), f"intake_{state}", ctx.now, ctx.actor_key, data)
         await ctx.uow.save_case(case)
+
+    async def _end_questions(self, ctx: Ctx, case: CaseRecord, status: str) -> None:
+        """A case resolved, closed or merged mid-intake asks no more: a later line (or
+        the reopening one) is no answer to a question put before."""
+        if case.questions.get("state") in ASKING:
+            case.questions = {**case.questions, "state": "stopped"}
+            await ctx.uow.add_event(
+                self._id(case), "intake_stopped", ctx.now, ctx.actor_key, {"reason": status}
+            )
 
     async def _intake_button(
         self, ctx: Ctx, case: CaseRecord, action: str, parts: list[str]

@@ -88,3 +88,13 @@ async def test_resolve_refuses_until_required_fields_are_set(db_url: str) -> Non
         await h.say("evan", "/field instance i-1")
         await h.say("evan", "/resolve")
         assert (await h.case(1))["status"] == "resolved"
+
+
+async def test_a_field_declared_for_another_account_is_free_text_here(db_url: str) -> None:
+    # `seats` is a number for Globex only: Acme's desk may write what it likes there
+    async with Harness(db_url, fields=FIELDS) as h:
+        await open_case(h)
+        await h.say("evan", "/field seats about ten")
+        assert (await h.case(1))["fields"] == {"seats": "about ten"}
+        await h.say("evan", "/field seats #1 twelve or so", chat=TRIAGE)
+        assert (await h.case(1))["fields"] == {"seats": "twelve or so"}

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.engine.kit import events
-from tests.harness import ACME, GLOBEX, Harness
+from cases.model import ActionKind, StaffAction
+from tests.engine.kit import act, events
+from tests.harness import ACME, GLOBEX, TRIAGE, Harness
 
 pytestmark = pytest.mark.usefixtures("platform")
 
@@ -207,3 +208,38 @@ async def test_without_ask_category_an_unmatched_case_gets_no_questions(db_url: 
         await h.say("alice", "hello, something odd happened")
         assert await questions(h) == []
         assert (await h.case(1))["category"] is None
+
+
+async def test_full_width_answers_count_as_what_they_look_like(db_url: str) -> None:
+    # a Chinese keyboard types ＩＮＶ－４２ and ２; "²" is a digit to Python yet no number
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await h.say("alice", "ＩＮＶ－４２")
+        await h.say("alice", "²")
+        assert (await h.case(1))["fields"] == {"invoice": "INV-42", "payment": "transfer"}
+        await h.say("alice", "ｓｋｉｐ", chat=GLOBEX)
+        await h.say("alice", "ｓｋｉｐ", chat=GLOBEX)
+        assert events(await h.case(2), "intake_skipped")
+
+
+@pytest.mark.parametrize("how", ["resolve", "merge"])
+async def test_a_case_resolved_or_merged_mid_intake_asks_no_more(db_url: str, how: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        if how == "resolve":
+            await h.say("lena", "/resolve #1", chat=TRIAGE)
+        else:
+            await h.say("bob", "my server is down")
+            lena = h.actor("lena")
+            await act(h, StaffAction(ActionKind.MERGE, 1, lena, h.clock.now(), into=2))
+        await questions(h)
+        # the reopening line (or a line after the merge) is no answer to the old question
+        await h.say("alice", "INV-1 it is broken again")
+        if how == "resolve":
+            assert await questions(h) == []
+        assert (await h.case(1))["fields"] == {}
+        assert events(await h.case(1), "intake_stopped")[0]["data"] == {
+            "reason": "resolved" if how == "resolve" else "closed"
+        }
+        await h.press("alice", "qskip:1", chat=ACME)
+        assert not events(await h.case(1), "intake_skipped")
