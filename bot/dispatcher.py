@@ -124,7 +124,8 @@ class Dispatcher:
                 await session.commit()
                 return True
             anchor_id = await outbox.anchor_message(session, row.anchor) if row.anchor else None
-        delivery = outbox.to_delivery(row, anchor_id)
+            thread = await outbox.case_thread(session, row)
+        delivery = outbox.to_delivery(row, anchor_id, thread)
         try:
             receipt = await adapter.deliver(delivery)
         except DeliveryError as exc:
@@ -210,7 +211,8 @@ class Dispatcher:
                     await outbox.mark_sent(session, row.id, now, None, "superseded", "skipped")
                     continue
                 anchor = await outbox.anchor_message(session, row.anchor) if row.anchor else None
-                taken.append(outbox.to_delivery(row, anchor))
+                thread = await outbox.case_thread(session, row)
+                taken.append(outbox.to_delivery(row, anchor, thread))
         return taken
 
     async def wait(self, timeout: float) -> None:

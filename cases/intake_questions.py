@@ -163,8 +163,18 @@ class IntakeQuestions(Intake):
                 buttons=tuple(row for row in buttons if row),
                 case_id=case.id,
                 purpose="intake_question",
+                extra=self._topic_to_come(ctx, case),
             ),
         )
+
+    def _topic_to_come(self, ctx: Ctx, case: CaseRecord) -> dict[str, str]:
+        """A case opening in a `topics = "per_case"` chat has no topic yet: its first
+        question is queued after the topic's creation, and the dispatcher sends it into
+        the topic it has made by then (`storage.outbox.case_thread`)."""
+        account = self._account(ctx, case)
+        if case.thread is None and account is not None and account.topics == "per_case":
+            return {"case_thread": "1"}
+        return {}
 
     async def _questions_after(self, ctx: Ctx, case: CaseRecord) -> None:
         """After a message joined the case: staff speaking ends the questions; a

@@ -55,9 +55,15 @@ def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
     }
 
 
-def to_delivery(row: OutboxRow, anchor_message_id: str | None = None) -> Delivery:
-    """A claimed row as the adapter carries it out."""
+def to_delivery(
+    row: OutboxRow, anchor_message_id: str | None = None, case_thread: str | None = None
+) -> Delivery:
+    """A claimed row as the adapter carries it out; `case_thread` (see `case_thread`)
+    moves a message queued for its case's not yet created topic into that topic."""
     payload = dict(row.payload)
+    if case_thread is not None:
+        # the case's first message is in the chat's main thread: no reply across threads
+        payload.update(thread=case_thread, reply_to=None)
     buttons = tuple(
         tuple(Button(str(label), str(data)) for label, data in line)
         for line in payload.get("buttons") or ()
@@ -222,6 +228,17 @@ async def superseded(session: AsyncSession, row: OutboxRow) -> bool:
         )
     )
     return bool(newer.scalar_one())
+
+
+async def case_thread(session: AsyncSession, row: OutboxRow) -> str | None:
+    """The thread a row marked `extra.case_thread` goes to: its case's topic, which the
+    chat's earlier topic_create row (delivered first: one chat's rows go in order) has
+    recorded by now. None for any other row, or while the case has no topic."""
+    extra = row.payload.get("extra") or {}
+    if row.case_id is None or row.payload.get("thread") or not extra.get("case_thread"):
+        return None
+    query = select(CaseRow.thread).where(CaseRow.id == row.case_id)
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def anchor_message(session: AsyncSession, key: str) -> str | None:

@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
+from bot.dispatcher import Dispatcher
+from cases.delivery import Delivery, Receipt
 from cases.model import ActionKind, StaffAction
 from tests.engine.kit import act, events
-from tests.harness import ACME, GLOBEX, TRIAGE, Harness
+from tests.fakes.recording_adapter import RecordingAdapter
+from tests.harness import ACME, GLOBEX, TRIAGE, Harness, base_config
 
 pytestmark = pytest.mark.usefixtures("platform")
 
@@ -243,3 +246,37 @@ async def test_a_case_resolved_or_merged_mid_intake_asks_no_more(db_url: str, ho
         }
         await h.press("alice", "qskip:1", chat=ACME)
         assert not events(await h.case(1), "intake_skipped")
+
+
+class TopicMaker(RecordingAdapter):
+    """Telegram as the dispatcher meets it: a topic_create answers with the topic."""
+
+    async def deliver(self, delivery: Delivery) -> Receipt:
+        receipt = await super().deliver(delivery)
+        if delivery.kind == "topic_create":
+            return Receipt(message_id=receipt.message_id, thread="77")
+        return receipt
+
+
+@pytest.mark.platforms("telegram")  # forum topics
+async def test_a_per_case_topic_gets_the_first_question_too(db_url: str) -> None:
+    accounts = [{**a, "topics": "per_case"} for a in base_config(**{})["accounts"][:1]]
+    accounts[0]["intake"] = "auto"
+    async with harness(db_url, accounts=accounts) as h:
+        await h.say("alice", "the invoice is wrong")
+        adapter = TopicMaker()
+        dispatcher = Dispatcher(h.sessions, {"telegram": adapter}, h.clock)
+        while await dispatcher.run_once():
+            pass
+        sent = [
+            (d.kind, d.purpose, d.thread)
+            for d in adapter.delivered
+            if d.purpose in ("ack", "topic", "intake_question")
+        ]
+        assert sent == [("send", "ack", None), ("topic_create", "topic", None),
+                        ("send", "intake_question", "77")]  # fmt: skip
+        asked = next(d for d in adapter.delivered if d.purpose == "intake_question")
+        assert asked.reply_to is None  # the opening line is in the main thread
+        await h.say("alice", "INV-3", thread="77")
+        assert (await h.case(1))["fields"] == {"invoice": "INV-3"}
+        assert (await questions(h))[-1]["thread"] == "77"
