@@ -186,9 +186,31 @@ class IntakeQuestions(Intake):
             return
         if ctx.message.role is not MessageRole.CUSTOMER:
             return
-        await self._take_answer(ctx, case, ctx.message.text)
+        await self._take_answer(ctx, case, ctx.message.text, ctx.message.platform_message_id)
 
-    async def _take_answer(self, ctx: Ctx, case: CaseRecord, answer: str) -> None:
+    async def _questions_edited(self, ctx: Ctx, case: CaseRecord, message: MessageRecord) -> None:
+        """A customer who corrects an answer by editing it: the edit of a refused one
+        answers the question again; the edit of a taken one, if it still fits, sets
+        its field anew."""
+        said = message.platform_message_id
+        if said is None or message.role is not MessageRole.CUSTOMER:
+            return
+        if case.questions.get("state") in ASKING and said == case.questions.get("refused"):
+            await self._take_answer(ctx, case, message.text, said)
+            return
+        field = (case.questions.get("answers") or {}).get(said)
+        category = self._category_of(ctx, case)
+        question = next(
+            (q for q in (category.questions if category else ()) if q.field == field), None
+        )
+        if question is not None:
+            stored = self._checked_answer(ctx, case, question, message.text)
+            if stored is not None:
+                await self._set_field(ctx, case, question.field, stored, "intake")
+
+    async def _take_answer(
+        self, ctx: Ctx, case: CaseRecord, answer: str, said: str | None
+    ) -> None:
         if plain(answer).strip().casefold() in SKIP_WORDS:
             await self._skip_questions(ctx, case)
             return
@@ -197,7 +219,7 @@ class IntakeQuestions(Intake):
             category = by_answer(categories, answer)
             if category is not None:
                 await self._enter_category(ctx, case, category, by="answer")
-            elif await self._bad_answer(ctx, case):
+            elif await self._bad_answer(ctx, case, said):
                 await self._ask_category(ctx, case, categories, hint=True)
             return
         category = self._category_of(ctx, case)
@@ -208,11 +230,14 @@ class IntakeQuestions(Intake):
         question = category.questions[number]
         stored = self._checked_answer(ctx, case, question, answer)
         if stored is None:
-            if await self._bad_answer(ctx, case):
+            if await self._bad_answer(ctx, case, said):
                 await self._ask(ctx, case, category, hint=True)
             else:
                 await self._next_question(ctx, case, category)
             return
+        if said is not None:
+            answers = {**(case.questions.get("answers") or {}), said: question.field}
+            case.questions = {**case.questions, "answers": answers}
         await self._set_field(ctx, case, question.field, stored, "intake")
         await self._next_question(ctx, case, category)
 
@@ -224,10 +249,11 @@ class IntakeQuestions(Intake):
             return check_value("text", answer, question.choices, question.pattern)
         return check_value(spec.type, answer, spec.choices, spec.pattern)
 
-    async def _bad_answer(self, ctx: Ctx, case: CaseRecord) -> bool:
-        """Count a bad answer; True while the question may be asked again."""
+    async def _bad_answer(self, ctx: Ctx, case: CaseRecord, said: str | None) -> bool:
+        """Count a bad answer (`said`: its message, which an edit may correct); True
+        while the question may be asked again."""
         tries = int(case.questions.get("tries", 0)) + 1
-        case.questions = {**case.questions, "tries": tries}
+        case.questions = {**case.questions, "tries": tries, "refused": said}
         if tries < MAX_TRIES:
             await ctx.uow.save_case(case)
             return True
@@ -247,7 +273,8 @@ class IntakeQuestions(Intake):
                 case=case,
             )
             return
-        case.questions = {"state": "asking", "next": number, "tries": 0}
+        answers = case.questions.get("answers") or {}
+        case.questions = {"state": "asking", "next": number, "tries": 0, "answers": answers}
         await ctx.uow.save_case(case)
         await self._ask(ctx, case, category, hint=False)
 

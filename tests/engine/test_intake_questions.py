@@ -280,3 +280,21 @@ async def test_a_per_case_topic_gets_the_first_question_too(db_url: str) -> None
         await h.say("alice", "INV-3", thread="77")
         assert (await h.case(1))["fields"] == {"invoice": "INV-3"}
         assert (await questions(h))[-1]["thread"] == "77"
+
+
+async def test_a_customer_may_correct_an_answer_by_editing_it(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await h.say("alice", "INV 7")  # refused: asked again
+        refused = h.last_message_id
+        await questions(h)
+        await h.edit("alice", refused, "INV-7")
+        assert (await h.case(1))["fields"] == {"invoice": "INV-7"}
+        assert "How did you pay?" in (await questions(h))[0]["text"]
+        await h.say("alice", "card")
+        taken = h.last_message_id
+        await questions(h)
+        await h.edit("alice", taken, "transfer")
+        await h.edit("alice", taken, "by pigeon")  # no choice: the field stays
+        assert (await h.case(1))["fields"] == {"invoice": "INV-7", "payment": "transfer"}
+        assert await questions(h) == []
