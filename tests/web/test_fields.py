@@ -69,6 +69,11 @@ async def test_the_api_sets_tags_and_fields_and_resolve_waits_for_required(
         f"/api/v1/cases/{case_id}/status", json={"status": "resolved"}, headers=headers
     )
     assert r.status == 409 and "set instance first" in (await r.json())["error"]
+    # closing goes past resolved: it waits for the same fields
+    r = await site.client.post(
+        f"/api/v1/cases/{case_id}/status", json={"status": "closed"}, headers=headers
+    )
+    assert r.status == 409 and "set instance first" in (await r.json())["error"]
     r = await site.client.post(
         f"/api/v1/cases/{case_id}/tags", json={"tags": "outage"}, headers=headers
     )
