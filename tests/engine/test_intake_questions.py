@@ -298,3 +298,26 @@ async def test_a_customer_may_correct_an_answer_by_editing_it(db_url: str) -> No
         await h.edit("alice", taken, "by pigeon")  # no choice: the field stays
         assert (await h.case(1))["fields"] == {"invoice": "INV-7", "payment": "transfer"}
         assert await questions(h) == []
+
+
+async def test_a_reply_from_the_dashboard_stops_the_questions(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "my server is down")
+        await questions(h)
+        evan = h.actor("evan")
+        await act(h, StaffAction(ActionKind.REPLY, 1, evan, h.clock.now(), "Looking now"))
+        await h.say("alice", "it is i-7f3")
+        assert await questions(h) == []
+        case = await h.case(1)
+        assert case["fields"] == {}
+        assert events(case, "intake_stopped")[0]["data"] == {"reason": "staff_spoke"}
+
+
+async def test_a_number_field_declared_for_the_category_checks_the_answer(db_url: str) -> None:
+    fields = [{"name": "instance", "type": "number", "categories": ["outage"]}]
+    async with harness(db_url, fields=fields) as h:
+        await h.say("alice", "my server is down")
+        await h.say("alice", "the big one")
+        assert "Which instance?" in (await questions(h))[-1]["text"]
+        await h.say("alice", "４２")
+        assert (await h.case(1))["fields"] == {"instance": "42"}
