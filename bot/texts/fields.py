@@ -130,8 +130,11 @@ TEXTS.update(
             "zh": "客户跳过了接单问题",
         },
         "desk_ev_intake_stopped": {
-            "en": "Intake questions stopped (staff answered, or no category was given)",
-            "zh": "接单问题已停止（工作人员已回复，或未选定类别）",
+            "en": (
+                "Intake questions stopped (staff answered, the case was resolved or"
+                " closed, or no category was given)"
+            ),
+            "zh": "接单问题已停止（工作人员已回复、工单已解决或关闭，或未选定类别）",
         },
     }
 )
