@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cases.commands import Command
 from cases.context import ActionRejected, Ctx
-from cases.field_rules import MAX_VALUE, NAME, check_value, missing_required
+from cases.field_rules import MAX_VALUE, NAME, check_value, missing_required, plain
 from cases.intake_questions import IntakeQuestions
 from cases.model import StaffAction
 from cases.records import CaseRecord, MessageRecord
@@ -23,12 +23,13 @@ TAG = re.compile(r"[^\s,#][^\s,]{0,49}")
 
 
 def normal_tag(raw: str) -> str | None:
-    tag = raw.strip().removeprefix("#").lower()
+    tag = plain(raw).strip().removeprefix("#").lower()
     return tag if TAG.fullmatch(tag) else None
 
 
 def split_tags(raw: str) -> list[str]:
-    return [t for t in re.split(r"[\s,]+", raw) if t]
+    # a Chinese keyboard's ， and 、 separate as , does
+    return [t for t in re.split(r"[\s,，、]+", raw) if t]
 
 
 class CaseFields(IntakeQuestions):
@@ -92,8 +93,10 @@ class CaseFields(IntakeQuestions):
         return True
 
     async def _cmd_field(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        name, _, value = command.args_without_ref.partition(" ")
-        name = name.strip().lower()
+        # any space ends the name: a Chinese keyboard's is U+3000
+        parts = command.args_without_ref.split(maxsplit=1)
+        name = plain(parts[0]).lower() if parts else ""
+        value = parts[1] if len(parts) > 1 else ""
         if not NAME.fullmatch(name):
             await self._reply(ctx, "usage_field")
             return
