@@ -18,6 +18,7 @@ from typing import Any
 import telegram
 import telegram.error as tg_error
 
+from adapters.doctor_report import Problem, print_problems
 from adapters.telegram import UNREADABLE_ANSWER, not_the_bot_api, raw_updates
 
 # `bot.config.Config`, which adapters may not import: the doctor reads its [telegram],
@@ -25,12 +26,6 @@ from adapters.telegram import UNREADABLE_ANSWER, not_the_bot_api, raw_updates
 Config = Any
 
 BACKLOG = 100  # pending updates beyond this mean casebot is not running or not keeping up
-
-
-@dataclass(frozen=True)
-class Problem:
-    what: str
-    fix: str
 
 
 @dataclass
@@ -279,13 +274,7 @@ class Doctor:
             mark = "configured" if chat.chat_id in configured else "NOT in config"
             self.out(f"  {chat.chat_id:>16}  {chat.kind:<10}  {chat.title!r}  [{mark}]")
         self.out("")
-        if not self.problems:
-            self.out("no problems found")
-            return
-        self.out(f"{len(self.problems)} problem(s):")
-        for p in self.problems:
-            self.out(f"PROBLEM: {p.what}")
-            self.out(f"  fix: {p.fix}")
+        print_problems(self.out, self.problems)
 
 
 def _chat_in(value: Any) -> dict[str, Any] | None:

@@ -185,7 +185,14 @@ def actor_of(user: telegram.User | None, sender_chat: telegram.Chat | None = Non
     if user is None:
         return None
     name = " ".join(p for p in (user.first_name, user.last_name) if p)
-    return Actor(PLATFORM, str(user.id), clean_text(name), user.username, is_bot=user.is_bot)
+    return Actor(
+        PLATFORM,
+        str(user.id),
+        clean_text(name),
+        user.username,
+        is_bot=user.is_bot,
+        language=user.language_code or None,
+    )
 
 
 def _chat_key(chat: telegram.Chat, thread: str | None = None) -> ChatKey:

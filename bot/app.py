@@ -70,6 +70,11 @@ class App:
             idle_poll=d.idle_poll.total_seconds(),
             observe=self.metrics.observe_outbox,
         )
+        from bot.trackers import TrackerSync
+
+        self.trackers = TrackerSync(self)
+        # route sources beside the adapters' (tracker webhooks)
+        self.route_sources: list[Any] = [self.trackers]
         self.scheduler: Any = None
         self.web: Any = None
         self._indexer: asyncio.Task[None] | None = None
@@ -149,6 +154,7 @@ class App:
                 await self._indexer
         if self.web is not None:
             await self.web.stop()
+        await self.trackers.close()
         await self.db.dispose()
 
     async def _index_search(self, every: float = 2.0, batch: int = 500) -> None:

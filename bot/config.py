@@ -2,7 +2,8 @@
 
 Unknown keys are rejected so a typo fails with its key named. Secrets may come
 from environment variables (`CASEBOT_TELEGRAM_TOKEN`, `CASEBOT_TELEGRAM_SECRET_TOKEN`,
-`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`), which win over the file.
+`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`, `CASEBOT_FEISHU_APP_SECRET`,
+`CASEBOT_FEISHU_ENCRYPT_KEY`, `CASEBOT_FEISHU_VERIFICATION_TOKEN`), which win over the file.
 Nothing is built at import time.
 """
 
@@ -26,10 +27,14 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.feishu import FeishuConfig
+from adapters.slack_config import SlackConfig
+from adapters.trackers.config import TrackersConfig
 from bot.config_fields import FieldConfig, IntakeConfig, check_references
 from cases.calendar import BusinessCalendar, CalendarError
 from cases.durations import duration_value
 from cases.model import PRIORITIES, ChatKey
+from cases.people import spoken_locale
 from cases.sla import RECIPIENT_ROLES
 
 
@@ -72,7 +77,20 @@ def _staff_ref(value: Any) -> str:
 ChatRef = Annotated[str, BeforeValidator(_chat_key)]
 PersonRef = Annotated[str, BeforeValidator(_person_key)]
 StaffRef = Annotated[str, BeforeValidator(_staff_ref)]
-Locale = Literal["en", "zh"]
+
+
+def _locale(value: object) -> object:
+    """A locale as people write it: "zh", "zh-CN", "zh_CN" or "zh-Hans" is the
+    catalogue's Simplified Chinese ("zh"); "en-GB" is English."""
+    if not isinstance(value, str):
+        return value
+    locale = spoken_locale(value)
+    if locale is None:
+        raise ValueError("expected en or zh-CN (the locales the catalogue has)")
+    return locale
+
+
+Locale = Annotated[Literal["en", "zh"], BeforeValidator(_locale)]
 
 
 class Section(BaseModel):
@@ -96,6 +114,8 @@ class HttpUser(Section):
     name: str = Field(min_length=1)
     person: StaffRef
     password_hash: str = Field(pattern=r"^pbkdf2_sha256\$\d+\$[^$]+\$[^$]+$")
+    # the dashboard's language for them; without it their person's, else the browser's
+    locale: Locale | None = None
 
 
 class HttpConfig(Section):
@@ -250,6 +270,8 @@ class StaffPerson(Section):
     name: str = Field(min_length=1)
     ids: list[PersonRef] = Field(min_length=1)
     role: Literal["engineer", "lead"] | None = None
+    # the language the bot DMs them in and their dashboard speaks (else `staff.locale`)
+    locale: Locale | None = None
 
     @field_validator("name")
     @classmethod
@@ -438,6 +460,24 @@ class EscalationConfig(Section):
         return value
 
 
+class RouteConfig(Section):
+    """One `[[routing]]` table: who new cases of an account (or a category) go to."""
+
+    account: str | None = None
+    category: str | None = None
+    policy: Literal["owner", "round_robin", "least_loaded"] = "round_robin"
+    # the people it chooses among (default: every engineer); only those on duty count
+    people: list[StaffRef] = []
+    # a routed case nobody takes within this passes to the next person; unset: never
+    pass_after: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RouteConfig:
+        if (self.account is None) == (self.category is None):
+            raise ValueError("account: a route names an account or a category (one of them)")
+        return self
+
+
 class Config(Section):
     storage: StorageConfig = StorageConfig()
     http: HttpConfig = HttpConfig()
@@ -451,6 +491,10 @@ class Config(Section):
     accounts: list[AccountConfig] = []
     sla: dict[str, dict[str, SlaTarget]] = {}
     bridges: list[BridgeConfig] = []
+    trackers: TrackersConfig = TrackersConfig()
+    slack: SlackConfig | None = None
+    routing: list[RouteConfig] = []
+    feishu: FeishuConfig | None = None
     fields: list[FieldConfig] = []
     intake: IntakeConfig = IntakeConfig()
 
@@ -486,6 +530,9 @@ class Config(Section):
             if bridge.name in bridges:
                 raise ValueError(f"bridges[{i}].name: duplicate bridge {bridge.name!r}")
             bridges.add(bridge.name)
+        for i, route in enumerate(self.routing):
+            if route.account is not None and route.account not in seen_names:
+                raise ValueError(f"routing[{i}].account: no account named {route.account!r}")
         return self
 
     @model_validator(mode="after")
@@ -508,6 +555,11 @@ class Config(Section):
             *((f"accounts[{i}].owner", a.owner) for i, a in enumerate(self.accounts)),
             *((f"accounts[{i}].backup", a.backup) for i, a in enumerate(self.accounts)),
             *((f"http.users[{i}].person", u.person) for i, u in enumerate(self.http.users)),
+            *(
+                (f"routing[{i}].people[{j}]", p)
+                for i, route in enumerate(self.routing)
+                for j, p in enumerate(route.people)
+            ),
         ]
         for where, ref in refs:
             if ref is not None and ref not in RECIPIENT_ROLES and not staff.known(ref):
@@ -553,7 +605,13 @@ _ENV = {
     "CASEBOT_TELEGRAM_TOKEN": ("telegram", "token"),
     "CASEBOT_TELEGRAM_SECRET_TOKEN": ("telegram", "secret_token"),
     "CASEBOT_HTTP_API_TOKEN": ("http", "api_token"),
+    "CASEBOT_SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "CASEBOT_SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "CASEBOT_SLACK_APP_TOKEN": ("slack", "app_token"),
     "CASEBOT_STORAGE_URL": ("storage", "url"),
+    "CASEBOT_FEISHU_APP_SECRET": ("feishu", "app_secret"),
+    "CASEBOT_FEISHU_ENCRYPT_KEY": ("feishu", "encrypt_key"),
+    "CASEBOT_FEISHU_VERIFICATION_TOKEN": ("feishu", "verification_token"),
 }
 
 

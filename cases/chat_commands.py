@@ -9,8 +9,15 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from cases import views
-from cases.commands import STAFF_COMMANDS, Command, mentions, parse_followup, parse_number
+from cases import routing, views
+from cases.commands import (
+    STAFF_COMMANDS,
+    Command,
+    mentions,
+    parse_followup,
+    parse_number,
+    plain,
+)
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
 from cases.fields import CaseFields
@@ -69,7 +76,7 @@ class Commands(CaseFields):
         url = f"{self.settings.public_url.rstrip('/')}/login/{token}"
         text = self.texts.render(
             "login_link",
-            self.settings.staff_locale,
+            self.settings.staff_locale_of(ctx.event.actor.key),
             url=url,
             minutes=int(LOGIN_TTL.total_seconds() // 60),
         )
@@ -81,10 +88,13 @@ class Commands(CaseFields):
                 ctx.event.actor.user_id,
                 text=text,
                 person=ctx.event.actor.key,
+                # where to say so when no direct chat reaches them (a bridge they never
+                # wrote to directly); the link itself is never posted there
+                fallback_chat=None if ctx.event.is_direct else ctx.event.chat.chat,
                 purpose="login",
             ),
         )
-        if ctx.chat.kind is not ChatKind.TRIAGE and ctx.event.chat.chat != ctx.event.actor.user_id:
+        if ctx.chat.kind is not ChatKind.TRIAGE and not ctx.event.is_direct:
             await self._reply(ctx, "login_sent")
 
     async def _cmd_new(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
@@ -176,9 +186,12 @@ class Commands(CaseFields):
             )
         await self._send(ctx, text, reply_to=ctx.event.message_id, purpose="status")
 
-    async def _target_case(self, ctx: Ctx, command: Command) -> CaseRecord | None:
+    async def _target_case(
+        self, ctx: Ctx, command: Command, ask: bool = True
+    ) -> CaseRecord | None:
         """The case a command is about: `#N`, the replied message's case, the
-        topic's case, or the chat's only active case. Replies if none."""
+        topic's case, or the chat's only active case. Replies if none (`ask`), or if
+        `#N` names none."""
         uow = ctx.uow
         case: CaseRecord | None = None
         if command.case_ref is not None:
@@ -205,7 +218,8 @@ class Commands(CaseFields):
                 # read again through `case`, which locks it (see storage.uow): the
                 # list is read unlocked, and this case is about to be changed
                 return await uow.case(self._id(active[0]))
-        await self._reply(ctx, "which_case")
+        if ask:
+            await self._reply(ctx, "which_case")
         return None
 
     async def _case_in_scope(self, ctx: Ctx, number: int) -> CaseRecord | None:
@@ -237,9 +251,20 @@ class Commands(CaseFields):
             names = mentions(args)
             # "@Evan Chen": a person's name may hold more than an @mention does
             named = args[1:].strip() if args.startswith("@") else ""
-            person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
+            # a person the platform names by key (picked from Feishu's @ list, a Telegram
+            # text mention) is that person, whatever name the text shows
+            keyed = [m for m in ctx.event.mentions if not m.startswith("@")]
+            person = await ctx.uow.person(keyed[0]) if keyed else None
+            if person is None and named:
+                person = await ctx.uow.find_person(ctx.event.chat.platform, named)
             if person is None and names:
                 person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
+            # someone picked without a username (Telegram's text_mention): the platform
+            # names them by key in the event's mentions, not in the text
+            keyed = [m for m in ctx.event.mentions if ":" in m]
+            if person is None and keyed:
+                person = await ctx.uow.person(keyed[0])
+                names = names or [person.name if person else keyed[0]]
             if not names and person is None:
                 await self._reply(ctx, "usage_assign")
                 return
@@ -250,17 +275,31 @@ class Commands(CaseFields):
             assignee = person.key
         await self._assign(ctx, case, assignee)
 
-    async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
+    async def _cmd_take(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
+        case = await self._target_case(ctx, command)
+        if case is not None:
+            assert ctx.event.actor is not None
+            await self._assign(ctx, case, ctx.event.actor.key, reason="take")
+
+    async def _assign(
+        self, ctx: Ctx, case: CaseRecord, assignee: str, reason: str = "assign"
+    ) -> None:
         # a person known under several keys is assigned as one, whichever key took it
         assignee = await recorded_key(ctx.uow, assignee)
         name = await self._person_name(ctx, assignee, ctx.chat.locale)
-        if case.assignee == assignee:
+        # a routed person taking what routing gave them is taking it, no repeat
+        if case.assignee == assignee and not routing.pending(case):
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
             return
         old = case.assignee
         case.assignee = assignee
+        routing.settle(case)  # a person's choice wins over routing: no more passing on
         await ctx.uow.add_event(
-            self._id(case), "assigned", ctx.now, ctx.actor_key, {"from": old, "to": assignee}
+            self._id(case),
+            "assigned",
+            ctx.now,
+            ctx.actor_key,
+            {"from": old, "to": assignee, "reason": reason},
         )
         if case.status is Status.NEW:
             await self._set_status(ctx, case, Status.OPEN, reason="assigned", save=False)
@@ -269,7 +308,7 @@ class Commands(CaseFields):
         await self._touch(ctx, case)
 
     async def _cmd_priority(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        value = command.args_without_ref.upper()
+        value = plain(command.args_without_ref).upper()
         if value not in PRIORITIES:
             await self._reply(ctx, "usage_priority")
             return
@@ -382,6 +421,7 @@ class Commands(CaseFields):
                     text=text,
                     case_id=case.id,
                     purpose="note",
+                    extra=self.settings.card_thread(triage.platform, self._id(case)),
                 ),
             )
 
@@ -430,7 +470,11 @@ class Commands(CaseFields):
         )
         await self._followup_timer(ctx, case)
         await self._staff_notice(
-            ctx, "followup_set", ref=case.ref, due=views.when(due), id=followup.id
+            ctx,
+            "followup_set",
+            ref=case.ref,
+            due=views.when(due, self.settings.staff_locale),
+            id=followup.id,
         )
         await self._touch(ctx, case)
         return followup
@@ -443,7 +487,7 @@ class Commands(CaseFields):
         wanted = command.args_without_ref
         if wanted.isdigit():
             # "²" is a digit to isdigit() but no number: it matches no follow-up
-            pending = [f for f in pending if f.id == parse_number(wanted)]
+            pending = [f for f in pending if f.id == parse_number(plain(wanted))]
         elif len(pending) > 1 and ctx.event.actor is not None:
             me = await recorded_key(ctx.uow, ctx.event.actor.key)
             mine = [f for f in pending if f.owner == me]

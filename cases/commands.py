@@ -10,11 +10,38 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cases.durations import parse_duration
+from cases.fullwidth import ascii_forms
 
-_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?(?:\s+|$)(.*)$", re.DOTALL)
-# ASCII digits: "\d" takes any script's digits, which are no case numbers here
-_CASE_REF = re.compile(r"(?<![\w#])#([0-9]+)\b")
+# after the name: a space (any, the ideographic one too), a colon (a Chinese keyboard
+# types "：") or the end
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?(?:\s+|[:：]\s*|$)(.*)$", re.DOTALL)
+# ASCII digits: "\d" takes any script's digits, which are no case numbers here; the
+# full-width ones a Chinese keyboard types are the same digits and are read as ASCII
+# after Chinese text too ("见工单#12"), which has no space before the mark
+_CASE_REF = re.compile(r"(?<![A-Za-z0-9_#])#([0-9０-９]+)(?![0-9０-９A-Za-z_])")
 _MENTION = re.compile(r"(?<!\w)@([A-Za-z0-9_]{2,64})")
+# the marks a Chinese input method types in full width where a command needs ASCII
+_MARKS = str.maketrans({"＃": "#", "＠": "@", "\u3000": " "})
+
+
+def _command_line(text: str) -> str:
+    """A command as a Chinese keyboard types it, with ASCII where the syntax needs it:
+    "／ｃａｓｅ＠casebot" is "/case@casebot". Only the command word is folded;
+    the arguments keep their own characters but for `＃`, `＠` and the ideographic
+    space, so a note or a title is stored as written."""
+    text = text.strip()
+    if not text.startswith(("/", "／")):
+        return text
+    word = re.match(r"[/／][^\s:：]*", text)
+    assert word is not None  # the pattern matches the slash alone
+    head = ascii_forms(word.group())
+    return head + text[word.end() :].translate(_MARKS)
+
+
+def plain(text: str) -> str:
+    """A token as ASCII where it has an ASCII twin ("Ｐ１" is "P1", "２ｄ" is "2d")."""
+    return ascii_forms(text)
+
 
 # the largest id a 64-bit integer column holds on every database; a number past it
 # names nothing (and would overflow the query)
@@ -45,9 +72,17 @@ STAFF_COMMANDS = frozenset(
         "done",
         "hold",
         "login",
+        "link",
+        "unlink",
+        "wait",
+        "send_draft",
+        "take",
+        "save",
+        "snip",
         "tag",
         "untag",
         "field",
+        "incident",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})
@@ -68,13 +103,13 @@ class Command:
         match = _CASE_REF.search(self.args)
         if match is None:
             return None
-        return parse_number(match.group(1)) or 0
+        return parse_number(plain(match.group(1))) or 0
 
     @property
     def ref_text(self) -> str:
-        """The `#N` as typed, for answers that name it."""
+        """The `#N` the command names, for answers that name it."""
         match = _CASE_REF.search(self.args)
-        return f"#{match.group(1)}" if match else ""
+        return f"#{plain(match.group(1))}" if match else ""
 
     @property
     def args_without_ref(self) -> str:
@@ -83,7 +118,7 @@ class Command:
 
 def parse_command(text: str) -> Command | None:
     """A Command if `text` starts with a known /command, else None."""
-    match = _COMMAND.match(text.strip())
+    match = _COMMAND.match(_command_line(text))
     if not match:
         return None
     name = match.group(1).lower()
@@ -94,14 +129,14 @@ def parse_command(text: str) -> Command | None:
 
 def unknown_command(text: str) -> str | None:
     """The name of a /command that casebot does not know (`/reslove`), else None."""
-    match = _COMMAND.match(text.strip())
+    match = _COMMAND.match(_command_line(text))
     if not match or match.group(1).lower() in KNOWN_COMMANDS:
         return None
     return match.group(1).lower()
 
 
 def mentions(text: str) -> list[str]:
-    return _MENTION.findall(text)
+    return _MENTION.findall(text.translate(_MARKS))
 
 
 @dataclass(frozen=True)
@@ -113,10 +148,10 @@ class FollowUpSpec:
 
 def parse_followup(args: str) -> FollowUpSpec:
     """`2d @owner text` or `4h text`; raises ValueError with a usage hint."""
-    parts = args.split(None, 1)
+    parts = args.translate(_MARKS).split(None, 1)
     if not parts:
         raise ValueError("usage: /followup <duration> [@owner] text")
-    delay = parse_duration(parts[0])
+    delay = parse_duration(plain(parts[0]))
     rest = parts[1].strip() if len(parts) > 1 else ""
     owner = None
     if rest.startswith("@"):

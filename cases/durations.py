@@ -8,9 +8,24 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from cases.fullwidth import ascii_forms
+
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # ASCII digits only, as the usage hints show them
 _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|[smhdw])")
+# the units as Chinese writes them ("2天", "4小时", "30分钟"), longest first
+_CHINESE_UNITS = (
+    ("毫秒", "ms"),
+    ("小时", "h"),
+    ("分钟", "m"),
+    ("星期", "w"),
+    ("天", "d"),
+    ("日", "d"),
+    ("周", "w"),
+    ("时", "h"),
+    ("分", "m"),
+    ("秒", "s"),
+)
 # far beyond any timer or follow-up, and far enough from timedelta's and datetime's
 # limits that adding it to any date in this millennium cannot overflow
 MAX_DURATION = timedelta(days=100 * 366)
@@ -21,7 +36,10 @@ def parse_duration(text: str) -> timedelta:
 
     Raises ValueError with a readable message on anything else.
     """
-    cleaned = text.strip().lower().replace(" ", "")
+    # full-width digits and letters ("２ｄ") are the ASCII ones
+    cleaned = ascii_forms(text).strip().lower().replace(" ", "")
+    for word, unit in _CHINESE_UNITS:
+        cleaned = cleaned.replace(word, unit)
     if not cleaned:
         raise ValueError("empty duration")
     pos = 0
@@ -48,14 +66,20 @@ def duration_value(value: object) -> timedelta:
     return parse_duration(value)
 
 
-def format_duration(delta: timedelta) -> str:
-    """The shortest readable form: 5m, 1h30m, 2d."""
+# how Chinese counts each unit: "2 天", "1 小时 30 分钟"
+_CHINESE_NAMES = {"d": "天", "h": "小时", "m": "分钟", "s": "秒"}
+
+
+def format_duration(delta: timedelta, locale: str = "en") -> str:
+    """The shortest readable form: 5m, 1h30m, 2d; in Chinese ("zh...") 5 分钟,
+    1 小时 30 分钟, 2 天."""
     total = int(delta.total_seconds())
-    if total <= 0:
-        return "0m"
-    parts = []
+    parts: list[tuple[int, str]] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if total >= size:
-            parts.append(f"{total // size}{unit}")
+            parts.append((total // size, unit))
             total %= size
-    return "".join(parts[:2])
+    parts = parts[:2] or [(0, "m")]
+    if locale.lower().startswith("zh"):
+        return " ".join(f"{n} {_CHINESE_NAMES[unit]}" for n, unit in parts)
+    return "".join(f"{n}{unit}" for n, unit in parts)

@@ -18,8 +18,9 @@ from cases.model import (
     OutboundKind,
     Status,
 )
+from cases.people import spoken_locale
 from cases.ports import UnitOfWork
-from cases.records import AccountInfo, CaseRecord, MessageRecord
+from cases.records import AccountInfo, CaseRecord, ChatInfo, MessageRecord
 from cases.settings import EngineSettings
 from cases.texts import Texts
 
@@ -31,6 +32,10 @@ class Effects:
     texts: Texts
     # `cases.intake_questions.IntakeQuestions` provides it
     _end_questions: Callable[[Ctx, CaseRecord, str], Awaitable[None]]
+    # the open incident's line atop a board; `cases.incidents.Incidents` provides it
+    _incident_banner: Callable[[UnitOfWork, ChatInfo], Awaitable[str]]
+    # links a new case to its account's open incident (the ack's line); likewise
+    _link_incident: Callable[[Ctx, CaseRecord], Awaitable[str]]
 
     # -------------------------------------------------------------- helpers
 
@@ -89,6 +94,8 @@ class Effects:
         case.sla.pop("reopened_by", None)  # see Intake._message: only the reopen sets it
         if status is Status.RESOLVED:
             case.resolved_at = ctx.now
+            # what resolved it is what a later, similar case may want to know
+            await ctx.uow.remember_resolved(self._id(case), ctx.now)
             due = case.resolution_due or sla.paused_resolution_due(
                 case, self._targets(ctx, case), self._calendar(ctx, case), ctx.now
             )
@@ -176,7 +183,11 @@ class Effects:
             assignee = names.get(case.assignee, case.assignee) if case.assignee else None
             locale = self.settings.staff_locale
             link = self.settings.message_link(chat.key, case.source_message_id)
-            text = views.card(self.texts, locale, case, chat, assignee, link, self.settings.fields)
+            issues = await ctx.uow.case_issues(self._id(case)) if case.id is not None else ()
+            text = views.card(
+                self.texts, locale, case, chat, assignee, link, self.settings.fields, issues
+            )
+            text += views.similar_lines(self.texts, locale, case)
             await self._emit(
                 ctx,
                 Outbound(
@@ -195,18 +206,38 @@ class Effects:
                 ),
             )
         if on_board is not None:
-            await self._emit(
-                ctx,
-                Outbound(
-                    OutboundKind.UPSERT,
-                    chat.key.platform,
-                    chat.key.chat,
-                    text=views.board(self.texts, chat.locale, on_board, shown),
-                    anchor=f"board:{chat.id}",
-                    purpose="board",
-                    pin=True,
-                ),
-            )
+            await self._emit(ctx, await self._board(ctx.uow, chat, on_board, shown))
+
+    async def _board(
+        self,
+        uow: UnitOfWork,
+        chat: ChatInfo,
+        on_board: list[CaseRecord] | None = None,
+        shown: dict[str, str] | None = None,
+    ) -> Outbound:
+        """The chat's pinned board as it is now (its open cases, read when not given)."""
+        if on_board is None:
+            on_board = list(await uow.open_cases(chat.id))
+            shown = {}
+            for key in {c.assignee for c in on_board if c.assignee}:
+                person = await uow.person(key)
+                if person is not None and person.public_name:
+                    shown[key] = person.public_name
+        return Outbound(
+            OutboundKind.UPSERT,
+            chat.key.platform,
+            chat.key.chat,
+            text=views.board(
+                self.texts,
+                chat.locale,
+                on_board,
+                shown,
+                banner=await self._incident_banner(uow, chat),
+            ),
+            anchor=f"board:{chat.id}",
+            purpose="board",
+            pin=True,
+        )
 
     async def _person_name(self, ctx: Ctx, key: str, locale: str) -> str:
         """How a person is named in a chat: their name or @username, never their platform
@@ -243,12 +274,24 @@ class Effects:
         locale = ctx.chat.locale
         if ctx.chat.kind is ChatKind.TRIAGE:
             locale = self.settings.staff_locale
+        if ctx.event.is_direct:
+            locale = self._own_locale(ctx)
         await self._send(
             ctx,
             self.texts.render(key, locale, **params),
             reply_to=ctx.event.message_id,
             purpose="reply",
         )
+
+    def _own_locale(self, ctx: Ctx) -> str:
+        """The locale of a text only the event's sender reads (their DM with the bot):
+        staff their `[[staff.people]]` locale, else the desk's; a customer the language
+        their app reports, else their chat's account's."""
+        actor = ctx.event.actor
+        if ctx.role.is_staff:
+            return self.settings.staff_locale_of(actor.key if actor else None)
+        hint = spoken_locale(actor.language) if actor else None
+        return hint or ctx.chat.locale
 
     async def _send(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from cases.buttons import Buttons
 from cases.commands import PRIVATE_COMMANDS, parse_command
 from cases.context import (
     ActionConflict,
@@ -21,6 +20,9 @@ from cases.context import (
     Outcome,
     Unreadable,
 )
+from cases.incidents import Incidents
+from cases.issues import parse_issue_url
+from cases.links import Links
 from cases.model import (
     PRIORITIES,
     ActionKind,
@@ -46,7 +48,7 @@ from cases.texts import Texts
 __all__ = ["ActionConflict", "ActionRejected", "Engine", "Outcome"]
 
 
-class Engine(Buttons):
+class Engine(Links, Incidents):
     """Rules for cases, threads, commands, statuses and SLA clocks."""
 
     def __init__(self, settings: EngineSettings, texts: Texts) -> None:
@@ -112,7 +114,11 @@ class Engine(Buttons):
     ) -> None:
         """A person's private chat with the bot is no support chat: it answers only
         /login (a sign-in link for staff, a refusal for anyone else), /start and /help,
-        and keeps nothing else."""
+        and keeps nothing else but the chat's id: a bridge's direct chats have ids of
+        their own, and DMs to the person go there."""
+        if event.actor is not None and not event.actor.is_bot:
+            await uow.remember_person(event.actor)
+            await uow.remember_direct_chat(event.actor.key, event.chat.chat)
         command = parse_command(event.text)
         if event.actor is None or event.actor.is_bot or command is None:
             outcome.ignored = "private chat"
@@ -179,6 +185,18 @@ class Engine(Buttons):
             if into is None:
                 raise ActionRejected(f"no case #{action.into}" if action.into else "merge into?")
             await self._merge(ctx, case, into)
+        elif kind is ActionKind.LINK:
+            try:
+                ref = parse_issue_url(action.value)
+            except ValueError as e:
+                raise ActionRejected(f"url: {e}") from None
+            await self._link(ctx, case, ref.tracker, ref.key, ref.url)
+        elif kind is ActionKind.UNLINK:
+            if not action.value:
+                raise ActionRejected("unlink needs the issue's URL or key")
+            await self._unlink(ctx, case, action.value)
+        elif kind is ActionKind.SEND_DRAFT:
+            await self._send_draft(ctx, case)
         elif kind is ActionKind.TAGS:
             await self._act_tags(ctx, case, action)
         elif kind is ActionKind.FIELD:
@@ -209,6 +227,8 @@ class Engine(Buttons):
             await self._set_status(ctx, case, Status.RESOLVED, reason="no_customer_reply")
         elif action.kind is SystemKind.CLOSE:
             await self._set_status(ctx, case, Status.CLOSED, reason="close_after")
+        elif action.kind is SystemKind.PASS_ON:
+            await self._pass_on(ctx, case)
         return outcome
 
     def to_customer(
@@ -376,6 +396,8 @@ class Engine(Buttons):
             await self._resolve(ctx, case)
         elif status is Status.NEW:
             raise ActionRejected("a case cannot go back to new")
+        elif status is Status.WAITING_ON_ISSUE:
+            await self._wait_on_issue(ctx, case)
         elif status is case.status:
             await self._refuse(
                 ctx,

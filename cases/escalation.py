@@ -299,7 +299,7 @@ def render(
         "customer": customer,
         "priority": case.priority,
         "what": what,
-        "due": when(nudge.due),
+        "due": when(nudge.due, locale),
         "assignee": assignee,
         "link": link,
     }

@@ -54,7 +54,7 @@ class OpeningGuard(Effects):
         return True
 
     async def _tell_limited(self, ctx: Ctx, count: int, window: timedelta) -> None:
-        await self._reply(ctx, "opening_limited", window=format_duration(window))
+        await self._reply(ctx, "opening_limited", window=format_duration(window, ctx.chat.locale))
         triage = self.settings.triage_chat
         if triage is None:
             return
@@ -66,7 +66,7 @@ class OpeningGuard(Effects):
             account=account.name if account else "-",
             name=ctx.event.actor.display if ctx.event.actor else "",
             count=count,
-            window=format_duration(window),
+            window=format_duration(window, self.settings.staff_locale),
         )
         await self._emit(
             ctx,

@@ -37,12 +37,20 @@ class Status(StrEnum):
     OPEN = "open"
     WAITING = "waiting_on_customer"
     ON_HOLD = "on_hold"
+    # waiting on a linked engineering issue (cases.links): paused like on_hold
+    WAITING_ON_ISSUE = "waiting_on_issue"
     RESOLVED = "resolved"
     CLOSED = "closed"
 
     @property
     def is_active(self) -> bool:
-        return self in (Status.NEW, Status.OPEN, Status.WAITING, Status.ON_HOLD)
+        return self in (
+            Status.NEW,
+            Status.OPEN,
+            Status.WAITING,
+            Status.ON_HOLD,
+            Status.WAITING_ON_ISSUE,
+        )
 
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -86,6 +94,9 @@ class Actor:
     name: str = ""
     username: str | None = None
     is_bot: bool = False
+    # the language the person's app is set to, as their platform reports it (Telegram's
+    # `language_code`, "zh-hans"): a hint for texts only they read (`cases.people`)
+    language: str | None = None
 
     @property
     def key(self) -> str:
@@ -238,6 +249,9 @@ class ActionKind(StrEnum):
     REPLY = "reply"
     MOVE = "move"
     MERGE = "merge"
+    LINK = "link"  # value: an issue URL (cases.links)
+    UNLINK = "unlink"  # value: an issue URL or key; empty unlinks every one
+    SEND_DRAFT = "send_draft"  # send the drafted "issue closed" message to the customer
     TAGS = "tags"  # `value`: the case's whole tag list, comma- or space-separated
     FIELD = "field"  # `field` gets `value` ("" clears it)
 
@@ -265,6 +279,7 @@ class StaffAction:
 class SystemKind(StrEnum):
     AUTO_RESOLVE = "auto_resolve"  # the customer never answered: tell them, resolve
     CLOSE = "close"  # resolved long enough: close
+    PASS_ON = "pass_on"  # a routed case nobody took in time: the next person gets it
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,22 @@ async def recorded_key(uow: UnitOfWork, key: str) -> str:
     return person.key if person is not None else key
 
 
+# the language tags that mean the catalogue's Simplified Chinese; Traditional ("zh-tw",
+# "zh-hant", "zh-hk") is another language, which the catalogue does not have
+_SIMPLIFIED = {"zh", "zh-cn", "zh-hans", "zh-hans-cn", "zh-sg", "zh-hans-sg", "zh-my"}
+
+
+def spoken_locale(tag: str | None) -> str | None:
+    """A language tag (a platform's hint, a browser's choice, "zh-CN", "en-US") as the
+    catalogue's locale ("zh", "en"), or None when the catalogue has no such language."""
+    tag = (tag or "").strip().lower().replace("_", "-")
+    if tag in _SIMPLIFIED:
+        return "zh"
+    if tag == "en" or tag.startswith("en-"):
+        return "en"
+    return None
+
+
 def dm_key(identities: Sequence[str], prefer: str | None, direct: frozenset[str] | None) -> str:
     """Where a DM to a person goes: their key on `prefer` (the platform of the chat the
     case lives on) if the bot can DM there, else their first key on a platform it can,

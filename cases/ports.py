@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from cases.incident_records import IncidentPort
+from cases.issues import IssueLink, IssueRecord
 from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
 from cases.records import (
     CaseRecord,
@@ -18,10 +20,14 @@ from cases.records import (
     Joined,
     MessageRecord,
     PersonInfo,
+    SimilarCase,
 )
 
+if TYPE_CHECKING:
+    from cases.snippets import SnippetRecord
 
-class UnitOfWork(Protocol):
+
+class UnitOfWork(IncidentPort, Protocol):
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """Record that an event was handled; False if it had been already."""
 
@@ -37,6 +43,9 @@ class UnitOfWork(Protocol):
     async def role_of(self, person: str) -> Role: ...
 
     async def remember_person(self, actor: Actor) -> None: ...
+
+    async def remember_direct_chat(self, person: str, chat: str) -> None:
+        """The chat a person wrote to the bot from directly: DMs to them go there."""
 
     async def person(self, key: str) -> PersonInfo | None:
         """Who a platform key belongs to. Any key of a staff person known under several
@@ -119,3 +128,53 @@ class UnitOfWork(Protocol):
     async def add_login_token(
         self, person: str, token_hash: str, at: datetime, expires_at: datetime
     ) -> None: ...
+
+    # ---------------------------------------------------------- issue links
+
+    async def issue(self, tracker: str, key: str) -> IssueRecord | None: ...
+
+    async def save_issue(self, issue: IssueRecord) -> IssueRecord:
+        """Insert the issue, or update the stored one of that tracker and key; returns
+        it with its id."""
+
+    async def link_issue(self, link: IssueLink) -> bool:
+        """False when the case links to that issue already."""
+
+    async def unlink_issue(self, case_id: int, issue_id: int) -> bool: ...
+
+    async def case_issues(self, case_id: int) -> Sequence[IssueRecord]: ...
+
+    async def issue_links(
+        self, issue_id: int | None = None, case_id: int | None = None
+    ) -> Sequence[IssueLink]:
+        """The links of an issue (every case it reaches) or of a case."""
+
+    async def save_issue_link(self, link: IssueLink) -> None: ...
+
+    # ------------------------------------------- routing, saved answers, similar cases
+
+    async def open_load(self, people: Sequence[str]) -> dict[str, int]:
+        """How many active cases each of `people` is assigned."""
+
+    async def route_turn(self, route: str) -> str | None:
+        """Whom a round-robin route gave a case last."""
+
+    async def set_route_turn(self, route: str, person: str, at: datetime) -> None: ...
+
+    async def snippet(self, name: str) -> Sequence[SnippetRecord]:
+        """Every locale variant of a saved answer."""
+
+    async def snippet_names(self) -> Sequence[str]: ...
+
+    async def save_snippet(self, snippet: SnippetRecord, at: datetime) -> bool:
+        """Keep a variant (replacing the text of one by that name and locale); True if new."""
+
+    async def used_snippet(self, snippet_id: int) -> None: ...
+
+    async def remember_resolved(self, case_id: int, at: datetime) -> None:
+        """Put a case that was resolved into the similar-cases index (or refresh it)."""
+
+    async def similar_cases(
+        self, words: Sequence[str], exclude: int | None, limit: int
+    ) -> Sequence[SimilarCase]:
+        """The resolved cases most like `words`, best first."""

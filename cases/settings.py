@@ -9,6 +9,7 @@ from datetime import timedelta
 from cases.calendar import BusinessCalendar
 from cases.field_rules import FieldSpec, IntakeRules
 from cases.model import Capabilities, ChatKey, ThreadMode
+from cases.routing import Route
 from cases.sla import EscalationPolicy, SlaPolicy
 
 # what an unlisted platform is taken to do
@@ -60,12 +61,29 @@ class EngineSettings:
     # platforms the bot can DM a person on (None: every one); a DM to someone known
     # under several keys goes to one of these (`cases.people.dm_key`)
     direct: frozenset[str] | None = None
+    # by person key, every key of a person: the locale their DMs speak (`[[staff.people]]`
+    # locale), instead of `staff_locale`
+    person_locales: Mapping[str, str] = field(default_factory=dict)
+
+    def staff_locale_of(self, key: str | None) -> str:
+        """The locale a staff person reads texts meant for them alone (DMs) in."""
+        return self.person_locales.get(key or "", self.staff_locale)
+
+    # who new cases go to, by account or category (`cases.routing`)
+    routes: tuple[Route, ...] = ()
     # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
     fields: tuple[FieldSpec, ...] = ()
     intake: IntakeRules = field(default_factory=IntakeRules)
 
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)
+
+    def card_thread(self, platform: str, case_id: int) -> dict[str, str]:
+        """`Outbound.extra` for a triage message about a case: on a reply-thread
+        platform it goes into the thread of the case's card (once the card is sent)."""
+        if self.can(platform).threads is ThreadMode.REPLY:
+            return {"thread_of": f"card:{case_id}"}
+        return {}
 
     def message_link(self, chat: ChatKey, message_id: str | None) -> str:
         """A link to a message as its platform's adapter builds it, or ""."""

@@ -6,18 +6,25 @@ Standard library and `cases` only; wording comes from the injected catalogue.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from cases import dates
 from cases.field_rules import FieldSpec, card_line
+from cases.issues import IssueRecord
 from cases.model import PRIORITIES, Button
 from cases.records import CaseRecord, ChatInfo, FollowUpRecord
 from cases.sla import PAUSING
 from cases.texts import Texts
 
 
-def when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "-"
+def when(at: datetime | None, locale: str = "en") -> str:
+    """A due time in UTC: "2026-03-02 09:00 UTC"; in Chinese "3月2日 09:00 UTC" (a due
+    time in chat is days away, never a year, so its year goes without saying)."""
+    if at is None:
+        return "-"
+    at = at.astimezone(UTC)
+    return f"{dates.day_time(at, locale, today=at.date())} UTC"
 
 
 def local_when(texts: Texts, locale: str, at: datetime, zone: str, now: datetime) -> str:
@@ -31,7 +38,7 @@ def local_when(texts: Texts, locale: str, at: datetime, zone: str, now: datetime
         locale,
         time=local.strftime("%H:%M"),
         weekday=texts.render(f"weekday_{local.weekday()}", locale),
-        date=local.strftime("%Y-%m-%d"),
+        date=dates.day(local.date(), locale, today=now.astimezone(tz).date()),
         zone=zone,
     )
 
@@ -48,9 +55,11 @@ def card(
     assignee: str | None,
     link: str = "",
     specs: Sequence[FieldSpec] = (),
+    issues: Sequence[IssueRecord] = (),
 ) -> str:
     """`link`: to the case's first message, as the chat's adapter builds it; `specs`
-    label the case's fields."""
+    label the case's fields; `issues`: the engineering issues the case links to, one
+    line each."""
     text = texts.render(
         "card",
         locale,
@@ -65,7 +74,15 @@ def card(
         link=link,
     )
     extra = card_line(texts, locale, case, specs)
-    return f"{text.rstrip()}\n{extra}" if extra else text
+    text = f"{text.rstrip()}\n{extra}" if extra else text
+    for issue in issues:
+        text += "\n" + issue_line(texts, locale, issue)
+    return text
+
+
+def issue_line(texts: Texts, locale: str, issue: IssueRecord) -> str:
+    state = texts.render("issue_state_open" if issue.is_open else "issue_state_closed", locale)
+    return texts.render("card_issue", locale, issue=issue.label, state=state, url=issue.url)
 
 
 def sla_due(case: CaseRecord) -> tuple[str, datetime] | None:
@@ -92,7 +109,7 @@ def due_line(texts: Texts, locale: str, case: CaseRecord) -> str:
     if due is None:
         return texts.render("card_due_none", locale)
     clock, at = due
-    return texts.render(f"card_due_{clock}", locale, at=when(at))
+    return texts.render(f"card_due_{clock}", locale, at=when(at, locale))
 
 
 def card_buttons(texts: Texts, locale: str, case_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -116,11 +133,14 @@ def board(
     locale: str,
     cases: Sequence[CaseRecord],
     names: Mapping[str, str] | None = None,
+    banner: str = "",
 ) -> str:
-    """The pinned status board; `names` maps person keys to display names."""
+    """The pinned status board; `names` maps person keys to display names, `banner`
+    (an open incident) goes on top."""
+    top = [banner] if banner else []
     if not cases:
-        return texts.render("board_empty", locale)
-    lines = [texts.render("board_title", locale, count=len(cases))]
+        return "\n".join([*top, texts.render("board_empty", locale)])
+    lines = [*top, texts.render("board_title", locale, count=len(cases))]
     for case in cases:
         lines.append(
             texts.render(
@@ -167,8 +187,27 @@ def status_list(
                     "status_followup",
                     locale,
                     owner=(owners or {}).get(f.owner, f.owner),
-                    due=when(f.due_at),
+                    due=when(f.due_at, locale),
                     text=f.text,
                 )
             )
+    return "\n".join(lines)
+
+
+def similar_lines(texts: Texts, locale: str, case: CaseRecord, width: int = 90) -> str:
+    """The card's lines naming the resolved cases most like this one (see cases.similar),
+    each with what resolved it; "" when none were found."""
+    found = case.sla.get("similar") or []
+    if not found:
+        return ""
+    lines = ["", texts.render("card_similar", locale)]
+    for item in found:
+        line = texts.render(
+            "card_similar_item",
+            locale,
+            ref=f"#{item.get('id')}",
+            title=item.get("title", ""),
+            resolution=item.get("resolution") or texts.render("card_similar_none", locale),
+        )
+        lines.append(line if len(line) <= width else line[: width - 1] + "…")
     return "\n".join(lines)

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from storage.db import Sessions
 
 
-def _seconds(value: float | None) -> str:
+def _seconds(value: float | None, locale: str) -> str:
     if value is None:
         return "-"
-    return format_duration(timedelta(seconds=round(value)))
+    return format_duration(timedelta(seconds=round(value)), locale)
 
 
 def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> str:
@@ -55,7 +55,7 @@ def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> st
                 ref=w["ref"],
                 customer=w["account"] or "-",
                 priority=w["priority"],
-                waited=_seconds(w["waiting_seconds"]),
+                waited=_seconds(w["waiting_seconds"], locale),
                 title=w["title"],
             )
         )
@@ -74,7 +74,54 @@ def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> st
         )
     if not data["queues"]:
         lines.append(r("digest_none", locale))
+    on_issues = data.get("on_issues") or {}
+    if on_issues.get("cases"):
+        lines.append(
+            r("digest_issues", locale, count=on_issues["cases"], issues=on_issues["issues"])
+        )
+    lines += incident_lines(texts, locale, data.get("incidents") or [])
     return "\n".join(lines)
+
+
+def incident_lines(texts: Texts, locale: str, incidents: list[dict[str, Any]]) -> list[str]:
+    """The digest's incidents of the day; nothing when there were none."""
+    if not incidents:
+        return []
+    lines = [texts.render("digest_incidents_title", locale)]
+    for i in incidents:
+        lines.append(
+            texts.render(
+                "digest_incident_line",
+                locale,
+                id=i["id"],
+                title=i["title"],
+                state=texts.render(f"incident_state_{i['status']}", locale),
+                accounts=i["accounts"],
+                cases=i["cases"],
+            )
+        )
+    return lines
+
+
+def review_incident_lines(texts: Texts, locale: str, incidents: list[dict[str, Any]]) -> list[str]:
+    """The review's incidents that affected the account; nothing when there were none."""
+    if not incidents:
+        return []
+    lines = [texts.render("review_incidents_title", locale)]
+    for i in incidents:
+        lines.append(
+            texts.render(
+                "review_incident_line",
+                locale,
+                id=i["id"],
+                title=i["title"],
+                start=(i["started_at"] or "")[:16].replace("T", " "),
+                end=(i["resolved_at"] or "")[:16].replace("T", " ")
+                or texts.render("incident_state_open", locale),
+                cases=i["cases"],
+            )
+        )
+    return lines
 
 
 def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
@@ -99,8 +146,8 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
         r(
             "review_response",
             locale,
-            median=_seconds(data["first_response"]["median_seconds"]),
-            p90=_seconds(data["first_response"]["p90_seconds"]),
+            median=_seconds(data["first_response"]["median_seconds"], locale),
+            p90=_seconds(data["first_response"]["p90_seconds"], locale),
         ),
         r(
             "review_sla",
@@ -138,6 +185,14 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
                 first=p["first_responses"],
             )
         )
+    if data.get("issues"):
+        listed = "; ".join(
+            f"{i['key']} {i['title']} ({r('issue_state_' + i['state'], locale)}, "
+            f"{' '.join(i['cases'])})".replace("  ", " ")
+            for i in data["issues"]
+        )
+        lines.append(r("review_issues", locale, issues=listed))
+    lines += review_incident_lines(texts, locale, data.get("incidents") or [])
     return "\n".join(lines)
 
 
@@ -183,8 +238,9 @@ class Reports:
             for q in data["queues"]:
                 person = await uow.person(q["assignee"])
                 q["name"] = person.name if person else q["assignee"]
-            text = digest_text(self.texts, self.settings.staff_locale, data, day)
             for lead in leads:
+                locale = self.settings.staff_locale_of(lead)
+                text = digest_text(self.texts, locale, data, day)
                 await uow.enqueue(await self._dm(uow, lead, text, "digest"), now)
         return True
 
@@ -204,7 +260,8 @@ class Reports:
                 if not await uow.claim_event("scheduler", f"review:{account.name}:{week}"):
                     continue
                 data = await account_review(session, account, since, until, top=5)
-                text = review_text(self.texts, self.settings.staff_locale, data)
+                locale = self.settings.staff_locale_of(manager)
+                text = review_text(self.texts, locale, data)
                 await uow.enqueue(await self._dm(uow, manager, text, "review"), now)
                 sent += 1
         return sent

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SWEEP_JOB = "casebot.sweeper"
 DIGEST_JOB = "casebot.digest"
 REVIEW_JOB = "casebot.review"
+ISSUE_POLL_JOB = "casebot.issue_poll"
 
 
 class SchedulerService:
@@ -83,6 +84,15 @@ class SchedulerService:
             misfire_grace_time=3600,
             **common,
         )
+        trackers = getattr(self.app, "trackers", None)
+        if trackers is not None and trackers.poller.every > 0:
+            scheduler.add_job(
+                self.poll_issues,
+                IntervalTrigger(seconds=trackers.poller.every),
+                id=ISSUE_POLL_JOB,
+                next_run_time=_now(scheduler),
+                **common,
+            )
         scheduler.start()
         self.scheduler = scheduler
 
@@ -133,6 +143,12 @@ class SchedulerService:
                 self.app.dispatcher.wake()
         except Exception:
             log.exception("weekly review failed")
+
+    async def poll_issues(self) -> None:
+        try:
+            await self.app.trackers.poll()
+        except Exception:
+            log.exception("issue poll failed")
 
     def _observe(self, handled: int, seconds: float) -> None:
         log.debug("sweeper: %d case(s) in %.1f ms", handled, seconds * 1000)

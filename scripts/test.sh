@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: SQLite always, PostgreSQL on 127.0.0.1:5432 when it answers
 # (CASEBOT_TEST_PG=postgresql+asyncpg://user@host:port/db points elsewhere; "off" skips it),
-# headless Chromium for the dashboard. Sets up .venv on first use. Extra arguments go to pytest.
+# headless Chromium and a CJK font (the dashboard's zh-CN pages) for the browser tests. Sets up
+# .venv on first use. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +12,23 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
         || echo "could not install chromium; the browser test will be skipped outside CI" >&2
 fi
 
+if ! fc-list :lang=zh-cn 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's fonts-noto-cjk for the Chinese browser test..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+        || echo "could not install fonts-noto-cjk; the Chinese browser test will be skipped outside CI" >&2
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# The Slack tests' local Web API: the emulate npm package, pinned (npm's `latest` tag of
+# that name is an unrelated package). tests/slack installs it on first use as well.
+EMULATE_DIR="${CASEBOT_TEST_CACHE:-$HOME/.cache/casebot-tests}/emulate-0.10.0"
+if command -v npm >/dev/null 2>&1 && [ ! -f "$EMULATE_DIR/node_modules/emulate/package.json" ]; then
+    mkdir -p "$EMULATE_DIR"
+    npm install --prefix "$EMULATE_DIR" --no-audit --no-fund -q emulate@0.10.0 >/dev/null \
+        || echo "could not install emulate@0.10.0; the Slack tests will install or skip" >&2
+fi
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -10,6 +10,7 @@ crashed claimer's lease simply runs out.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from cases.delivery import Delivery, Receipt
 from cases.model import Button, Outbound
-from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow
+from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow, Person
 
 
 def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
@@ -55,15 +56,36 @@ def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
     }
 
 
+async def delivery_for(session: AsyncSession, row: OutboxRow) -> Delivery:
+    """A claimed row as the adapter carries it out, with what it refers to looked up:
+    the message an upsert edits, the direct chat a DM goes to, the card whose thread
+    a triage message joins."""
+    anchor = await anchor_message(session, row.anchor) if row.anchor else None
+    thread = None
+    thread_of = (row.payload.get("extra") or {}).get("thread_of")
+    if thread_of and not row.payload.get("thread"):
+        # a triage message about a case, into its card's reply thread once it exists
+        thread = await anchor_message(session, str(thread_of))
+    topic = await case_thread(session, row)
+    direct = None
+    person = row.payload.get("person")
+    if row.kind == "dm" and person:
+        direct = (
+            await session.execute(select(Person.direct_chat).where(Person.key == str(person)))
+        ).scalar_one_or_none()
+    delivery = to_delivery(row, anchor, direct, thread or topic)
+    # the case's first message is in the chat's main thread: no reply across threads
+    return replace(delivery, reply_to=None) if topic else delivery
+
+
 def to_delivery(
-    row: OutboxRow, anchor_message_id: str | None = None, case_thread: str | None = None
+    row: OutboxRow,
+    anchor_message_id: str | None = None,
+    direct_chat: str | None = None,
+    thread: str | None = None,
 ) -> Delivery:
-    """A claimed row as the adapter carries it out; `case_thread` (see `case_thread`)
-    moves a message queued for its case's not yet created topic into that topic."""
+    """A claimed row as the adapter carries it out."""
     payload = dict(row.payload)
-    if case_thread is not None:
-        # the case's first message is in the chat's main thread: no reply across threads
-        payload.update(thread=case_thread, reply_to=None)
     buttons = tuple(
         tuple(Button(str(label), str(data)) for label, data in line)
         for line in payload.get("buttons") or ()
@@ -80,12 +102,13 @@ def to_delivery(
         anchor=row.anchor,
         anchor_message_id=anchor_message_id,
         attempts=row.attempts,
-        thread=payload.get("thread"),
+        thread=payload.get("thread") or thread,
         reply_to=payload.get("reply_to"),
         buttons=buttons,
         pin=bool(payload.get("pin")),
         person=payload.get("person"),
         fallback_chat=payload.get("fallback_chat"),
+        direct_chat=direct_chat,
         callback_id=payload.get("callback_id"),
         extra={str(k): str(v) for k, v in extra.items()},
     )

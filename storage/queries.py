@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.issues import issue_dict, issues_by_case
 from storage.models import Account, CaseEvent, CaseRow, Chat, FollowUp, MessageRow, Person
 
 
@@ -178,6 +179,7 @@ async def _as_dicts(
                     "created_by": fu.created_by,
                 }
             )
+    issues = await issues_by_case(session, ids) if with_details else {}
     result = []
     for case, account, platform, chat in rows:
         item = case_summary(case, account, platform, chat)
@@ -185,6 +187,7 @@ async def _as_dicts(
             item["messages"] = messages[case.id]
             item["events"] = events[case.id]
             item["followups"] = followups[case.id]
+            item["issues"] = [issue_dict(i) for i in issues.get(case.id, [])]
         result.append(item)
     return result
 

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.sla import parse_at
 from storage.case_labels import case_labels
+from storage.incidents import incident_summaries
+from storage.issues import account_issues
 from storage.models import Account, CaseEvent, CaseRow, MessageRow, Person
 from storage.queries import iso
 from storage.reports import ACTIVE, PRIORITY_ORDER, percentile
@@ -83,7 +85,10 @@ async def account_review(
         "csat": await _csat(session, account, since, until),
         "top_open": await _top_open(session, account, top),
         "people": await _people(session, account, since, until),
+        "issues": await account_issues(session, account.id),
         "labels": await case_labels(session, account, since, until),
+        # outages the desk announced to them, with how many of their cases it brought
+        "incidents": await incident_summaries(session, since, until, account.id),
     }
 
 

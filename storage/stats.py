@@ -371,6 +371,7 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
         )
         cases.append(
             {
+                "id": case.id,
                 "ref": f"#{case.id}",
                 "title": case.title,
                 "status": case.status,
@@ -380,6 +381,7 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
             }
         )
     return {
+        "chat_id": chat.id,
         "chat_title": chat.title,
         "account": account,
         "cases": cases,

@@ -32,6 +32,8 @@ VALUE_FIELDS = {
     ActionKind.NOTE: "text",
     ActionKind.FOLLOWUP: "text",
     ActionKind.REPLY: "text",
+    ActionKind.LINK: "url",
+    ActionKind.UNLINK: "url",
     ActionKind.TAGS: "tags",
     ActionKind.FIELD: "value",
 }

@@ -225,6 +225,9 @@ ACTION_PATHS = {
     "reply": "reply",
     "move": "move",
     "merge": "merge",
+    "links": "link",
+    "unlink": "unlink",
+    "send_draft": "send_draft",
     "tags": "tags",
     "fields": "field",
 }

@@ -40,6 +40,7 @@ from storage.stats import (
 )
 from web.context import NONCE_KEY, SECRET_KEY, STAFF_KEY, casebot
 from web.guard import GUARD_KEY, TrustedProxies, client_address, throttle_key
+from web.locale import page_locale
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +354,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             {
                 "next": target,
                 "name": name,
-                "error": f"Too many wrong tries for this name. Try again in {wait} min.",
+                "error": _t(request, "desk_login_locked", wait=wait),
             },
             status=429,
         )
@@ -369,7 +370,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return render(
             request,
             "login.html",
-            {"next": target, "name": name, "error": "Busy signing people in. Try again."},
+            {"next": target, "name": name, "error": _t(request, "desk_login_busy")},
             status=503,
         )
     if ok and attempt.attempt_id is not None:
@@ -386,7 +387,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "login.html",
-        {"next": target, "error": "Wrong name or password.", "name": name},
+        {"next": target, "error": _t(request, "desk_login_wrong"), "name": name},
         status=401,
     )
 
@@ -443,13 +444,18 @@ async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     app = casebot(request)
     session = await require_staff(request)
     if session.role != "lead":
-        raise web.HTTPForbidden(reason="Only a lead may sign everyone out.")
+        raise web.HTTPForbidden(reason=_t(request, "desk_err_lead_only"))
     async with app.sessions() as db, db.begin():
         ended = await revoke_staff_sessions(db, app.clock.now())
     log.warning("dashboard: %s signed out every session (%d ended)", session.person, ended)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
+
+
+def _t(request: web.Request, key: str, **params: object) -> str:
+    """A text of the sign-in pages in the request's locale (`web.locale`)."""
+    return str(casebot(request).engine.texts.render(key, page_locale(request), **params))
 
 
 def routes() -> list[web.RouteDef]:

@@ -63,10 +63,10 @@ def bar_chart(
     return Markup("".join(parts))
 
 
-def gauge(title: str, percent: float | None) -> Markup:
-    """A horizontal bar showing a percentage (SLA compliance)."""
+def gauge(title: str, percent: float | None, no_data: str = "no data") -> Markup:
+    """A horizontal bar showing a percentage (SLA compliance); `no_data` when none."""
     value = 0.0 if percent is None else max(0.0, min(100.0, percent))
-    text = "no data" if percent is None else f"{percent:g}%"
+    text = no_data if percent is None else f"{percent:g}%"
     width = 3.0 * value
     cls = "good" if value >= 95 else "warn" if value >= 80 else "bad"
     return Markup(

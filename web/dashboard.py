@@ -8,12 +8,16 @@ CSRF token that `web.security` checks.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from cases.commands import parse_number
+from cases.model import Status
+from storage.issues import issue_links
+from storage.knowledge import similar_to_case
 from storage.models import Account
 from storage.outbox import counts as outbox_counts
 from storage.outbox import list_rows, retry_rows
@@ -39,20 +43,20 @@ from web.auth import require_staff
 from web.charts import bar_chart, gauge
 from web.context import casebot
 from web.fields_view import field_rows
-from web.render import Translator, account_zone, redirect_with_flash, render, span
+from web.render import (
+    Translator,
+    account_zone,
+    page_translator,
+    redirect_with_flash,
+    render,
+    span,
+)
 from web.reports import cases_csv, review_window
 from web.timeline import timeline
 
 PAGE = 50
-QUEUE_TITLES = {
-    "mine": "Mine",
-    "unassigned": "Unassigned",
-    "at_risk": "At risk",
-    "breached": "Breached",
-    "waiting": "Waiting on customer",
-    "active": "All active",
-    "all": "Everything",
-}
+# the queues' tabs, in order; each is titled by its `desk_queue_` text
+QUEUE_TABS = ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all")
 
 
 def _names(everyone: list[dict[str, Any]]) -> dict[str, str]:
@@ -68,8 +72,7 @@ def _breaches(times: dict[int, datetime], now: datetime, t: Translator) -> dict[
 
 
 def _translator(request: web.Request) -> Translator:
-    app = casebot(request)
-    return Translator(app.engine.texts, app.config.staff.locale)
+    return page_translator(request)
 
 
 def _page(request: web.Request) -> int:
@@ -88,7 +91,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     name = request.match_info["name"]
     if name not in QUEUES:
-        raise web.HTTPNotFound(reason="No such queue")
+        raise web.HTTPNotFound(reason=_translator(request)("desk_err_no_queue"))
     app = casebot(request)
     now = app.clock.now()
     account = request.query.get("account") or None
@@ -117,7 +120,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
         "queue.html",
         {
             "queue": name,
-            "titles": QUEUE_TITLES,
+            "queues": QUEUE_TABS,
             "sizes": sizes,
             "cases": cases,
             "total": total,
@@ -135,14 +138,16 @@ async def case_page(request: web.Request) -> web.StreamResponse:
     app = casebot(request)
     case_id = parse_number(request.match_info["id"])
     if case_id is None:
-        raise web.HTTPNotFound(reason="No such case")
+        raise web.HTTPNotFound(reason=_translator(request)("desk_err_no_case"))
     async with app.sessions() as session:
         case = await get_case(session, case_id)
         if case is None:
-            raise web.HTTPNotFound(reason=f"No case #{case_id}")
+            raise web.HTTPNotFound(reason=_translator(request)("desk_err_no_case_n", id=case_id))
         everyone = await people(session)
         breached = await breach_times(session, [case_id])
         titles = await chat_titles(session, [case["chat"]])
+        drafts = [link for link in await issue_links(session, case_id=case_id) if link.draft]
+        similar = await similar_to_case(session, case)
     names = _names(everyone)
     now, t, zone = app.clock.now(), _translator(request), account_zone(app, case["account"])
     return render(
@@ -157,8 +162,10 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "breached": _breaches(breached, now, t).get(case_id),
             "zone": zone,
             "timeline": timeline(case["events"], t, names, zone, now)[::-1],
-            "statuses": ["open", "waiting_on_customer", "on_hold", "resolved", "closed"],
+            "statuses": [s.value for s in Status if s is not Status.NEW],
             "priorities": ["P1", "P2", "P3", "P4"],
+            "drafts": drafts,
+            "similar": similar,
             "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
         },
     )
@@ -168,8 +175,9 @@ async def case_action(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
     case_id = parse_number(request.match_info["id"])
+    t = _translator(request)
     if case_id is None:
-        raise web.HTTPNotFound(reason="No such case")
+        raise web.HTTPNotFound(reason=t("desk_err_no_case"))
     form = await request.post()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     location = f"/cases/{case_id}"
@@ -179,8 +187,8 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         )
         await perform(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash(location, f"Not done: {exc}", "error") from None
-    raise redirect_with_flash(location, "Done.")
+        raise redirect_with_flash(location, t("desk_not_done", reason=exc), "error") from None
+    raise redirect_with_flash(location, t("desk_done"))
 
 
 async def accounts_page(request: web.Request) -> web.StreamResponse:
@@ -213,7 +221,7 @@ async def _review(request: web.Request) -> dict[str, Any]:
     async with app.sessions() as session:
         account = await account_named(session, name)
         if account is None:
-            raise web.HTTPNotFound(reason=f"No account {name}")
+            raise web.HTTPNotFound(reason=_translator(request)("desk_err_no_account", name=name))
         # the live page counts the current, unfinished week too
         review = await account_review(
             session, account, since, until if printable else max(until, now)
@@ -224,7 +232,7 @@ async def _review(request: web.Request) -> dict[str, Any]:
         "review": review,
         "chats": chats,
         "week": picker,
-        **_charts(review),
+        **_charts(review, _translator(request)),
     }
 
 
@@ -238,29 +246,40 @@ def _week_picker(start: date, today: date) -> dict[str, str]:
     }
 
 
-def _charts(review: dict[str, Any]) -> dict[str, Any]:
+def _bucket_label(label: str, t: Translator) -> str:
+    """A response-time bucket ("< 15m", "1d+") with its units in the page's words."""
+    return re.sub(r"(\d+)([smhd])\b", lambda m: t(f"desk_unit_{m[2]}", n=m[1]), label)
+
+
+def _charts(review: dict[str, Any], t: Translator) -> dict[str, Any]:
     weeks = review["weeks"]
     labels = [w["week"][5:10] for w in weeks]
     fr = review["first_response"]["buckets"]
     csat = review["csat"]["distribution"]
     return {
         "volume_chart": bar_chart(
-            "Cases per week",
+            t("desk_cases_per_week"),
             labels,
             [
-                ("opened", [w["opened"] for w in weeks]),
-                ("resolved", [w["resolved"] for w in weeks]),
+                (t("desk_fig_opened"), [w["opened"] for w in weeks]),
+                (t("desk_fig_resolved"), [w["resolved"] for w in weeks]),
             ],
         ),
         "response_chart": bar_chart(
-            "First response times", [b["label"] for b in fr], [("cases", [b["count"] for b in fr])]
+            t("desk_first_response_times"),
+            [_bucket_label(b["label"], t) for b in fr],
+            [(t("desk_chart_cases"), [b["count"] for b in fr])],
         ),
         "csat_chart": bar_chart(
-            "CSAT ratings",
+            t("desk_chart_csat"),
             [f"{c['score']}★" for c in csat],
-            [("ratings", [c["count"] for c in csat])],
+            [(t("desk_chart_ratings"), [c["count"] for c in csat])],
         ),
-        "sla_gauge": gauge("SLA compliance", review["sla"]["compliance_percent"]),
+        "sla_gauge": gauge(
+            t("desk_sla_compliance"),
+            review["sla"]["compliance_percent"],
+            no_data=t("desk_chart_no_data"),
+        ),
     }
 
 
@@ -280,19 +299,20 @@ async def rotate_status(request: web.Request) -> web.StreamResponse:
     await require_staff(request)
     app = casebot(request)
     chat_id = parse_number(request.match_info["id"])
+    t = _translator(request)
     if chat_id is None:
-        raise web.HTTPNotFound(reason="No such chat")
+        raise web.HTTPNotFound(reason=t("desk_err_no_chat"))
     async with app.sessions() as session, session.begin():
         chat = await chat_by_id(session, chat_id)
         if chat is None:
-            raise web.HTTPNotFound(reason="No such chat")
+            raise web.HTTPNotFound(reason=t("desk_err_no_chat"))
         await rotate_status_token(session, chat_id)
         key = (chat.platform, chat.chat)
         account = await session.get(Account, chat.account_id) if chat.account_id else None
     # the engine caches chats (with their token) for /status replies
     app.caches.forget_chat(key)
     location = f"/accounts/{account.name}" if account else "/accounts"
-    raise redirect_with_flash(location, "New status link made; the old one no longer works.")
+    raise redirect_with_flash(location, t("desk_link_renewed"))
 
 
 async def search(request: web.Request) -> web.StreamResponse:
@@ -329,11 +349,11 @@ async def outbox_retry(request: web.Request) -> web.StreamResponse:
     else:
         ids = [n for v in form.getall("id", []) if (n := parse_number(str(v))) is not None]
         if len(ids) != len(form.getall("id", [])):
-            raise web.HTTPBadRequest(reason="row ids must be numbers")
+            raise web.HTTPBadRequest(reason=_translator(request)("desk_err_row_ids"))
     async with app.sessions() as session, session.begin():
         n = await retry_rows(session, ids, app.clock.now())
     app.dispatcher.wake()
-    raise redirect_with_flash("/outbox", f"{n} row(s) queued again.")
+    raise redirect_with_flash("/outbox", _translator(request)("desk_requeued", n=n))
 
 
 def routes() -> list[web.RouteDef]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cases.model import Status
+
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
 TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -51,9 +53,7 @@ CASE_SUMMARY = {
         "account": NSTR,
         "chat": STR,
         "title": STR,
-        "status": {
-            "enum": ["new", "open", "waiting_on_customer", "on_hold", "resolved", "closed"]
-        },
+        "status": {"enum": [s.value for s in Status]},
         "priority": {"enum": ["P1", "P2", "P3", "P4"]},
         "assignee": NSTR,
         "created_at": {"type": "string", "format": "date-time"},
@@ -76,9 +76,21 @@ CASE = {
                 "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
                 "followups": {"type": "array", "items": {"type": "object"}},
+                "issues": {"type": "array", "items": {"$ref": "#/components/schemas/Issue"}},
             },
         },
     ]
+}
+ISSUE = {
+    "type": "object",
+    "required": ["tracker", "key", "url", "title", "state"],
+    "properties": {
+        "tracker": {"enum": ["github", "gitlab", "jira", "linear"]},
+        "key": STR,
+        "url": STR,
+        "title": STR,
+        "state": {"enum": ["open", "closed"]},
+    },
 }
 ERROR = {
     "type": "object",
@@ -165,6 +177,17 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+SNIPPET = {
+    "type": "object",
+    "required": ["name", "uses", "variants"],
+    "properties": {
+        "name": STR,
+        "uses": {"type": "integer"},
+        "variants": {"type": "object", "additionalProperties": STR},
+    },
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -230,8 +253,8 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "priority": ("Set the priority", {"priority": {"enum": ["P1", "P2", "P3", "P4"]}},
                  ["priority"]),
     "status": ("Change the status (resolved runs the resolve rules)",
-               {"status": {"enum": ["open", "waiting_on_customer", "on_hold", "resolved",
-                                    "closed"]}}, ["status"]),
+               {"status": {"enum": ["open", "waiting_on_customer", "on_hold", "waiting_on_issue",
+                                    "resolved", "closed"]}}, ["status"]),
     "notes": ("Add an internal note (never shown to the customer)", {"text": STR}, ["text"]),
     "followups": ("Add a follow-up (the owner must be staff)",
                   {"due_in": {"type": "string", "example": "2d"}, "owner": STR, "text": STR},
@@ -243,12 +266,136 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
              "same chat, as /move", {"message": NUMBER, "to": NUMBER}, ["message", "to"]),
     "merge": ("Merge this case into another case of the same account, as /merge",
               {"into": NUMBER}, ["into"]),
+    "links": ("Link the case to a GitHub, GitLab, Jira or Linear issue, as /link",
+              {"url": {"type": "string", "format": "uri"}}, ["url"]),
+    "unlink": ("Unlink an issue (its URL or key), as /unlink",
+               {"url": {"type": "string", "minLength": 1}}, ["url"]),
+    "send_draft": ("Send the customer the message drafted when a linked issue closed, "
+                   "as /send_draft", {}, []),
     "tags": ("Give the case exactly these tags (comma- or space-separated; empty clears)",
              {"tags": STR}, ["tags"]),
     "fields": ("Set one case field, checked by its [[fields]] declaration (an empty value "
                "clears it)", {"field": STR, "value": STR}, ["field", "value"]),
 }  # fmt: skip
-STATUS_VALUES = "new|open|waiting_on_customer|on_hold|resolved|closed"
+STATUS_VALUES = "new|open|waiting_on_customer|on_hold|waiting_on_issue|resolved|closed"
+
+
+INCIDENT_SUMMARY = {
+    "type": "object",
+    "required": ["id", "ref", "title", "status", "scope", "started_at", "resolved_at",
+                 "accounts"],
+    "properties": {
+        "id": INT,
+        "ref": {"type": "string", "pattern": "^INC-[0-9]+$"},
+        "title": STR,
+        "status": {"enum": ["open", "resolved"]},
+        "scope": {"type": "object"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "started_by": NSTR,
+        "resolved_at": TIME,
+        "resolved_by": NSTR,
+        "accounts": {"type": "array", "items": STR},
+    },
+}  # fmt: skip
+INCIDENT = {
+    "type": "object",
+    "required": [*INCIDENT_SUMMARY["required"], "updates", "groups", "open_cases"],
+    "properties": {
+        **INCIDENT_SUMMARY["properties"],  # type: ignore[dict-item]
+        "updates": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "kind", "text", "at", "actor"],
+                "properties": {
+                    "id": INT,
+                    "kind": {"enum": ["start", "update", "resolve"]},
+                    "text": STR,
+                    "at": {"type": "string", "format": "date-time"},
+                    "actor": NSTR,
+                },
+            },
+        },
+        "groups": {
+            "description": "per customer group, per update id: delivery state and time",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["chat", "account", "told"],
+                "properties": {"chat": STR, "title": NSTR, "account": NSTR,
+                               "told": {"type": "object"}},
+            },
+        },
+        "delivery": {"type": "object"},
+        "open_cases": {"type": "array", "items": {"type": "object"}},
+        "linked_cases": {"type": "array", "items": INT},
+    },
+}  # fmt: skip
+
+
+def _incident_step(summary: str, body: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "description": "Goes through the engine exactly like /incident in the triage chat; "
+        "every affected group's notice is queued in the same transaction.",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "required": required, "properties": body}
+                }
+            },
+        },
+        "responses": _responses(
+            _json(_ref("Incident"), "The incident's war room after the step"),
+            400, 403, 404, 415, 422,
+        ),
+    }  # fmt: skip
+
+
+def incident_paths() -> dict[str, Any]:
+    incident_id = _path("id", CASE_ID)
+    return {
+        "/incidents": {
+            "get": {
+                "operationId": "listIncidents",
+                "summary": "Incidents, newest first",
+                "responses": _responses(_json(_array("IncidentSummary"))),
+            },
+            "post": {
+                "operationId": "startIncident",
+                "parameters": [ACTOR],
+                **_incident_step(
+                    "Start an incident: tell every group of the affected accounts",
+                    {"title": STR, "tier": STR, "accounts": {"type": "array", "items": STR}},
+                    ["title"],
+                ),
+            },
+        },
+        "/incidents/{id}": {
+            "get": {
+                "operationId": "getIncident",
+                "summary": "The war room: updates, who was told what and when, open cases",
+                "parameters": [incident_id],
+                "responses": _responses(_json(_ref("Incident")), 400, 404),
+            }
+        },
+        "/incidents/{id}/updates": {
+            "post": {
+                "operationId": "updateIncident",
+                "parameters": [incident_id, ACTOR],
+                **_incident_step("Post an update to every affected group", {"text": STR},
+                                 ["text"]),
+            }
+        },
+        "/incidents/{id}/resolve": {
+            "post": {
+                "operationId": "resolveIncident",
+                "parameters": [incident_id, ACTOR],
+                **_incident_step("Resolve: tell every affected group", {"text": STR}, []),
+            }
+        },
+    }  # fmt: skip
 
 
 def document(public_url: str | None = None) -> dict[str, Any]:
@@ -348,6 +495,13 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "responses": _responses(_json(_array("SearchHit")), 400),
             }
         },
+        "/snippets": {
+            "get": {
+                "operationId": "snippets",
+                "summary": "Saved answers (/save, 📖), each with its en/zh variants and use count",
+                "responses": _responses(_json(_array("Snippet"))),
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -394,6 +548,7 @@ def document(public_url: str | None = None) -> dict[str, Any]:
             ),
         }
     }
+    paths.update(incident_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -417,7 +572,11 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "Stats": STATS,
                 "Review": REVIEW,
                 "SearchHit": HIT,
+                "IncidentSummary": INCIDENT_SUMMARY,
+                "Incident": INCIDENT,
+                "Snippet": SNIPPET,
                 "Error": ERROR,
+                "Issue": ISSUE,
             },
             "responses": {
                 f"E{code}": _json(_ref("Error"), text) for code, text in ERROR_TEXTS.items()

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 import jinja2
 from aiohttp import web
 
+from cases import dates
 from web.auth import NONCE_COOKIE, csrf_token, ensure_nonce
 from web.context import NONCE_KEY, STAFF_KEY, TEMPLATES_KEY, casebot
+from web.locale import html_lang, page_locale
 from web.metrics import adapter_states
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,8 +37,8 @@ def make_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when_in_zone
-    env.filters["ago"] = ago
-    env.filters["seconds"] = human_seconds
+    env.filters["ago"] = _ago_in_words
+    env.filters["seconds"] = _seconds_in_words
     env.filters["label"] = lambda s: str(s or "").replace("_", " ")
     return env
 
@@ -47,15 +49,43 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def when(value: str | datetime | None, zone: ZoneInfo | None = None) -> str:
-    """A full date and time in `zone` (UTC when none), its zone abbreviated."""
+def when(
+    value: str | datetime | None,
+    zone: ZoneInfo | None = None,
+    locale: str = "en",
+    now: datetime | None = None,
+) -> str:
+    """A full date and time in `zone` (UTC when none), its zone abbreviated:
+    "2026-12-02 09:00 UTC"; in Chinese "12月2日 09:00 UTC" (the year only when it is
+    not `now`'s)."""
     at = parse_time(value)
-    return at.astimezone(zone or UTC).strftime("%Y-%m-%d %H:%M %Z") if at else "—"
+    if at is None:
+        return "—"
+    local = at.astimezone(zone or UTC)
+    today = now.astimezone(zone or UTC).date() if now else None
+    return f"{dates.day_time(local, locale, today)} {local:%Z}"
+
+
+def _locale_of(context: Any) -> str:
+    t = context.get("t")
+    return t.locale if isinstance(t, Translator) else "en"
 
 
 @jinja2.pass_context
 def _when_in_zone(context: Any, value: str | datetime | None) -> str:
-    return when(value, context.get("zone"))
+    return when(value, context.get("zone"), _locale_of(context), context.get("now"))
+
+
+@jinja2.pass_context
+def _ago_in_words(context: Any, value: str | datetime | None, now: datetime) -> str:
+    t = context.get("t")
+    return ago(value, now, t if isinstance(t, Translator) else None)
+
+
+@jinja2.pass_context
+def _seconds_in_words(context: Any, seconds: float | None) -> str:
+    t = context.get("t")
+    return human_seconds(seconds, t if isinstance(t, Translator) else None)
 
 
 class Translator:
@@ -95,7 +125,7 @@ def local_time(at: datetime, zone: ZoneInfo, now: datetime, t: Translator) -> st
     if abs((local.date() - today.date()).days) <= 3:
         day = t("desk_weekdays").split()[local.weekday()]
         return t("desk_time_near", hm=hm, day=day)
-    return t("desk_time_far", hm=hm, date=local.strftime("%Y-%m-%d"))
+    return t("desk_time_far", hm=hm, date=dates.day(local.date(), t.locale, today.date()))
 
 
 def span(seconds: float, t: Translator) -> str:
@@ -108,26 +138,32 @@ def span(seconds: float, t: Translator) -> str:
     return t("desk_span_d", n=minutes // 1440, h=minutes % 1440 // 60)
 
 
-def human_seconds(seconds: float | None) -> str:
+def human_seconds(seconds: float | None, t: Translator | None = None) -> str:
+    """ "45s", "25m", "3.0h", "2.1d" (in Chinese "25 分钟", "3.0 小时", ...)."""
     if seconds is None:
         return "—"
     seconds = abs(seconds)
     if seconds < 90:
-        return f"{int(seconds)}s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)}m"
-    if seconds < 36 * 3600:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"
+        n, unit = str(int(seconds)), "s"
+    elif seconds < 90 * 60:
+        n, unit = str(round(seconds / 60)), "m"
+    elif seconds < 36 * 3600:
+        n, unit = f"{seconds / 3600:.1f}", "h"
+    else:
+        n, unit = f"{seconds / 86400:.1f}", "d"
+    return t(f"desk_unit_{unit}", n=n) if t else f"{n}{unit}"
 
 
-def ago(value: str | datetime | None, now: datetime) -> str:
-    """ "in 25m" for the future, "3.0h ago" for the past."""
+def ago(value: str | datetime | None, now: datetime, t: Translator | None = None) -> str:
+    """ "in 25m" for the future, "3.0h ago" for the past (in Chinese "25 分钟后",
+    "3.0 小时前")."""
     at = parse_time(value)
     if at is None:
         return "—"
     delta = (at - now).total_seconds()
-    text = human_seconds(delta)
+    text = human_seconds(delta, t)
+    if t is not None:
+        return t("desk_in" if delta >= 0 else "desk_ago", span=text)
     return f"in {text}" if delta >= 0 else f"{text} ago"
 
 
@@ -140,7 +176,8 @@ def render(
     public: bool = False,
 ) -> web.Response:
     """Render a page. `public` pages (customer status pages) set no cookies; they
-    bring their own `t` and `zone` (the account's), staff pages get the desk's."""
+    bring their own `t`, `lang` and `zone` (the account's), staff pages get the desk's
+    zone and the locale `web.locale.page_locale` picks."""
     app = casebot(request)
     if not request.cookies.get(NONCE_COOKIE) and NONCE_KEY not in request:
         # first visit: the nonce the page's forms are signed for is set below
@@ -150,6 +187,7 @@ def render(
     if kind not in ("ok", "error"):  # a notice set before notices had kinds
         kind, flash = "ok", notice
     staff = request.get(STAFF_KEY)
+    locale = page_locale(request)
     values = {
         "staff": staff,
         "csrf": csrf_token(request),
@@ -159,7 +197,8 @@ def render(
         "path": request.path,
         "timedelta": timedelta,
         "zone": desk_zone(app),
-        "t": Translator(app.engine.texts, app.config.staff.locale),
+        "t": Translator(app.engine.texts, locale),
+        "lang": html_lang(locale),
         # what /healthz answers about adapters, shown to staff on every page
         "adapters_down": sorted(n for n, up in adapter_states(app).items() if not up)
         if staff and not public
@@ -173,6 +212,11 @@ def render(
     if flash:
         response.del_cookie(FLASH_COOKIE, path="/")
     return response
+
+
+def page_translator(request: web.Request) -> Translator:
+    """The catalogue in the locale of this request's pages."""
+    return Translator(casebot(request).engine.texts, page_locale(request))
 
 
 def redirect_with_flash(

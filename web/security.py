@@ -1,19 +1,22 @@
 """HTTP safety for every response: security headers, body-size limits, CSRF checks
 on forms, and error bodies (JSON under /api, a plain page elsewhere).
 
-Imports aiohttp and `web.auth` only.
+Imports aiohttp, `web.auth` and `web.locale` only. Error pages speak the request's
+locale; JSON errors stay English (programs read them).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
 from web.auth import CSRF_FIELD, CSRF_HEADER, cookies_secure, csrf_ok
 from web.context import ADAPTER_PATHS, APP_KEY
+from web.locale import html_lang, page_locale
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +44,44 @@ def json_error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, "status": status, **extra}, status=status)
 
 
-def page_error(status: int, message: str) -> web.Response:
+def page_error(
+    status: int, message: str, locale: str = "en", home: str = "casebot"
+) -> web.Response:
     body = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>casebot</title>"
+        f"<!doctype html><html lang='{html_lang(locale)}'><head><meta charset='utf-8'>"
+        "<title>casebot</title>"
         "<link rel='stylesheet' href='/static/app.css'></head><body class='bare'>"
         f"<main class='narrow'><h1>{status}</h1><p>{html.escape(message)}</p>"
-        "<p><a href='/'>casebot</a></p></main></body></html>"
+        f"<p><a href='/'>{html.escape(home)}</a></p></main></body></html>"
     )
     return web.Response(status=status, text=body, content_type="text/html")
 
 
-def error_response(request: web.Request, status: int, message: str) -> web.Response:
-    return json_error(status, message) if is_api(request) else page_error(status, message)
+def localised(request: web.Request, key: str, fallback: str, **params: object) -> str:
+    """A text in the request's page locale; `fallback` if the catalogue lacks `key`."""
+    try:
+        text = request.app[APP_KEY].engine.texts.render(key, page_locale(request), **params)
+    except KeyError:
+        return fallback
+    return str(text)
+
+
+def page_error_for(request: web.Request, status: int, message: str) -> web.Response:
+    """An error page in the request's locale. aiohttp's own reasons ("Not Found") are
+    translated by status; a handler's reason is already in the page's locale."""
+    if message == HTTPStatus(status).phrase:
+        message = localised(request, f"desk_http_{status}", message)
+    home = localised(request, "desk_back_home", "casebot")
+    return page_error(status, message, page_locale(request), home)
+
+
+def error_response(
+    request: web.Request, status: int, message: str, key: str | None = None
+) -> web.Response:
+    """JSON under /api (in English), else a page; `key` names the page's text."""
+    if is_api(request):
+        return json_error(status, message)
+    return page_error_for(request, status, localised(request, key, message) if key else message)
 
 
 def _is_adapter_route(request: web.Request) -> bool:
@@ -73,13 +102,13 @@ async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
         if _is_adapter_route(request):
             raise
         if exc.status == 413:
-            return error_response(request, 413, "request body too large")
+            return error_response(request, 413, "request body too large", "desk_err_too_large")
         if exc.content_type == "application/json":
             raise
         return error_response(request, exc.status, exc.reason)
     except Exception:
         log.exception("error serving %s %s", request.method, request.path)
-        return error_response(request, 500, "internal error")
+        return error_response(request, 500, "internal error", "desk_err_internal")
 
 
 @web.middleware
@@ -88,7 +117,7 @@ async def body_limit(request: web.Request, handler: Any) -> web.StreamResponse:
     client_max_size catches bodies that lie about their length)."""
     limit = request.app[APP_KEY].config.http.max_body
     if request.content_length is not None and request.content_length > limit:
-        return error_response(request, 413, "request body too large")
+        return error_response(request, 413, "request body too large", "desk_err_too_large")
     return await handler(request)
 
 
@@ -108,7 +137,8 @@ async def csrf(request: web.Request, handler: Any) -> web.StreamResponse:
         value = form.get(CSRF_FIELD, "")
         given = value if isinstance(value, str) else ""
     if not csrf_ok(request, given):
-        return page_error(403, "The form expired or did not come from this site; reload it.")
+        message = "The form expired or did not come from this site; reload it."
+        return page_error_for(request, 403, localised(request, "desk_err_form_expired", message))
     return await handler(request)
 
 

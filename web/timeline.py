@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cases.model import Status
 from web.render import Translator, local_time, parse_time
 
 CLOCKS = ("first_response", "next_response", "resolution")
@@ -24,11 +25,12 @@ DELIVERY_NOTES = (
     "split", "pinned", "pin_failed", "dm_fallback", "answer_expired", "topics_unavailable",
     "no_topic", "pin_unavailable", "trimmed",
 )  # fmt: skip
-STATES = ("new", "open", "waiting_on_customer", "on_hold", "resolved", "closed")
+STATES = tuple(s.value for s in Status)
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)
 STATUS_REASONS = frozenset(
     {"assigned", "close_after", "command", "customer_reply", "merged", "merged_in",
-     "no_customer_reply", "split", "staff_reply", "web"}
+     "no_customer_reply", "split", "staff_reply", "web", "issue", "issue_closed",
+     "issue_unlinked"}
 )  # fmt: skip
 
 
@@ -128,6 +130,9 @@ def _assigned(e: Event, d: Mapping[str, Any], w: Words) -> str:
     who, was, to = w.who(e["actor"]), d.get("from"), d.get("to")
     if not to:
         return w.t("desk_ev_unassigned", who=who)
+    if d.get("route"):  # routing chose them: the sentence says by which rule
+        reason = w.t(f"route_reason_{d.get('reason', 'round_robin')}")
+        return w.t("desk_ev_routed", to=w.who(to), reason=reason)
     if was and was != to:
         return w.t("desk_ev_reassigned", who=who, was=w.who(was), to=w.who(to))
     return w.t("desk_ev_assigned", who=who, to=w.who(to))
@@ -211,6 +216,22 @@ RENDERERS: dict[str, Renderer] = {
     "merged_from": lambda e, d, w: w.t(
         "desk_ev_merged_from", who=w.who(e["actor"]), source=w.ref(d.get("from"))
     ),
+    "incident_linked": lambda e, d, w: w.t(
+        "desk_ev_incident_linked", id=d.get("incident"), title=d.get("title", "")
+    ),
+    "issue_linked": lambda e, d, w: w.t(
+        "desk_ev_issue_linked", who=w.who(e["actor"]), issue=d.get("key"), url=d.get("url")
+    ),
+    "issue_unlinked": lambda e, d, w: w.t(
+        "desk_ev_issue_unlinked", who=w.who(e["actor"]), issue=d.get("key")
+    ),
+    "issue_closed": lambda e, d, w: w.t(
+        "desk_ev_issue_closed",
+        issue=d.get("key"),
+        via=w.t("desk_via_poll" if d.get("via") == "poll" else "desk_via_webhook"),
+    ),
+    "issue_reopened": lambda e, d, w: w.t("desk_ev_issue_reopened", issue=d.get("key")),
+    "issue_draft_sent": lambda e, d, w: w.t("desk_ev_issue_draft_sent", who=w.who(e["actor"])),
 }
 
 

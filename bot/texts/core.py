@@ -10,7 +10,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "ack_sla": {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer within {within}.",
-        "zh": "收到，我们正在处理：工单 {ref}。预计 {within} 内首次回复。",
+        "zh": "收到，我们正在处理：工单 {ref}。预计 {within}内首次回复。",
     },
     "ack_sla_by": {
         "en": "Thanks, we are on it: this is case {ref}. Expect a first answer by {by}.",
@@ -201,7 +201,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "/hold (pause; /reopen resumes), /followup 2d [@owner] text, /done\n"
             "/note text (internal), "
             "/move #N (reply), /merge #N\n"
-            "/tag word, /untag word, /field name value"
+            "/tag word, /untag word, /field name value\n"
+            "/link <issue URL> [wait], /unlink, /wait, /send_draft\n"
+            "/incident start|update|resolve (triage chat: tell every affected group)\n"
+            "/take, /save name (reply; or react 📖), /snip name"
         ),
         "zh": (
             "/case [标题]（回复）建单，/new <内容>，/status [#N]\n"
@@ -209,7 +212,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "/hold（暂停；/reopen 恢复），/followup 2d [@负责人] 内容，/done\n"
             "/note 内容（内部），"
             "/move #N（回复），/merge #N\n"
-            "/tag 标签，/untag 标签，/field 字段名 值"
+            "/tag 标签，/untag 标签，/field 字段名 值\n"
+            "/link <issue 链接> [wait]，/unlink，/wait，/send_draft\n"
+            "/incident start|update|resolve（分诊群：通知所有受影响的群）\n"
+            "/take，/save 名称（回复；或添加 📖），/snip 名称"
         ),
     },
     # -- status lists, boards and cards
@@ -276,7 +282,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "opening_limited": {
         "en": "Many new requests have come in from here at once. Please wait {window} "
         "before opening another, or add the details to a request already open.",
-        "zh": "此处短时间内提交了大量新请求。请等待 {window} 后再提交新请求，"
+        "zh": "此处短时间内提交了大量新请求。请等待 {window}后再提交新请求，"
         "或将详情补充到已有的请求中。",
     },
     "opening_limited_triage": {

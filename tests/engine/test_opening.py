@@ -313,5 +313,5 @@ async def test_ack_is_in_chinese_for_a_chinese_account(db_url: str) -> None:
         text = acks[0].payload["text"]
         assert acks[0].chat == GLOBEX and acks[0].payload["reply_to"] == asked
         # Globex is standard tier: P3 first response within 4h
-        assert text == h.texts.render("ack_sla", "zh", ref="#1", within="4h")
-        assert text.startswith("收到") and "#1" in text
+        assert text == h.texts.render("ack_sla", "zh", ref="#1", within="4 小时")
+        assert text.startswith("收到") and "#1" in text and "预计 4 小时内首次回复" in text

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.texts import CATALOGUE, LOCALES, Catalogue
-from cases import escalation, sla
+from cases import escalation, routing, sla
 from cases.model import Status
 from cases.records import CaseRecord, FollowUpRecord
 
@@ -39,7 +39,14 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "card_due_": sla.CLOCKS,
     "nudge_": NUDGE_KINDS,
     "weekday_": tuple(str(d) for d in range(7)),
+    "issue_state_": ("open", "closed"),
+    # the dashboard's templates: a case's status, a person's role, a queue's tab
+    "desk_state_": tuple(s.value for s in Status),
+    "desk_role_": ("customer", "staff", "bot", "engineer", "lead"),
+    "desk_queue_": ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all"),
+    "route_reason_": routing.REASONS,
     "desk_ev_category_": ("keywords", "button", "answer"),
+    "incident_state_": ("open", "resolved"),
 }
 
 
@@ -177,6 +184,6 @@ def test_every_key_a_template_renders_is_in_both_locales() -> None:
     for template in (ROOT / "web" / "templates").glob("*.html"):
         for key, built in re.findall(r"\bt\('([a-z_]+)'( ~)?", template.read_text()):
             used.update(f"{key}{v}" for v in BUILT_KEYS[key]) if built else used.add(key)
-    assert "page_title" in used and "status_resolved" in used
+    assert "page_title" in used and "status_resolved" in used and "desk_nav_queues" in used
     for key in sorted(used):
         assert set(CATALOGUE[key]) >= set(LOCALES), key

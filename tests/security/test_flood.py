@@ -54,7 +54,7 @@ async def test_automatic_intake_counts_per_chat(db_url: str) -> None:
         for who in ("carol", "alice", "bob"):
             await h.say(who, f"{who}: our database is slow", chat=GLOBEX)
         assert await case_count(h) == 2
-        notice = h.texts.render("opening_limited", "zh", window="10m")
+        notice = h.texts.render("opening_limited", "zh", window="10 分钟")
         assert (await _said(h, GLOBEX)).count(notice) == 1
 
 

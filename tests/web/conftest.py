@@ -146,7 +146,7 @@ async def make_site(
     **http: Any,
 ) -> AsyncIterator[Site]:
     """`accounts` adds keys to the harness's accounts by name (a time zone, say),
-    `staff` to its `[staff]`, `sections` whole top-level sections (`fields`, say)."""
+    `staff` to its `[staff]`, `sections` whole top-level sections (`fields`, `trackers`)."""
     raw = web_config(url, **http)
     raw.update(sections or {})
     for account in raw["accounts"]:
@@ -161,6 +161,7 @@ async def make_site(
         yield Site(app, client)
     finally:
         await client.close()
+        await app.trackers.close()
         await app.db.dispose()
 
 

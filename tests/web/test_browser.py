@@ -1,16 +1,19 @@
 """Headless Chromium against the real server: sign in, open a case, act on it,
 load a customer status page; a hostile message stays inert text; the desk on a
-phone (folded navigation, nothing wider than 390 px) and its warning colours.
+phone (folded navigation, nothing wider than 390 px) and its warning colours; every
+page in zh-CN, drawn in a CJK font.
 
-Needs Debian's `chromium` package (/usr/bin/chromium) and the `playwright`
-Python package; never `playwright install`. Skipped only outside CI when the
-browser is missing.
+Needs Debian's `chromium` package (/usr/bin/chromium), a CJK font (`fonts-noto-cjk`;
+`scripts/test.sh` installs both when root) and the `playwright` Python package; never
+`playwright install`. Skipped only outside CI when the browser is missing.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,15 @@ if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError(f"CI needs {CHROMIUM} (Debian package chromium) for the browser test")
     pytestmark = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+
+
+def _has_cjk_font() -> bool:
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(
+        ["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=30
+    )
+    return bool(listed.stdout.strip())
 
 
 @pytest.mark.slow
@@ -247,3 +259,107 @@ async def test_long_words_do_not_widen_a_page_on_a_phone(lite: Site, tmp_path: P
                 assert width <= 390, (path, width)
         finally:
             await browser.close()
+
+
+# what a Chinese page must show, per page: its own words, never the English ones
+ZH_PAGES = {
+    "/queue/mine": ("我的", "队列"),
+    "/queue/active": ("全部活跃", "负责人"),
+    "/accounts": ("客户", "周报"),
+    "/accounts/Acme": ("每周工单", "作废并更换链接"),
+    "/accounts/Acme/review": ("每周服务回顾", "打印"),
+    "/search?q=虚拟机": ("搜索消息", "条消息"),
+    "/outbox": ("发送失败", "待发送"),
+}
+ENGLISH_LABELS = ("Queues", "Accounts", "Search", "Outbox", "Sign out", "Assign", "Status")
+
+
+@pytest.mark.slow
+async def test_the_desk_in_chinese_in_a_real_browser(sqlite_url: str, tmp_path: Path) -> None:
+    """A browser asking for zh-CN: the sign-in page, every dashboard page, a case with
+    its actions, a Chinese customer's status page; `<html lang="zh-CN">`, no English
+    label, and the glyphs drawn by a CJK font (not the boxes of a missing one)."""
+    from playwright.async_api import async_playwright
+
+    if not _has_cjk_font():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs a CJK font (Debian package fonts-noto-cjk)")
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    shots = Path(os.environ.get("CASEBOT_SCREENSHOTS", tmp_path))
+    async for site in make_site(sqlite_url, accounts={"Globex": {"locale": "zh"}}):
+        case_id = await site.open_case("虚拟机无法启动，控制台报错 “磁盘已满”")
+        await site.open_case("账单导出为空", chat="-100200")
+        async with site.app.sessions() as session:
+            token = (
+                await session.execute(select(Chat.status_token).where(Chat.chat == "-100200"))
+            ).scalar_one()
+        base = str(site.client.make_url("/")).rstrip("/")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                context = await browser.new_context(
+                    locale="zh-CN", viewport={"width": 1280, "height": 860}
+                )
+                page = await context.new_page()
+                await page.goto(f"{base}/login?next=/queue/mine")
+                assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+                assert "登录 casebot" in await page.inner_text("h1")
+                await page.screenshot(path=str(shots / "zh-login.png"))
+                await page.fill("input[name=name]", "lena")
+                await page.fill("input[name=password]", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_url(f"{base}/queue/mine")
+                for path, words in ZH_PAGES.items():
+                    await page.goto(f"{base}{path}")
+                    assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+                    text = await page.inner_text("body")
+                    assert all(w in text for w in words), (path, words, text[:400])
+                    # labels, not data: a pending row's text may be an English chat's
+                    labels = " ".join(
+                        await page.locator("nav, th, button, label, h1, h2, dt").all_inner_texts()
+                    )
+                    left = [w for w in ENGLISH_LABELS if re.search(rf"\b{w}\b", labels)]
+                    assert left == [], (path, left)
+                    name = path.strip("/").replace("/", "-").split("?")[0]
+                    await page.screenshot(path=str(shots / f"zh-{name}.png"), full_page=True)
+
+                await page.goto(f"{base}/cases/{case_id}")
+                await page.fill("input[name=due_in]", "2天")
+                await page.fill("form:has(input[value=followup]) input[name=text]", "回访客户")
+                await page.click("form:has(input[value=followup]) button")
+                await page.wait_for_selector("p.flash")
+                assert "已完成" in await page.inner_text("p.flash")
+                assert "回访客户" in await page.inner_text("body")
+                await page.screenshot(path=str(shots / "zh-case.png"), full_page=True)
+                assert await _drawn_in_a_cjk_font(page, "h1")
+
+                status = await context.new_page()
+                await status.goto(f"{base}/status/{token}")
+                assert await status.evaluate("document.documentElement.lang") == "zh-CN"
+                assert "处理中的请求" in await status.inner_text("main")
+                await status.screenshot(path=str(shots / "zh-status.png"), full_page=True)
+            finally:
+                await browser.close()
+
+
+async def _drawn_in_a_cjk_font(page: Any, selector: str) -> bool:
+    """Whether the browser has a font for the element's Chinese: a string of ideographs
+    drawn in the page's font is as wide as in a known CJK family, where a missing font
+    would draw the fallback boxes (or nothing) at other widths."""
+    return bool(
+        await page.evaluate(
+            """selector => {
+                const el = document.querySelector(selector);
+                const font = getComputedStyle(el).font;
+                const ctx = document.createElement("canvas").getContext("2d");
+                const text = "工单处理中的请求";
+                ctx.font = font;
+                const page = ctx.measureText(text).width;
+                ctx.font = font.replace(/[^ ]+$/, '"Noto Sans CJK SC"');
+                const cjk = ctx.measureText(text).width;
+                return document.fonts.check('16px "Noto Sans CJK SC"', text)
+                    && page > 0 && Math.abs(page - cjk) < 1;
+            }""",
+            selector,
+        )
+    )

@@ -10,6 +10,8 @@ from typing import Any
 import jsonschema
 from openapi_spec_validator import validate
 
+from cases.issues import CLOSED, IssueUpdate
+from storage.uow import SqlUnitOfWork
 from tests.web.conftest import ENGINEER, LEAD, Site
 from web.server import build_web_app
 
@@ -20,9 +22,15 @@ ACTION_BODIES = {
     "notes": {"text": "a note"},
     "followups": {"due_in": "2d", "text": "call"},
     "reply": {"text": "on it"},
+    "links": {"url": "https://github.com/acme/api/issues/42"},
+    "unlink": {"url": "acme/api#42"},
+    "send_draft": {},
     "done": {},
     "tags": {"tags": "billing vip"},
     "fields": {"field": "instance", "value": "i-7f3"},
+    "incidents": {"title": "EU region down"},
+    "updates": {"text": "failing over"},
+    "resolve": {"text": "fixed"},
 }
 
 
@@ -40,6 +48,17 @@ def _check(doc: dict[str, Any], operation: dict[str, Any], status: int, body: An
     jsonschema.validate(body, _schema(doc, documented[str(status)]))
 
 
+async def closed_issue(site: Site, case_id: int) -> None:
+    """A linked issue that closed, so the case has a draft for `send_draft` to send."""
+    h = site.api_headers(LEAD)
+    url = "https://github.com/acme/api/issues/7"
+    r = await site.client.post(f"/api/v1/cases/{case_id}/links", headers=h, json={"url": url})
+    assert r.status == 200, await r.text()
+    async with site.app.sessions() as session, session.begin():
+        update = IssueUpdate("github", "acme/api#7", CLOSED, site.clock.now(), title="Fix")
+        await site.app.engine.issue_update(SqlUnitOfWork(session), update)
+
+
 async def test_openapi_matches_the_server(site: Site) -> None:
     case_id = await site.open_case("VM down")
     other = await site.open_case("VM still down", who="bob")
@@ -54,6 +73,7 @@ async def test_openapi_matches_the_server(site: Site) -> None:
         f"/api/v1/cases/{case_id}/followups", headers=h, json={"due_in": "1d", "text": "x"}
     )
     fid = (await r.json())["followups"][0]["id"]
+    await closed_issue(site, case_id)
     r = await site.client.get("/api/v1/openapi.json", headers=h)
     doc = await r.json()
     validate(doc)
@@ -86,9 +106,9 @@ async def test_openapi_matches_the_server(site: Site) -> None:
             _check(doc, operation, r.status, await r.json())
             calls += 2
             if "{id}" in path:
-                r = await site.client.request(
-                    method, url.replace(f"/cases/{merged}", "/cases/99999"), headers=h, json=body
-                )
+                missing = url.replace(f"/cases/{merged}", "/cases/99999")
+                missing = missing.replace(f"/incidents/{merged}", "/incidents/99999")
+                r = await site.client.request(method, missing, headers=h, json=body)
                 _check(doc, operation, r.status, await r.json())
                 assert r.status == 404
             if method == "post":

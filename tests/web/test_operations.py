@@ -144,6 +144,7 @@ async def test_metrics_count_exactly(site: Site) -> None:
         'casebot_cases{status="open"}': 0,
         'casebot_cases{status="waiting_on_customer"}': 1,
         'casebot_cases{status="on_hold"}': 0,
+        'casebot_cases{status="waiting_on_issue"}': 0,
         'casebot_cases{status="resolved"}': 1,
         'casebot_cases{status="closed"}': 0,
     }
