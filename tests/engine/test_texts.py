@@ -46,6 +46,8 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "desk_queue_": ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all"),
     "desk_ev_category_": ("keywords", "button", "answer"),
     "incident_state_": ("open", "resolved"),
+    "desk_incident_step_": ("start", "update", "resolve"),
+    "desk_incident_told_": ("sent", "pending", "dead", "skipped", "unknown"),
 }
 
 
