@@ -17,7 +17,7 @@ from cases.commands import parse_number
 from cases.context import ActionRejected
 from cases.incident_records import IncidentScope, IncidentStep
 from cases.incidents import IncidentAction, IncidentOutcome
-from storage.incidents import list_incidents, war_room
+from storage.incidents import incident_exists, list_incidents, war_room
 from storage.stats import accounts, person_role
 from storage.uow import SqlUnitOfWork
 from web.actions import actor_for
@@ -205,7 +205,7 @@ async def _api_step(
     )
     if incident_id is not None:
         async with app.sessions() as session:
-            if await war_room(session, incident_id) is None:
+            if not await incident_exists(session, incident_id):
                 return json_error(404, f"no incident {incident_id}")
     try:
         done = await run_step(app, action)
