@@ -135,6 +135,11 @@ async def step_form(request: web.Request) -> web.StreamResponse:
         str(form.get("text") or ""),
         incident_id=incident_id,
     )
+    async with app.sessions() as session:
+        if not await incident_exists(session, incident_id):
+            # no war room to come back to: say it on the list
+            reason = f"no incident INC-{incident_id}"
+            raise redirect_with_flash("/incidents", t("desk_not_done", reason=reason), "error")
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:

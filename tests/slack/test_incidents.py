@@ -22,9 +22,8 @@ async def test_an_incident_reaches_every_slack_channel_once_paced_per_channel(
     emu: Emulator, make_bot: Make, tmp_path: Path
 ) -> None:
     port = free_port()
-    raw = slack_config(
-        emu, f"sqlite+aiosqlite:///{tmp_path / 'casebot.db'}", port, channel_interval=f"{INTERVAL}s"
-    )
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'casebot.db'}"
+    raw = slack_config(emu, db_url, port, channel_interval=f"{INTERVAL}s")
     raw["http"]["api_token"] = API_TOKEN
     raw["accounts"][1]["locale"] = "zh"
     bot = await make_bot(raw)
