@@ -10,6 +10,7 @@ it are internal: in a customer chat staff hear them in the triage chat.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,8 @@ from cases.records import CaseRecord, MessageRecord
 
 # the reaction that saves a staff message as an answer (emoji, and Slack's names)
 SAVE_EMOJIS = frozenset({"📖", "book", "open_book"})
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# letters of any script: a Chinese desk names its answers in Chinese (重启)
+_NAME = re.compile(r"^[^\W_][\w-]{0,63}$")
 _VARIABLE = re.compile(r"\{(customer|case|owner)\}")
 
 
@@ -39,6 +41,12 @@ class SnippetRecord:
 
 def valid_name(name: str) -> bool:
     return bool(_NAME.match(name))
+
+
+def normal_name(name: str) -> str:
+    """The stored form of a name as typed: a Chinese input method's full-width
+    ｒｅｂｏｏｔ (or its full-width space) is the same name as reboot."""
+    return unicodedata.normalize("NFKC", name).strip().lower()
 
 
 def derive_name(text: str, taken: Sequence[str], fallback: str) -> str:
@@ -72,7 +80,7 @@ class Snippets(Effects):
     _act_reply: Callable[[Ctx, CaseRecord, str], Awaitable[None]]
 
     async def _cmd_save(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        name = command.args.strip().lower()
+        name = normal_name(command.args)
         if not valid_name(name) or not ctx.event.reply_to:
             await self._staff_notice(ctx, "usage_save")
             return
@@ -107,7 +115,7 @@ class Snippets(Effects):
         )
 
     async def _cmd_snip(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        name = command.args_without_ref.strip().lower()
+        name = normal_name(command.args_without_ref)
         variants = await ctx.uow.snippet(name) if name else []
         if not variants:
             names = ", ".join(await ctx.uow.snippet_names()) or "-"

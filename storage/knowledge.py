@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.model import MessageRole, Status
@@ -53,14 +54,27 @@ class KnowledgeQueries:
         return {str(person): int(count) for person, count in rows.all()}
 
     async def route_turn(self, route: str) -> str | None:
-        found = await self.session.execute(
-            select(turns_t.c.person).where(turns_t.c.route == route)
-        )
-        return found.scalar_one_or_none()
+        query = select(turns_t.c.person).where(turns_t.c.route == route)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # two cases routed at once (two chats, two processes) both read the same
+            # last turn and went to the same person, and the second's write then hit
+            # the key and lost its case. The row is made to exist, then locked: the
+            # second waits here until the first commits, and reads its turn.
+            await self.session.execute(
+                pg_insert(turns_t)
+                .values(route=route, person="", at=func.now())
+                .on_conflict_do_nothing(index_elements=["route"])
+            )
+            query = query.with_for_update()
+        found = (await self.session.execute(query)).scalar_one_or_none()
+        return found or None
 
     async def set_route_turn(self, route: str, person: str, at: datetime) -> None:
-        await self.session.execute(delete(turns_t).where(turns_t.c.route == route))
-        await self.session.execute(insert(turns_t).values(route=route, person=person, at=at))
+        changed = await self.session.execute(
+            update(turns_t).where(turns_t.c.route == route).values(person=person, at=at)
+        )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            await self.session.execute(insert(turns_t).values(route=route, person=person, at=at))
 
     async def snippet(self, name: str) -> Sequence[SnippetRecord]:
         rows = await self.session.execute(

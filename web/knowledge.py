@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cases.snippets import valid_name
+from cases.snippets import normal_name, valid_name
 from storage.knowledge import list_snippets, put_snippet
 from web.auth import require_staff
 from web.context import casebot
@@ -37,7 +37,7 @@ async def snippet_save(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
     form = await request.post()
-    name = str(form.get("name", "")).strip().lower()
+    name = normal_name(str(form.get("name", "")))
     locale = str(form.get("locale", ""))
     text = str(form.get("text", ""))
     if not valid_name(name) or locale not in LOCALES or len(text) > MAX_TEXT:

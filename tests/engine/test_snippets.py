@@ -96,3 +96,21 @@ async def test_an_unknown_name_lists_the_saved_ones(db_url: str) -> None:
         ]
         await h.say("evan", "/save", chat=TRIAGE)
         assert await h.sent(chat=TRIAGE) == [h.texts.render("usage_save", "en")]
+
+
+async def test_a_full_width_or_chinese_name_is_the_same_name(db_url: str) -> None:
+    """A Chinese input method types ｒｅｂｏｏｔ in full width: the same name as reboot;
+    and a Chinese name (重启) is a name too, not a usage error."""
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", "Braces {like this} and {unknown} stay.", reply_to="1")
+        answer_id = h.last_message_id
+        await h.say("evan", "/save ｒｅｂｏｏｔ", reply_to=answer_id)
+        await h.say("evan", "/save 重启", reply_to=answer_id)
+        assert [n for n, _, _, _ in await snippets(h)] == ["reboot", "重启"]
+        await h.sent()
+        await h.say("evan", "/snip REBOOT", reply_to="1")
+        await h.say("evan", "/snip 重启", reply_to="1")
+        said = "\n".join(await h.sent(chat=ACME))
+        assert said.count("Braces {like this} and {unknown} stay.") == 2
+        assert [u for _, _, _, u in await snippets(h)] == [1, 1]
