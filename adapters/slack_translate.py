@@ -32,6 +32,9 @@ REACTIONS = {
     "white_check_mark": "✅",
     "eyes": "👀",
     "sos": "🆘",
+    # saves a staff message as an answer (cases.snippets.SAVE_EMOJIS)
+    "book": "📖",
+    "open_book": "📖",
 }
 # the words a mention or `/casebot` may start with: the engine's chat commands
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")

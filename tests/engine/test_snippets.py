@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from adapters.slack_translate import reaction_emoji
 from storage.models import SnippetRow
 from tests.engine.kit import mark, open_case, rows_after
 from tests.harness import ACME, GLOBEX, TRIAGE, Harness
@@ -114,3 +115,14 @@ async def test_a_full_width_or_chinese_name_is_the_same_name(db_url: str) -> Non
         said = "\n".join(await h.sent(chat=ACME))
         assert said.count("Braces {like this} and {unknown} stay.") == 2
         assert [u for _, _, _, u in await snippets(h)] == [1, 1]
+
+
+async def test_slacks_book_reactions_save_as_the_slack_adapter_reads_them(db_url: str) -> None:
+    """Slack names its reactions (`book`, `open_book`); the event the Slack adapter
+    makes of them must be the one the engine saves on."""
+    async with Harness(db_url) as h:
+        await open_case(h)
+        for n, name in enumerate(("book", "open_book")):
+            await h.say("evan", f"Answer number {n} here.", reply_to="1")
+            await h.react("erin", h.last_message_id, emoji=reaction_emoji(name))
+        assert [n for n, _, _, _ in await snippets(h)] == ["answer-number-0", "answer-number-1"]
