@@ -13,7 +13,7 @@ from cases.snippets import normal_name, valid_name
 from storage.knowledge import list_snippets, put_snippet
 from web.auth import require_staff
 from web.context import casebot
-from web.render import redirect_with_flash, render
+from web.render import page_translator, redirect_with_flash, render
 
 LOCALES = ("en", "zh")
 MAX_TEXT = 4000
@@ -41,11 +41,12 @@ async def snippet_save(request: web.Request) -> web.StreamResponse:
     locale = str(form.get("locale", ""))
     text = str(form.get("text", ""))
     if not valid_name(name) or locale not in LOCALES or len(text) > MAX_TEXT:
-        t = app.engine.texts.render("desk_snippet_bad", app.config.staff.locale)
-        raise redirect_with_flash("/snippets", t, "error")
+        raise redirect_with_flash(
+            "/snippets", page_translator(request)("desk_snippet_bad"), "error"
+        )
     async with app.sessions() as session, session.begin():
         await put_snippet(session, name, locale, text, staff.person, app.clock.now())
-    raise redirect_with_flash("/snippets", "Done.")
+    raise redirect_with_flash("/snippets", page_translator(request)("desk_done"))
 
 
 async def snippets_api(request: web.Request) -> web.Response:

@@ -56,3 +56,17 @@ async def test_the_case_page_shows_similar_resolved_cases(site: Site) -> None:
     assert f'href="/cases/{old}"' in page and "Grew the volume to 200 GB." in page
     page = await (await site.client.get(f"/cases/{old}")).text()
     assert "Nothing like it resolved yet." in page
+
+
+async def test_saving_on_the_dashboard_answers_in_the_pages_language(site: Site) -> None:
+    """The confirmation is the catalogue's, in the page's language (not a bare English
+    "Done."), and a full-width name typed by a Chinese input method is the plain one."""
+    await site.sign_in()
+    zh = {"Accept-Language": "zh-CN"}
+    token = await site.csrf("/snippets")
+    data = {"csrf": token, "name": "ｒｅｓｔａｒｔ", "locale": "zh", "text": "请重启。"}
+    r = await site.client.post("/snippets", data=data, headers=zh)
+    page = await r.text()
+    assert r.status == 200 and "已完成。" in page and "Done." not in page
+    r = await site.client.get("/api/v1/snippets", headers=site.api_headers())
+    assert [s["name"] for s in await r.json()] == ["restart"]
