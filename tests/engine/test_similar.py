@@ -62,3 +62,19 @@ async def test_chinese_cases_are_found_by_their_words(db_url: str) -> None:
         assert new.case_id is not None and new.opened
         found = [t for t in await h.sent(chat=TRIAGE) if f"#{first.case_id} " in t]
         assert found and "请在控制台扩容云盘。" in found[-1]
+
+
+async def test_empty_punctuation_and_brace_titles_neither_fail_nor_match(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await resolve(h, "??? !!!", "Set {customer} to {0} and }{ it.")
+        done = await resolve(h, "quota {region} exceeded", "Raised the {quota}.")
+        await h.sent()
+        for question in ("？？？。。。", "...", "{ }", "AND OR NOT NEAR"):
+            h.clock.advance(h.engine.settings.conversation_window * 2)
+            out = await h.say("alice", question)
+            await h.say("evan", "/case", reply_to=h.last_message_id)
+            assert (await h.case(out.case_id or 1))["title"] is not None
+        h.clock.advance(h.engine.settings.conversation_window * 2)
+        new = await open_case(h, "region quota exceeded again")
+        card = [t for t in await h.sent(chat=TRIAGE) if t.startswith(f"#{new} ")][-1]
+        assert f"#{done} " in card and "Raised the {quota}." in card
