@@ -163,7 +163,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "statuses": [s.value for s in Status if s is not Status.NEW],
             "priorities": ["P1", "P2", "P3", "P4"],
             "drafts": drafts,
-            "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
+            "field_rows": field_rows(app.engine.settings.fields, case, t.locale),
         },
     )
 

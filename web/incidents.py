@@ -23,7 +23,7 @@ from storage.uow import SqlUnitOfWork
 from web.actions import actor_for
 from web.auth import require_staff
 from web.context import casebot
-from web.render import redirect_with_flash, render
+from web.render import page_translator, redirect_with_flash, render
 from web.security import json_error
 
 ACTOR_HEADER = "X-Casebot-Actor"
@@ -50,7 +50,7 @@ def scope_of(tier: str, names: list[str]) -> IncidentScope:
 def _incident_id(request: web.Request) -> int:
     number = parse_number(request.match_info["id"])
     if number is None:
-        raise web.HTTPNotFound(reason="No such incident")
+        raise web.HTTPNotFound(reason=page_translator(request)("desk_err_no_incident"))
     return number
 
 
@@ -84,6 +84,7 @@ async def incidents_page(request: web.Request) -> web.StreamResponse:
 async def start_form(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
+    t = page_translator(request)
     form = await request.post()
     names = [str(v) for v in form.getall("accounts", []) if isinstance(v, str)]
     scope = scope_of(str(form.get("tier") or ""), names)
@@ -97,9 +98,10 @@ async def start_form(request: web.Request) -> web.StreamResponse:
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash("/incidents", f"Not done: {exc}", "error") from None
+        raise redirect_with_flash("/incidents", t("desk_not_done", reason=exc), "error") from None
     raise redirect_with_flash(
-        f"/incidents/{done.incident.id}", f"{done.incident.ref} started: {done.groups} groups."
+        f"/incidents/{done.incident.id}",
+        t("desk_inc_started_flash", ref=done.incident.ref, groups=done.groups),
     )
 
 
@@ -108,7 +110,7 @@ async def incident_page(request: web.Request) -> web.StreamResponse:
     async with casebot(request).sessions() as session:
         room = await war_room(session, _incident_id(request))
     if room is None:
-        raise web.HTTPNotFound(reason="No such incident")
+        raise web.HTTPNotFound(reason=page_translator(request)("desk_err_no_incident"))
     return render(request, "incident.html", {"incident": room})
 
 
@@ -116,6 +118,7 @@ async def step_form(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
     incident_id = _incident_id(request)
+    t = page_translator(request)
     form = await request.post()
     location = f"/incidents/{incident_id}"
     try:
@@ -123,7 +126,9 @@ async def step_form(request: web.Request) -> web.StreamResponse:
         if step is IncidentStep.START:
             raise ValueError
     except ValueError:
-        raise redirect_with_flash(location, "Not done: unknown step", "error") from None
+        raise redirect_with_flash(
+            location, t("desk_not_done", reason=t("desk_inc_unknown_step")), "error"
+        ) from None
     action = IncidentAction(
         step,
         actor_for(staff.person, staff.name),
@@ -134,8 +139,8 @@ async def step_form(request: web.Request) -> web.StreamResponse:
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash(location, f"Not done: {exc}", "error") from None
-    raise redirect_with_flash(location, f"Queued for {done.groups} groups.")
+        raise redirect_with_flash(location, t("desk_not_done", reason=exc), "error") from None
+    raise redirect_with_flash(location, t("desk_inc_queued_flash", groups=done.groups))
 
 
 # ------------------------------------------------------------------ API
