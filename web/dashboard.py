@@ -47,6 +47,7 @@ from web.render import (
     account_zone,
     page_translator,
     redirect_with_flash,
+    refusal,
     render,
     span,
 )
@@ -184,7 +185,9 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         )
         await perform(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash(location, t("desk_not_done", reason=exc), "error") from None
+        raise redirect_with_flash(
+            location, t("desk_not_done", reason=refusal(exc, t)), "error"
+        ) from None
     raise redirect_with_flash(location, t("desk_done"))
 
 

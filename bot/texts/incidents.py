@@ -95,7 +95,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_inc_col_accounts": {"en": "Accounts", "zh": "客户"},
     "desk_inc_col_started": {"en": "Started", "zh": "开始于"},
     "desk_inc_col_resolved": {"en": "Resolved", "zh": "解决于"},
-    "desk_inc_tier_any": {"en": "(all, or the accounts ticked)", "zh": "（全部，或下面勾选的客户）"},
+    "desk_inc_tier_any": {
+        "en": "(all, or the accounts ticked)",
+        "zh": "（全部，或下面勾选的客户）",
+    },
     "desk_inc_accounts_legend": {
         "en": "Accounts (none ticked: every account)",
         "zh": "客户（不勾选：全部客户）",

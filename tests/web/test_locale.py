@@ -258,3 +258,34 @@ async def test_every_page_in_chinese_leaves_no_english_label(sqlite_url: str) ->
         )
         page = await response.text()
         assert "已完成。" in page and "Done." not in page
+        # and so does a refusal: the engine's reason from the catalogue, not its English
+        for data in [
+            {"kind": "priority", "priority": "P9"},
+            {"kind": "assign", "assignee": "telegram:99999"},
+            {"kind": "followup", "due_in": "soon", "text": "回访"},
+            {"kind": "tags", "tags": "a" * 60},
+            {"kind": "status", "status": "new"},
+            {"kind": "merge", "into": ""},
+        ]:
+            r = await site.client.post(
+                "/cases/1/act", data={"csrf": csrf, **data}, headers={"Accept-Language": "zh-CN"}
+            )
+            html = await r.text()
+            assert "未完成：" in html, (data, latin_words(html))
+            assert latin_words(html) == [], (data, latin_words(html))
+
+
+async def test_field_labels_follow_the_page_not_the_triage_chat(sqlite_url: str) -> None:
+    """A field's `label_zh` is what a Chinese page shows, whatever `staff.locale` says."""
+    fields = [{"name": "region", "type": "text", "label": "Region", "label_zh": "地域"}]
+    async for site in make_site(sqlite_url, sections={"fields": fields}):
+        case_id = await site.open_case("虚拟机无法启动")
+        await site.sign_in()
+        zh = await (
+            await site.client.get(f"/cases/{case_id}", headers={"Accept-Language": "zh"})
+        ).text()
+        en = await (
+            await site.client.get(f"/cases/{case_id}", headers={"Accept-Language": "en"})
+        ).text()
+        assert "地域" in words_of(zh) and "Region" not in words_of(zh)
+        assert "Region" in words_of(en)
