@@ -389,7 +389,7 @@ class Engine(Links, Incidents):
                 f"case #{case.id} has no message {action.target}",
                 "refuse_no_message",
                 id=case.id,
-                message=action.target,
+                number=action.target,
             )
         target = await self._follow_merge(ctx.uow, action.into) if action.into else None
         if target is None:

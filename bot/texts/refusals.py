@@ -32,8 +32,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "工单 #{id} 没有跟进 {followup}",
     },
     "refuse_no_message": {
-        "en": "case #{id} has no message {message}",
-        "zh": "工单 #{id} 没有消息 {message}",
+        "en": "case #{id} has no message {number}",
+        "zh": "工单 #{id} 没有消息 {number}",
     },
     "refuse_move_to": {"en": "move to?", "zh": "移到哪个工单？"},
     "refuse_status": {"en": "unknown status {status}", "zh": "未知的状态 {status}"},
