@@ -1,7 +1,6 @@
 """Which language a page speaks: the signed-in person's own locale (`locale` on their
 `[[http.users]]` sign-in, else on their `[[staff.people]]` entry), else the browser's
-`Accept-Language`, else English (issue 12: a request that names no language gets the
-default one, whatever `staff.locale` the triage chat speaks).
+`Accept-Language`, else the desk's `staff.locale` (English unless set).
 
 Imports aiohttp, `cases` and `web`. Locales are the catalogue's ("en", "zh"); `html_lang` names
 them for `<html lang>`.
@@ -58,7 +57,7 @@ def page_locale(request: web.Request) -> str:
     staff = request.get(STAFF_KEY)
     own = person_locale(app, staff) if staff is not None else None
     chosen = own or from_accept_language(request.headers.get("Accept-Language"))
-    return chosen or "en"
+    return chosen or str(app.config.staff.locale)
 
 
 def html_lang(locale: str) -> str:
