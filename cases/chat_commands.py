@@ -243,7 +243,7 @@ class Commands(CaseFields):
         else:
             names = mentions(args)
             # "@Evan Chen": a person's name may hold more than an @mention does
-            named = args[1:].strip() if args.startswith("@") else ""
+            named = plain(args[1:]).strip() if args.startswith("@") else ""
             person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
             if person is None and names:
                 person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])

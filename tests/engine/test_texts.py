@@ -46,6 +46,8 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "desk_queue_": ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all"),
     "desk_ev_category_": ("keywords", "button", "answer"),
     "incident_state_": ("open", "resolved"),
+    "desk_inc_step_": ("start", "update", "resolve"),
+    "desk_inc_told_": ("pending", "sent", "dead"),
 }
 
 
