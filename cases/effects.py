@@ -92,6 +92,8 @@ class Effects:
         case.sla.pop("reopened_by", None)  # see Intake._message: only the reopen sets it
         if status is Status.RESOLVED:
             case.resolved_at = ctx.now
+            # what resolved it is what a later, similar case may want to know
+            await ctx.uow.remember_resolved(self._id(case), ctx.now)
             due = case.resolution_due or sla.paused_resolution_due(
                 case, self._targets(ctx, case), self._calendar(ctx, case), ctx.now
             )
@@ -181,6 +183,7 @@ class Effects:
             text = views.card(
                 self.texts, locale, case, chat, assignee, link, self.settings.fields, issues
             )
+            text += views.similar_lines(self.texts, locale, case)
             await self._emit(
                 ctx,
                 Outbound(

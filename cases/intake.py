@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from cases import sla, views
+from cases.assigning import Assigning
 from cases.commands import Command, parse_command, unknown_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
@@ -23,9 +24,11 @@ from cases.model import (
     ThreadMode,
 )
 from cases.records import CaseRecord, Joined, MessageRecord
+from cases.similar import SimilarCases
+from cases.snippets import SAVE_EMOJIS, Snippets
 
 
-class Intake(OpeningGuard):
+class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
     """How messages become cases and join them."""
 
     # the command handler; `cases.chat_commands.Commands` provides it
@@ -258,6 +261,9 @@ class Intake(OpeningGuard):
 
     async def _reaction(self, ctx: Ctx) -> None:
         ev = ctx.event
+        if ev.emoji in SAVE_EMOJIS and not ev.removed and ctx.role.is_staff:
+            await self._save_reaction(ctx)
+            return
         if (
             ev.removed
             or not ctx.role.is_staff
@@ -363,6 +369,8 @@ class Intake(OpeningGuard):
                     purpose="topic",
                 ),
             )
+        await self._remember_similar(ctx, case, [*context, first])
+        await self._route(ctx, case)
         await self._touch(ctx, case)
         await self._start_questions(ctx, case, first, context)
         return case

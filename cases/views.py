@@ -192,3 +192,22 @@ def status_list(
                 )
             )
     return "\n".join(lines)
+
+
+def similar_lines(texts: Texts, locale: str, case: CaseRecord, width: int = 90) -> str:
+    """The card's lines naming the resolved cases most like this one (see cases.similar),
+    each with what resolved it; "" when none were found."""
+    found = case.sla.get("similar") or []
+    if not found:
+        return ""
+    lines = ["", texts.render("card_similar", locale)]
+    for item in found:
+        line = texts.render(
+            "card_similar_item",
+            locale,
+            ref=f"#{item.get('id')}",
+            title=item.get("title", ""),
+            resolution=item.get("resolution") or texts.render("card_similar_none", locale),
+        )
+        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+    return "\n".join(lines)

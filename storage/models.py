@@ -95,6 +95,8 @@ class Person(Base):
     # recorded under (their first id) and their name; both unset for everyone else
     person: Mapped[str | None] = mapped_column(String(200), index=True)
     person_name: Mapped[str | None] = mapped_column(String(300))
+    # the chat a bridge gave when they wrote to the bot directly: DMs to them go there
+    direct_chat: Mapped[str | None] = mapped_column(String(128))
 
 
 class CaseRow(Base):
@@ -201,7 +203,11 @@ class OutboxRow(Base):
     """Actions to carry out after commit; pending until sent, dead after the last try."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # a typed choice ("5") finds the message it answers by the message's id
+        Index("ix_outbox_sent_message", "platform_message_id", "chat", "platform"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     created_at: Mapped[datetime] = mapped_column()
     platform: Mapped[str] = mapped_column(String(32))
@@ -393,3 +399,37 @@ class TrackerDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column()
+
+
+class RouteTurn(Base):
+    """Whom a round-robin route gave a case last (see cases.routing)."""
+
+    __tablename__ = "route_turns"
+    route: Mapped[str] = mapped_column(String(200), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column()
+
+
+class SnippetRow(Base):
+    """A saved answer, one row per name and locale (see cases.snippets)."""
+
+    __tablename__ = "snippets"
+    __table_args__ = (UniqueConstraint("name", "locale", name="uq_snippets_name_locale"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SimilarDoc(Base):
+    """A resolved case's search terms and resolution (see storage.similar)."""
+
+    __tablename__ = "similar_docs"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    terms: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column()

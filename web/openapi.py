@@ -177,6 +177,17 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+SNIPPET = {
+    "type": "object",
+    "required": ["name", "uses", "variants"],
+    "properties": {
+        "name": STR,
+        "uses": {"type": "integer"},
+        "variants": {"type": "object", "additionalProperties": STR},
+    },
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -484,6 +495,13 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "responses": _responses(_json(_array("SearchHit")), 400),
             }
         },
+        "/snippets": {
+            "get": {
+                "operationId": "snippets",
+                "summary": "Saved answers (/save, 📖), each with its en/zh variants and use count",
+                "responses": _responses(_json(_array("Snippet"))),
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -556,6 +574,7 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "SearchHit": HIT,
                 "IncidentSummary": INCIDENT_SUMMARY,
                 "Incident": INCIDENT,
+                "Snippet": SNIPPET,
                 "Error": ERROR,
                 "Issue": ISSUE,
             },
