@@ -204,6 +204,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A direct message could not be delivered: it went to the triage chat instead",
         "zh": "私信无法送达：已改发到分诊群",
     },
+    "desk_ev_answered_in_callback": {
+        "en": "A button press was answered in the platform's own callback",
+        "zh": "按钮操作已在平台回调中直接回应",
+    },
     "desk_ev_answer_expired": {
         "en": "A button press was answered too late to show",
         "zh": "按钮回应已过期，未能显示",
