@@ -270,6 +270,7 @@ ZH_PAGES = {
     "/accounts/Acme/review": ("每周服务回顾", "打印"),
     "/search?q=虚拟机": ("搜索消息", "条消息"),
     "/outbox": ("发送失败", "待发送"),
+    "/incidents": ("开始故障通报", "开始于"),
 }
 ENGLISH_LABELS = ("Queues", "Accounts", "Search", "Outbox", "Sign out", "Assign", "Status")
 
