@@ -436,5 +436,11 @@ class Engine(Links, Incidents):
                 "refuse_reopen_first",
                 id=case.id,
             )
+        elif (
+            status is Status.CLOSED
+            and case.status.is_active
+            and await self._fields_missing(ctx, case)
+        ):
+            return
         else:
             await self._set_status(ctx, case, status, reason="web")

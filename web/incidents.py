@@ -17,7 +17,7 @@ from cases.commands import parse_number
 from cases.context import ActionRejected
 from cases.incident_records import IncidentScope, IncidentStep
 from cases.incidents import IncidentAction, IncidentOutcome
-from storage.incidents import list_incidents, war_room
+from storage.incidents import incident_exists, list_incidents, war_room
 from storage.stats import accounts, person_role
 from storage.uow import SqlUnitOfWork
 from web.actions import actor_for
@@ -84,7 +84,6 @@ async def incidents_page(request: web.Request) -> web.StreamResponse:
 async def start_form(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
-    t = page_translator(request)
     form = await request.post()
     names = [str(v) for v in form.getall("accounts", []) if isinstance(v, str)]
     scope = scope_of(str(form.get("tier") or ""), names)
@@ -95,6 +94,7 @@ async def start_form(request: web.Request) -> web.StreamResponse:
         str(form.get("title") or ""),
         scope,
     )
+    t = page_translator(request)
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
@@ -103,7 +103,7 @@ async def start_form(request: web.Request) -> web.StreamResponse:
         ) from None
     raise redirect_with_flash(
         f"/incidents/{done.incident.id}",
-        t("desk_inc_started_flash", ref=done.incident.ref, groups=done.groups),
+        t("desk_incident_started", ref=done.incident.ref, groups=done.groups),
     )
 
 
@@ -120,17 +120,16 @@ async def step_form(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request)
     app = casebot(request)
     incident_id = _incident_id(request)
-    t = page_translator(request)
     form = await request.post()
     location = f"/incidents/{incident_id}"
+    t = page_translator(request)
     try:
         step = IncidentStep(str(form.get("kind") or ""))
         if step is IncidentStep.START:
             raise ValueError
     except ValueError:
-        raise redirect_with_flash(
-            location, t("desk_not_done", reason=t("desk_inc_unknown_step")), "error"
-        ) from None
+        reason = t("desk_incident_unknown_step")
+        raise redirect_with_flash(location, t("desk_not_done", reason=reason), "error") from None
     action = IncidentAction(
         step,
         actor_for(staff.person, staff.name),
@@ -138,13 +137,18 @@ async def step_form(request: web.Request) -> web.StreamResponse:
         str(form.get("text") or ""),
         incident_id=incident_id,
     )
+    async with app.sessions() as session:
+        if not await incident_exists(session, incident_id):
+            # no war room to come back to: say it on the list
+            reason = f"no incident INC-{incident_id}"
+            raise redirect_with_flash("/incidents", t("desk_not_done", reason=reason), "error")
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
         raise redirect_with_flash(
             location, t("desk_not_done", reason=refusal(exc, t)), "error"
         ) from None
-    raise redirect_with_flash(location, t("desk_inc_queued_flash", groups=done.groups))
+    raise redirect_with_flash(location, t("desk_incident_queued", groups=done.groups))
 
 
 # ------------------------------------------------------------------ API
@@ -210,7 +214,7 @@ async def _api_step(
     )
     if incident_id is not None:
         async with app.sessions() as session:
-            if await war_room(session, incident_id) is None:
+            if not await incident_exists(session, incident_id):
                 return json_error(404, f"no incident {incident_id}")
     try:
         done = await run_step(app, action)

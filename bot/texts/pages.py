@@ -204,10 +204,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A direct message could not be delivered: it went to the triage chat instead",
         "zh": "私信无法送达：已改发到分诊群",
     },
-    "desk_ev_answered_in_callback": {
-        "en": "A button press was answered in the platform's own callback",
-        "zh": "按钮操作已在平台回调中直接回应",
-    },
     "desk_ev_answer_expired": {
         "en": "A button press was answered too late to show",
         "zh": "按钮回应已过期，未能显示",
@@ -215,6 +211,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_ev_pin_unavailable": {
         "en": "Not pinned: this platform has no pins, so the board is posted and edited",
         "zh": "未置顶：该平台不支持置顶，看板改为发布并编辑",
+    },
+    "desk_ev_answered_in_callback": {
+        "en": "Answered in the button press's own reply (the platform shows it to the presser)",
+        "zh": "已在按钮回调中直接答复（平台只向点击者显示）",
     },
     "desk_ev_trimmed": {
         "en": "Longer than the platform takes: it went out trimmed (kept whole here)",
