@@ -269,8 +269,9 @@ def ms_text(value: float) -> str:
 def line(r: dict[str, Any]) -> str:
     return (
         f"offered {r['rate']}/s: {r['offered']} updates at {r['achieved_rate']:.0f}/s achieved, "
-        f"{r['answered']} answered within the drain window ({r['throughput']:.0f}/s); p50 {ms_text(r['p50'])}, "
-        f"p95 {ms_text(r['p95'])}, p99 {ms_text(r['p99'])}, slowest answer {r['max']:.0f} ms"
+        f"{r['answered']} answered within the drain window ({r['throughput']:.0f}/s); "
+        f"p50 {ms_text(r['p50'])}, p95 {ms_text(r['p95'])}, p99 {ms_text(r['p99'])}, "
+        f"slowest answer {r['max']:.0f} ms"
     )
 
 
