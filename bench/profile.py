@@ -3,7 +3,7 @@ path, each under the load its benchmark offers, printed as the top functions by 
 time. Needs the `bench` extra (`pip install -e ".[bench]"`).
 
     python bench/profile.py [--paths open,ingest] [--rate 100] [--seconds 5] [--events 20000]
-                            [--top 15] [--out DIR]
+                            [--top 15] [--out DIR] [--load DIR]
 
 open    `casebot run` started under `python -m pyinstrument` by bench/latency.py's machinery
         (fake Bot API, 100 chats, a warm-up of one case per chat, then `/new` at --rate)
@@ -13,7 +13,8 @@ ingest  bench/ingest.py's conversation mix through the real engine and group com
 pyinstrument samples the main thread only. SQLite work runs on aiosqlite's thread, so it
 shows as the event loop waiting (the `idle` line) together with waiting for the network;
 what the table ranks is the Python that the event loop runs. asyncio, runpy and
-pyinstrument frames are left out of the table (they enclose everything). Each path's
+pyinstrument frames, the entry points and this file are left out of the table (they
+enclose everything). Each path's
 session is saved in --out as a .pyisession (`pyinstrument --load FILE` renders it again).
 """
 
@@ -38,7 +39,10 @@ from bench import ingest  # noqa: E402
 from bench.latency import FakeApiProcess, run  # noqa: E402
 from bench.procs import ROOT  # noqa: E402
 
-PLUMBING = ("/asyncio/", "runpy", "<frozen", "/pyinstrument/", "/selectors.py", "/threading.py")
+PLUMBING = (
+    "/asyncio/", "runpy", "<frozen", "/pyinstrument/", "/selectors.py", "/threading.py",
+    "<thread>", "<string>", "bench/", "__main__.py", "bot/cli.py",
+)  # fmt: skip
 
 
 def cumulative(session: Session) -> tuple[list[tuple[float, str]], float, float]:
@@ -58,7 +62,8 @@ def cumulative(session: Session) -> tuple[list[tuple[float, str]], float, float]
             idle += frame.time
         name = f"{frame.function}  {frame.file_path_short or path}:{frame.line_no}"
         inner = above
-        if not any(p in path for p in PLUMBING) and not frame.is_synthetic:
+        plumbing = any(p in path for p in PLUMBING) or frame.function == "<module>"
+        if not plumbing and not frame.is_synthetic:
             if name not in above:
                 totals[name] += frame.time
             inner = above | {name}
@@ -115,8 +120,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=20_000, help="ingest events")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--out", help="keep sessions, database and log here")
+    parser.add_argument("--load", help="only print the tables of the sessions saved in DIR")
     args = parser.parse_args(argv)
     paths = set(args.paths.split(","))
+    if args.load:
+        for path in sorted(paths):
+            print(report(path, Session.load(str(Path(args.load) / f"{path}.pyisession")), args.top))
+        return
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(args.out or scratch)
         out.mkdir(parents=True, exist_ok=True)
