@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     paths = set(args.paths.split(","))
     if args.load:
         for path in sorted(paths):
-            print(report(path, Session.load(str(Path(args.load) / f"{path}.pyisession")), args.top))
+            session = Session.load(str(Path(args.load) / f"{path}.pyisession"))
+            print(report(path, session, args.top))
         return
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(args.out or scratch)
