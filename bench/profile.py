@@ -10,9 +10,10 @@ open    `casebot run` started under `python -m pyinstrument` by bench/latency.py
 ingest  bench/ingest.py's conversation mix through the real engine and group commit,
         profiled in this process
 
-pyinstrument samples the main thread only. SQLite work runs on aiosqlite's thread, so it
-shows as the event loop waiting (the `idle` line) together with waiting for the network;
-what the table ranks is the Python that the event loop runs. asyncio, runpy and
+pyinstrument samples the main thread only, by wall clock. casebot runs SQLite inline on
+that thread (storage/sqlite_inline.py), so SQLite's own calls are in the table (as
+`Connection.execute` / `Cursor.execute`, built-in); waiting for the network shows as the
+`idle` line (the event loop in select). asyncio, runpy and
 pyinstrument frames, the entry points and this file are left out of the table (they
 enclose everything). Each path's
 session is saved in --out as a .pyisession (`pyinstrument --load FILE` renders it again).
