@@ -408,5 +408,11 @@ class Engine(Links, Incidents):
         elif status in (Status.ON_HOLD, Status.WAITING) and not case.status.is_active:
             # as /hold in chat: a resolved case is reopened first, never parked silently
             raise ActionConflict(f"case #{case.id} is {case.status.value}; reopen it first")
+        elif (
+            status is Status.CLOSED
+            and case.status.is_active
+            and await self._fields_missing(ctx, case)
+        ):
+            return
         else:
             await self._set_status(ctx, case, status, reason="web")

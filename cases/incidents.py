@@ -188,22 +188,22 @@ class Incidents(Effects):
         return IncidentOutcome(incident, update_id, len(chats), accounts_told)
 
     async def _open_incident(self, uow: UnitOfWork, wanted: int | None) -> IncidentRecord:
-        if wanted is not None:
-            incident = await uow.incident(wanted)
-            if incident is None:
-                raise ActionRejected(f"no incident INC-{wanted}")
-            if not incident.is_open:
-                raise ActionRejected(f"{incident.ref} is resolved already")
-            return incident
-        open_now = list(await uow.open_incidents())
-        if not open_now:
-            raise ActionRejected("no incident is open")
-        if len(open_now) > 1:
-            refs = ", ".join(i.ref for i in open_now)
-            raise ActionRejected(f"several incidents are open ({refs}): name one")
-        found = await uow.incident(open_now[0].id)  # again, locked
-        assert found is not None
-        return found
+        if wanted is None:
+            open_now = list(await uow.open_incidents())
+            if not open_now:
+                raise ActionRejected("no incident is open")
+            if len(open_now) > 1:
+                refs = ", ".join(i.ref for i in open_now)
+                raise ActionRejected(f"several incidents are open ({refs}): name one")
+            wanted = open_now[0].id
+        # read again under the row lock: another step (another process) may have
+        # resolved it since the unlocked look above
+        incident = await uow.incident(wanted)
+        if incident is None:
+            raise ActionRejected(f"no incident INC-{wanted}")
+        if not incident.is_open:
+            raise ActionRejected(f"{incident.ref} is resolved already")
+        return incident
 
     def _incident_text(
         self, step: IncidentStep, incident: IncidentRecord, text: str, locale: str

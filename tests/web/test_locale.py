@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.texts import CATALOGUE
 from storage.models import Chat, OutboxRow
 from tests.harness import GLOBEX
-from tests.web.conftest import PASSWORD, Site, make_site
+from tests.web.conftest import ENGINEER, PASSWORD, Site, make_site
 from web.auth import hash_password
 from web.locale import from_accept_language, html_lang
 
@@ -176,8 +176,20 @@ async def _pages(site: Site) -> list[str]:
         ).scalar_one()
         row = (await session.execute(select(OutboxRow).limit(1))).scalar_one()
         row.status, row.last_error = "dead", "kicked from the group"
+    # an incident with an update: its list and its war room
+    staff = site.api_headers(ENGINEER)
+    started = await site.client.post(
+        "/api/v1/incidents", json={"title": "网络故障"}, headers=staff
+    )
+    assert started.status == 200, await started.text()
+    incident = (await started.json())["id"]
+    await site.client.post(
+        f"/api/v1/incidents/{incident}/updates", json={"text": "正在切换"}, headers=staff
+    )
     await site.sign_in()
     return [
+        "/incidents",
+        f"/incidents/{incident}",
         "/queue/mine",
         "/queue/active",
         "/queue/breached",
