@@ -251,7 +251,7 @@ class Commands(CaseFields):
         else:
             names = mentions(args)
             # "@Evan Chen": a person's name may hold more than an @mention does
-            named = args[1:].strip() if args.startswith("@") else ""
+            named = plain(args[1:]).strip() if args.startswith("@") else ""
             # a person the platform names by key (picked from Feishu's @ list, a Telegram
             # text mention) is that person, whatever name the text shows
             keyed = [m for m in ctx.event.mentions if not m.startswith("@")]

@@ -254,7 +254,7 @@ class Effects:
         """Say no. In chat a reply (`tell_chat`: for a no-op chat stays silent about); from
         the web the reason as ActionConflict, which rolls the action back."""
         if ctx.quiet:
-            raise ActionConflict(self.texts.render(key, "en", **params))
+            raise ActionConflict(self.texts.render(key, "en", **params), key, **params)
         if tell_chat:
             await self._reply(ctx, key, **params)
 

@@ -176,14 +176,18 @@ class CaseFields(IntakeQuestions):
         raw = split_tags(action.value)
         tags = [normal_tag(t) for t in raw]
         if None in tags:
-            raise ActionRejected("a tag is one word of up to 50 characters, without #")
+            raise ActionRejected(
+                "a tag is one word of up to 50 characters, without #", "refuse_tag"
+            )
         if not await self._set_tags(ctx, case, list(dict.fromkeys(t for t in tags if t)), "web"):
             await self._refuse(ctx, "tags_unchanged", ref=case.ref)
 
     async def _act_field(self, ctx: Ctx, case: CaseRecord, action: StaffAction) -> None:
         name = (action.field or "").strip().lower()
         if not NAME.fullmatch(name):
-            raise ActionRejected("field: a name of lowercase letters, digits, _ . -")
+            raise ActionRejected(
+                "field: a name of lowercase letters, digits, _ . -", "refuse_field_name"
+            )
         stored = await self._checked_field(ctx, case, name, action.value)
         assert stored is not None  # quiet: a bad value raised
         if not await self._set_field(ctx, case, name, stored, via="web"):

@@ -23,7 +23,7 @@ from storage.uow import SqlUnitOfWork
 from web.actions import actor_for
 from web.auth import require_staff
 from web.context import casebot
-from web.render import page_translator, redirect_with_flash, render
+from web.render import page_translator, redirect_with_flash, refusal, render
 from web.security import json_error
 
 ACTOR_HEADER = "X-Casebot-Actor"
@@ -98,7 +98,9 @@ async def start_form(request: web.Request) -> web.StreamResponse:
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash("/incidents", t("desk_not_done", reason=exc), "error") from None
+        raise redirect_with_flash(
+            "/incidents", t("desk_not_done", reason=refusal(exc, t)), "error"
+        ) from None
     raise redirect_with_flash(
         f"/incidents/{done.incident.id}",
         t("desk_incident_started", ref=done.incident.ref, groups=done.groups),
@@ -143,7 +145,9 @@ async def step_form(request: web.Request) -> web.StreamResponse:
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash(location, t("desk_not_done", reason=exc), "error") from None
+        raise redirect_with_flash(
+            location, t("desk_not_done", reason=refusal(exc, t)), "error"
+        ) from None
     raise redirect_with_flash(location, t("desk_incident_queued", groups=done.groups))
 
 
