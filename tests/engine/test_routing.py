@@ -162,3 +162,18 @@ async def test_a_category_route_wins_over_the_accounts(db_url: str) -> None:
         assert events(case, "assigned")[-1]["data"]["route"] == "category:billing"
         other = await open_case(h, "the VM is slow")
         assert (await h.case(other))["assignee"] == h.key("1001")
+
+
+async def test_a_case_resolved_while_routed_and_reopened_is_not_passed_on(db_url: str) -> None:
+    async with Harness(db_url, **routed("round_robin", pass_after="15m")) as h:
+        sweeper = Sweeper(h.sessions, h.engine, batch=50)
+        case_id = await open_case(h)
+        await h.say("evan", f"/resolve #{case_id}", chat=TRIAGE)
+        h.clock.advance(timedelta(minutes=5))
+        await h.say("alice", "it broke again", reply_to="1")
+        assert (await h.case(case_id))["status"] == "open"
+        h.clock.advance(timedelta(minutes=30))
+        await sweeper.tick(h.clock.now())
+        case = await h.case(case_id)
+        assert assignments(case) == [(h.key("1001"), "round_robin")]
+        assert case["assignee"] == h.key("1001")
