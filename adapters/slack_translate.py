@@ -109,6 +109,52 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _rich(element: Any) -> str:
+    """One rich-text element as Slack markup, so `plain` reads it like `text`."""
+    element = _obj(element)
+    kind = element.get("type")
+    if kind == "text":
+        return str(element.get("text") or "")
+    if kind == "link":
+        url, label = str(element.get("url") or ""), element.get("text")
+        return f"<{url}|{label}>" if label else f"<{url}>"
+    if kind == "user":
+        return f"<@{element.get('user_id', '')}>"
+    if kind == "channel":
+        return f"<#{element.get('channel_id', '')}>"
+    if kind == "broadcast":
+        return f"<!{element.get('range', 'here')}>"
+    if kind == "emoji":
+        try:
+            return "".join(chr(int(p, 16)) for p in str(element["unicode"]).split("-"))
+        except (KeyError, ValueError, OverflowError):
+            return f":{element.get('name', '')}:"
+    inner = element.get("elements")
+    if isinstance(inner, list):
+        joined = "".join(_rich(e) for e in inner)
+        return joined + "\n" if kind in ("rich_text_list", "rich_text_preformatted") else joined
+    return ""
+
+
+def block_text(blocks: Any) -> str:
+    """The words of a message Slack sent with `blocks` and an empty `text` (clients
+    and apps may): rich text as written, sections' text, one block a line."""
+    if not isinstance(blocks, list):
+        return ""
+    lines = []
+    for block in blocks:
+        block = _obj(block)
+        if block.get("type") == "rich_text":
+            lines.append("\n".join(_rich(e).rstrip("\n") for e in block.get("elements") or []))
+        elif block.get("type") == "section":
+            lines.append(str(_obj(block.get("text")).get("text") or ""))
+    return "\n".join(line for line in lines if line.strip())
+
+
+def _words(message: dict[str, Any]) -> str:
+    return str(message.get("text") or "") or block_text(message.get("blocks"))
+
+
 def _attachments(files: Any) -> tuple[Attachment, ...]:
     if not isinstance(files, list):
         return ()
@@ -246,9 +292,9 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
         if ts is None or message.get("subtype") == "tombstone":
             return None
         previous = _obj(event.get("previous_message"))
-        if previous.get("text") == message.get("text"):
+        if _words(previous) == _words(message):
             return None  # an unfurl or a reply count changed, not the words
-        text, mentions = plain(str(message.get("text") or ""), me)
+        text, mentions = plain(_words(message), me)
         return Inbound(
             InboundKind.EDIT,
             event_id,
@@ -266,7 +312,7 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
     if ts is None:
         raise Unreadable("message: no ts")
     bot = subtype == "bot_message" or bool(event.get("bot_id"))
-    raw_text = str(event.get("text") or "")
+    raw_text = _words(event)
     addressed = direct or bool(me.user_id) and raw_text.lstrip().startswith(f"<@{me.user_id}")
     text, mentions = plain(raw_text, me)
     attachments = _attachments(event.get("files"))
