@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from tests.fakes.emulate import free_port
 from tests.slack.conftest import Running
 from tests.slack.kit import (
     CUSTOMERS,
@@ -15,7 +16,6 @@ from tests.slack.kit import (
     TOKEN,
     Emulator,
     callback,
-    free_port,
     message_event,
     next_ts,
     post_event,
