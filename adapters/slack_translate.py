@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cases.commands import KNOWN_COMMANDS
+from cases.commands import KNOWN_COMMANDS, parse_command
 from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
 
 PLATFORM = "slack"
@@ -315,15 +315,21 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
     raw_text = _words(event)
     addressed = direct or bool(me.user_id) and raw_text.lstrip().startswith(f"<@{me.user_id}")
     text, mentions = plain(raw_text, me)
+    text = command_text(text, addressed=addressed)
     attachments = _attachments(event.get("files"))
+    thread = _thread_of(event)
+    command = parse_command(text) if thread else None
     return Inbound(
         InboundKind.MESSAGE,
         event_id,
-        _chat(channel, _thread_of(event)),
+        _chat(channel, thread),
         at,
         _actor(event.get("user") or event.get("bot_id"), me, bot=bot),
         message_id=ts,
-        text=command_text(text, addressed=addressed),
+        # Slack replies to a message only by its thread: `case` typed there is about the
+        # thread's first message, as `/case` in reply to a message is on Telegram
+        reply_to=thread if command is not None and command.name == "case" else None,
+        text=text,
         attachments=attachments,
         mentions=mentions,
         chat_type="im" if direct else event.get("channel_type"),

@@ -14,6 +14,7 @@ from tests.slack.kit import (
     CUSTOMERS,
     SECRET,
     TOKEN,
+    VENDOR_TEAM,
     Emulator,
     callback,
     message_event,
@@ -102,3 +103,27 @@ async def test_a_slack_only_config_serves_what_slack_sends(
         db, f"SELECT attachments FROM messages WHERE platform_message_id = '{shot}'"
     )
     assert "F0001" in str(kept), kept
+
+
+async def test_a_mention_in_a_thread_opens_the_case_of_its_root(
+    emu: Emulator, make_bot: Make, tmp_path: Path
+) -> None:
+    """Slack has no reply to one message but the thread: `@casebot case Title` typed in
+    the thread of a customer's untracked message opens the case of that message, as
+    `/case` in reply to it does on Telegram."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'casebot.db'}"
+    bot = await make_bot(slack_only(emu, db))
+    acme, evan, me = emu.channels["acme-shared"], emu.users["evan"], emu.users["casebot"]
+    root = next_ts()
+    question = message_event(acme, CUSTOMERS["alice"], "exports fail", ts=root)
+    assert await post_event(bot.http, bot.events, question) == 200
+    command = message_event(
+        acme, evan, f"<@{me}> case Exports broken", thread_ts=root, user_team=VENDOR_TEAM
+    )
+    assert await post_event(bot.http, bot.events, command) == 200
+
+    acks = await emu.wait_for(lambda: emu.replies(acme, root))
+    assert acks, bot.bot.output()[-3000:]
+    rows = await query(db, "SELECT title, thread, source_message_id, last_customer_at FROM cases")
+    assert [r[:3] for r in rows] == [("Exports broken", root, root)]
+    assert rows[0][3] is not None  # the customer's question is the case's first message
