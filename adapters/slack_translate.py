@@ -14,7 +14,9 @@ in a customer channel is a customer. `user_team` is kept to tell them apart in l
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -344,8 +346,8 @@ def interaction(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | None:
     channel = _obj(raw.get("channel"))
     container = _obj(raw.get("container"))
     channel_id = _str(channel.get("id")) or _str(container.get("channel_id"))
-    trigger = _str(raw.get("trigger_id"))
-    if channel_id is None or trigger is None:
+    trigger = _str(raw.get("trigger_id")) or _digest(raw)
+    if channel_id is None:
         return None  # a press in a modal or App Home: casebot shows none
     actor = _actor(user.get("id"), me)
     message = _obj(raw.get("message"))
@@ -386,9 +388,10 @@ def interaction(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | None:
 def slash_command(form: dict[str, str], me: Self, now: datetime) -> Inbound | None:
     """`/casebot case Title` as the chat command `/case Title`; Slack posts a slash
     command only from a channel's main view, never from a thread."""
-    channel, user, trigger = form.get("channel_id"), form.get("user_id"), form.get("trigger_id")
-    if not channel or not user or not trigger:
-        raise Unreadable("slash command: needs channel_id, user_id and trigger_id")
+    channel, user = form.get("channel_id"), form.get("user_id")
+    if not channel or not user:
+        raise Unreadable("slash command: needs channel_id and user_id")
+    trigger = form.get("trigger_id") or _digest(form)
     text, mentions = plain(form.get("text", ""), me)
     direct = channel.startswith("D")
     return Inbound(
@@ -402,6 +405,13 @@ def slash_command(form: dict[str, str], me: Self, now: datetime) -> Inbound | No
         is_direct=direct,
         chat_type="im" if direct else None,
     )
+
+
+def _digest(raw: dict[str, Any]) -> str:
+    """An id for a payload without `trigger_id` (Slack always sends one; hand-made
+    payloads may not): the same payload delivered twice is still one event."""
+    body = json.dumps(raw, sort_keys=True, default=str).encode()
+    return "h" + hashlib.sha256(body).hexdigest()[:32]
 
 
 def event_id_of(raw: Any) -> str:

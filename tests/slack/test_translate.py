@@ -124,3 +124,19 @@ def test_words_only_in_block_kit_are_the_text() -> None:
     )
     edit = event_callback(edited, ME, NOW)
     assert edit is not None and edit.kind is InboundKind.EDIT and "Login page" in edit.text
+
+
+def test_a_press_or_slash_command_without_trigger_id_is_still_one_event() -> None:
+    press = {
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "message": {"ts": "1.1"},
+        "actions": [{"action_id": "casebot_0", "value": "take:1", "action_ts": "2.2"}],
+    }
+    first, again = interaction(press, ME, NOW), interaction(dict(press), ME, NOW)
+    assert first is not None and first.kind is InboundKind.BUTTON and first.data == "take:1"
+    assert again is not None and again.event_id == first.event_id
+    form = {"command": "/casebot", "text": "status", "channel_id": "C1", "user_id": "U1"}
+    slash = slash_command(form, ME, NOW)
+    assert slash is not None and slash.text == "/status" and slash.event_id.startswith("cmd:")
