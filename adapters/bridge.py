@@ -17,6 +17,7 @@ import contextlib
 import hmac
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
@@ -36,6 +37,7 @@ from adapters.bridge_translate import (
     event_id_of,
     translate,
 )
+from adapters.telegram_send import RateLimited, RateLimiter
 from cases.clock import Clock
 from cases.context import EventFailed
 from cases.durations import duration_value
@@ -50,9 +52,24 @@ RESERVED = frozenset({"telegram", "slack", "feishu", "lark", "web", "console", "
 MAX_IN_FLIGHT = 500
 MAX_WAIT = 60.0  # longest long poll, seconds
 PULL_BATCH = 50
+MAX_AWAITING = 10_000  # pulled commands whose answer is awaited, remembered for their notes
 
 
 Duration = Annotated[timedelta, BeforeValidator(duration_value)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One delivery on a bridge: the command that carries it out, or the outcome it
+    has without the bridge; the chat it goes to when not its row's (a DM), the notes
+    its receipt gets, the message an edit changes, and whether a new board is pinned."""
+
+    command: dict[str, Any] | None = None
+    outcome: Receipt | DeliveryError | None = None
+    chat: str | None = None
+    notes: tuple[str, ...] = ()
+    edits: str | None = None
+    pin: bool = False
 
 
 class BridgeCapabilities(BaseModel):
@@ -64,6 +81,9 @@ class BridgeCapabilities(BaseModel):
     buttons: bool = False  # else choices are numbered text, answered by the number
     edits: bool = False  # else cards and boards are posted anew
     pins: bool = False  # else the board is posted and edited, unpinned
+    # DMs go to the chat a person last wrote to the bot from directly (`chat.kind =
+    # "direct"`); else to a group, naming them (a sign-in link never: they are told how)
+    direct: bool = False
     max_text: int = Field(4000, ge=100, le=1_000_000)
 
 
@@ -79,6 +99,9 @@ class BridgeConfig(BaseModel):
     timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)  # pull mode: a command handed out and not
     # answered is handed out again after this
+    # push mode: at most this many commands a second to the bridge (its platform's
+    # limit, e.g. WeCom's per-app quota); unset, the bridge's 429s alone pace casebot
+    rate_per_second: float | None = Field(None, gt=0, le=10_000)
 
     @field_validator("name")
     @classmethod
@@ -112,7 +135,7 @@ def capabilities_of(config: BridgeConfig) -> Capabilities:
         button_answers=False,
         edits=c.edits,
         pins=c.pins,
-        direct=False,
+        direct=c.direct,
         max_text=c.max_text,
         formats=("plain",),
     )
@@ -190,6 +213,14 @@ class BridgeAdapter:
         self.sink: Sink | None = None
         self.http: aiohttp.ClientSession | None = None
         self._in_flight = 0
+        rate = config.rate_per_second
+        # no per-chat window (a group is no "-" chat here): the bridge's own 429s say more
+        self.limiter = RateLimiter(rate, per_group_minute=1 << 30) if rate else None
+        # pull mode: commands handed out and not answered yet; outcomes settled here,
+        # to record; follow-up pins of new boards, to hand out
+        self._awaiting: dict[int, Plan] = {}
+        self._settle_here: list[tuple[int, Receipt | DeliveryError]] = []
+        self._pins: list[dict[str, Any]] = []
         self.stats = {"events": 0, "unauthorized": 0, "unreadable": 0, "commands": 0}
 
     @property
@@ -314,19 +345,23 @@ class BridgeAdapter:
             return self._http_error(422, "after: an integer cursor; wait: seconds")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
+        commands: list[dict[str, Any]] = []
+        cursor = max(0, after)
         while True:
             try:
                 taken = await self.queue.take(self.platform, max(0, after), PULL_BATCH)
+                commands = self._pins + [c for d in taken if (c := self._pulled(d)) is not None]
+                self._pins = []
+                await self._settle_local()
             except Exception as exc:
                 log.error("bridge %s: pull failed: %r", self.platform, exc)
                 return self._http_error(503, "cannot read now", **{"Retry-After": "1"})
+            cursor = max([cursor, *(d.id for d in taken)])
             remaining = deadline - loop.time()
-            if taken or remaining <= 0:
+            if commands or remaining <= 0:
                 break
             # other processes write commands too: look again at least every second
             await self.queue.wait(min(remaining, 1.0))
-        commands = [self._pulled(d) for d in taken]
-        cursor = max([after, *(d.id for d in taken)])
         self.stats["commands"] += len(commands)
         return web.json_response({"commands": commands, "cursor": str(cursor)})
 
@@ -344,6 +379,15 @@ class BridgeAdapter:
             result = _result(raw)
         except ValueError as exc:
             return self._http_error(422, str(exc))
+        if request.match_info["command_id"].endswith("_pin"):
+            # a new board's follow-up pin: the board itself is recorded already
+            if isinstance(result, DeliveryError):
+                log.warning("bridge %s: cannot pin: %s", self.platform, result.reason)
+            return web.json_response({"ok": True})
+        if isinstance(result, Receipt):
+            result = self._pulled_receipt(row, result)
+        else:
+            self._awaiting.pop(row, None)
         try:
             known = await self.queue.settle(self.platform, row, result)
         except Exception as exc:
@@ -352,6 +396,15 @@ class BridgeAdapter:
         if not known:
             return self._http_error(404, "no such command")
         return web.json_response({"ok": True})
+
+    async def _settle_local(self) -> None:
+        """Record what was settled without the puller (kept for the next pull when
+        recording fails now: the rows are leased, so nobody hands them out meanwhile)."""
+        assert self.queue is not None
+        while self._settle_here:
+            row, outcome = self._settle_here[0]
+            await self.queue.settle(self.platform, row, outcome)
+            self._settle_here.pop(0)
 
     # ------------------------------------------------------------ outbound
 
@@ -365,11 +418,26 @@ class BridgeAdapter:
             max_text=caps.max_text,
         )
 
-    def _pulled(self, delivery: Delivery) -> dict[str, Any]:
-        """A delivery as the one command a puller carries out."""
+    def _plan(self, delivery: Delivery) -> Plan:
+        """What a delivery becomes on this bridge, the same whether casebot pushes the
+        command or the bridge pulls it: one command, or an outcome settled here."""
+        kind = delivery.kind
         caps = self.capabilities
-        if delivery.kind == "upsert" and delivery.anchor_message_id and caps.edits:
-            return command(
+        if kind in ("answer", "topic_create", "topic_close", "topic_reopen"):
+            # no toasts and no topics on a bridge: a case keeps to its reply thread
+            return Plan(outcome=Receipt(notes=() if kind == "answer" else ("topics_unavailable",)))
+        if kind == "pin":
+            if not caps.pins:
+                return Plan(outcome=Receipt(notes=("pin_unavailable",)))
+            target = _pin_target(delivery)
+            if target is None:
+                return Plan(outcome=DeliveryError("pin: no message to pin", permanent=True))
+            return Plan(command(delivery, "message.pin", message_id=target))
+        if kind == "dm":
+            return self._dm_plan(delivery)
+        notes = ("trimmed",) if len(delivery.text) > caps.max_text else ()
+        if kind == "upsert" and delivery.anchor_message_id and caps.edits:
+            edit = command(
                 delivery,
                 "message.edit",
                 text=delivery.text,
@@ -377,43 +445,84 @@ class BridgeAdapter:
                 buttons=caps.buttons,
                 max_text=caps.max_text,
             )
-        if delivery.kind == "pin":
-            return command(delivery, "message.pin", message_id=_pin_target(delivery))
-        return self._send_command(delivery)
+            return Plan(edit, notes=notes, edits=delivery.anchor_message_id)
+        # no edits: a card or board is posted anew; a new board is pinned where it can be
+        pin = kind == "upsert" and delivery.pin and caps.pins
+        return Plan(self._send_command(delivery), notes=notes, pin=pin)
+
+    def _dm_plan(self, delivery: Delivery) -> Plan:
+        """A DM goes to the person's direct chat when the bridge has them and casebot
+        knows it (they wrote to the bot there); else to its fallback chat, naming them.
+        A sign-in link is never posted there: they are told how to get it instead."""
+        person = delivery.person or f"{self.platform}:{delivery.chat}"
+        direct = delivery.direct_chat if self.capabilities.direct else None
+        if direct:
+            body = {**self._send_command(delivery), "chat_id": direct, "thread_id": None}
+            return Plan({**body, "reply_to_id": None}, chat=direct)
+        fallback = delivery.fallback_chat
+        if not fallback:
+            why = (
+                f"{person} has not written to the bot in a direct chat"
+                if self.capabilities.direct
+                else "it has no direct messages (capabilities.direct)"
+            )
+            error = f"bridge {self.platform} cannot DM {person}: {why}, and no chat to tell"
+            return Plan(outcome=DeliveryError(error, permanent=True))
+        if delivery.purpose == "login":
+            text = self.texts.render(
+                "dm_unreachable_login", self.staff_locale, person=person, platform=self.platform
+            )
+            notes: tuple[str, ...] = ("dm_unreachable",)
+        else:
+            text = self.texts.render(
+                "dm_fallback", self.staff_locale, person=person, text=delivery.text
+            )
+            notes = ("dm_fallback",)
+        body = {**self._send_command(delivery, text), "chat_id": fallback, "thread_id": None}
+        return Plan({**body, "reply_to_id": None}, chat=fallback, notes=notes)
+
+    def _pulled(self, delivery: Delivery) -> dict[str, Any] | None:
+        """A delivery as the one command a puller carries out; None when it was settled
+        here (a toast, a topic, a pin the bridge cannot do, a DM nobody can get)."""
+        plan = self._plan(delivery)
+        if plan.command is None:
+            self._settle_here.append((delivery.id, plan.outcome or Receipt()))
+            return None
+        self._awaiting[delivery.id] = plan
+        while len(self._awaiting) > MAX_AWAITING:  # a puller that never answers
+            self._awaiting.pop(next(iter(self._awaiting)))
+        return plan.command
+
+    def _pulled_receipt(self, row: int, receipt: Receipt) -> Receipt:
+        """A puller's answer as a pushed command's answer reads (notes, the chat it
+        went to); a new board is pinned by a follow-up command, as when pushing."""
+        plan = self._awaiting.pop(row, None)
+        if plan is None:  # handed out by an earlier process
+            return receipt
+        message_id = receipt.message_id or plan.edits
+        if plan.pin and receipt.message_id and plan.command is not None:
+            self._pins.append(
+                {
+                    **plan.command,
+                    "command_id": f"{plan.command['command_id']}_pin",
+                    "type": "message.pin",
+                    "message_id": receipt.message_id,
+                    "reply_to_id": None,
+                    "text": "",
+                    "buttons": [],
+                }
+            )
+        return Receipt(message_id=message_id, chat=plan.chat, notes=plan.notes)
 
     async def deliver(self, delivery: Delivery) -> Receipt:
-        kind = delivery.kind
-        caps = self.capabilities
-        if kind in ("answer", "topic_create", "topic_close", "topic_reopen"):
-            # no toasts and no topics on a bridge: a case keeps to its reply thread
-            return Receipt(notes=() if kind == "answer" else ("topics_unavailable",))
-        if kind == "pin":
-            if not caps.pins:
-                return Receipt(notes=("pin_unavailable",))
-            target = _pin_target(delivery)
-            if target is None:
-                raise DeliveryError("pin: no message to pin", permanent=True)
-            await self._post(command(delivery, "message.pin", message_id=target))
-            return Receipt()
-        if kind == "dm":
-            return await self._dm(delivery)
-        if kind == "upsert" and delivery.anchor_message_id and caps.edits:
-            sent = await self._post(
-                command(
-                    delivery,
-                    "message.edit",
-                    text=delivery.text,
-                    message_id=delivery.anchor_message_id,
-                    buttons=caps.buttons,
-                    max_text=caps.max_text,
-                )
-            )
-            return Receipt(message_id=sent or delivery.anchor_message_id)
-        message_id = await self._post(self._send_command(delivery))
-        notes: tuple[str, ...] = ()
-        if len(delivery.text) > caps.max_text:
-            notes = ("trimmed",)
-        if kind == "upsert" and delivery.pin and caps.pins and message_id:
+        plan = self._plan(delivery)
+        if isinstance(plan.outcome, DeliveryError):
+            raise plan.outcome
+        if plan.command is None:
+            return plan.outcome or Receipt()
+        message_id = await self._post(plan.command)
+        notes = plan.notes
+        if plan.pin and message_id:
             try:
                 await self._post(
                     command(delivery, "message.pin", step="pin", message_id=message_id)
@@ -423,30 +532,20 @@ class BridgeAdapter:
                 # the board still works unpinned; sending it again would post it twice
                 log.warning("bridge %s: cannot pin in %s: %s", self.platform, delivery.chat, exc)
                 notes = (*notes, "pin_failed")
-        return Receipt(message_id=message_id, notes=notes)
-
-    async def _dm(self, delivery: Delivery) -> Receipt:
-        """A bridge opens no direct chats: a DM goes to its fallback chat on this bridge,
-        when there is one, and is dead otherwise (`casebot outbox` shows it)."""
-        fallback = delivery.fallback_chat
-        if not fallback or delivery.purpose == "login":
-            raise DeliveryError(
-                f"bridge {self.platform} cannot send direct messages", permanent=True
-            )
-        person = delivery.person or f"{self.platform}:{delivery.chat}"
-        text = self.texts.render(
-            "dm_fallback", self.staff_locale, person=person, text=delivery.text
-        )
-        message_id = await self._post(
-            {**self._send_command(delivery, text), "chat_id": fallback, "reply_to_id": None}
-        )
-        return Receipt(message_id=message_id, chat=fallback, notes=("dm_fallback",))
+        return Receipt(message_id=message_id or plan.edits, chat=plan.chat, notes=notes)
 
     async def _post(self, body: dict[str, Any]) -> str | None:
         """Sign and POST one command; the bridge's message id, or a DeliveryError the
         dispatcher understands (429 honours Retry-After, 5xx retries, 4xx is dead)."""
         if self.pulls or self.http is None:
             raise DeliveryError(f"bridge {self.platform} is not started or pulls its commands")
+        if self.limiter is not None:
+            try:
+                wait = self.limiter.reserve("")
+            except RateLimited as exc:
+                raise DeliveryError(str(exc), retry_after=exc.wait) from None
+            if wait > 0:
+                await asyncio.sleep(wait)
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         headers = {
             "content-type": "application/json",

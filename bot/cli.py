@@ -56,6 +56,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     adapters = ["telegram"] if config.telegram else []
     adapters += ["slack"] if config.slack else []
+    adapters += ["feishu"] if config.feishu else []
     adapters += [bridge.name for bridge in config.bridges]
     if args.connect:
         asyncio.run(_ping_database(config.storage.url))
@@ -272,16 +273,25 @@ def cmd_failed(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     config = _config(args)
+    found = None
     if config.slack is not None:
         from adapters.slack_doctor import run_doctor as slack_doctor
 
         found = asyncio.run(slack_doctor(config))
+    if config.feishu is not None:
+        from adapters.feishu_doctor import run_feishu_doctor
+
+        if found is not None:
+            print()
+        feishu_found = asyncio.run(run_feishu_doctor(config))
+        found = feishu_found if found is None else max(found, feishu_found)
+    if found is not None:
         if config.telegram is None:
             return found
         print()
         return max(found, _telegram_doctor(config))
     if config.telegram is None:
-        raise UserError("doctor: no [telegram] or [slack] section in the config")
+        raise UserError("doctor: no [telegram], [slack] or [feishu] section in the config")
     return _telegram_doctor(config)
 
 
@@ -341,7 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(func=cmd_outbox)
 
-    with_config("doctor", "check the Telegram bot and its groups").set_defaults(func=cmd_doctor)
+    with_config("doctor", "check the Telegram or Feishu bot and its groups").set_defaults(
+        func=cmd_doctor
+    )
 
     p = with_config("failed", "list inbound events the engine rejected, or retry them")
     p.add_argument("--retry", action="store_true", help="run them through the engine again")

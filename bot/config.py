@@ -2,7 +2,8 @@
 
 Unknown keys are rejected so a typo fails with its key named. Secrets may come
 from environment variables (`CASEBOT_TELEGRAM_TOKEN`, `CASEBOT_TELEGRAM_SECRET_TOKEN`,
-`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`), which win over the file.
+`CASEBOT_HTTP_API_TOKEN`, `CASEBOT_STORAGE_URL`, `CASEBOT_FEISHU_APP_SECRET`,
+`CASEBOT_FEISHU_ENCRYPT_KEY`, `CASEBOT_FEISHU_VERIFICATION_TOKEN`), which win over the file.
 Nothing is built at import time.
 """
 
@@ -26,6 +27,7 @@ from pydantic import (
 )
 
 from adapters.bridge import BridgeConfig
+from adapters.feishu import FeishuConfig
 from adapters.slack_config import SlackConfig
 from adapters.trackers.config import TrackersConfig
 from bot.config_fields import FieldConfig, IntakeConfig, check_references
@@ -458,6 +460,24 @@ class EscalationConfig(Section):
         return value
 
 
+class RouteConfig(Section):
+    """One `[[routing]]` table: who new cases of an account (or a category) go to."""
+
+    account: str | None = None
+    category: str | None = None
+    policy: Literal["owner", "round_robin", "least_loaded"] = "round_robin"
+    # the people it chooses among (default: every engineer); only those on duty count
+    people: list[StaffRef] = []
+    # a routed case nobody takes within this passes to the next person; unset: never
+    pass_after: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RouteConfig:
+        if (self.account is None) == (self.category is None):
+            raise ValueError("account: a route names an account or a category (one of them)")
+        return self
+
+
 class Config(Section):
     storage: StorageConfig = StorageConfig()
     http: HttpConfig = HttpConfig()
@@ -473,6 +493,8 @@ class Config(Section):
     bridges: list[BridgeConfig] = []
     trackers: TrackersConfig = TrackersConfig()
     slack: SlackConfig | None = None
+    routing: list[RouteConfig] = []
+    feishu: FeishuConfig | None = None
     fields: list[FieldConfig] = []
     intake: IntakeConfig = IntakeConfig()
 
@@ -508,6 +530,9 @@ class Config(Section):
             if bridge.name in bridges:
                 raise ValueError(f"bridges[{i}].name: duplicate bridge {bridge.name!r}")
             bridges.add(bridge.name)
+        for i, route in enumerate(self.routing):
+            if route.account is not None and route.account not in seen_names:
+                raise ValueError(f"routing[{i}].account: no account named {route.account!r}")
         return self
 
     @model_validator(mode="after")
@@ -530,6 +555,11 @@ class Config(Section):
             *((f"accounts[{i}].owner", a.owner) for i, a in enumerate(self.accounts)),
             *((f"accounts[{i}].backup", a.backup) for i, a in enumerate(self.accounts)),
             *((f"http.users[{i}].person", u.person) for i, u in enumerate(self.http.users)),
+            *(
+                (f"routing[{i}].people[{j}]", p)
+                for i, route in enumerate(self.routing)
+                for j, p in enumerate(route.people)
+            ),
         ]
         for where, ref in refs:
             if ref is not None and ref not in RECIPIENT_ROLES and not staff.known(ref):
@@ -579,6 +609,9 @@ _ENV = {
     "CASEBOT_SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
     "CASEBOT_SLACK_APP_TOKEN": ("slack", "app_token"),
     "CASEBOT_STORAGE_URL": ("storage", "url"),
+    "CASEBOT_FEISHU_APP_SECRET": ("feishu", "app_secret"),
+    "CASEBOT_FEISHU_ENCRYPT_KEY": ("feishu", "encrypt_key"),
+    "CASEBOT_FEISHU_VERIFICATION_TOKEN": ("feishu", "verification_token"),
 }
 
 

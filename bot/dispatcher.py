@@ -4,9 +4,13 @@ Rows of one chat go out in order; chats run concurrently. A failure backs off
 exponentially, honouring the platform's retry-after; after `max_attempts`, or at
 once for a permanent error, the row is dead with its reason and stays visible
 (`casebot outbox`). Once a send succeeded, recording it is retried through
-database hiccups (a dropped connection, a lock timeout), because a lost record
-means the row is sent again when its lease runs out; only a crash between sending
-and recording can still repeat that one send.
+database hiccups (a dropped connection, a lock held past the busy timeout) for as
+long as they last, with the chat's queue held meanwhile, and the receipt is kept in
+memory until it is recorded: a row claimed again (its lease ran out while the
+database was locked, or recording failed for good) is recorded from that receipt,
+never sent twice. Only a crash between sending and recording, or another process
+claiming the row after its lease ran out, can still repeat that one send; a
+bridge's `command_id` lets the peer drop such a repeat.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from storage.ingest import transient_database_error
 from storage.models import OutboxRow
 
 log = logging.getLogger(__name__)
+
+# seconds a puller's result is retried through database errors before it is answered
+# 503 (it sends the result again; the receipt is kept meanwhile)
+SETTLE_PATIENCE = 10.0
 
 
 class Dispatcher:
@@ -67,6 +75,8 @@ class Dispatcher:
         self._pull = asyncio.Event()  # pullers long-polling for commands
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[tuple[str, str], asyncio.Task[int]] = {}
+        # outbox id -> the receipt of a send done and not yet recorded
+        self._unrecorded: dict[int, Receipt] = {}
 
     def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         delay = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
@@ -110,6 +120,10 @@ class Dispatcher:
     async def _send_row(self, row: OutboxRow) -> bool:
         """True when the row is settled (sent, skipped or dead); False to hold its chat."""
         adapter = self.adapters[row.platform]
+        done = self._unrecorded.get(row.id)
+        if done is not None:  # sent before; only its record was lost
+            await self._record_until_saved(row, done)
+            return True
         async with self.sessions() as session:
             if await outbox.superseded(session, row):
                 # the query above already began the session's transaction: commit that one
@@ -123,8 +137,7 @@ class Dispatcher:
                 )
                 await session.commit()
                 return True
-            anchor_id = await outbox.anchor_message(session, row.anchor) if row.anchor else None
-        delivery = outbox.to_delivery(row, anchor_id)
+            delivery = await outbox.delivery_for(session, row)
         try:
             receipt = await adapter.deliver(delivery)
         except DeliveryError as exc:
@@ -137,23 +150,31 @@ class Dispatcher:
             self.observe("sent", row)
         return True
 
-    async def _record_until_saved(self, row: OutboxRow, receipt: Receipt) -> None:
-        """Record a done send, retrying through database errors for up to half the
-        lease: the row is still ours until then, and giving up would send it twice."""
+    async def _record_until_saved(
+        self, row: OutboxRow, receipt: Receipt, patience: float | None = None
+    ) -> None:
+        """Record a done send, retrying through database errors that may pass for as
+        long as they last (or `patience` seconds, for a bridge's HTTP answer, which
+        it sends again). Giving up after half the lease once let the row be claimed
+        again and sent twice when a lock outlasted it; the receipt kept meanwhile
+        records it instead, whoever claims it next in this process."""
+        self._unrecorded[row.id] = receipt
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lease.total_seconds() / 2
+        deadline = None if patience is None else loop.time() + patience
         delay = 0.05
         while True:
             try:
                 await self._record(row, receipt)
                 self.failed_commits = 0
+                self._unrecorded.pop(row.id, None)
                 return
             except (SQLAlchemyError, OSError) as exc:
+                self._commit_failed(exc)
                 # only what may pass: a constraint or a bug would fail the same way
                 # every time, and holding the chat's queue for it helps nobody
-                transient = isinstance(exc, OSError) or transient_database_error(exc)
-                if not transient or loop.time() + delay >= deadline:
-                    self._commit_failed(exc)
+                if not (isinstance(exc, OSError) or transient_database_error(exc)):
+                    raise
+                if deadline is not None and loop.time() + delay >= deadline:
                     raise
                 log.warning("recording sent outbox row %s failed, retrying: %s", row.id, exc)
                 await asyncio.sleep(delay)
@@ -205,12 +226,19 @@ class Dispatcher:
                 session, now, limit, self.lease, platforms=[platform], after=after
             )
             taken = []
+            recorded = []
             for row in rows:
+                done = self._unrecorded.get(row.id)
+                if done is not None:  # settled before; only its record was lost
+                    await outbox.record_sent(session, row, done, now)
+                    recorded.append(row.id)
+                    continue
                 if await outbox.superseded(session, row):
                     await outbox.mark_sent(session, row.id, now, None, "superseded", "skipped")
                     continue
-                anchor = await outbox.anchor_message(session, row.anchor) if row.anchor else None
-                taken.append(outbox.to_delivery(row, anchor))
+                taken.append(await outbox.delivery_for(session, row))
+        for row_id in recorded:
+            self._unrecorded.pop(row_id, None)
         return taken
 
     async def wait(self, timeout: float) -> None:
@@ -231,7 +259,7 @@ class Dispatcher:
             if row.status == "pending":
                 await self._failed(row, result.reason, result.retry_after, result.permanent)
             return True
-        await self._record_until_saved(row, result)
+        await self._record_until_saved(row, result, patience=SETTLE_PATIENCE)
         if self.observe:
             self.observe("sent", row)
         return True

@@ -11,6 +11,7 @@ from bot.config import Config, StaffPerson
 from cases.calendar import BusinessCalendar
 from cases.clock import Clock
 from cases.model import Capabilities, ChatKey, Role
+from cases.routing import Route
 from cases.settings import EngineSettings, OpeningLimits
 from cases.sla import (
     RECIPIENT_ROLES,
@@ -79,6 +80,8 @@ def engine_settings(config: Config) -> EngineSettings:
         from adapters.slack_translate import reaction_emoji
 
         emojis = [*emojis, *(reaction_emoji(n) for n in config.slack.case_reaction)]
+    if config.feishu is not None:
+        emojis = [*emojis, *config.feishu.case_emoji]
     return EngineSettings(
         conversation_window=config.cases.conversation_window,
         reopen_window=config.cases.reopen_window,
@@ -110,6 +113,25 @@ def engine_settings(config: Config) -> EngineSettings:
         direct=direct_platforms(config),
         fields=tuple(f.spec() for f in config.fields),
         intake=config.intake.rules(),
+        routes=routes(config),
+    )
+
+
+def routes(config: Config) -> tuple[Route, ...]:
+    """`[[routing]]`, each person by the key they are recorded under; a route naming
+    nobody chooses among every engineer."""
+    key = config.staff.key_of
+    engineers = [*config.staff.engineers]
+    engineers += [p.ids[0] for p in config.staff.people if _role(config, p) is Role.ENGINEER]
+    return tuple(
+        Route(
+            account=r.account,
+            category=r.category,
+            policy=r.policy,
+            people=tuple(dict.fromkeys(key(p) for p in (r.people or engineers))),
+            pass_after=r.pass_after,
+        )
+        for r in config.routing
     )
 
 
@@ -123,6 +145,10 @@ def capabilities(config: Config) -> dict[str, Capabilities]:
         from adapters.slack import CAPABILITIES as SLACK
 
         found["slack"] = SLACK
+    if config.feishu is not None:
+        from adapters.feishu import CAPABILITIES as FEISHU
+
+        found["feishu"] = FEISHU
     return found
 
 
@@ -130,7 +156,8 @@ def build_adapters(
     config: Config, clock: Clock, texts: Texts, *, queue: CommandQueue
 ) -> dict[str, Adapter]:
     """The adapter registry: one adapter per configured platform section, by platform.
-    Each owns its settings (`[telegram]`, a `[[bridges]]` table) and its web routes."""
+    Each owns its settings (`[telegram]`, `[feishu]`, a `[[bridges]]` table) and its
+    web routes."""
     adapters: dict[str, Adapter] = {}
     if config.telegram is not None:
         from adapters.telegram import TelegramAdapter
@@ -147,6 +174,16 @@ def build_adapters(
 
         adapters["slack"] = SlackAdapter(
             config.slack,
+            clock,
+            texts=texts,
+            triage_chat=config.staff.triage_chat,
+            staff_locale=config.staff.locale,
+        )
+    if config.feishu is not None:
+        from adapters.feishu import FeishuAdapter
+
+        adapters["feishu"] = FeishuAdapter(
+            config.feishu,
             clock,
             texts=texts,
             triage_chat=config.staff.triage_chat,
@@ -172,6 +209,8 @@ def direct_platforms(config: Config) -> frozenset[str]:
         | ({"telegram"} if config.telegram is not None else set())
         | ({"slack"} if config.slack is not None else set())
     )
+    if config.feishu is not None:
+        configured.add("feishu")
     return frozenset(p for p, c in capabilities(config).items() if c.direct and p in configured)
 
 

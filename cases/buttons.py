@@ -56,7 +56,7 @@ class Buttons(Commands):
             return
         assert ctx.event.actor is not None
         if action == "take":
-            await self._assign(ctx, case, ctx.event.actor.key)
+            await self._assign(ctx, case, ctx.event.actor.key, reason="take")
         elif action == "prio" and len(parts) > 1 and parts[1] in PRIORITIES:
             await self._set_priority(ctx, case, parts[1])
         elif action == "resolve":

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from cases import views
+from cases import routing, views
 from cases.commands import (
     STAFF_COMMANDS,
     Command,
@@ -88,10 +88,13 @@ class Commands(CaseFields):
                 ctx.event.actor.user_id,
                 text=text,
                 person=ctx.event.actor.key,
+                # where to say so when no direct chat reaches them (a bridge they never
+                # wrote to directly); the link itself is never posted there
+                fallback_chat=None if ctx.event.is_direct else ctx.event.chat.chat,
                 purpose="login",
             ),
         )
-        if ctx.chat.kind is not ChatKind.TRIAGE and ctx.event.chat.chat != ctx.event.actor.user_id:
+        if ctx.chat.kind is not ChatKind.TRIAGE and not ctx.event.is_direct:
             await self._reply(ctx, "login_sent")
 
     async def _cmd_new(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
@@ -183,9 +186,12 @@ class Commands(CaseFields):
             )
         await self._send(ctx, text, reply_to=ctx.event.message_id, purpose="status")
 
-    async def _target_case(self, ctx: Ctx, command: Command) -> CaseRecord | None:
+    async def _target_case(
+        self, ctx: Ctx, command: Command, ask: bool = True
+    ) -> CaseRecord | None:
         """The case a command is about: `#N`, the replied message's case, the
-        topic's case, or the chat's only active case. Replies if none."""
+        topic's case, or the chat's only active case. Replies if none (`ask`), or if
+        `#N` names none."""
         uow = ctx.uow
         case: CaseRecord | None = None
         if command.case_ref is not None:
@@ -212,7 +218,8 @@ class Commands(CaseFields):
                 # read again through `case`, which locks it (see storage.uow): the
                 # list is read unlocked, and this case is about to be changed
                 return await uow.case(self._id(active[0]))
-        await self._reply(ctx, "which_case")
+        if ask:
+            await self._reply(ctx, "which_case")
         return None
 
     async def _case_in_scope(self, ctx: Ctx, number: int) -> CaseRecord | None:
@@ -244,9 +251,20 @@ class Commands(CaseFields):
             names = mentions(args)
             # "@Evan Chen": a person's name may hold more than an @mention does
             named = args[1:].strip() if args.startswith("@") else ""
-            person = await ctx.uow.find_person(ctx.event.chat.platform, named) if named else None
+            # a person the platform names by key (picked from Feishu's @ list, a Telegram
+            # text mention) is that person, whatever name the text shows
+            keyed = [m for m in ctx.event.mentions if not m.startswith("@")]
+            person = await ctx.uow.person(keyed[0]) if keyed else None
+            if person is None and named:
+                person = await ctx.uow.find_person(ctx.event.chat.platform, named)
             if person is None and names:
                 person = await ctx.uow.find_person(ctx.event.chat.platform, names[0])
+            # someone picked without a username (Telegram's text_mention): the platform
+            # names them by key in the event's mentions, not in the text
+            keyed = [m for m in ctx.event.mentions if ":" in m]
+            if person is None and keyed:
+                person = await ctx.uow.person(keyed[0])
+                names = names or [person.name if person else keyed[0]]
             if not names and person is None:
                 await self._reply(ctx, "usage_assign")
                 return
@@ -257,17 +275,31 @@ class Commands(CaseFields):
             assignee = person.key
         await self._assign(ctx, case, assignee)
 
-    async def _assign(self, ctx: Ctx, case: CaseRecord, assignee: str) -> None:
+    async def _cmd_take(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
+        case = await self._target_case(ctx, command)
+        if case is not None:
+            assert ctx.event.actor is not None
+            await self._assign(ctx, case, ctx.event.actor.key, reason="take")
+
+    async def _assign(
+        self, ctx: Ctx, case: CaseRecord, assignee: str, reason: str = "assign"
+    ) -> None:
         # a person known under several keys is assigned as one, whichever key took it
         assignee = await recorded_key(ctx.uow, assignee)
         name = await self._person_name(ctx, assignee, ctx.chat.locale)
-        if case.assignee == assignee:
+        # a routed person taking what routing gave them is taking it, no repeat
+        if case.assignee == assignee and not routing.pending(case):
             await self._refuse(ctx, "already_assigned", tell_chat=False, ref=case.ref, name=name)
             return
         old = case.assignee
         case.assignee = assignee
+        routing.settle(case)  # a person's choice wins over routing: no more passing on
         await ctx.uow.add_event(
-            self._id(case), "assigned", ctx.now, ctx.actor_key, {"from": old, "to": assignee}
+            self._id(case),
+            "assigned",
+            ctx.now,
+            ctx.actor_key,
+            {"from": old, "to": assignee, "reason": reason},
         )
         if case.status is Status.NEW:
             await self._set_status(ctx, case, Status.OPEN, reason="assigned", save=False)
@@ -389,6 +421,7 @@ class Commands(CaseFields):
                     text=text,
                     case_id=case.id,
                     purpose="note",
+                    extra=self.settings.card_thread(triage.platform, self._id(case)),
                 ),
             )
 

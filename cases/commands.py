@@ -76,9 +76,13 @@ STAFF_COMMANDS = frozenset(
         "unlink",
         "wait",
         "send_draft",
+        "take",
+        "save",
+        "snip",
         "tag",
         "untag",
         "field",
+        "incident",
     }
 )
 CUSTOMER_COMMANDS = frozenset({"new", "status", "help", "start"})

@@ -34,6 +34,9 @@ class Delivery:
     pin: bool = False
     person: str | None = None
     fallback_chat: str | None = None
+    # for DMs on a platform whose direct chats have ids of their own (a bridge): the
+    # chat the person last wrote to the bot from, None when they never did
+    direct_chat: str | None = None
     callback_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -5,6 +5,7 @@ Standard library and `cases` only. Every effect goes to the outbox via the unit 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from cases.model import (
 )
 from cases.people import spoken_locale
 from cases.ports import UnitOfWork
-from cases.records import AccountInfo, CaseRecord, MessageRecord
+from cases.records import AccountInfo, CaseRecord, ChatInfo, MessageRecord
 from cases.settings import EngineSettings
 from cases.texts import Texts
 
@@ -29,6 +30,10 @@ class Effects:
 
     settings: EngineSettings
     texts: Texts
+    # the open incident's line atop a board; `cases.incidents.Incidents` provides it
+    _incident_banner: Callable[[UnitOfWork, ChatInfo], Awaitable[str]]
+    # links a new case to its account's open incident (the ack's line); likewise
+    _link_incident: Callable[[Ctx, CaseRecord], Awaitable[str]]
 
     # -------------------------------------------------------------- helpers
 
@@ -87,6 +92,8 @@ class Effects:
         case.sla.pop("reopened_by", None)  # see Intake._message: only the reopen sets it
         if status is Status.RESOLVED:
             case.resolved_at = ctx.now
+            # what resolved it is what a later, similar case may want to know
+            await ctx.uow.remember_resolved(self._id(case), ctx.now)
             due = case.resolution_due or sla.paused_resolution_due(
                 case, self._targets(ctx, case), self._calendar(ctx, case), ctx.now
             )
@@ -176,6 +183,7 @@ class Effects:
             text = views.card(
                 self.texts, locale, case, chat, assignee, link, self.settings.fields, issues
             )
+            text += views.similar_lines(self.texts, locale, case)
             await self._emit(
                 ctx,
                 Outbound(
@@ -194,18 +202,38 @@ class Effects:
                 ),
             )
         if on_board is not None:
-            await self._emit(
-                ctx,
-                Outbound(
-                    OutboundKind.UPSERT,
-                    chat.key.platform,
-                    chat.key.chat,
-                    text=views.board(self.texts, chat.locale, on_board, shown),
-                    anchor=f"board:{chat.id}",
-                    purpose="board",
-                    pin=True,
-                ),
-            )
+            await self._emit(ctx, await self._board(ctx.uow, chat, on_board, shown))
+
+    async def _board(
+        self,
+        uow: UnitOfWork,
+        chat: ChatInfo,
+        on_board: list[CaseRecord] | None = None,
+        shown: dict[str, str] | None = None,
+    ) -> Outbound:
+        """The chat's pinned board as it is now (its open cases, read when not given)."""
+        if on_board is None:
+            on_board = list(await uow.open_cases(chat.id))
+            shown = {}
+            for key in {c.assignee for c in on_board if c.assignee}:
+                person = await uow.person(key)
+                if person is not None and person.public_name:
+                    shown[key] = person.public_name
+        return Outbound(
+            OutboundKind.UPSERT,
+            chat.key.platform,
+            chat.key.chat,
+            text=views.board(
+                self.texts,
+                chat.locale,
+                on_board,
+                shown,
+                banner=await self._incident_banner(uow, chat),
+            ),
+            anchor=f"board:{chat.id}",
+            purpose="board",
+            pin=True,
+        )
 
     async def _person_name(self, ctx: Ctx, key: str, locale: str) -> str:
         """How a person is named in a chat: their name or @username, never their platform

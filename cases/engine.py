@@ -20,6 +20,7 @@ from cases.context import (
     Outcome,
     Unreadable,
 )
+from cases.incidents import Incidents
 from cases.issues import parse_issue_url
 from cases.links import Links
 from cases.model import (
@@ -47,7 +48,7 @@ from cases.texts import Texts
 __all__ = ["ActionConflict", "ActionRejected", "Engine", "Outcome"]
 
 
-class Engine(Links):
+class Engine(Links, Incidents):
     """Rules for cases, threads, commands, statuses and SLA clocks."""
 
     def __init__(self, settings: EngineSettings, texts: Texts) -> None:
@@ -113,7 +114,11 @@ class Engine(Links):
     ) -> None:
         """A person's private chat with the bot is no support chat: it answers only
         /login (a sign-in link for staff, a refusal for anyone else), /start and /help,
-        and keeps nothing else."""
+        and keeps nothing else but the chat's id: a bridge's direct chats have ids of
+        their own, and DMs to the person go there."""
+        if event.actor is not None and not event.actor.is_bot:
+            await uow.remember_person(event.actor)
+            await uow.remember_direct_chat(event.actor.key, event.chat.chat)
         command = parse_command(event.text)
         if event.actor is None or event.actor.is_bot or command is None:
             outcome.ignored = "private chat"
@@ -222,6 +227,8 @@ class Engine(Links):
             await self._set_status(ctx, case, Status.RESOLVED, reason="no_customer_reply")
         elif action.kind is SystemKind.CLOSE:
             await self._set_status(ctx, case, Status.CLOSED, reason="close_after")
+        elif action.kind is SystemKind.PASS_ON:
+            await self._pass_on(ctx, case)
         return outcome
 
     def to_customer(

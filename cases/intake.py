@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from cases import sla, views
+from cases.assigning import Assigning
 from cases.commands import Command, parse_command, unknown_command
 from cases.context import AlreadyStored, Ctx
 from cases.durations import format_duration
@@ -23,9 +24,11 @@ from cases.model import (
     ThreadMode,
 )
 from cases.records import CaseRecord, Joined, MessageRecord
+from cases.similar import SimilarCases
+from cases.snippets import SAVE_EMOJIS, Snippets
 
 
-class Intake(OpeningGuard):
+class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
     """How messages become cases and join them."""
 
     # the command handler; `cases.chat_commands.Commands` provides it
@@ -258,6 +261,9 @@ class Intake(OpeningGuard):
 
     async def _reaction(self, ctx: Ctx) -> None:
         ev = ctx.event
+        if ev.emoji in SAVE_EMOJIS and not ev.removed and ctx.role.is_staff:
+            await self._save_reaction(ctx)
+            return
         if (
             ev.removed
             or not ctx.role.is_staff
@@ -338,6 +344,7 @@ class Intake(OpeningGuard):
         )
         ctx.outcome.case_id = case_id
         ctx.outcome.opened = True
+        incident_note = await self._link_incident(ctx, case)
         if account is None or account.acknowledge:
             targets = self._targets(ctx, case)
             due = case.first_response_due
@@ -345,6 +352,8 @@ class Intake(OpeningGuard):
                 text = self._promise(ctx, case, targets.first_response, due)
             else:
                 text = self.texts.render("ack", ctx.chat.locale, ref=case.ref)
+            if incident_note:
+                text = f"{text}\n{incident_note}"
             await self._send(
                 ctx, text, reply_to=first.platform_message_id, case=case, purpose="ack"
             )
@@ -360,6 +369,8 @@ class Intake(OpeningGuard):
                     purpose="topic",
                 ),
             )
+        await self._remember_similar(ctx, case, [*context, first])
+        await self._route(ctx, case)
         await self._touch(ctx, case)
         await self._start_questions(ctx, case, first, context)
         return case

@@ -73,6 +73,7 @@ class IntakeQuestions(Intake):
         else:
             case.questions = {"state": "done"}
         await ctx.uow.save_case(case)
+        await self._route_category(ctx, case)  # a category's route, if any (cases.assigning)
         await self._touch(ctx, case)
         if category.questions:
             await self._ask(ctx, case, category, hint=False)

@@ -279,6 +279,7 @@ class StaffAction:
 class SystemKind(StrEnum):
     AUTO_RESOLVE = "auto_resolve"  # the customer never answered: tell them, resolve
     CLOSE = "close"  # resolved long enough: close
+    PASS_ON = "pass_on"  # a routed case nobody took in time: the next person gets it
 
 
 @dataclass(frozen=True)

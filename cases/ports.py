@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from cases.incident_records import IncidentPort
 from cases.issues import IssueLink, IssueRecord
 from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
 from cases.records import (
@@ -19,10 +20,14 @@ from cases.records import (
     Joined,
     MessageRecord,
     PersonInfo,
+    SimilarCase,
 )
 
+if TYPE_CHECKING:
+    from cases.snippets import SnippetRecord
 
-class UnitOfWork(Protocol):
+
+class UnitOfWork(IncidentPort, Protocol):
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """Record that an event was handled; False if it had been already."""
 
@@ -38,6 +43,9 @@ class UnitOfWork(Protocol):
     async def role_of(self, person: str) -> Role: ...
 
     async def remember_person(self, actor: Actor) -> None: ...
+
+    async def remember_direct_chat(self, person: str, chat: str) -> None:
+        """The chat a person wrote to the bot from directly: DMs to them go there."""
 
     async def person(self, key: str) -> PersonInfo | None:
         """Who a platform key belongs to. Any key of a staff person known under several
@@ -142,3 +150,31 @@ class UnitOfWork(Protocol):
         """The links of an issue (every case it reaches) or of a case."""
 
     async def save_issue_link(self, link: IssueLink) -> None: ...
+
+    # ------------------------------------------- routing, saved answers, similar cases
+
+    async def open_load(self, people: Sequence[str]) -> dict[str, int]:
+        """How many active cases each of `people` is assigned."""
+
+    async def route_turn(self, route: str) -> str | None:
+        """Whom a round-robin route gave a case last."""
+
+    async def set_route_turn(self, route: str, person: str, at: datetime) -> None: ...
+
+    async def snippet(self, name: str) -> Sequence[SnippetRecord]:
+        """Every locale variant of a saved answer."""
+
+    async def snippet_names(self) -> Sequence[str]: ...
+
+    async def save_snippet(self, snippet: SnippetRecord, at: datetime) -> bool:
+        """Keep a variant (replacing the text of one by that name and locale); True if new."""
+
+    async def used_snippet(self, snippet_id: int) -> None: ...
+
+    async def remember_resolved(self, case_id: int, at: datetime) -> None:
+        """Put a case that was resolved into the similar-cases index (or refresh it)."""
+
+    async def similar_cases(
+        self, words: Sequence[str], exclude: int | None, limit: int
+    ) -> Sequence[SimilarCase]:
+        """The resolved cases most like `words`, best first."""

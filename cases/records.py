@@ -138,3 +138,16 @@ class PersonInfo:
         if self.name and self.name != self.key:
             return self.name
         return f"@{self.username}" if self.username else None
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    """A resolved case like another one, and the answer that resolved it."""
+
+    case_id: int
+    title: str
+    resolution: str
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.case_id}"

@@ -9,6 +9,7 @@ from datetime import timedelta
 from cases.calendar import BusinessCalendar
 from cases.field_rules import FieldSpec, IntakeRules
 from cases.model import Capabilities, ChatKey, ThreadMode
+from cases.routing import Route
 from cases.sla import EscalationPolicy, SlaPolicy
 
 # what an unlisted platform is taken to do
@@ -68,12 +69,21 @@ class EngineSettings:
         """The locale a staff person reads texts meant for them alone (DMs) in."""
         return self.person_locales.get(key or "", self.staff_locale)
 
+    # who new cases go to, by account or category (`cases.routing`)
+    routes: tuple[Route, ...] = ()
     # `[[fields]]` and the intake questions by category (cases.fields, intake_questions)
     fields: tuple[FieldSpec, ...] = ()
     intake: IntakeRules = field(default_factory=IntakeRules)
 
     def can(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)
+
+    def card_thread(self, platform: str, case_id: int) -> dict[str, str]:
+        """`Outbound.extra` for a triage message about a case: on a reply-thread
+        platform it goes into the thread of the case's card (once the card is sent)."""
+        if self.can(platform).threads is ThreadMode.REPLY:
+            return {"thread_of": f"card:{case_id}"}
+        return {}
 
     def message_link(self, chat: ChatKey, message_id: str | None) -> str:
         """A link to a message as its platform's adapter builds it, or ""."""

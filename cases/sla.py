@@ -29,7 +29,15 @@ from cases.records import CaseRecord
 
 CLOCKS = ("first_response", "next_response", "resolution")
 PAUSING = (Status.WAITING, Status.ON_HOLD, Status.WAITING_ON_ISSUE)
-TIMER_KEYS = ("warn_at", "escalate_at", "page_at", "customer_nudge_at", "close_at", "followup_at")
+TIMER_KEYS = (
+    "warn_at",
+    "escalate_at",
+    "page_at",
+    "customer_nudge_at",
+    "close_at",
+    "followup_at",
+    "route_at",
+)
 
 
 @dataclass(frozen=True)

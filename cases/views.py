@@ -133,11 +133,14 @@ def board(
     locale: str,
     cases: Sequence[CaseRecord],
     names: Mapping[str, str] | None = None,
+    banner: str = "",
 ) -> str:
-    """The pinned status board; `names` maps person keys to display names."""
+    """The pinned status board; `names` maps person keys to display names, `banner`
+    (an open incident) goes on top."""
+    top = [banner] if banner else []
     if not cases:
-        return texts.render("board_empty", locale)
-    lines = [texts.render("board_title", locale, count=len(cases))]
+        return "\n".join([*top, texts.render("board_empty", locale)])
+    lines = [*top, texts.render("board_title", locale, count=len(cases))]
     for case in cases:
         lines.append(
             texts.render(
@@ -188,4 +191,23 @@ def status_list(
                     text=f.text,
                 )
             )
+    return "\n".join(lines)
+
+
+def similar_lines(texts: Texts, locale: str, case: CaseRecord, width: int = 90) -> str:
+    """The card's lines naming the resolved cases most like this one (see cases.similar),
+    each with what resolved it; "" when none were found."""
+    found = case.sla.get("similar") or []
+    if not found:
+        return ""
+    lines = ["", texts.render("card_similar", locale)]
+    for item in found:
+        line = texts.render(
+            "card_similar_item",
+            locale,
+            ref=f"#{item.get('id')}",
+            title=item.get("title", ""),
+            resolution=item.get("resolution") or texts.render("card_similar_none", locale),
+        )
+        lines.append(line if len(line) <= width else line[: width - 1] + "…")
     return "\n".join(lines)

@@ -79,7 +79,49 @@ def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> st
         lines.append(
             r("digest_issues", locale, count=on_issues["cases"], issues=on_issues["issues"])
         )
+    lines += incident_lines(texts, locale, data.get("incidents") or [])
     return "\n".join(lines)
+
+
+def incident_lines(texts: Texts, locale: str, incidents: list[dict[str, Any]]) -> list[str]:
+    """The digest's incidents of the day; nothing when there were none."""
+    if not incidents:
+        return []
+    lines = [texts.render("digest_incidents_title", locale)]
+    for i in incidents:
+        lines.append(
+            texts.render(
+                "digest_incident_line",
+                locale,
+                id=i["id"],
+                title=i["title"],
+                state=texts.render(f"incident_state_{i['status']}", locale),
+                accounts=i["accounts"],
+                cases=i["cases"],
+            )
+        )
+    return lines
+
+
+def review_incident_lines(texts: Texts, locale: str, incidents: list[dict[str, Any]]) -> list[str]:
+    """The review's incidents that affected the account; nothing when there were none."""
+    if not incidents:
+        return []
+    lines = [texts.render("review_incidents_title", locale)]
+    for i in incidents:
+        lines.append(
+            texts.render(
+                "review_incident_line",
+                locale,
+                id=i["id"],
+                title=i["title"],
+                start=(i["started_at"] or "")[:16].replace("T", " "),
+                end=(i["resolved_at"] or "")[:16].replace("T", " ")
+                or texts.render("incident_state_open", locale),
+                cases=i["cases"],
+            )
+        )
+    return lines
 
 
 def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
@@ -150,6 +192,7 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
             for i in data["issues"]
         )
         lines.append(r("review_issues", locale, issues=listed))
+    lines += review_incident_lines(texts, locale, data.get("incidents") or [])
     return "\n".join(lines)
 
 

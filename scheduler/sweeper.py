@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cases import escalation, sla
+from cases import escalation, routing, sla
 from cases.calendar import BusinessCalendar
 from cases.engine import Engine
 from cases.model import (
@@ -110,6 +110,13 @@ class Sweeper:
         targets = settings.sla.targets(account.tier if account else None, case.priority)
         calendar = settings.calendar(name, case.priority)
         desk = settings.calendars.get(name or "") or BusinessCalendar.always()
+        if routing.pass_due(case, now):
+            # nobody took a routed case in time: the engine passes it to the next person
+            await writes.flush(uow.session, now)
+            async with uow.session.begin_nested():
+                await self.engine.system(
+                    uow, SystemAction(SystemKind.PASS_ON, self._id(case), now), case
+                )
         followups = []
         followup_at = sla.parse_at(case.sla.get("followup_at"))
         if followup_at is not None and followup_at <= now:
@@ -207,7 +214,10 @@ class Sweeper:
                     text=text,
                     case_id=case.id,
                     purpose="nudge",
-                    extra={"nudge": nudge.kind},
+                    extra={
+                        "nudge": nudge.kind,
+                        **self.engine.settings.card_thread(triage.platform, case.id),
+                    },
                 )
             )
         return actions

@@ -95,6 +95,8 @@ class Person(Base):
     # recorded under (their first id) and their name; both unset for everyone else
     person: Mapped[str | None] = mapped_column(String(200), index=True)
     person_name: Mapped[str | None] = mapped_column(String(300))
+    # the chat a bridge gave when they wrote to the bot directly: DMs to them go there
+    direct_chat: Mapped[str | None] = mapped_column(String(128))
 
 
 class CaseRow(Base):
@@ -201,7 +203,11 @@ class OutboxRow(Base):
     """Actions to carry out after commit; pending until sent, dead after the last try."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # a typed choice ("5") finds the message it answers by the message's id
+        Index("ix_outbox_sent_message", "platform_message_id", "chat", "platform"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     created_at: Mapped[datetime] = mapped_column()
     platform: Mapped[str] = mapped_column(String(32))
@@ -294,6 +300,65 @@ class FailedEvent(Base):
     retried_at: Mapped[datetime | None] = mapped_column()
 
 
+class IncidentRow(Base):
+    """An outage told to many customer groups at once (`cases.incidents`). `scope` is
+    how staff named the affected accounts ({"all": true}, {"tier": "premium"} or
+    {"accounts": [...]}); the accounts it meant at the start are kept apart, so a later
+    config change does not move who was told."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    scope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class IncidentAccount(Base):
+    __tablename__ = "incident_accounts"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id"), primary_key=True, index=True
+    )
+
+
+class IncidentUpdate(Base):
+    """The incident's audit log: its start, each update and its resolution, by whom."""
+
+    __tablename__ = "incident_updates"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # start | update | resolve
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str | None] = mapped_column(String(200))
+
+
+class IncidentNotice(Base):
+    """One group told one update: the outbox row that carries it says whether and when
+    it was delivered. Unique per update and chat, so nobody is told an update twice."""
+
+    __tablename__ = "incident_notices"
+    __table_args__ = (UniqueConstraint("update_id", "chat_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("incident_updates.id"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    outbox_id: Mapped[int | None] = mapped_column(Id, index=True)
+
+
+class IncidentCase(Base):
+    """A case opened in an affected group while the incident was open."""
+
+    __tablename__ = "incident_cases"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    linked_at: Mapped[datetime] = mapped_column()
+
+
 class IssueRow(Base):
     """An engineering issue (GitHub, GitLab, Jira, Linear) that cases link to: one row
     per tracker and key, whichever cases and accounts link it."""
@@ -334,3 +399,37 @@ class TrackerDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column()
+
+
+class RouteTurn(Base):
+    """Whom a round-robin route gave a case last (see cases.routing)."""
+
+    __tablename__ = "route_turns"
+    route: Mapped[str] = mapped_column(String(200), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column()
+
+
+class SnippetRow(Base):
+    """A saved answer, one row per name and locale (see cases.snippets)."""
+
+    __tablename__ = "snippets"
+    __table_args__ = (UniqueConstraint("name", "locale", name="uq_snippets_name_locale"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SimilarDoc(Base):
+    """A resolved case's search terms and resolution (see storage.similar)."""
+
+    __tablename__ = "similar_docs"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    terms: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column()

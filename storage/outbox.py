@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from cases.delivery import Delivery, Receipt
 from cases.model import Button, Outbound
-from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow
+from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow, Person
 
 
 def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
@@ -55,7 +55,31 @@ def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
     }
 
 
-def to_delivery(row: OutboxRow, anchor_message_id: str | None = None) -> Delivery:
+async def delivery_for(session: AsyncSession, row: OutboxRow) -> Delivery:
+    """A claimed row as the adapter carries it out, with what it refers to looked up:
+    the message an upsert edits, the direct chat a DM goes to, the card whose thread
+    a triage message joins."""
+    anchor = await anchor_message(session, row.anchor) if row.anchor else None
+    thread = None
+    thread_of = (row.payload.get("extra") or {}).get("thread_of")
+    if thread_of and not row.payload.get("thread"):
+        # a triage message about a case, into its card's reply thread once it exists
+        thread = await anchor_message(session, str(thread_of))
+    direct = None
+    person = row.payload.get("person")
+    if row.kind == "dm" and person:
+        direct = (
+            await session.execute(select(Person.direct_chat).where(Person.key == str(person)))
+        ).scalar_one_or_none()
+    return to_delivery(row, anchor, direct, thread)
+
+
+def to_delivery(
+    row: OutboxRow,
+    anchor_message_id: str | None = None,
+    direct_chat: str | None = None,
+    thread: str | None = None,
+) -> Delivery:
     """A claimed row as the adapter carries it out."""
     payload = dict(row.payload)
     buttons = tuple(
@@ -74,12 +98,13 @@ def to_delivery(row: OutboxRow, anchor_message_id: str | None = None) -> Deliver
         anchor=row.anchor,
         anchor_message_id=anchor_message_id,
         attempts=row.attempts,
-        thread=payload.get("thread"),
+        thread=payload.get("thread") or thread,
         reply_to=payload.get("reply_to"),
         buttons=buttons,
         pin=bool(payload.get("pin")),
         person=payload.get("person"),
         fallback_chat=payload.get("fallback_chat"),
+        direct_chat=direct_chat,
         callback_id=payload.get("callback_id"),
         extra={str(k): str(v) for k, v in extra.items()},
     )

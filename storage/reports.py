@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.model import PRIORITIES, Status
 from cases.sla import parse_at
+from storage.incidents import incident_summaries
 from storage.issues import waiting_on_issues
 from storage.models import Account, CaseRow, Person
 from storage.queries import iso
@@ -128,4 +129,6 @@ async def digest(
         "longest_waiting": waiting[:longest],
         "queues": queues,
         "on_issues": await waiting_on_issues(session),
+        # incidents open at any time in the last day
+        "incidents": await incident_summaries(session, now - timedelta(days=1), now),
     }

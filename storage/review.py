@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.sla import parse_at
 from storage.case_labels import case_labels
+from storage.incidents import incident_summaries
 from storage.issues import account_issues
 from storage.models import Account, CaseEvent, CaseRow, MessageRow, Person
 from storage.queries import iso
@@ -86,6 +87,8 @@ async def account_review(
         "people": await _people(session, account, since, until),
         "issues": await account_issues(session, account.id),
         "labels": await case_labels(session, account, since, until),
+        # outages the desk announced to them, with how many of their cases it brought
+        "incidents": await incident_summaries(session, since, until, account.id),
     }
 
 

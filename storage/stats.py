@@ -381,6 +381,7 @@ async def status_page(session: AsyncSession, token: str, now: datetime) -> dict[
             }
         )
     return {
+        "chat_id": chat.id,
         "chat_title": chat.title,
         "account": account,
         "cases": cases,

@@ -17,7 +17,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +45,9 @@ from cases.records import (
     PersonInfo,
 )
 from storage.fastpath import FastStatement, raw_sqlite
+from storage.incidents import IncidentStore
 from storage.issues import IssueStore
+from storage.knowledge import KnowledgeQueries
 from storage.models import (
     Account,
     Anchor,
@@ -326,7 +340,7 @@ def statements(session: AsyncSession) -> _Statements:
     return _STATEMENTS[dialect]
 
 
-class SqlUnitOfWork(IssueStore):
+class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     """`cases.ports.UnitOfWork` over one AsyncSession."""
 
     def __init__(self, session: AsyncSession, caches: Caches | None = None) -> None:
@@ -523,6 +537,16 @@ class SqlUnitOfWork(IssueStore):
                 )
             )
         self.caches.people_seen.add(seen)
+
+    async def remember_direct_chat(self, person: str, chat: str) -> None:
+        await self.session.execute(
+            update(people_t)
+            .where(
+                people_t.c.key == person,
+                or_(people_t.c.direct_chat.is_(None), people_t.c.direct_chat != chat),
+            )
+            .values(direct_chat=chat)
+        )
 
     async def person(self, key: str) -> PersonInfo | None:
         row = (await self.session.execute(select(people_t).where(people_t.c.key == key))).first()

@@ -46,7 +46,7 @@ GLOBEX = "-100200"
 TRIAGE = "-100500"
 
 # the platforms the engine suites run on, with the config section that makes each one;
-# Slack and Feishu join here
+# Slack joins here
 BRIDGE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PLATFORMS: dict[str, dict[str, Any]] = {
     "telegram": {},
@@ -61,6 +61,15 @@ PLATFORMS: dict[str, dict[str, Any]] = {
         ]
     },
     "slack": {"slack": {"bot_token": "xoxb-test", "signing_secret": "unused-in-engine-tests"}},
+    "feishu": {
+        "feishu": {
+            "app_id": "cli_harness",
+            "app_secret": "secret",
+            "encrypt_key": "key",
+            "verification_token": "token",
+            "base_url": "http://127.0.0.1:9",
+        }
+    },
 }
 _platform = ["telegram"]
 
@@ -184,6 +193,7 @@ class Harness:
         message_id: str | None = None,
         attachments: tuple[Attachment, ...] = (),
         advance: timedelta | None = timedelta(seconds=30),
+        mentions: tuple[str, ...] = (),
     ) -> Outcome:
         if advance:
             self.clock.advance(advance)
@@ -200,6 +210,7 @@ class Harness:
                 reply_to=reply_to,
                 text=text,
                 attachments=attachments,
+                mentions=mentions,
             )
         )
 

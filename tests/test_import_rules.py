@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
         "pydantic",
         "standardwebhooks",
         "slack_sdk",
+        "cryptography",  # Feishu's encrypted callbacks
     },
     "web": {"cases", "storage", "web", "aiohttp", "jinja2", "markupsafe"},
     # A bridge is a separate program that talks to casebot over HTTP only.

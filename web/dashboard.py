@@ -17,6 +17,7 @@ from aiohttp import web
 from cases.commands import parse_number
 from cases.model import Status
 from storage.issues import issue_links
+from storage.knowledge import similar_to_case
 from storage.models import Account
 from storage.outbox import counts as outbox_counts
 from storage.outbox import list_rows, retry_rows
@@ -146,6 +147,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         breached = await breach_times(session, [case_id])
         titles = await chat_titles(session, [case["chat"]])
         drafts = [link for link in await issue_links(session, case_id=case_id) if link.draft]
+        similar = await similar_to_case(session, case)
     names = _names(everyone)
     now, t, zone = app.clock.now(), _translator(request), account_zone(app, case["account"])
     return render(
@@ -163,6 +165,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "statuses": [s.value for s in Status if s is not Status.NEW],
             "priorities": ["P1", "P2", "P3", "P4"],
             "drafts": drafts,
+            "similar": similar,
             "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
         },
     )

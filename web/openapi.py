@@ -177,6 +177,17 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+SNIPPET = {
+    "type": "object",
+    "required": ["name", "uses", "variants"],
+    "properties": {
+        "name": STR,
+        "uses": {"type": "integer"},
+        "variants": {"type": "object", "additionalProperties": STR},
+    },
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -267,6 +278,124 @@ ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
                "clears it)", {"field": STR, "value": STR}, ["field", "value"]),
 }  # fmt: skip
 STATUS_VALUES = "new|open|waiting_on_customer|on_hold|waiting_on_issue|resolved|closed"
+
+
+INCIDENT_SUMMARY = {
+    "type": "object",
+    "required": ["id", "ref", "title", "status", "scope", "started_at", "resolved_at",
+                 "accounts"],
+    "properties": {
+        "id": INT,
+        "ref": {"type": "string", "pattern": "^INC-[0-9]+$"},
+        "title": STR,
+        "status": {"enum": ["open", "resolved"]},
+        "scope": {"type": "object"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "started_by": NSTR,
+        "resolved_at": TIME,
+        "resolved_by": NSTR,
+        "accounts": {"type": "array", "items": STR},
+    },
+}  # fmt: skip
+INCIDENT = {
+    "type": "object",
+    "required": [*INCIDENT_SUMMARY["required"], "updates", "groups", "open_cases"],
+    "properties": {
+        **INCIDENT_SUMMARY["properties"],  # type: ignore[dict-item]
+        "updates": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "kind", "text", "at", "actor"],
+                "properties": {
+                    "id": INT,
+                    "kind": {"enum": ["start", "update", "resolve"]},
+                    "text": STR,
+                    "at": {"type": "string", "format": "date-time"},
+                    "actor": NSTR,
+                },
+            },
+        },
+        "groups": {
+            "description": "per customer group, per update id: delivery state and time",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["chat", "account", "told"],
+                "properties": {"chat": STR, "title": NSTR, "account": NSTR,
+                               "told": {"type": "object"}},
+            },
+        },
+        "delivery": {"type": "object"},
+        "open_cases": {"type": "array", "items": {"type": "object"}},
+        "linked_cases": {"type": "array", "items": INT},
+    },
+}  # fmt: skip
+
+
+def _incident_step(summary: str, body: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "description": "Goes through the engine exactly like /incident in the triage chat; "
+        "every affected group's notice is queued in the same transaction.",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "required": required, "properties": body}
+                }
+            },
+        },
+        "responses": _responses(
+            _json(_ref("Incident"), "The incident's war room after the step"),
+            400, 403, 404, 415, 422,
+        ),
+    }  # fmt: skip
+
+
+def incident_paths() -> dict[str, Any]:
+    incident_id = _path("id", CASE_ID)
+    return {
+        "/incidents": {
+            "get": {
+                "operationId": "listIncidents",
+                "summary": "Incidents, newest first",
+                "responses": _responses(_json(_array("IncidentSummary"))),
+            },
+            "post": {
+                "operationId": "startIncident",
+                "parameters": [ACTOR],
+                **_incident_step(
+                    "Start an incident: tell every group of the affected accounts",
+                    {"title": STR, "tier": STR, "accounts": {"type": "array", "items": STR}},
+                    ["title"],
+                ),
+            },
+        },
+        "/incidents/{id}": {
+            "get": {
+                "operationId": "getIncident",
+                "summary": "The war room: updates, who was told what and when, open cases",
+                "parameters": [incident_id],
+                "responses": _responses(_json(_ref("Incident")), 400, 404),
+            }
+        },
+        "/incidents/{id}/updates": {
+            "post": {
+                "operationId": "updateIncident",
+                "parameters": [incident_id, ACTOR],
+                **_incident_step("Post an update to every affected group", {"text": STR},
+                                 ["text"]),
+            }
+        },
+        "/incidents/{id}/resolve": {
+            "post": {
+                "operationId": "resolveIncident",
+                "parameters": [incident_id, ACTOR],
+                **_incident_step("Resolve: tell every affected group", {"text": STR}, []),
+            }
+        },
+    }  # fmt: skip
 
 
 def document(public_url: str | None = None) -> dict[str, Any]:
@@ -366,6 +495,13 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "responses": _responses(_json(_array("SearchHit")), 400),
             }
         },
+        "/snippets": {
+            "get": {
+                "operationId": "snippets",
+                "summary": "Saved answers (/save, 📖), each with its en/zh variants and use count",
+                "responses": _responses(_json(_array("Snippet"))),
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -412,6 +548,7 @@ def document(public_url: str | None = None) -> dict[str, Any]:
             ),
         }
     }
+    paths.update(incident_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -435,6 +572,9 @@ def document(public_url: str | None = None) -> dict[str, Any]:
                 "Stats": STATS,
                 "Review": REVIEW,
                 "SearchHit": HIT,
+                "IncidentSummary": INCIDENT_SUMMARY,
+                "Incident": INCIDENT,
+                "Snippet": SNIPPET,
                 "Error": ERROR,
                 "Issue": ISSUE,
             },

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from web import api, auth, dashboard, metrics, status_pages
+from web import api, auth, dashboard, incidents, knowledge, metrics, status_pages
 from web.context import ADAPTER_PATHS, APP_KEY, SECRET_KEY, TEMPLATES_KEY
 from web.guard import (
     GUARD_KEY,
@@ -60,7 +60,7 @@ def build_web_app(app: Any) -> web.Application:
     web_app[TEMPLATES_KEY] = make_environment()
     web_app[auth.PASSWORDS_KEY] = auth.PasswordChecks()
     web_app.on_cleanup.append(auth.close_password_checks)
-    for module in (metrics, api, auth, status_pages, dashboard):
+    for module in (metrics, api, auth, status_pages, dashboard, incidents, knowledge):
         web_app.add_routes(module.routes())
     web_app.router.add_static("/static/", STATIC, name="static", append_version=False)
     adapter_paths: set[str] = set()

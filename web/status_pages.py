@@ -1,5 +1,6 @@
 """Customer status pages: `GET /status/{token}` shows one chat's active and
-recent cases (ref, title, status, last update) under the vendor's name
+recent cases (ref, title, status, last update), and the incidents that affect its
+account (open, or resolved in the last week, with the latest update), under the vendor's name
 (`http.vendor_name`) and the account's, in the account's time zone, and nothing else.
 
 Imports aiohttp and `storage`. Customers read it, so its words come from the
@@ -10,8 +11,11 @@ then answers 404. Pages are `noindex` and never cached.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
+from storage.incidents import chat_incidents
 from storage.issues import issues_by_case
 from storage.stats import status_page
 from web.context import casebot
@@ -19,11 +23,17 @@ from web.locale import html_lang
 from web.render import Translator, account_zone, render
 from web.security import localised, page_error_for
 
+RECENT = timedelta(days=7)
+
 
 async def status(request: web.Request) -> web.StreamResponse:
     app = casebot(request)
+    now = app.clock.now()
     async with app.sessions() as session:
-        page = await status_page(session, request.match_info["token"], app.clock.now())
+        page = await status_page(session, request.match_info["token"], now)
+        if page is not None:
+            # an outage the desk announced: open ones, and those resolved this week
+            page["incidents"] = await chat_incidents(session, page["chat_id"], now - RECENT)
         shown = getattr(app.config, "trackers", None)
         if page is not None and shown is not None and shown.status_page:
             linked = await issues_by_case(session, [c["id"] for c in page["cases"]])

@@ -130,6 +130,9 @@ def _assigned(e: Event, d: Mapping[str, Any], w: Words) -> str:
     who, was, to = w.who(e["actor"]), d.get("from"), d.get("to")
     if not to:
         return w.t("desk_ev_unassigned", who=who)
+    if d.get("route"):  # routing chose them: the sentence says by which rule
+        reason = w.t(f"route_reason_{d.get('reason', 'round_robin')}")
+        return w.t("desk_ev_routed", to=w.who(to), reason=reason)
     if was and was != to:
         return w.t("desk_ev_reassigned", who=who, was=w.who(was), to=w.who(to))
     return w.t("desk_ev_assigned", who=who, to=w.who(to))
@@ -212,6 +215,9 @@ RENDERERS: dict[str, Renderer] = {
     ),
     "merged_from": lambda e, d, w: w.t(
         "desk_ev_merged_from", who=w.who(e["actor"]), source=w.ref(d.get("from"))
+    ),
+    "incident_linked": lambda e, d, w: w.t(
+        "desk_ev_incident_linked", id=d.get("incident"), title=d.get("title", "")
     ),
     "issue_linked": lambda e, d, w: w.t(
         "desk_ev_issue_linked", who=w.who(e["actor"]), issue=d.get("key"), url=d.get("url")

@@ -202,7 +202,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "/note text (internal), "
             "/move #N (reply), /merge #N\n"
             "/tag word, /untag word, /field name value\n"
-            "/link <issue URL> [wait], /unlink, /wait, /send_draft"
+            "/link <issue URL> [wait], /unlink, /wait, /send_draft\n"
+            "/incident start|update|resolve (triage chat: tell every affected group)\n"
+            "/take, /save name (reply; or react 📖), /snip name"
         ),
         "zh": (
             "/case [标题]（回复）建单，/new <内容>，/status [#N]\n"
@@ -211,7 +213,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "/note 内容（内部），"
             "/move #N（回复），/merge #N\n"
             "/tag 标签，/untag 标签，/field 字段名 值\n"
-            "/link <issue 链接> [wait]，/unlink，/wait，/send_draft"
+            "/link <issue 链接> [wait]，/unlink，/wait，/send_draft\n"
+            "/incident start|update|resolve（分诊群：通知所有受影响的群）\n"
+            "/take，/save 名称（回复；或添加 📖），/snip 名称"
         ),
     },
     # -- status lists, boards and cards

@@ -34,11 +34,14 @@ def bridge_config(
     capabilities: dict[str, Any] | None = None,
     triage_on_bridge: bool = False,
     telegram: dict[str, Any] | None = None,
+    public_url: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     raw = base_config(**overrides)
     raw["storage"] = {"url": db_url}
     raw["http"] = {"host": "127.0.0.1", "port": 0}
+    if public_url is not None:
+        raw["http"]["public_url"] = public_url
     raw["scheduler"] = {"enabled": False}
     raw["dispatcher"] = {"idle_poll": "50ms", "base_delay": "200ms", "claim_for": "5s"}
     staff = raw["staff"]

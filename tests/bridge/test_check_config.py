@@ -49,3 +49,20 @@ def test_the_placeholder_secret_is_one_line_naming_the_key(tmp_path: Path) -> No
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert done.stderr.startswith("config error: bridges[0].secret:"), done.stderr
+
+
+def test_a_bad_bridge_pace_names_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "casebot.toml"
+    sample = SAMPLE.format(db=tmp_path / "c.db", secret=SECRET) + "rate_per_second = 0\n"
+    config.write_text(sample, encoding="utf-8")
+    casebot = Path(sys.executable).with_name("casebot")
+    done = subprocess.run(
+        [str(casebot), "check-config", "--config", str(config)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "rate_per_second" in done.stderr and "Traceback" not in done.stderr
+    config.write_text(sample.replace("= 0\n", "= 20\n"), encoding="utf-8")
+    done = subprocess.run(
+        [str(casebot), "check-config", "--config", str(config)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr

@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.bridge.test_kill import free_port, wait_up
+from tests.bridge.test_kill import free_port
+from tests.chaos.burst import wait_up
 from tests.chaos.kit import BotProcess
 from tests.fakes.bridge_peer import SECRET, FakeBridge, dumps, signed
 

@@ -5,7 +5,6 @@ after the restart, each under the command_id it had before."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.bridge.kit import BRIDGE, ROOM, bridge_config
+from tests.chaos.burst import kill_during_burst, resend_after_restart
 from tests.chaos.kit import BotProcess
 from tests.fakes.bridge_peer import FakeBridge, dumps, event, signed
 
@@ -42,20 +42,6 @@ async def post(http: aiohttp.ClientSession, url: str, data: bytes, i: int) -> in
             return response.status
     except (aiohttp.ClientError, TimeoutError):
         return 0  # the connection died with the process: not acknowledged
-
-
-async def wait_up(http: aiohttp.ClientSession, base: str, timeout: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        try:
-            async with http.get(f"{base}/healthz") as response:
-                if response.status in (200, 503):
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("casebot did not come up")
 
 
 async def counts(db_url: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -90,43 +76,21 @@ async def test_kill_9_during_a_burst_of_signed_events(tmp_path: Path) -> None:
         # most back (as tests/chaos/kit.py turns them off for its bursts too)
         raw["cases"] = {"open_per_customer": 0, "open_per_chat": 0}
         bot = BotProcess(tmp_path, raw)
-        await bot.start()
-        await wait_up(http, base)
-        answers: dict[int, int] = {}
-        gate = asyncio.Semaphore(16)
-        a_third = asyncio.Event()
 
-        async def one(i: int) -> None:
-            async with gate:
-                answers[i] = await post(http, events_url, body(i), i)
-            if sum(1 for s in answers.values() if s == 202) >= BURST // 3:
-                a_third.set()
+        async def send(i: int) -> int:
+            return await post(http, events_url, body(i), i)
 
-        burst = [asyncio.create_task(one(i)) for i in range(1, BURST + 1)]
-        await asyncio.wait_for(a_third.wait(), 60)
-        await bot.kill()
-        await asyncio.gather(*burst)
-        accepted = {i for i, s in answers.items() if s == 202}
-        assert BURST // 3 <= len(accepted) < BURST, answers
+        accepted = await kill_during_burst(bot, http, base, send, 202, BURST)
         messages, _ = await counts(db_url)
         # acknowledged means committed: each is there already, before any restart
         assert all(messages.get(f"m-{i}") == 1 for i in accepted)
 
-        await bot.start()
-        await wait_up(http, base)
+        async def settled() -> bool:
+            return set((await counts(db_url))[1]) <= {"sent", "skipped"}
+
         # the bridge sends again whatever was not acknowledged, and a few that were
-        for i in range(1, BURST + 1):
-            if i not in accepted or i % 50 == 0:
-                status = await post(http, events_url, body(i), i)
-                assert status == 202, (i, status)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while True:
-            messages, outbox = await counts(db_url)
-            if set(outbox) <= {"sent", "skipped"} or loop.time() > deadline:
-                break
-            await asyncio.sleep(0.3)
-        assert await bot.stop() == 0, bot.output()[-3000:]
+        await resend_after_restart(bot, http, base, send, 202, BURST, accepted, settled)
+        messages, outbox = await counts(db_url)
     assert {f"m-{i}" for i in range(1, BURST + 1)} <= set(messages)
     assert [m for m, n in messages.items() if n != 1] == []
     assert set(outbox) <= {"sent", "skipped"}, outbox

@@ -40,15 +40,10 @@ async def hold_write_lock(path: Path, seconds: float) -> asyncio.subprocess.Proc
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "hold",
-    [
-        3.0,
-        pytest.param(
-            12.0,
-            # a known regression of session 3, left open: with the lock held past the busy
-            # timeout one triage send is sometimes repeated (about one run in three)
-            marks=pytest.mark.xfail(reason="a send repeated at times: open defect", strict=False),
-        ),
-    ],
+    # 12 s: past the busy timeout and past the dispatcher's 3 s lease, so a send done
+    # just before the hold is recorded only after it (it was once sent again then;
+    # tests/foundation/test_dispatcher.py has the deterministic case)
+    [3.0, 12.0],
     ids=["within-busy-timeout", "beyond-busy-timeout"],
 )
 async def test_write_lock_held_by_another_process(tmp_path: Path, hold: float) -> None:

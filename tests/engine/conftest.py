@@ -1,5 +1,5 @@
-"""The platform axis of the engine suites: each runs on Telegram and on a bridge (with
-the capabilities in `tests.harness.PLATFORMS`). Suites opt in with
+"""The platform axis of the engine suites: each runs on Telegram, on a bridge and on
+Feishu (with the capabilities in `tests.harness.PLATFORMS`). Suites opt in with
 `pytestmark = pytest.mark.usefixtures("platform")`."""
 
 from __future__ import annotations

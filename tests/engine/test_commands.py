@@ -37,10 +37,22 @@ async def test_assign_me_and_by_username(db_url: str) -> None:
         assert case["assignee"] == h.key("1002")
         assigned = events(case, "assigned")
         assert [e["data"] for e in assigned] == [
-            {"from": None, "to": h.key("1001")},
-            {"from": h.key("1001"), "to": h.key("1002")},
+            {"from": None, "to": h.key("1001"), "reason": "assign"},
+            {"from": h.key("1001"), "to": h.key("1002"), "reason": "assign"},
         ]
         assert [e["actor"] for e in assigned] == [h.key("1001"), h.key("1001")]
+
+
+async def test_assign_someone_the_platform_names_by_key_not_by_username(db_url: str) -> None:
+    """Telegram's text_mention (a person picked without a username) reaches the engine
+    as a key in `Inbound.mentions`: "/assign Erin" with Erin so named assigns her."""
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.sent()
+        await h.say("evan", "/assign Erin", mentions=(h.key("1002"),))
+        assert (await h.case(1))["assignee"] == h.key("1002")
+        (reply,) = await h.sent(chat=ACME, purpose="reply")
+        assert "#1" in reply and "erin" in reply.lower()
 
 
 @pytest.mark.parametrize("who", ["@nobody_here", "@alice"])

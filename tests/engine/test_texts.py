@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.texts import CATALOGUE, LOCALES, Catalogue
-from cases import escalation, sla
+from cases import escalation, routing, sla
 from cases.model import Status
 from cases.records import CaseRecord, FollowUpRecord
 
@@ -44,7 +44,9 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "desk_state_": tuple(s.value for s in Status),
     "desk_role_": ("customer", "staff", "bot", "engineer", "lead"),
     "desk_queue_": ("mine", "unassigned", "at_risk", "breached", "waiting", "active", "all"),
+    "route_reason_": routing.REASONS,
     "desk_ev_category_": ("keywords", "button", "answer"),
+    "incident_state_": ("open", "resolved"),
 }
 
 

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,6 +91,8 @@ class FakeBridge:
         self.deliveries: Counter[str] = Counter()  # accepted POSTs per command_id
         self.script: list[tuple[int, dict[str, str]]] = []  # answers before the next 200
         self.bad_signatures = 0
+        self.down = False  # answer every command 503, as a bridge that is restarting
+        self.arrived_at: list[float] = []  # wall-clock time of each accepted command
         self._ids = itertools.count(1)
         self.message_ids: dict[str, str] = {}
         self.arrived = asyncio.Event()
@@ -124,11 +127,14 @@ class FakeBridge:
         check("command", payload)
         command_id = payload["command_id"]
         self.attempts[command_id] += 1
+        if self.down:
+            return web.json_response({"error": "down"}, status=503)
         if self.script:
             status, headers = self.script.pop(0)
             return web.json_response({"error": "scripted"}, status=status, headers=headers)
         self.deliveries[command_id] += 1
         self.commands.append(payload)
+        self.arrived_at.append(time.time())
         self.arrived.set()
         if payload["type"] == "message.send":
             message_id = self.message_ids.setdefault(command_id, f"b{next(self._ids)}")

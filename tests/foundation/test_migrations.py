@@ -13,10 +13,14 @@ from storage.models import Base
 
 # kept by migration 0005 outside the models: SQLite's search index and its mark
 SEARCH_INDEX = {"messages_fts", "search_index", "ix_messages_text_trgm"}
+# kept by migration 0019 outside the models: the similar-cases index
+SIMILAR_INDEX = {"similar_fts", "similar_vocab", "ix_similar_docs_terms"}
 
 
 def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     if name in SEARCH_INDEX or (name or "").startswith("messages_fts_"):
+        return False
+    if name in SIMILAR_INDEX or (name or "").startswith("similar_fts_"):
         return False
     return not (type_ == "table" and name == "alembic_version")
 

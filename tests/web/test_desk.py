@@ -58,6 +58,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "message_moved_in": {"message": "9", "from": 4, "to": 5},
     "message_moved_out": {"message": "9", "from": 4, "to": 5},
     "merged_into": {"into": 5},
+    "incident_linked": {"incident": 1, "title": "EU region down"},
     "issue_linked": {"tracker": "github", "key": "acme/api#42",
                      "url": "https://github.com/acme/api/issues/42"},
     "issue_unlinked": {"tracker": "github", "key": "acme/api#42"},

@@ -28,6 +28,9 @@ ACTION_BODIES = {
     "done": {},
     "tags": {"tags": "billing vip"},
     "fields": {"field": "instance", "value": "i-7f3"},
+    "incidents": {"title": "EU region down"},
+    "updates": {"text": "failing over"},
+    "resolve": {"text": "fixed"},
 }
 
 
@@ -103,9 +106,9 @@ async def test_openapi_matches_the_server(site: Site) -> None:
             _check(doc, operation, r.status, await r.json())
             calls += 2
             if "{id}" in path:
-                r = await site.client.request(
-                    method, url.replace(f"/cases/{merged}", "/cases/99999"), headers=h, json=body
-                )
+                missing = url.replace(f"/cases/{merged}", "/cases/99999")
+                missing = missing.replace(f"/incidents/{merged}", "/incidents/99999")
+                r = await site.client.request(method, missing, headers=h, json=body)
                 _check(doc, operation, r.status, await r.json())
                 assert r.status == 404
             if method == "post":

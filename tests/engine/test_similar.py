@@ -1,0 +1,64 @@
+"""Similar past cases: a resolved case enters the local index with the answer that
+resolved it; a new case like it shows it on its triage card, in English and Chinese."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import similar
+from tests.engine.kit import open_case
+from tests.harness import GLOBEX, TRIAGE, Harness
+
+pytestmark = pytest.mark.usefixtures("platform")
+
+
+def test_terms_split_chinese_into_bigrams_and_latin_into_words() -> None:
+    assert similar.terms("Disks FULL") == ["disk", "full"]
+    bigrams = similar.terms("磁盘满了")
+    assert len(bigrams) == 3 and all(t.isascii() and t.startswith("c") for t in bigrams)
+    assert similar.terms("磁盘")[0] in similar.terms("云服务器磁盘满了")
+    assert similar.terms("the and of") == []
+
+
+async def resolve(h: Harness, question: str, answer: str, who: str = "alice") -> int:
+    await h.say(who, question)
+    asked = h.last_message_id
+    out = await h.say("evan", "/case", reply_to=asked)
+    assert out.case_id is not None
+    case_id = out.case_id
+    await h.say("evan", answer, reply_to=asked)
+    await h.say("evan", f"/resolve #{case_id}", chat=TRIAGE)
+    return case_id
+
+
+async def test_a_new_case_shows_the_resolved_cases_like_it(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        disk = await resolve(h, "The disk on my VM is full", "Grow the volume in the console.")
+        await resolve(h, "Billing invoice is wrong", "Refund issued.")
+        await resolve(h, "Login page times out", "Cleared the session cache.")
+        await h.sent()
+        new = await open_case(h, "VM disk full again, cannot write")
+        card = [t for t in await h.sent(chat=TRIAGE) if t.startswith(f"#{new} ")][-1]
+        similar_part = card.split(h.texts.render("card_similar", "en"))[1]
+        # the best match first, with what resolved it; never the case itself
+        first = similar_part.strip().splitlines()[0]
+        assert first.startswith(f"• #{disk} ") and "Grow the volume" in first
+        assert f"#{new} " not in similar_part
+
+
+async def test_chinese_cases_are_found_by_their_words(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        first = await h.say("carol", "云服务器磁盘满了，无法写入", chat=GLOBEX)
+        assert first.case_id is not None
+        await h.say("evan", "请在控制台扩容云盘。", chat=GLOBEX, reply_to=h.last_message_id)
+        await h.say("evan", f"/resolve #{first.case_id}", chat=TRIAGE)
+        h.clock.advance(h.engine.settings.conversation_window * 2)
+        other = await h.say("carol", "发票金额不对", chat=GLOBEX)
+        assert other.case_id is not None
+        await h.say("evan", f"/resolve #{other.case_id}", chat=TRIAGE)
+        await h.sent()
+        h.clock.advance(h.engine.settings.conversation_window * 2)
+        new = await h.say("carol", "磁盘又满了", chat=GLOBEX)
+        assert new.case_id is not None and new.opened
+        found = [t for t in await h.sent(chat=TRIAGE) if f"#{first.case_id} " in t]
+        assert found and "请在控制台扩容云盘。" in found[-1]
