@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from tests.bridge.test_contract_run import ev, msg
-from tests.bridge.test_kill import free_port, wait_up
+from tests.bridge.test_kill import free_port
+from tests.chaos.burst import wait_up
 from tests.chaos.kit import BotProcess
 from tests.fakes.bridge_peer import SECRET, FakeBridge, dumps, signed
 
