@@ -25,8 +25,9 @@ TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 # a token is fetched anew this long before it runs out (Feishu hands out a new one in
 # the last 30 minutes of the old one's two hours)
 REFRESH_BEFORE = 300.0
-# the codes that mean the token went stale early (revoked, rotated): fetch, call again
-TOKEN_CODES = frozenset({99991661, 99991663, 99991664, 99991668})
+# the codes that mean the token went stale (revoked, rotated, or past its time:
+# 99991677), as does a bare HTTP 401: fetch, call again
+TOKEN_CODES = frozenset({99991661, 99991663, 99991664, 99991668, 99991677})
 # "too many requests" said in the body rather than with 429
 RATE_CODES = frozenset({99991400, 230020, 11232})
 # codes worth retrying: Feishu's own internal errors
@@ -163,7 +164,7 @@ class FeishuApi:
                 raise DeliveryError(
                     f"{what}: rate limited, retry after {seconds:g}s", retry_after=seconds
                 )
-            if code in TOKEN_CODES and attempt == 1:
+            if (code in TOKEN_CODES or status == 401) and attempt == 1:
                 log.info("feishu: token refused (%s); fetching a new one", code)
                 continue
             if status >= 500 or code in RETRY_CODES:

@@ -98,8 +98,9 @@ def event_type(raw: dict[str, Any]) -> str | None:
 
 
 def event_id(raw: dict[str, Any]) -> str | None:
-    value = header_of(raw).get("event_id")
-    return str(value) if isinstance(value, str | int) and str(value) else None
+    """`header.event_id`; a schema 1.0 event has its id in `uuid` instead."""
+    value = header_of(raw).get("event_id") or raw.get("uuid")
+    return str(value)[:128] if isinstance(value, str | int) and str(value) else None
 
 
 def _person(ids: Any, where: str) -> str:
@@ -334,6 +335,13 @@ def translate(
     `chat_id` is the chat of a reaction's message (its event does not say)."""
     raw = _obj(raw, "event")
     kind = event_type(raw)
+    if "header" not in raw and "uuid" in raw:
+        # an event subscribed in its old version: say which to subscribe instead
+        old = sub(raw, "event").get("type")
+        raise Unreadable(
+            f"a schema 1.0 event ({str(old)[:64]}): casebot reads schema 2.0 events; "
+            "subscribe to im.message.receive_v1 and the others README names"
+        )
     if event_id(raw) is None:
         raise Unreadable("header.event_id: required")
     at = _when(header_of(raw).get("create_time"), now)

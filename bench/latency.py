@@ -8,10 +8,11 @@ exactly one acknowledgement to observe (the bot's reply to that message, naming 
 triage cards and status boards are sent too, as in production). Updates are offered
 to the fake on a fixed schedule (open loop: a late reply never delays the next offer)
 and latency is the time from offering the update to the fake recording the bot's
-`sendMessage` of the acknowledgement, both wall-clock on this machine. The bot's
+`sendMessage` of the acknowledgement, both wall-clock on this machine; throughput is
+answers per second from the first offer to the last answer. The bot's
 Telegram rate limits are raised for the run: this measures casebot, not Telegram's
 flood control. The last line is `latency_ms rate=<r> p50=.. p95=.. p99=.. answered=<n>/<offered>
-achieved=<offered per s>;` per rate (milliseconds, or `unanswered`).
+achieved=<offered per s> throughput=<answered per s>;` per rate (milliseconds, or `unanswered`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,16 @@ from bench.procs import (  # noqa: E402
 TOKEN = "123456:BENCH-token"
 TRIAGE = -100_500
 CUSTOMER = 70_000  # customers are user ids from here on, three per chat
+
+
+# starts the bot under test: (config file, log file, the fake) -> its process
+Launcher = Callable[[Path, Path, "FakeApiProcess"], Awaitable[asyncio.subprocess.Process]]
+
+
+async def launch_casebot(
+    config: Path, log: Path, _fake: FakeApiProcess
+) -> asyncio.subprocess.Process:
+    return await start_casebot(config, log)
 
 
 def chat_id(c: int) -> int:
@@ -183,6 +195,7 @@ async def run(
     drain: float,
     extra: dict[str, Any],
     workdir: str | None = None,
+    launch: Launcher = launch_casebot,
 ) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -197,7 +210,7 @@ async def run(
             config.write_text(
                 to_toml(bench_config(db, fake.base_url, chats, extra)), encoding="utf-8"
             )
-            bot = await start_casebot(config, log)
+            bot = await launch(config, log, fake)
             watcher = Watcher(fake)
             seq = [0]
             try:
@@ -229,11 +242,14 @@ def summary(phase: Phase) -> dict[str, Any]:
     # so a percentile that lands among them prints as "> window" instead of flattering
     lat = answered + [math.inf] * (len(phase.offered) - len(answered))
     span = max(phase.last_offer - phase.first_offer, 1e-9)
+    # answers per second from the first offer to the last answer: what the bot sustained
+    answer_span = max(max(phase.replied.values(), default=0.0) - phase.first_offer, 1e-9)
     return {
         "rate": phase.rate,
         "offered": len(phase.offered),
         "achieved_rate": len(phase.offered) / span if len(phase.offered) > 1 else 0.0,
         "answered": len(phase.replied),
+        "throughput": len(phase.replied) / answer_span if phase.replied else 0.0,
         "errors": phase.errors,
         "p50": percentile(lat, 50) if lat else float("nan"),
         "p95": percentile(lat, 95) if lat else float("nan"),
@@ -253,31 +269,38 @@ def ms_text(value: float) -> str:
 def line(r: dict[str, Any]) -> str:
     return (
         f"offered {r['rate']}/s: {r['offered']} updates at {r['achieved_rate']:.0f}/s achieved, "
-        f"{r['answered']} answered within the drain window; p50 {ms_text(r['p50'])}, "
-        f"p95 {ms_text(r['p95'])}, p99 {ms_text(r['p99'])}, slowest answer {r['max']:.0f} ms"
+        f"{r['answered']} answered within the drain window ({r['throughput']:.0f}/s); "
+        f"p50 {ms_text(r['p50'])}, p95 {ms_text(r['p95'])}, p99 {ms_text(r['p99'])}, "
+        f"slowest answer {r['max']:.0f} ms"
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rates", default="50,200,1000")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--chats", type=int, default=100)
     parser.add_argument("--drain", type=float, default=60.0, help="max wait for replies")
     parser.add_argument("--set", action="append", default=[], help="section.key=value")
     parser.add_argument("--workdir", help="keep the database and log here")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def last_line(results: list[dict[str, Any]]) -> str:
+    return "latency_ms " + " ".join(
+        f"rate={r['rate']} p50={ms(r['p50'])} p95={ms(r['p95'])} p99={ms(r['p99'])} "
+        f"answered={r['answered']}/{r['offered']} achieved={r['achieved_rate']:.0f} "
+        f"throughput={r['throughput']:.0f};"
+        for r in results
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(__doc__.split("\n")[0], argv)
     rates = [int(r) for r in args.rates.split(",")]
     extra = overrides(args.set)
     results = asyncio.run(run(rates, args.seconds, args.chats, args.drain, extra, args.workdir))
-    print(
-        "latency_ms "
-        + " ".join(
-            f"rate={r['rate']} p50={ms(r['p50'])} p95={ms(r['p95'])} p99={ms(r['p99'])} "
-            f"answered={r['answered']}/{r['offered']} achieved={r['achieved_rate']:.0f};"
-            for r in results
-        )
-    )
+    print(last_line(results))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Every benchmark, each in its own subprocess with a time bound, then one table.
 
-    python bench/run_all.py [--quick] [--only ingest,latency,sweeper,memory,incident,claim]
+    python bench/run_all.py [--quick] [--only ingest,latency,peer,sweeper,memory,incident,claim]
 
 ingest   bench/ingest.py: the engine's ingest against raw sqlite3 inserts of the same rows
 latency  bench/latency.py: `casebot run` against the fake Bot API, offered update to reply
+peer     bench/peer_ptb.py: a python-telegram-bot Application that only replies, same fake
+         and load; with latency in the same run, a row per rate compares casebot with it
 sweeper  bench/sweeper.py: one tick over a million stored cases (SQLite, and PostgreSQL
          when one answers on 127.0.0.1:5432)
 memory   bench/memory.py: RSS of a process that has stored a million messages
@@ -71,18 +73,50 @@ def _ms(value: str) -> str:
     return "> drain window" if value == "unanswered" else f"{value} ms"
 
 
-def latency_rows(last: str, _out: str) -> list[tuple[str, str, str]]:
+def latency_parts(last: str) -> list[dict[str, str]]:
+    return [f for f in map(_fields, last.removeprefix("latency_ms").split(";")) if f]
+
+
+def latency_rows(last: str, _out: str, who: str = "end-to-end") -> list[tuple[str, str, str]]:
     rows = []
-    for part in last.removeprefix("latency_ms").split(";"):
-        f = _fields(part)
-        if not f:
-            continue
+    for f in latency_parts(last):
         answered, offered = f["answered"].split("/")
         rows.append(
             (
-                f"end-to-end @ {f['rate']}/s offered",
+                f"{who} @ {f['rate']}/s offered",
                 f"p50 {_ms(f['p50'])}, p95 {_ms(f['p95'])}, p99 {_ms(f['p99'])}",
-                f"{offered} updates at {f['achieved']}/s achieved, {answered} answered",
+                f"{offered} updates at {f['achieved']}/s achieved, {answered} answered"
+                f" ({f.get('throughput', '?')}/s)",
+            )
+        )
+    return rows
+
+
+def peer_rows(last: str, out: str) -> list[tuple[str, str, str]]:
+    return latency_rows(last, out, "peer (python-telegram-bot)")
+
+
+def _ratio(a: str, b: str) -> str:
+    try:
+        return f"{float(a) / float(b):.1f}x"
+    except (ValueError, ZeroDivisionError):
+        return "n/a"
+
+
+def compare_rows(casebot: str, peer: str) -> list[tuple[str, str, str]]:
+    """casebot against the peer at each rate both ran, from this run's two last lines."""
+    by_rate = {f["rate"]: f for f in latency_parts(peer)}
+    rows = []
+    for f in latency_parts(casebot):
+        p = by_rate.get(f["rate"])
+        if p is None:
+            continue
+        rows.append(
+            (
+                f"casebot / peer @ {f['rate']}/s",
+                f"p50 {_ratio(f['p50'], p['p50'])}, p99 {_ratio(f['p99'], p['p99'])}",
+                f"throughput {f.get('throughput', '?')}/s vs {p.get('throughput', '?')}/s"
+                f" ({_ratio(f.get('throughput', ''), p.get('throughput', ''))})",
             )
         )
     return rows
@@ -147,6 +181,10 @@ def benches(quick: bool) -> list[Bench]:
             ["--rates", "50,200", "--seconds", "2", "--drain", "30"], 900, latency_rows,
         ),
         Bench(
+            "peer", "peer_ptb.py", [],
+            ["--rates", "50,200", "--seconds", "2", "--drain", "30"], 900, peer_rows,
+        ),
+        Bench(
             "sweeper", "sweeper.py", ["--db", dbs],
             ["--cases", "100000", "--due", "500", "--db", dbs], 1200, sweeper_rows,
         ),
@@ -156,7 +194,7 @@ def benches(quick: bool) -> list[Bench]:
     ]  # fmt: skip
 
 
-def run(bench: Bench, quick: bool) -> tuple[list[tuple[str, str, str]], float]:
+def run(bench: Bench, quick: bool) -> tuple[list[tuple[str, str, str]], float, str]:
     args = bench.quick if quick else bench.full
     command = [sys.executable, str(ROOT / "bench" / bench.script), *args]
     print(f"== {bench.name}: {' '.join(command[1:])}", flush=True)
@@ -181,18 +219,19 @@ def run(bench: Bench, quick: bool) -> tuple[list[tuple[str, str, str]], float]:
     last = next((line for line in reversed(lines) if line.strip()), "")
     if code != 0:
         what = "timed out" if elapsed > bench.timeout else f"failed (exit {code})"
-        return [(bench.name, what, last[:80])], elapsed
+        return [(bench.name, what, last[:80])], elapsed, ""
     try:
-        return bench.rows(last, "\n".join(lines)), elapsed
+        return bench.rows(last, "\n".join(lines)), elapsed, last
     except (KeyError, ValueError) as exc:
-        return [(bench.name, f"unreadable output ({exc})", last[:80])], elapsed
+        return [(bench.name, f"unreadable output ({exc})", last[:80])], elapsed, ""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts, a smoke run")
     parser.add_argument(
-        "--only", help="comma-separated subset: ingest,latency,sweeper,memory,incident,claim"
+        "--only",
+        help="comma-separated subset: ingest,latency,peer,sweeper,memory,incident,claim",
     )
     args = parser.parse_args(argv)
     chosen = benches(args.quick)
@@ -201,11 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [b for b in chosen if b.name in wanted]
     table: list[tuple[str, str, str]] = []
     failed = False
+    lasts: dict[str, str] = {}
     for bench in chosen:
-        rows, elapsed = run(bench, args.quick)
+        rows, elapsed, lasts[bench.name] = run(bench, args.quick)
         failed |= any(r[1].startswith(("failed", "timed out", "unreadable")) for r in rows)
         table.extend(rows)
         print(f"   ({elapsed:.0f} s)", flush=True)
+    if lasts.get("latency") and lasts.get("peer"):
+        table.extend(compare_rows(lasts["latency"], lasts["peer"]))
     cores = os.cpu_count()
     print()
     print(

@@ -21,6 +21,7 @@ from cases.commands import (
 from cases.context import LOGIN_TTL, Ctx
 from cases.escalation import next_followup_at
 from cases.fields import CaseFields
+from cases.issues import IssueLink
 from cases.model import (
     PRIORITIES,
     ChatKind,
@@ -250,7 +251,7 @@ class Commands(CaseFields):
         else:
             names = mentions(args)
             # "@Evan Chen": a person's name may hold more than an @mention does
-            named = args[1:].strip() if args.startswith("@") else ""
+            named = plain(args[1:]).strip() if args.startswith("@") else ""
             # a person the platform names by key (picked from Feishu's @ list, a Telegram
             # text mention) is that person, whatever name the text shows
             keyed = [m for m in ctx.event.mentions if not m.startswith("@")]
@@ -562,6 +563,22 @@ class Commands(CaseFields):
             return
         await self._merge(ctx, source, target)
 
+    async def _merge_issue_links(self, ctx: Ctx, source: CaseRecord, target: CaseRecord) -> None:
+        """The source's issues are linked from the target, so a close reaches the case the
+        customer's thread now lives in, once, with a draft that case can send."""
+        for issue in await ctx.uow.case_issues(self._id(source)):
+            assert issue.id is not None
+            await ctx.uow.unlink_issue(self._id(source), issue.id)
+            moved = IssueLink(self._id(target), issue.id, ctx.now, linked_by=ctx.actor_key)
+            if await ctx.uow.link_issue(moved):
+                await ctx.uow.add_event(
+                    self._id(target),
+                    "issue_linked",
+                    ctx.now,
+                    ctx.actor_key,
+                    {"tracker": issue.tracker, "key": issue.key, "url": issue.url},
+                )
+
     async def _merge(self, ctx: Ctx, source: CaseRecord, target: CaseRecord) -> None:
         if source.id == target.id:
             await self._refuse(ctx, "merge_itself", ref=source.ref)
@@ -572,6 +589,7 @@ class Commands(CaseFields):
         source_active = source.status.is_active
         for m in await ctx.uow.case_messages(self._id(source)):
             await ctx.uow.link_message(self._id(m), self._id(target), m.joined or Joined.MOVED)
+        await self._merge_issue_links(ctx, source, target)
         source.merged_into = target.id
         await ctx.uow.add_event(
             self._id(source), "merged_into", ctx.now, ctx.actor_key, {"into": target.id}

@@ -19,7 +19,9 @@ _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@[A-Za-z0-9_]+)?(?:\s+|[:：]\s*|$)(.*)
 # full-width ones a Chinese keyboard types are the same digits and are read as ASCII
 # after Chinese text too ("见工单#12"), which has no space before the mark
 _CASE_REF = re.compile(r"(?<![A-Za-z0-9_#])#([0-9０-９]+)(?![0-9０-９A-Za-z_])")
-_MENTION = re.compile(r"(?<!\w)@([A-Za-z0-9_]{2,64})")
+# after Chinese text too ("请@erin 看看": Chinese puts no space before the mark), but not
+# inside an address ("ann@example.com")
+_MENTION = re.compile(r"(?<![A-Za-z0-9_.+-])@([A-Za-z0-9_]{2,64})")
 # the marks a Chinese input method types in full width where a command needs ASCII
 _MARKS = str.maketrans({"＃": "#", "＠": "@", "\u3000": " "})
 
@@ -136,7 +138,8 @@ def unknown_command(text: str) -> str | None:
 
 
 def mentions(text: str) -> list[str]:
-    return _MENTION.findall(text.translate(_MARKS))
+    """The @names in `text`, a full-width "＠ｅｒｉｎ" as "erin"."""
+    return _MENTION.findall(ascii_forms(text))
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ def parse_followup(args: str) -> FollowUpSpec:
     owner = None
     if rest.startswith("@"):
         head, _, tail = rest.partition(" ")
-        owner = head[1:] or None
+        owner = plain(head[1:]) or None
         rest = tail.strip()
     elif rest.split(" ", 1)[0].lower() == "me":
         owner, rest = "me", rest[2:].strip()

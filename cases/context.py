@@ -23,7 +23,16 @@ LOGIN_TTL = timedelta(minutes=15)
 
 
 class ActionRejected(ValueError):
-    """A staff action that cannot apply (unknown case, bad value); nothing changed."""
+    """A staff action that cannot apply (unknown case, bad value); nothing changed.
+
+    The message is English (the API's error, which programs read); `key` and `params`
+    name the same reason in the catalogue, so a dashboard page says it in its reader's
+    language."""
+
+    def __init__(self, message: str, key: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 class ActionConflict(ActionRejected):

@@ -30,6 +30,8 @@ class Effects:
 
     settings: EngineSettings
     texts: Texts
+    # `cases.intake_questions.IntakeQuestions` provides it
+    _end_questions: Callable[[Ctx, CaseRecord, str], Awaitable[None]]
     # the open incident's line atop a board; `cases.incidents.Incidents` provides it
     _incident_banner: Callable[[UnitOfWork, ChatInfo], Awaitable[str]]
     # links a new case to its account's open incident (the ack's line); likewise
@@ -121,6 +123,8 @@ class Effects:
                 {"clock": "resolution", "status": status.value},
             )
         await self._follow_topic(ctx, case, old, status)
+        if not status.is_active:
+            await self._end_questions(ctx, case, status.value)
         if save:
             await self._refresh_sla(ctx, case)
             await ctx.uow.save_case(case)
@@ -250,7 +254,7 @@ class Effects:
         """Say no. In chat a reply (`tell_chat`: for a no-op chat stays silent about); from
         the web the reason as ActionConflict, which rolls the action back."""
         if ctx.quiet:
-            raise ActionConflict(self.texts.render(key, "en", **params))
+            raise ActionConflict(self.texts.render(key, "en", **params), key, **params)
         if tell_chat:
             await self._reply(ctx, key, **params)
 

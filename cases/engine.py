@@ -146,13 +146,15 @@ class Engine(Links, Incidents):
         outcome = Outcome()
         role = await uow.role_of(action.actor.key)
         if not role.is_staff:
-            raise ActionRejected("only staff may act on cases")
+            raise ActionRejected("only staff may act on cases", "refuse_not_staff")
         case = await self._follow_merge(uow, action.case_id)
         if case is None:
-            raise ActionRejected(f"no case #{action.case_id}")
+            raise ActionRejected(f"no case #{action.case_id}", "refuse_no_case", id=action.case_id)
         chat = await uow.chat_by_id(case.chat_id)
         if chat is None:
-            raise ActionRejected(f"case #{action.case_id} has no chat")
+            raise ActionRejected(
+                f"case #{action.case_id} has no chat", "refuse_no_chat", id=action.case_id
+            )
         ctx = self._offline_ctx(uow, chat, case, action.at, role, outcome, action.actor)
         outcome.case_id = case.id
         kind = action.kind
@@ -160,7 +162,7 @@ class Engine(Links, Incidents):
             await self._assign(ctx, case, await self._staff_key(uow, action.value))
         elif kind is ActionKind.PRIORITY:
             if action.value not in PRIORITIES:
-                raise ActionRejected("priority must be P1, P2, P3 or P4")
+                raise ActionRejected("priority must be P1, P2, P3 or P4", "refuse_priority")
             await self._set_priority(ctx, case, action.value)
         elif kind is ActionKind.STATUS:
             await self._act_status(ctx, case, action.value)
@@ -168,7 +170,7 @@ class Engine(Links, Incidents):
             await self._act_note(ctx, case, action)
         elif kind is ActionKind.FOLLOWUP:
             if action.due_in is None or not action.value.strip():
-                raise ActionRejected("a follow-up needs a due time and text")
+                raise ActionRejected("a follow-up needs a due time and text", "refuse_followup")
             # the owner gets reminders with internal text: never a customer or a stranger
             owner = await self._staff_key(uow, action.owner) if action.owner else None
             await self._add_followup(
@@ -183,17 +185,21 @@ class Engine(Links, Incidents):
         elif kind is ActionKind.MERGE:
             into = await self._follow_merge(uow, action.into) if action.into else None
             if into is None:
-                raise ActionRejected(f"no case #{action.into}" if action.into else "merge into?")
+                raise ActionRejected(
+                    f"no case #{action.into}" if action.into else "merge into?",
+                    "refuse_no_case" if action.into else "refuse_merge_into",
+                    id=action.into,
+                )
             await self._merge(ctx, case, into)
         elif kind is ActionKind.LINK:
             try:
                 ref = parse_issue_url(action.value)
             except ValueError as e:
-                raise ActionRejected(f"url: {e}") from None
+                raise ActionRejected(f"url: {e}", "refuse_url") from None
             await self._link(ctx, case, ref.tracker, ref.key, ref.url)
         elif kind is ActionKind.UNLINK:
             if not action.value:
-                raise ActionRejected("unlink needs the issue's URL or key")
+                raise ActionRejected("unlink needs the issue's URL or key", "refuse_unlink")
             await self._unlink(ctx, case, action.value)
         elif kind is ActionKind.SEND_DRAFT:
             await self._send_draft(ctx, case)
@@ -213,10 +219,12 @@ class Engine(Links, Incidents):
         if case is None:
             case = await uow.case(action.case_id)
         if case is None or case.id != action.case_id:
-            raise ActionRejected(f"no case #{action.case_id}")
+            raise ActionRejected(f"no case #{action.case_id}", "refuse_no_case", id=action.case_id)
         chat = await uow.chat_by_id(case.chat_id)
         if chat is None:
-            raise ActionRejected(f"case #{action.case_id} has no chat")
+            raise ActionRejected(
+                f"case #{action.case_id} has no chat", "refuse_no_chat", id=action.case_id
+            )
         # casebot is no person: the event has no actor, and the lead's rights let the
         # status path do what the timer decided
         ctx = self._offline_ctx(uow, chat, case, action.at, Role.LEAD, outcome)
@@ -280,12 +288,12 @@ class Engine(Links, Incidents):
             found = await uow.find_person("", key.removeprefix("@")) if key else None
         person = self._on_team(found)
         if person is None:
-            raise ActionRejected(f"{key!r} is not on the team")
+            raise ActionRejected(f"{key!r} is not on the team", "refuse_not_on_team", who=key)
         return person.key
 
     async def _act_note(self, ctx: Ctx, case: CaseRecord, action: StaffAction) -> None:
         if not action.value.strip():
-            raise ActionRejected("a note needs text")
+            raise ActionRejected("a note needs text", "refuse_note")
         note = await self._add_staff_message(ctx, case, action.value, internal=True)
         await ctx.uow.add_event(
             self._id(case), "note", ctx.now, action.actor.key, {"text": action.value, "via": "web"}
@@ -321,7 +329,7 @@ class Engine(Links, Incidents):
         thread, replying to the case's first message, and it counts as the staff reply
         it is (first response, waiting on the customer) exactly as one made in chat."""
         if not text.strip():
-            raise ActionRejected("a reply needs text")
+            raise ActionRejected("a reply needs text", "refuse_reply")
         if not case.status.is_active:
             await self._refuse(
                 ctx,
@@ -366,7 +374,12 @@ class Engine(Links, Incidents):
         every = await ctx.uow.followups(self._id(case), pending_only=False)
         found = [f for f in every if f.id == wanted]
         if not found:
-            raise ActionRejected(f"case #{case.id} has no follow-up {wanted}")
+            raise ActionRejected(
+                f"case #{case.id} has no follow-up {wanted}",
+                "refuse_no_followup",
+                id=case.id,
+                followup=wanted,
+            )
         if found[0].done_at is not None:
             await self._refuse(ctx, "followup_already_done", ref=case.ref, id=wanted)
         await self._finish_followups(ctx, case, found)
@@ -378,10 +391,19 @@ class Engine(Links, Incidents):
             None,
         )
         if moved is None:
-            raise ActionRejected(f"case #{case.id} has no message {action.target}")
+            raise ActionRejected(
+                f"case #{case.id} has no message {action.target}",
+                "refuse_no_message",
+                id=case.id,
+                number=action.target,
+            )
         target = await self._follow_merge(ctx.uow, action.into) if action.into else None
         if target is None:
-            raise ActionRejected(f"no case #{action.into}" if action.into else "move to?")
+            raise ActionRejected(
+                f"no case #{action.into}" if action.into else "move to?",
+                "refuse_no_case" if action.into else "refuse_move_to",
+                id=action.into,
+            )
         if target.chat_id != case.chat_id:
             # a message never leaves its chat: customers see only their own chat's cases
             await self._refuse(ctx, "move_other_chat", ref=target.ref)
@@ -391,11 +413,13 @@ class Engine(Links, Incidents):
         try:
             status = Status(value)
         except ValueError:
-            raise ActionRejected(f"unknown status {value!r}") from None
+            raise ActionRejected(
+                f"unknown status {value!r}", "refuse_status", status=value
+            ) from None
         if status is Status.RESOLVED:
             await self._resolve(ctx, case)
         elif status is Status.NEW:
-            raise ActionRejected("a case cannot go back to new")
+            raise ActionRejected("a case cannot go back to new", "refuse_back_to_new")
         elif status is Status.WAITING_ON_ISSUE:
             await self._wait_on_issue(ctx, case)
         elif status is case.status:
@@ -407,6 +431,16 @@ class Engine(Links, Incidents):
             )
         elif status in (Status.ON_HOLD, Status.WAITING) and not case.status.is_active:
             # as /hold in chat: a resolved case is reopened first, never parked silently
-            raise ActionConflict(f"case #{case.id} is {case.status.value}; reopen it first")
+            raise ActionConflict(
+                f"case #{case.id} is {case.status.value}; reopen it first",
+                "refuse_reopen_first",
+                id=case.id,
+            )
+        elif (
+            status is Status.CLOSED
+            and case.status.is_active
+            and await self._fields_missing(ctx, case)
+        ):
+            return
         else:
             await self._set_status(ctx, case, status, reason="web")

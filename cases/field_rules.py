@@ -6,6 +6,7 @@ Standard library and `cases` only; `bot.config` builds these from the file.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -48,15 +49,19 @@ def check_value(
     kind: str, value: str, choices: Sequence[str] = (), pattern: str | None = None
 ) -> str | None:
     """The value as stored (a choice in its declared spelling), or None when it does
-    not fit the rule."""
+    not fit the rule. A checked value is compared in its NFKC form, so that a Chinese
+    keyboard's full-width `ＩＮＶ－４２` is the `INV-42` it looks like, and stored so."""
     value = " ".join(value.split())
     if not value or len(value) > MAX_VALUE:
         return None
+    if choices or kind == "number" or pattern is not None:
+        value = plain(value)
     if choices:
         lowered = value.casefold()
         found = [c for c in choices if c.casefold() == lowered]
-        if not found and value.isdigit() and 1 <= int(value) <= len(choices):
-            found = [choices[int(value) - 1]]  # a numbered choice answered by number
+        position = parse_number(value)
+        if not found and position is not None and 1 <= position <= len(choices):
+            found = [choices[position - 1]]  # a numbered choice answered by number
         return found[0] if found else None
     if kind == "number":
         try:
@@ -67,6 +72,11 @@ def check_value(
     if pattern is not None:
         return value if re.fullmatch(pattern, value) else None
     return value
+
+
+def plain(text: str) -> str:
+    """Full-width letters, digits and signs as their ASCII selves."""
+    return unicodedata.normalize("NFKC", text)
 
 
 @dataclass(frozen=True)
@@ -117,9 +127,9 @@ class IntakeRules:
 
 def by_keywords(categories: Sequence[Category], text: str) -> Category | None:
     """The first category (in config order) one of whose keywords the text holds."""
-    lowered = text.casefold()
+    lowered = plain(text).casefold()
     for category in categories:
-        if any(k.casefold() in lowered for k in category.keywords):
+        if any(plain(k).casefold() in lowered for k in category.keywords):
             return category
     return None
 
@@ -127,7 +137,7 @@ def by_keywords(categories: Sequence[Category], text: str) -> Category | None:
 def by_answer(categories: Sequence[Category], answer: str) -> Category | None:
     """The category a customer's answer names: its number in the list, its name or
     label, or failing those one of its keywords."""
-    answer = " ".join(answer.split()).casefold()
+    answer = " ".join(plain(answer).split()).casefold()
     number = parse_number(answer) if answer.isdigit() else None
     if number is not None and 1 <= number <= len(categories):
         return categories[number - 1]

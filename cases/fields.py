@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cases.commands import Command
 from cases.context import ActionRejected, Ctx
-from cases.field_rules import MAX_VALUE, NAME, check_value, missing_required
+from cases.field_rules import MAX_VALUE, NAME, check_value, missing_required, plain
 from cases.intake_questions import IntakeQuestions
 from cases.model import StaffAction
 from cases.records import CaseRecord, MessageRecord
@@ -23,12 +23,13 @@ TAG = re.compile(r"[^\s,#][^\s,]{0,49}")
 
 
 def normal_tag(raw: str) -> str | None:
-    tag = raw.strip().removeprefix("#").lower()
+    tag = plain(raw).strip().removeprefix("#").lower()
     return tag if TAG.fullmatch(tag) else None
 
 
 def split_tags(raw: str) -> list[str]:
-    return [t for t in re.split(r"[\s,]+", raw) if t]
+    # a Chinese keyboard's ， and 、 separate as , does
+    return [t for t in re.split(r"[\s,，、]+", raw) if t]
 
 
 class CaseFields(IntakeQuestions):
@@ -92,15 +93,17 @@ class CaseFields(IntakeQuestions):
         return True
 
     async def _cmd_field(self, ctx: Ctx, command: Command, message: MessageRecord) -> None:
-        name, _, value = command.args_without_ref.partition(" ")
-        name = name.strip().lower()
+        # any space ends the name: a Chinese keyboard's is U+3000
+        parts = command.args_without_ref.split(maxsplit=1)
+        name = plain(parts[0]).lower() if parts else ""
+        value = parts[1] if len(parts) > 1 else ""
         if not NAME.fullmatch(name):
             await self._reply(ctx, "usage_field")
             return
         case = await self._target_case(ctx, command)
         if case is None:
             return
-        stored = await self._checked_field(ctx, name, value)
+        stored = await self._checked_field(ctx, case, name, value)
         if stored is None:
             return
         if not await self._set_field(ctx, case, name, stored, via="chat"):
@@ -110,11 +113,13 @@ class CaseFields(IntakeQuestions):
         else:
             await self._staff_notice(ctx, "field_cleared", ref=case.ref, field=name)
 
-    async def _checked_field(self, ctx: Ctx, name: str, value: str) -> str | None:
+    async def _checked_field(
+        self, ctx: Ctx, case: CaseRecord, name: str, value: str
+    ) -> str | None:
         """The value to store ("" clears the field), or None after saying why it does
         not fit (from the web: ActionRejected)."""
         value = value.strip()
-        spec = self._field_spec(name)
+        spec = self._field_spec(ctx, case, name)
         if not value or spec is None:
             return value[:MAX_VALUE]
         stored = check_value(spec.type, value, spec.choices, spec.pattern)
@@ -171,15 +176,19 @@ class CaseFields(IntakeQuestions):
         raw = split_tags(action.value)
         tags = [normal_tag(t) for t in raw]
         if None in tags:
-            raise ActionRejected("a tag is one word of up to 50 characters, without #")
+            raise ActionRejected(
+                "a tag is one word of up to 50 characters, without #", "refuse_tag"
+            )
         if not await self._set_tags(ctx, case, list(dict.fromkeys(t for t in tags if t)), "web"):
             await self._refuse(ctx, "tags_unchanged", ref=case.ref)
 
     async def _act_field(self, ctx: Ctx, case: CaseRecord, action: StaffAction) -> None:
         name = (action.field or "").strip().lower()
         if not NAME.fullmatch(name):
-            raise ActionRejected("field: a name of lowercase letters, digits, _ . -")
-        stored = await self._checked_field(ctx, name, action.value)
+            raise ActionRejected(
+                "field: a name of lowercase letters, digits, _ . -", "refuse_field_name"
+            )
+        stored = await self._checked_field(ctx, case, name, action.value)
         assert stored is not None  # quiet: a bad value raised
         if not await self._set_field(ctx, case, name, stored, via="web"):
             await self._refuse(ctx, "field_unchanged", ref=case.ref, field=name)

@@ -137,10 +137,10 @@ class Incidents(Effects):
         text = action.text.strip()
         actor = action.actor.key
         if len(text) > (MAX_TITLE if action.step is IncidentStep.START else MAX_TEXT):
-            raise ActionRejected("the text is too long")
+            raise ActionRejected("the text is too long", "refuse_incident_long")
         if action.step is IncidentStep.START:
             if not text:
-                raise ActionRejected("an incident needs a title")
+                raise ActionRejected("an incident needs a title", "refuse_incident_title")
             accounts = list(await uow.accounts_in_scope(action.scope))
             if action.scope.accounts:
                 found = {a.name.casefold() for a in accounts}
@@ -153,7 +153,7 @@ class Incidents(Effects):
         else:
             incident = await self._open_incident(uow, action.incident_id)
             if action.step is IncidentStep.UPDATE and not text:
-                raise ActionRejected("an update needs text")
+                raise ActionRejected("an update needs text", "refuse_incident_text")
             if action.step is IncidentStep.RESOLVE:
                 incident = await uow.resolve_incident(incident, action.at, actor)
         update_id = await uow.add_incident_update(incident.id, action.step, text, action.at, actor)
@@ -188,22 +188,24 @@ class Incidents(Effects):
         return IncidentOutcome(incident, update_id, len(chats), accounts_told)
 
     async def _open_incident(self, uow: UnitOfWork, wanted: int | None) -> IncidentRecord:
-        if wanted is not None:
-            incident = await uow.incident(wanted)
-            if incident is None:
-                raise ActionRejected(f"no incident INC-{wanted}")
-            if not incident.is_open:
-                raise ActionRejected(f"{incident.ref} is resolved already")
-            return incident
-        open_now = list(await uow.open_incidents())
-        if not open_now:
-            raise ActionRejected("no incident is open")
-        if len(open_now) > 1:
-            refs = ", ".join(i.ref for i in open_now)
-            raise ActionRejected(f"several incidents are open ({refs}): name one")
-        found = await uow.incident(open_now[0].id)  # again, locked
-        assert found is not None
-        return found
+        if wanted is None:
+            open_now = list(await uow.open_incidents())
+            if not open_now:
+                raise ActionRejected("no incident is open", "refuse_incident_none")
+            if len(open_now) > 1:
+                refs = ", ".join(i.ref for i in open_now)
+                raise ActionRejected(f"several incidents are open ({refs}): name one")
+            wanted = open_now[0].id
+        # read again under the row lock: another step (another process) may have
+        # resolved it since the unlocked look above
+        incident = await uow.incident(wanted)
+        if incident is None:
+            raise ActionRejected(f"no incident INC-{wanted}")
+        if not incident.is_open:
+            raise ActionRejected(
+                f"{incident.ref} is resolved already", "refuse_incident_resolved", ref=incident.ref
+            )
+        return incident
 
     def _incident_text(
         self, step: IncidentStep, incident: IncidentRecord, text: str, locale: str

@@ -40,6 +40,7 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
         [Ctx, CaseRecord, MessageRecord, list[MessageRecord]], Awaitable[None]
     ]
     _questions_after: Callable[[Ctx, CaseRecord], Awaitable[None]]
+    _questions_edited: Callable[[Ctx, CaseRecord, MessageRecord], Awaitable[None]]
 
     # -------------------------------------------------------------- messages
 
@@ -240,6 +241,10 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
                 ctx.actor_key,
                 {"message": message.platform_message_id},
             )
+            case = await self._follow_merge(ctx.uow, message.case_id)
+            if case is not None and case.questions:
+                message.text = ev.text
+                await self._questions_edited(ctx, case, message)
 
     async def _delete(self, ctx: Ctx) -> None:
         """A message deleted in chat stays in the record (the case's history must not

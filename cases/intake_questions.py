@@ -16,7 +16,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cases.commands import parse_number
 from cases.context import Ctx
-from cases.field_rules import Category, FieldSpec, Question, by_answer, by_keywords, check_value
+from cases.field_rules import (
+    Category,
+    FieldSpec,
+    Question,
+    by_answer,
+    by_keywords,
+    check_value,
+    plain,
+)
 from cases.intake import Intake
 from cases.model import Button, ChatKind, MessageRole, Outbound, OutboundKind
 from cases.records import CaseRecord, MessageRecord
@@ -35,8 +43,18 @@ class IntakeQuestions(Intake):
     _set_field: Callable[[Ctx, CaseRecord, str, str, str], Awaitable[bool]]
     _field_hint: Callable[[str, str, Sequence[str]], str]
 
-    def _field_spec(self, name: str) -> FieldSpec | None:
-        return next((s for s in self.settings.fields if s.name == name), None)
+    def _field_spec(self, ctx: Ctx, case: CaseRecord, name: str) -> FieldSpec | None:
+        """The declaration of `name` that holds for this case: one made for another
+        account or category leaves the field free text here."""
+        account = self._account(ctx, case)
+        return next(
+            (
+                s
+                for s in self.settings.fields
+                if s.name == name and s.applies(account.name if account else None, case.category)
+            ),
+            None,
+        )
 
     def _categories(self, ctx: Ctx, case: CaseRecord) -> list[Category]:
         account = self._account(ctx, case)
@@ -102,7 +120,7 @@ class IntakeQuestions(Intake):
             "intake_question", locale, ref=case.ref, question=question.text(locale)
         )
         if hint:
-            why = question.hint_text(locale) or self._question_hint(locale, question)
+            why = question.hint_text(locale) or self._question_hint(ctx, case, question)
             text = self.texts.render("intake_bad_answer", locale, hint=why) + "\n" + text
         rows: list[tuple[Button, ...]] = []
         if question.choices:
@@ -123,8 +141,9 @@ class IntakeQuestions(Intake):
             return ()
         return (Button(self.texts.render("button_skip", ctx.chat.locale), f"qskip:{case.id}"),)
 
-    def _question_hint(self, locale: str, question: Question) -> str:
-        spec = self._field_spec(question.field)
+    def _question_hint(self, ctx: Ctx, case: CaseRecord, question: Question) -> str:
+        locale = ctx.chat.locale
+        spec = self._field_spec(ctx, case, question.field)
         if question.choices or question.pattern or spec is None:
             return self._field_hint(locale, "pattern", question.choices)
         return self._field_hint(locale, spec.type, spec.choices)
@@ -145,8 +164,18 @@ class IntakeQuestions(Intake):
                 buttons=tuple(row for row in buttons if row),
                 case_id=case.id,
                 purpose="intake_question",
+                extra=self._topic_to_come(ctx, case),
             ),
         )
+
+    def _topic_to_come(self, ctx: Ctx, case: CaseRecord) -> dict[str, str]:
+        """A case opening in a `topics = "per_case"` chat has no topic yet: its first
+        question is queued after the topic's creation, and the dispatcher sends it into
+        the topic it has made by then (`storage.outbox.case_thread`)."""
+        account = self._account(ctx, case)
+        if case.thread is None and account is not None and account.topics == "per_case":
+            return {"case_thread": "1"}
+        return {}
 
     async def _questions_after(self, ctx: Ctx, case: CaseRecord) -> None:
         """After a message joined the case: staff speaking ends the questions; a
@@ -158,10 +187,32 @@ class IntakeQuestions(Intake):
             return
         if ctx.message.role is not MessageRole.CUSTOMER:
             return
-        await self._take_answer(ctx, case, ctx.message.text)
+        await self._take_answer(ctx, case, ctx.message.text, ctx.message.platform_message_id)
 
-    async def _take_answer(self, ctx: Ctx, case: CaseRecord, answer: str) -> None:
-        if answer.strip().casefold() in SKIP_WORDS:
+    async def _questions_edited(self, ctx: Ctx, case: CaseRecord, message: MessageRecord) -> None:
+        """A customer who corrects an answer by editing it: the edit of a refused one
+        answers the question again; the edit of a taken one, if it still fits, sets
+        its field anew."""
+        said = message.platform_message_id
+        if said is None or message.role is not MessageRole.CUSTOMER:
+            return
+        if case.questions.get("state") in ASKING and said == case.questions.get("refused"):
+            await self._take_answer(ctx, case, message.text, said)
+            return
+        field = (case.questions.get("answers") or {}).get(said)
+        category = self._category_of(ctx, case)
+        question = next(
+            (q for q in (category.questions if category else ()) if q.field == field), None
+        )
+        if question is not None:
+            stored = self._checked_answer(ctx, case, question, message.text)
+            if stored is not None:
+                await self._set_field(ctx, case, question.field, stored, "intake")
+
+    async def _take_answer(
+        self, ctx: Ctx, case: CaseRecord, answer: str, said: str | None
+    ) -> None:
+        if plain(answer).strip().casefold() in SKIP_WORDS:
             await self._skip_questions(ctx, case)
             return
         categories = self._categories(ctx, case)
@@ -169,7 +220,7 @@ class IntakeQuestions(Intake):
             category = by_answer(categories, answer)
             if category is not None:
                 await self._enter_category(ctx, case, category, by="answer")
-            elif await self._bad_answer(ctx, case):
+            elif await self._bad_answer(ctx, case, said):
                 await self._ask_category(ctx, case, categories, hint=True)
             return
         category = self._category_of(ctx, case)
@@ -178,26 +229,32 @@ class IntakeQuestions(Intake):
             await self._stop_questions(ctx, case, "done", {"reason": "no_questions"})
             return
         question = category.questions[number]
-        stored = self._checked_answer(question, answer)
+        stored = self._checked_answer(ctx, case, question, answer)
         if stored is None:
-            if await self._bad_answer(ctx, case):
+            if await self._bad_answer(ctx, case, said):
                 await self._ask(ctx, case, category, hint=True)
             else:
                 await self._next_question(ctx, case, category)
             return
+        if said is not None:
+            answers = {**(case.questions.get("answers") or {}), said: question.field}
+            case.questions = {**case.questions, "answers": answers}
         await self._set_field(ctx, case, question.field, stored, "intake")
         await self._next_question(ctx, case, category)
 
-    def _checked_answer(self, question: Question, answer: str) -> str | None:
-        spec = self._field_spec(question.field)
+    def _checked_answer(
+        self, ctx: Ctx, case: CaseRecord, question: Question, answer: str
+    ) -> str | None:
+        spec = self._field_spec(ctx, case, question.field)
         if question.choices or question.pattern or spec is None:
             return check_value("text", answer, question.choices, question.pattern)
         return check_value(spec.type, answer, spec.choices, spec.pattern)
 
-    async def _bad_answer(self, ctx: Ctx, case: CaseRecord) -> bool:
-        """Count a bad answer; True while the question may be asked again."""
+    async def _bad_answer(self, ctx: Ctx, case: CaseRecord, said: str | None) -> bool:
+        """Count a bad answer (`said`: its message, which an edit may correct); True
+        while the question may be asked again."""
         tries = int(case.questions.get("tries", 0)) + 1
-        case.questions = {**case.questions, "tries": tries}
+        case.questions = {**case.questions, "tries": tries, "refused": said}
         if tries < MAX_TRIES:
             await ctx.uow.save_case(case)
             return True
@@ -217,7 +274,8 @@ class IntakeQuestions(Intake):
                 case=case,
             )
             return
-        case.questions = {"state": "asking", "next": number, "tries": 0}
+        answers = case.questions.get("answers") or {}
+        case.questions = {"state": "asking", "next": number, "tries": 0, "answers": answers}
         await ctx.uow.save_case(case)
         await self._ask(ctx, case, category, hint=False)
 
@@ -239,6 +297,15 @@ class IntakeQuestions(Intake):
         case.questions = {**case.questions, "state": state}
         await ctx.uow.add_event(self._id(case), f"intake_{state}", ctx.now, ctx.actor_key, data)
         await ctx.uow.save_case(case)
+
+    async def _end_questions(self, ctx: Ctx, case: CaseRecord, status: str) -> None:
+        """A case resolved, closed or merged mid-intake asks no more: a later line (or
+        the reopening one) is no answer to a question put before."""
+        if case.questions.get("state") in ASKING:
+            case.questions = {**case.questions, "state": "stopped"}
+            await ctx.uow.add_event(
+                self._id(case), "intake_stopped", ctx.now, ctx.actor_key, {"reason": status}
+            )
 
     async def _intake_button(
         self, ctx: Ctx, case: CaseRecord, action: str, parts: list[str]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 TRACKERS = ("github", "gitlab", "jira", "linear")
 OPEN = "open"
 CLOSED = "closed"
+KEY_MAX = 300  # storage's column: a longer GitHub/GitLab path names no issue we keep
 
 _GITHUB = re.compile(r"^/([\w.-]+)/([\w.-]+)/(issues|pull)/([0-9]{1,12})/?$")
 _GITLAB = re.compile(r"^/((?:[\w.-]+/)+[\w.-]+)/-/(issues|merge_requests)/([0-9]{1,12})/?$")
@@ -35,9 +36,19 @@ class IssueRef:
 def parse_issue_url(text: str) -> IssueRef:
     """The issue a URL names; ValueError when it names none of the four trackers'.
 
+    GitHub and GitLab names are case-insensitive (their webhooks spell them as the
+    project does, a pasted URL as the person typed it), so their keys are lower case.
+
     GitHub: `github.com/o/r/issues/N` and `/pull/N` (a pull request closes as an issue
     does); GitLab (any host): `/group/project/-/issues/N`; Jira (any host):
     `/browse/KEY-N`; Linear: `linear.app/team/issue/KEY-N/slug`."""
+    ref = _parse_issue_url(text)
+    if len(ref.key) > KEY_MAX:
+        raise ValueError(f"issue key longer than {KEY_MAX} characters")
+    return ref
+
+
+def _parse_issue_url(text: str) -> IssueRef:
     url = text.strip().strip("<>")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -47,7 +58,7 @@ def parse_issue_url(text: str) -> IssueRef:
         match = _GITHUB.match(path)
         if match:
             owner, repo, _, number = match.groups()
-            return IssueRef("github", f"{owner}/{repo}#{number}", url)
+            return IssueRef("github", f"{owner}/{repo}#{number}".lower(), url)
     if host == "linear.app":
         match = _LINEAR.match(path)
         if match:
@@ -56,7 +67,7 @@ def parse_issue_url(text: str) -> IssueRef:
     if match:
         project, kind, number = match.groups()
         mark = "!" if kind == "merge_requests" else "#"
-        return IssueRef("gitlab", f"{project}{mark}{number}", url)
+        return IssueRef("gitlab", f"{project}{mark}{number}".lower(), url)
     match = _JIRA.match(path)
     if match:
         return IssueRef("jira", match.group(1), url)

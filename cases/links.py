@@ -239,7 +239,7 @@ class Links(Buttons):
         state acts; the same word heard twice (both ways, or a redelivery) does nothing
         more. A close reaches every linked case at once."""
         outcome = Outcome()
-        issue = await uow.issue(update.tracker, update.key)
+        issue = await uow.issue(update.tracker, update.key, lock=True)
         if issue is None:
             outcome.ignored = "issue not linked"
             return outcome
@@ -271,6 +271,10 @@ class Links(Buttons):
             if issue.state == CLOSED:
                 await self._issue_closed(ctx, case, issue, link)
             else:
+                if link.draft and link.draft_sent_at is None:
+                    # it says "fixed": once the issue is open again it must not go out
+                    link.draft = link.drafted_at = None
+                    await uow.save_issue_link(link)
                 await self._staff_post(
                     ctx, "issue_reopened_notice", case, issue=issue.label, ref=case.ref
                 )

@@ -131,7 +131,9 @@ class UnitOfWork(IncidentPort, Protocol):
 
     # ---------------------------------------------------------- issue links
 
-    async def issue(self, tracker: str, key: str) -> IssueRecord | None: ...
+    async def issue(self, tracker: str, key: str, lock: bool = False) -> IssueRecord | None:
+        """The stored issue; `lock`: held until commit, so one change of state acts once."""
+        ...
 
     async def save_issue(self, issue: IssueRecord) -> IssueRecord:
         """Insert the issue, or update the stored one of that tracker and key; returns

@@ -4,8 +4,10 @@ issues that active cases link to, and hands what it says to the engine.
 Imports `cases`, `storage` and the standard library; the tracker clients come in as
 a `fetch` callable (from `adapters.trackers`, wired by `bot`). Each issue is asked at
 most once per its tracker's `poll_interval` (its `checked_at`, in the database, so
-a restart or a second process does not ask again at once). A tracker that does not
-answer is asked again at the next interval. Time is the `now` given to `tick`.
+a restart or a second process does not ask again at once). An issue its tracker
+does not answer about is asked again at the next interval; a tracker that is down
+(no answer, 5xx, 429) is asked about no more issues in that tick. Time is the `now`
+given to `tick`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from cases.engine import Engine
 from cases.issues import IssueRecord, IssueUpdate
-from storage.issues import issues_to_poll
+from storage.issues import issues_to_poll, mark_checked
 from storage.uow import Caches, SqlUnitOfWork
 
 if TYPE_CHECKING:
@@ -64,15 +66,20 @@ class IssuePoller:
                     update = await self.fetch(issue, now)
                 except Exception as exc:
                     log.warning("issue poll: %s", exc)
-                    update = None
+                    await self._checked(issue, now)
+                    if getattr(exc, "down", False):
+                        # the others keep their checked_at, so they come first at the
+                        # next tick: a tracker that hangs costs one timeout a tick
+                        break
+                    continue
                 async with self.sessions() as session, session.begin():
-                    uow = SqlUnitOfWork(session, self.caches)
-                    if update is None:
-                        stored = await uow.issue(issue.tracker, issue.key)
-                        if stored is not None:
-                            stored.checked_at = now
-                            await uow.save_issue(stored)
-                        continue
-                    outcome = await self.engine.issue_update(uow, update)
+                    outcome = await self.engine.issue_update(
+                        SqlUnitOfWork(session, self.caches), update
+                    )
                     changed += outcome.ignored is None
         return changed
+
+    async def _checked(self, issue: IssueRecord, now: datetime) -> None:
+        """Asked and not told: asked again at the next interval, not at the next tick."""
+        async with self.sessions() as session, session.begin():
+            await mark_checked(session, issue.tracker, issue.key, now)

@@ -8,10 +8,11 @@ week, even with two `casebot run` processes or a job that fires twice.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from cases import dates
 from cases.durations import format_duration
 from cases.escalation import account_manager
 from cases.model import Outbound, OutboundKind
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
     from storage.db import Sessions
 
 
+def _day(iso: str, locale: str) -> str:
+    """A stored ISO day or time as the reader's day: "2026-03-02", or "3月2日" in Chinese
+    (a chat text names no year, as `cases.views` does)."""
+    on = date.fromisoformat(iso[:10])
+    return dates.day(on, locale, today=on)
+
+
+def _day_time(iso: str, locale: str) -> str:
+    """A stored ISO time (UTC) as "2026-03-02 09:00", or "3月2日 09:00" in Chinese."""
+    at = datetime.fromisoformat(iso[:16])
+    return dates.day_time(at, locale, today=at.date())
+
+
 def _seconds(value: float | None, locale: str) -> str:
     if value is None:
         return "-"
@@ -36,7 +50,7 @@ def digest_text(texts: Texts, locale: str, data: dict[str, Any], day: str) -> st
     r = texts.render
     counts = ", ".join(f"{p} {n}" for p, n in data["by_priority"].items())
     lines = [
-        r("digest_title", locale, date=day, open=data["open"]),
+        r("digest_title", locale, date=_day(day, locale), open=data["open"]),
         r("digest_priorities", locale, counts=counts),
         r(
             "digest_counts",
@@ -115,9 +129,10 @@ def review_incident_lines(texts: Texts, locale: str, incidents: list[dict[str, A
                 locale,
                 id=i["id"],
                 title=i["title"],
-                start=(i["started_at"] or "")[:16].replace("T", " "),
-                end=(i["resolved_at"] or "")[:16].replace("T", " ")
-                or texts.render("incident_state_open", locale),
+                start=_day_time(i["started_at"], locale) if i["started_at"] else "",
+                end=_day_time(i["resolved_at"], locale)
+                if i["resolved_at"]
+                else texts.render("incident_state_open", locale),
                 cases=i["cases"],
             )
         )
@@ -133,8 +148,8 @@ def review_text(texts: Texts, locale: str, data: dict[str, Any]) -> str:
             "review_title",
             locale,
             account=data["account"],
-            since=data["since"][:10],
-            until=data["until"][:10],
+            since=_day(data["since"], locale),
+            until=_day(data["until"], locale),
         ),
         r(
             "review_counts",

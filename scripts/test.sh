@@ -12,9 +12,11 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
         || echo "could not install chromium; the browser test will be skipped outside CI" >&2
 fi
 
+# fontconfig too: the browser test asks `fc-list` whether a CJK font is there, and neither
+# chromium nor fonts-noto-cjk pulls that tool in on a bare image
 if ! fc-list :lang=zh-cn 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing Debian's fonts-noto-cjk for the Chinese browser test..." >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null) \
         || echo "could not install fonts-noto-cjk; the Chinese browser test will be skipped outside CI" >&2
 fi
 

@@ -263,6 +263,13 @@ async def _account_names(session: AsyncSession, incident_id: int) -> list[str]:
     return list(rows.scalars())
 
 
+async def incident_exists(session: AsyncSession, incident_id: int) -> bool:
+    """One primary-key read: what an API step checks first (the war room it answers
+    with grows with every group told)."""
+    found = await session.execute(select(IncidentRow.id).where(IncidentRow.id == incident_id))
+    return found.scalar_one_or_none() is not None
+
+
 async def war_room(session: AsyncSession, incident_id: int) -> dict[str, Any] | None:
     """An incident as its war room shows it: the affected accounts with their open
     cases, every update, and per group and update whether it was delivered and when."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.issues import CLOSED, IssueLink, IssueRecord
@@ -24,6 +25,12 @@ links_t = cast(Table, IssueLinkRow.__table__)
 deliveries_t = cast(Table, TrackerDelivery.__table__)
 _cases_t = cast(Table, CaseRow.__table__)
 ACTIVE = [s.value for s in Status if s.is_active]
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING."""
+    bind = session.get_bind()
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def issue_record(row: Any) -> IssueRecord:
@@ -55,12 +62,13 @@ def link_record(row: Any) -> IssueLink:
 class IssueStore:
     session: AsyncSession
 
-    async def issue(self, tracker: str, key: str) -> IssueRecord | None:
-        row = (
-            await self.session.execute(
-                select(issues_t).where(issues_t.c.tracker == tracker, issues_t.c.key == key)
-            )
-        ).first()
+    async def issue(self, tracker: str, key: str, lock: bool = False) -> IssueRecord | None:
+        query = select(issues_t).where(issues_t.c.tracker == tracker, issues_t.c.key == key)
+        if lock and self.session.get_bind().dialect.name == "postgresql":
+            # a webhook and a poll (or two processes) hearing one close at once: the
+            # second waits here, then reads the state the first stored, and acts not
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
         return issue_record(row) if row else None
 
     async def save_issue(self, issue: IssueRecord) -> IssueRecord:
@@ -74,10 +82,20 @@ class IssueStore:
             "checked_at": issue.checked_at,
         }
         if issue.id is None:
+            # another transaction (a second process, another chat) may add the same issue
+            # at this moment: theirs stands, and this one links to it
             result = await self.session.execute(
-                insert(issues_t).values(**values).returning(issues_t.c.id)
+                insert_for(self.session)(issues_t)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["tracker", "key"])
+                .returning(issues_t.c.id)
             )
-            issue.id = result.scalar_one()
+            found = result.scalar_one_or_none()
+            if found is None:
+                stored = await self.issue(issue.tracker, issue.key)
+                assert stored is not None
+                found = stored.id
+            issue.id = found
         else:
             await self.session.execute(
                 update(issues_t).where(issues_t.c.id == issue.id).values(**values)
@@ -188,6 +206,16 @@ async def issues_to_poll(
         .limit(limit)
     )
     return [issue_record(r) for r in rows.all()]
+
+
+async def mark_checked(session: AsyncSession, tracker: str, key: str, at: datetime) -> None:
+    """The poll asked about an issue and heard nothing; only `checked_at` is written, so
+    a state a webhook stored meanwhile stays."""
+    await session.execute(
+        update(issues_t)
+        .where(issues_t.c.tracker == tracker, issues_t.c.key == key)
+        .values(checked_at=at)
+    )
 
 
 async def issues_by_case(

@@ -10,6 +10,7 @@ crashed claimer's lease simply runs out.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,13 +66,16 @@ async def delivery_for(session: AsyncSession, row: OutboxRow) -> Delivery:
     if thread_of and not row.payload.get("thread"):
         # a triage message about a case, into its card's reply thread once it exists
         thread = await anchor_message(session, str(thread_of))
+    topic = await case_thread(session, row)
     direct = None
     person = row.payload.get("person")
     if row.kind == "dm" and person:
         direct = (
             await session.execute(select(Person.direct_chat).where(Person.key == str(person)))
         ).scalar_one_or_none()
-    return to_delivery(row, anchor, direct, thread)
+    delivery = to_delivery(row, anchor, direct, thread or topic)
+    # the case's first message is in the chat's main thread: no reply across threads
+    return replace(delivery, reply_to=None) if topic else delivery
 
 
 def to_delivery(
@@ -247,6 +251,17 @@ async def superseded(session: AsyncSession, row: OutboxRow) -> bool:
         )
     )
     return bool(newer.scalar_one())
+
+
+async def case_thread(session: AsyncSession, row: OutboxRow) -> str | None:
+    """The thread a row marked `extra.case_thread` goes to: its case's topic, which the
+    chat's earlier topic_create row (delivered first: one chat's rows go in order) has
+    recorded by now. None for any other row, or while the case has no topic."""
+    extra = row.payload.get("extra") or {}
+    if row.case_id is None or row.payload.get("thread") or not extra.get("case_thread"):
+        return None
+    query = select(CaseRow.thread).where(CaseRow.id == row.case_id)
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def anchor_message(session: AsyncSession, key: str) -> str | None:

@@ -30,7 +30,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +46,7 @@ from cases.records import (
 from storage.fastpath import FastStatement, raw_sqlite
 from storage.incidents import IncidentStore
 from storage.issues import IssueStore
+from storage.issues import insert_for as _insert_for
 from storage.knowledge import KnowledgeQueries
 from storage.models import (
     Account,
@@ -79,12 +79,6 @@ outbox_t = cast(Table, OutboxRow.__table__)
 people_t = cast(Table, Person.__table__)
 processed_t = cast(Table, ProcessedEvent.__table__)
 _CASE_FIELDS = [c.key for c in cases_t.columns]
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT DO NOTHING."""
-    bind = session.get_bind()
-    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
 class Caches:

@@ -47,7 +47,7 @@ def _number(fields: dict[str, str], name: str) -> int | None:
         return None
     number = parse_number(raw)
     if number is None:
-        raise ActionRejected(f"{name} must be a number")
+        raise ActionRejected(f"{name} must be a number", "refuse_number", name=name)
     return number
 
 
@@ -56,9 +56,11 @@ def _due_in(fields: dict[str, str]) -> timedelta:
     try:
         due_in = parse_duration(raw)
     except ValueError:
-        raise ActionRejected("due_in must be a duration such as 90m, 4h or 2d") from None
+        raise ActionRejected(
+            "due_in must be a duration such as 90m, 4h or 2d", "refuse_due_in"
+        ) from None
     if due_in <= timedelta(0):
-        raise ActionRejected("due_in must be positive")
+        raise ActionRejected("due_in must be positive", "refuse_due_in_positive")
     return due_in
 
 
@@ -74,11 +76,13 @@ def staff_action(
     try:
         action_kind = ActionKind(kind)
     except ValueError:
-        raise ActionRejected(f"unknown action {kind!r}") from None
+        raise ActionRejected(f"unknown action {kind!r}", "refuse_action", kind=kind) from None
     raw = fields.get(VALUE_FIELDS.get(action_kind, ""), "")
     value = raw.strip()
     if action_kind is ActionKind.REPLY and len(raw) > MAX_REPLY:
-        raise ActionRejected(f"text is longer than {MAX_REPLY} characters")
+        raise ActionRejected(
+            f"text is longer than {MAX_REPLY} characters", "refuse_too_long", max=MAX_REPLY
+        )
     target = into = None
     if action_kind is ActionKind.FOLLOWUP_DONE:
         target = _number(fields, "followup")

@@ -48,6 +48,7 @@ from web.render import (
     account_zone,
     page_translator,
     redirect_with_flash,
+    refusal,
     render,
     span,
 )
@@ -166,7 +167,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
             "priorities": ["P1", "P2", "P3", "P4"],
             "drafts": drafts,
             "similar": similar,
-            "field_rows": field_rows(app.engine.settings.fields, case, app.config.staff.locale),
+            "field_rows": field_rows(app.engine.settings.fields, case, t.locale),
         },
     )
 
@@ -187,7 +188,9 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         )
         await perform(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash(location, t("desk_not_done", reason=exc), "error") from None
+        raise redirect_with_flash(
+            location, t("desk_not_done", reason=refusal(exc, t)), "error"
+        ) from None
     raise redirect_with_flash(location, t("desk_done"))
 
 

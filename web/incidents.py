@@ -17,13 +17,13 @@ from cases.commands import parse_number
 from cases.context import ActionRejected
 from cases.incident_records import IncidentScope, IncidentStep
 from cases.incidents import IncidentAction, IncidentOutcome
-from storage.incidents import list_incidents, war_room
+from storage.incidents import incident_exists, list_incidents, war_room
 from storage.stats import accounts, person_role
 from storage.uow import SqlUnitOfWork
 from web.actions import actor_for
 from web.auth import require_staff
 from web.context import casebot
-from web.render import redirect_with_flash, render
+from web.render import page_translator, redirect_with_flash, refusal, render
 from web.security import json_error
 
 ACTOR_HEADER = "X-Casebot-Actor"
@@ -50,7 +50,7 @@ def scope_of(tier: str, names: list[str]) -> IncidentScope:
 def _incident_id(request: web.Request) -> int:
     number = parse_number(request.match_info["id"])
     if number is None:
-        raise web.HTTPNotFound(reason="No such incident")
+        raise web.HTTPNotFound(reason=page_translator(request)("desk_err_no_incident"))
     return number
 
 
@@ -94,12 +94,16 @@ async def start_form(request: web.Request) -> web.StreamResponse:
         str(form.get("title") or ""),
         scope,
     )
+    t = page_translator(request)
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash("/incidents", f"Not done: {exc}", "error") from None
+        raise redirect_with_flash(
+            "/incidents", t("desk_not_done", reason=refusal(exc, t)), "error"
+        ) from None
     raise redirect_with_flash(
-        f"/incidents/{done.incident.id}", f"{done.incident.ref} started: {done.groups} groups."
+        f"/incidents/{done.incident.id}",
+        t("desk_incident_started", ref=done.incident.ref, groups=done.groups),
     )
 
 
@@ -108,7 +112,7 @@ async def incident_page(request: web.Request) -> web.StreamResponse:
     async with casebot(request).sessions() as session:
         room = await war_room(session, _incident_id(request))
     if room is None:
-        raise web.HTTPNotFound(reason="No such incident")
+        raise web.HTTPNotFound(reason=page_translator(request)("desk_err_no_incident"))
     return render(request, "incident.html", {"incident": room})
 
 
@@ -118,12 +122,14 @@ async def step_form(request: web.Request) -> web.StreamResponse:
     incident_id = _incident_id(request)
     form = await request.post()
     location = f"/incidents/{incident_id}"
+    t = page_translator(request)
     try:
         step = IncidentStep(str(form.get("kind") or ""))
         if step is IncidentStep.START:
             raise ValueError
     except ValueError:
-        raise redirect_with_flash(location, "Not done: unknown step", "error") from None
+        reason = t("desk_incident_unknown_step")
+        raise redirect_with_flash(location, t("desk_not_done", reason=reason), "error") from None
     action = IncidentAction(
         step,
         actor_for(staff.person, staff.name),
@@ -131,11 +137,18 @@ async def step_form(request: web.Request) -> web.StreamResponse:
         str(form.get("text") or ""),
         incident_id=incident_id,
     )
+    async with app.sessions() as session:
+        if not await incident_exists(session, incident_id):
+            # no war room to come back to: say it on the list
+            reason = f"no incident INC-{incident_id}"
+            raise redirect_with_flash("/incidents", t("desk_not_done", reason=reason), "error")
     try:
         done = await run_step(app, action)
     except ActionRejected as exc:
-        raise redirect_with_flash(location, f"Not done: {exc}", "error") from None
-    raise redirect_with_flash(location, f"Queued for {done.groups} groups.")
+        raise redirect_with_flash(
+            location, t("desk_not_done", reason=refusal(exc, t)), "error"
+        ) from None
+    raise redirect_with_flash(location, t("desk_incident_queued", groups=done.groups))
 
 
 # ------------------------------------------------------------------ API
@@ -201,7 +214,7 @@ async def _api_step(
     )
     if incident_id is not None:
         async with app.sessions() as session:
-            if await war_room(session, incident_id) is None:
+            if not await incident_exists(session, incident_id):
                 return json_error(404, f"no incident {incident_id}")
     try:
         done = await run_step(app, action)

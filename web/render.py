@@ -99,6 +99,15 @@ class Translator:
         return str(self.texts.render(key, self.locale, **params))
 
 
+def refusal(exc: Exception, t: Translator) -> str:
+    """Why an action was refused, for a page: the engine's English message on an English
+    page, the same reason from the catalogue (`ActionRejected.key`) on any other."""
+    key = getattr(exc, "key", "")
+    if key and t.locale != "en":
+        return t(key, **getattr(exc, "params", {}))
+    return str(exc)
+
+
 def zone_named(name: str | None) -> ZoneInfo:
     """The config's zone names were checked at start; a missing one means UTC."""
     return ZoneInfo(name or "UTC")

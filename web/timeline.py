@@ -23,7 +23,7 @@ CATEGORY_BY = ("keywords", "button", "answer")
 # note as an event of that type
 DELIVERY_NOTES = (
     "split", "pinned", "pin_failed", "dm_fallback", "answer_expired", "topics_unavailable",
-    "no_topic", "pin_unavailable", "trimmed",
+    "no_topic", "pin_unavailable", "trimmed", "answered_in_callback",
 )  # fmt: skip
 STATES = tuple(s.value for s in Status)
 # the reasons the engine gives a status change that are no free text (`/resolve <note>`)

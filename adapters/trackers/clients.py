@@ -28,7 +28,18 @@ _LINEAR_QUERY = "query($id: String!) { issue(id: $id) { identifier title state {
 
 
 class TrackerError(Exception):
-    """The tracker did not say (refused, unreachable, or an answer we cannot read)."""
+    """The tracker did not say (refused, unreachable, or an answer we cannot read).
+
+    `down`: it did not answer, or answered 5xx/429, so asking it about other issues
+    now would only wait out more timeouts."""
+
+    def __init__(self, message: str, down: bool = False) -> None:
+        super().__init__(message)
+        self.down = down
+
+
+def _down_status(status: int) -> bool:
+    return status >= 500 or status == 429
 
 
 class TrackerClients:
@@ -64,14 +75,18 @@ class TrackerClients:
         base = self.config.base_url(issue.tracker)
         try:
             state, title = await getattr(self, f"_{issue.tracker}")(base, settings, issue)
-        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise TrackerError(f"{issue.tracker} {issue.key}: {exc!r}", down=True) from exc
+        except (aiohttp.ClientError, ValueError, KeyError, TypeError) as exc:
             raise TrackerError(f"{issue.tracker} {issue.key}: {exc!r}") from exc
         return IssueUpdate(issue.tracker, issue.key, state, now, title=title, via="poll")
 
     async def _get(self, url: str, headers: dict[str, str]) -> Any:
         async with self._http().get(url, headers=headers) as response:
             if response.status != 200:
-                raise TrackerError(f"GET {url}: HTTP {response.status}")
+                raise TrackerError(
+                    f"GET {url}: HTTP {response.status}", _down_status(response.status)
+                )
             return await response.json(content_type=None)
 
     async def _github(self, base: str, settings: Any, issue: IssueRecord) -> tuple[str, str]:
@@ -109,7 +124,9 @@ class TrackerClients:
         headers = {"Authorization": settings.token, "Content-Type": "application/json"}
         async with self._http().post(f"{base}/graphql", json=body, headers=headers) as response:
             if response.status != 200:
-                raise TrackerError(f"POST {base}/graphql: HTTP {response.status}")
+                raise TrackerError(
+                    f"POST {base}/graphql: HTTP {response.status}", _down_status(response.status)
+                )
             data = await response.json(content_type=None)
         found = (data.get("data") or {}).get("issue")
         if not found:

@@ -107,19 +107,29 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    # a signed body of an unexpected shape tells nothing; it must not be a 500 the
+    # tracker then redelivers for days
+    return value if isinstance(value, dict) else {}
+
+
 def read_updates(tracker: str, payload: dict[str, Any], now: datetime) -> list[IssueUpdate]:
     """The issue states a webhook body tells (none for events about anything else)."""
     if tracker == "github":
-        repo = _str((payload.get("repository") or {}).get("full_name"))
+        repo = _str(_dict(payload.get("repository")).get("full_name"))
         item = payload.get("issue") or payload.get("pull_request")
         if not repo or not isinstance(item, dict) or not isinstance(item.get("number"), int):
             return []
+        if not isinstance(item.get("state"), str):
+            return []
         state = CLOSED if item.get("state") == "closed" else OPEN
         return [
-            IssueUpdate(tracker, f"{repo}#{item['number']}", state, now, _str(item.get("title")))
+            IssueUpdate(
+                tracker, f"{repo}#{item['number']}".lower(), state, now, _str(item.get("title"))
+            )
         ]
     if tracker == "gitlab":
-        project = _str((payload.get("project") or {}).get("path_with_namespace"))
+        project = _str(_dict(payload.get("project")).get("path_with_namespace"))
         attrs = payload.get("object_attributes")
         kind = payload.get("object_kind")
         if not project or not isinstance(attrs, dict) or kind not in ("issue", "merge_request"):
@@ -128,14 +138,16 @@ def read_updates(tracker: str, payload: dict[str, Any], now: datetime) -> list[I
             return []
         mark = "!" if kind == "merge_request" else "#"
         state = CLOSED if attrs.get("state") in ("closed", "merged") else OPEN
-        key = f"{project}{mark}{attrs['iid']}"
+        key = f"{project}{mark}{attrs['iid']}".lower()
         return [IssueUpdate(tracker, key, state, now, _str(attrs.get("title")))]
     if tracker == "jira":
         issue = payload.get("issue")
         if not isinstance(issue, dict) or not _str(issue.get("key")):
             return []
-        fields = issue.get("fields") or {}
-        category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+        fields = _dict(issue.get("fields"))
+        category = _dict(_dict(fields.get("status")).get("statusCategory")).get("key")
+        if not isinstance(category, str):
+            return []  # a body that does not say the state changes none
         state = CLOSED if category == "done" else OPEN
         return [IssueUpdate(tracker, issue["key"], state, now, _str(fields.get("summary")))]
     if tracker == "linear":
@@ -145,7 +157,9 @@ def read_updates(tracker: str, payload: dict[str, Any], now: datetime) -> list[I
         identifier = _str(data.get("identifier"))
         if not identifier:
             return []
-        kind = (data.get("state") or {}).get("type")
+        kind = _dict(data.get("state")).get("type")
+        if not isinstance(kind, str) and payload.get("action") != "remove":
+            return []
         state = CLOSED if kind in LINEAR_CLOSED or payload.get("action") == "remove" else OPEN
         return [IssueUpdate(tracker, identifier.upper(), state, now, _str(data.get("title")))]
     return []

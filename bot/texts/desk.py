@@ -10,7 +10,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "desk_nav_accounts": {"en": "Accounts", "zh": "客户"},
     "desk_nav_search": {"en": "Search", "zh": "搜索"},
     "desk_nav_outbox": {"en": "Outbox", "zh": "发件箱"},
-    "desk_nav_incidents": {"en": "Incidents", "zh": "事件"},
+    "desk_nav_incidents": {"en": "Incidents", "zh": "故障"},
     "desk_sign_out": {"en": "Sign out", "zh": "退出登录"},
     "desk_sign_out_everywhere": {"en": "Sign out everywhere", "zh": "全部退出登录"},
     "desk_sign_out_everywhere_hint": {

@@ -88,12 +88,16 @@ TEXTS.update(
         "desk_field_new": {"en": "New field", "zh": "新字段"},
         "desk_field_name": {"en": "name", "zh": "名称"},
         "desk_save": {"en": "Save", "zh": "保存"},
-        "desk_labels": {"en": "Categories and tags", "zh": "类别与标签"},
+        "desk_labels": {"en": "Categories, tags and fields", "zh": "类别、标签与字段"},
         "desk_labels_none": {
-            "en": "No categories or tags on this period's cases.",
-            "zh": "本期工单没有类别或标签。",
+            "en": "No categories, tags or fields on this period's cases.",
+            "zh": "本期工单没有类别、标签或字段。",
         },
         "desk_labels_cases": {"en": "{name}: {count}", "zh": "{name}：{count}"},
+        "desk_labels_field": {
+            "en": "{name} filled: {count}",
+            "zh": "已填 {name}：{count}",
+        },
         "desk_ev_tagged": {"en": "{who} tagged the case {tags}", "zh": "{who} 添加了标签 {tags}"},
         "desk_ev_untagged": {"en": "{who} removed tags {tags}", "zh": "{who} 移除了标签 {tags}"},
         "desk_ev_field_set": {
@@ -126,8 +130,11 @@ TEXTS.update(
             "zh": "客户跳过了接单问题",
         },
         "desk_ev_intake_stopped": {
-            "en": "Intake questions stopped (staff answered, or no category was given)",
-            "zh": "接单问题已停止（工作人员已回复，或未选定类别）",
+            "en": (
+                "Intake questions stopped (staff answered, the case was resolved or"
+                " closed, or no category was given)"
+            ),
+            "zh": "接单问题已停止（工作人员已回复、工单已解决或关闭，或未选定类别）",
         },
     }
 )

@@ -212,6 +212,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Not pinned: this platform has no pins, so the board is posted and edited",
         "zh": "未置顶：该平台不支持置顶，看板改为发布并编辑",
     },
+    "desk_ev_answered_in_callback": {
+        "en": "Answered in the button press's own reply (the platform shows it to the presser)",
+        "zh": "已在按钮回调中直接答复（平台只向点击者显示）",
+    },
     "desk_ev_trimmed": {
         "en": "Longer than the platform takes: it went out trimmed (kept whole here)",
         "zh": "消息超出平台长度限制：发出时已截断（此处保留全文）",

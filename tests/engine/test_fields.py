@@ -88,3 +88,24 @@ async def test_resolve_refuses_until_required_fields_are_set(db_url: str) -> Non
         await h.say("evan", "/field instance i-1")
         await h.say("evan", "/resolve")
         assert (await h.case(1))["status"] == "resolved"
+
+
+async def test_a_field_declared_for_another_account_is_free_text_here(db_url: str) -> None:
+    # `seats` is a number for Globex only: Acme's desk may write what it likes there
+    async with Harness(db_url, fields=FIELDS) as h:
+        await open_case(h)
+        await h.say("evan", "/field seats about ten")
+        assert (await h.case(1))["fields"] == {"seats": "about ten"}
+        await h.say("evan", "/field seats #1 twelve or so", chat=TRIAGE)
+        assert (await h.case(1))["fields"] == {"seats": "twelve or so"}
+
+
+async def test_full_width_spaces_and_signs_from_a_chinese_keyboard(db_url: str) -> None:
+    async with Harness(db_url, fields=FIELDS) as h:
+        await open_case(h)
+        await h.say("evan", "/field instance\u3000i-7f3")
+        await h.say("evan", "/field ｒｅｇｉｏｎ ｃｎ－ｎｏｒｔｈ")
+        await h.say("evan", "/tag ＃vip，billing")
+        case = await h.case(1)
+        assert case["fields"] == {"instance": "i-7f3", "region": "cn-north"}
+        assert case["tags"] == ["vip", "billing"]

@@ -72,3 +72,24 @@ async def test_a_customer_full_width_command_is_a_command(db_url: str) -> None:
         await h.say("carol", "／ｎｅｗ 无法登录控制台", chat=GLOBEX)
         [case] = [await h.case(1)]
         assert case["title"] == "无法登录控制台"
+
+
+async def test_a_mention_typed_in_full_width_letters_names_the_person(db_url: str) -> None:
+    """A Chinese input method in full-width mode types the name as well as the mark:
+    "＠ｅｒｉｎ" is @erin, for /assign and for a follow-up's owner alike."""
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.sent()
+        await h.say("evan", "／ａｓｓｉｇｎ　＃１　＠ｅｒｉｎ")
+        assert (await h.case(1))["assignee"] == h.key("1002")
+        await h.say("evan", "／ｆｏｌｌｏｗｕｐ　２ｄ　＠ｅｖａｎ　回访客户")
+        [followup] = await followups(h)
+        assert followup.owner == h.key("1001") and followup.text == "回访客户"
+
+
+def test_mentions_after_chinese_text_and_in_full_width() -> None:
+    from cases.commands import mentions
+
+    assert mentions("请＠erin 看一下") == ["erin"]
+    assert mentions("请＠ｅｒｉｎ看一下") == ["erin"]
+    assert mentions("mail ann@example.com") == []

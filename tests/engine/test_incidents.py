@@ -4,10 +4,11 @@ put a banner on their boards, link new cases there, and refuse what makes no sen
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from cases.context import ActionRejected
 from cases.incident_records import IncidentScope, IncidentStep
@@ -233,3 +234,44 @@ async def test_incidents_appear_in_the_digest_and_the_review(db_url: str) -> Non
         assert "INC-1 Queue backlog" in review_text(h.texts, "zh", review)
         # Acme was not affected: its review says nothing of it
         assert other["incidents"] == [] and "INC-1" not in review_text(h.texts, "en", other)
+
+
+async def _blocked_on_a_lock(h: Harness) -> None:
+    """Until another transaction waits on a row lock (PostgreSQL); SQLite's writers
+    queue at BEGIN, so a moment is enough there."""
+    if not h.url.startswith("postgresql"):
+        await asyncio.sleep(0.2)
+        return
+    for _ in range(200):
+        async with h.sessions() as session:
+            waiting = await session.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            )
+            if waiting.scalar_one():
+                return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the second step never waited on the incident's lock")
+
+
+@pytest.mark.parametrize("step", [IncidentStep.RESOLVE, IncidentStep.UPDATE])
+async def test_a_step_racing_a_resolution_tells_nobody_after_it(
+    db_url: str, step: IncidentStep
+) -> None:
+    """Two staff (or two casebot processes on one PostgreSQL) at once: one resolves the
+    only open incident while the other's `/incident resolve` (or update) without a ref
+    is under way. The second waits on the incident's lock and is refused when it sees
+    the incident resolved: no group gets a second resolution or a late update."""
+    async with Harness(db_url) as h:
+        evan, erin = h.actor("evan"), h.actor("erin")
+        await web_step(h, IncidentAction(IncidentStep.START, evan, h.clock.now(), "Outage"))
+        async with h.sessions() as session, session.begin():
+            first = IncidentAction(IncidentStep.RESOLVE, evan, h.clock.now(), "Fixed")
+            await h.engine.incident(SqlUnitOfWork(session, h.ingestor.caches), first)
+            second = asyncio.create_task(
+                web_step(h, IncidentAction(step, erin, h.clock.now(), "Late word"))
+            )
+            await _blocked_on_a_lock(h)
+        with pytest.raises(ActionRejected, match="resolved already|no incident is open"):
+            await second
+        # the start and one resolution, two groups each
+        assert len(await rows(h, "incident")) == 4

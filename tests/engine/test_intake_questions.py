@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.engine.kit import events
-from tests.harness import ACME, GLOBEX, Harness
+from bot.dispatcher import Dispatcher
+from cases.delivery import Delivery, Receipt
+from cases.model import ActionKind, StaffAction
+from tests.engine.kit import act, events
+from tests.fakes.recording_adapter import RecordingAdapter
+from tests.harness import ACME, GLOBEX, TRIAGE, Harness, base_config
 
 pytestmark = pytest.mark.usefixtures("platform")
 
@@ -207,3 +211,113 @@ async def test_without_ask_category_an_unmatched_case_gets_no_questions(db_url: 
         await h.say("alice", "hello, something odd happened")
         assert await questions(h) == []
         assert (await h.case(1))["category"] is None
+
+
+async def test_full_width_answers_count_as_what_they_look_like(db_url: str) -> None:
+    # a Chinese keyboard types ＩＮＶ－４２ and ２; "²" is a digit to Python yet no number
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await h.say("alice", "ＩＮＶ－４２")
+        await h.say("alice", "²")
+        assert (await h.case(1))["fields"] == {"invoice": "INV-42", "payment": "transfer"}
+        await h.say("alice", "ｓｋｉｐ", chat=GLOBEX)
+        await h.say("alice", "ｓｋｉｐ", chat=GLOBEX)
+        assert events(await h.case(2), "intake_skipped")
+
+
+@pytest.mark.parametrize("how", ["resolve", "merge"])
+async def test_a_case_resolved_or_merged_mid_intake_asks_no_more(db_url: str, how: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        if how == "resolve":
+            await h.say("lena", "/resolve #1", chat=TRIAGE)
+        else:
+            await h.say("bob", "my server is down")
+            lena = h.actor("lena")
+            await act(h, StaffAction(ActionKind.MERGE, 1, lena, h.clock.now(), into=2))
+        await questions(h)
+        # the reopening line (or a line after the merge) is no answer to the old question
+        await h.say("alice", "INV-1 it is broken again")
+        if how == "resolve":
+            assert await questions(h) == []
+        assert (await h.case(1))["fields"] == {}
+        assert events(await h.case(1), "intake_stopped")[0]["data"] == {
+            "reason": "resolved" if how == "resolve" else "closed"
+        }
+        await h.press("alice", "qskip:1", chat=ACME)
+        assert not events(await h.case(1), "intake_skipped")
+
+
+class TopicMaker(RecordingAdapter):
+    """Telegram as the dispatcher meets it: a topic_create answers with the topic."""
+
+    async def deliver(self, delivery: Delivery) -> Receipt:
+        receipt = await super().deliver(delivery)
+        if delivery.kind == "topic_create":
+            return Receipt(message_id=receipt.message_id, thread="77")
+        return receipt
+
+
+@pytest.mark.platforms("telegram")  # forum topics
+async def test_a_per_case_topic_gets_the_first_question_too(db_url: str) -> None:
+    accounts = [{**a, "topics": "per_case"} for a in base_config(**{})["accounts"][:1]]
+    accounts[0]["intake"] = "auto"
+    async with harness(db_url, accounts=accounts) as h:
+        await h.say("alice", "the invoice is wrong")
+        adapter = TopicMaker()
+        dispatcher = Dispatcher(h.sessions, {"telegram": adapter}, h.clock)
+        while await dispatcher.run_once():
+            pass
+        sent = [
+            (d.kind, d.purpose, d.thread)
+            for d in adapter.delivered
+            if d.purpose in ("ack", "topic", "intake_question")
+        ]
+        assert sent == [("send", "ack", None), ("topic_create", "topic", None),
+                        ("send", "intake_question", "77")]  # fmt: skip
+        asked = next(d for d in adapter.delivered if d.purpose == "intake_question")
+        assert asked.reply_to is None  # the opening line is in the main thread
+        await h.say("alice", "INV-3", thread="77")
+        assert (await h.case(1))["fields"] == {"invoice": "INV-3"}
+        assert (await questions(h))[-1]["thread"] == "77"
+
+
+async def test_a_customer_may_correct_an_answer_by_editing_it(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "the invoice is wrong")
+        await h.say("alice", "INV 7")  # refused: asked again
+        refused = h.last_message_id
+        await questions(h)
+        await h.edit("alice", refused, "INV-7")
+        assert (await h.case(1))["fields"] == {"invoice": "INV-7"}
+        assert "How did you pay?" in (await questions(h))[0]["text"]
+        await h.say("alice", "card")
+        taken = h.last_message_id
+        await questions(h)
+        await h.edit("alice", taken, "transfer")
+        await h.edit("alice", taken, "by pigeon")  # no choice: the field stays
+        assert (await h.case(1))["fields"] == {"invoice": "INV-7", "payment": "transfer"}
+        assert await questions(h) == []
+
+
+async def test_a_reply_from_the_dashboard_stops_the_questions(db_url: str) -> None:
+    async with harness(db_url) as h:
+        await h.say("alice", "my server is down")
+        await questions(h)
+        evan = h.actor("evan")
+        await act(h, StaffAction(ActionKind.REPLY, 1, evan, h.clock.now(), "Looking now"))
+        await h.say("alice", "it is i-7f3")
+        assert await questions(h) == []
+        case = await h.case(1)
+        assert case["fields"] == {}
+        assert events(case, "intake_stopped")[0]["data"] == {"reason": "staff_spoke"}
+
+
+async def test_a_number_field_declared_for_the_category_checks_the_answer(db_url: str) -> None:
+    fields = [{"name": "instance", "type": "number", "categories": ["outage"]}]
+    async with harness(db_url, fields=fields) as h:
+        await h.say("alice", "my server is down")
+        await h.say("alice", "the big one")
+        assert "Which instance?" in (await questions(h))[-1]["text"]
+        await h.say("alice", "４２")
+        assert (await h.case(1))["fields"] == {"instance": "42"}

@@ -4,6 +4,7 @@ a follow-up and a draft that only a staff action sends. Runs on every platform."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -220,3 +221,107 @@ def test_issue_urls_parse(url: str, tracker: str, key: str) -> None:
 def test_other_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
         parse_issue_url(url)
+
+
+async def test_a_close_heard_twice_at_once_acts_once(db_url: str) -> None:
+    # the webhook on one process and the poll on another hear the same close together
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", "/assign me")
+        await h.say("evan", f"/link {ISSUE} wait")
+        await h.sent()
+        await asyncio.gather(update(h, CLOSED), update(h, CLOSED))
+        case = await h.case(1)
+        assert len(events(case, "issue_closed")) == 1
+        assert len(events(case, "sla_resumed")) == 1
+        assert len(await followups(h)) == 1
+        drafts = [t for t in await h.sent(chat=TRIAGE) if "Draft:" in t]
+        assert len(drafts) == 1
+
+
+async def test_two_presses_at_once_send_the_draft_once(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", f"/link {ISSUE}")
+        await update(h, CLOSED)
+        evan = h.actor("evan")
+        await asyncio.gather(
+            act(h, StaffAction(ActionKind.SEND_DRAFT, 1, evan, h.clock.now())),
+            act(h, StaffAction(ActionKind.SEND_DRAFT, 1, evan, h.clock.now())),
+            return_exceptions=True,
+        )
+        assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1
+
+
+async def test_github_names_are_the_same_in_any_case(db_url: str) -> None:
+    # GitHub owners and repositories are case-insensitive; its webhook spells them its way
+    assert parse_issue_url("https://github.com/Acme/API/issues/42").key == "acme/api#42"
+    assert parse_issue_url("https://gitlab.com/Acme/API/-/issues/5").key == "acme/api#5"
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", "/link https://github.com/Acme/API/issues/42")
+        await update(h, CLOSED, key="acme/api#42")
+        assert events(await h.case(1), "issue_closed")
+
+
+async def test_two_cases_link_one_new_issue_at_once(db_url: str) -> None:
+    # two staff (or two processes) link the same issue, new to casebot, at one moment
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("carol", "数据库连不上", chat=GLOBEX)
+        evan = h.actor("evan")
+        at = h.clock.now()
+        await asyncio.gather(
+            act(h, StaffAction(ActionKind.LINK, 1, evan, at, value=ISSUE)),
+            act(h, StaffAction(ActionKind.LINK, 2, evan, at, value=ISSUE)),
+        )
+        await update(h, CLOSED)
+        for case_id in (1, 2):
+            assert events(await h.case(case_id), "issue_closed")
+
+
+async def test_a_reopened_issue_withdraws_the_unsent_draft(db_url: str) -> None:
+    # the draft says "fixed": once the issue is open again, no press may still send it
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", f"/link {ISSUE}")
+        await update(h, CLOSED)
+        await update(h, OPEN)
+        await h.press("evan", "draft:1")
+        await h.say("evan", "/send_draft #1", chat=TRIAGE)
+        assert not [r for r in await h.outbox() if r.purpose == "issue_draft"]
+        await update(h, CLOSED)  # closed for good: a fresh draft, sent once
+        await h.say("evan", "/send_draft #1", chat=TRIAGE)
+        assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1
+
+
+async def test_an_overlong_issue_url_gets_the_usage(db_url: str) -> None:
+    # a key longer than its column failed the event on PostgreSQL (SQLite stored it)
+    deep = "/".join(["g"] * 200)
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.sent()
+        await h.say("evan", f"/link https://gitlab.example.com/{deep}/-/issues/1")
+        assert any("Usage: /link" in t for t in await h.sent())
+        assert not events(await h.case(1), "issue_linked")
+
+
+@pytest.mark.parametrize("both", [False, True])
+async def test_a_merged_case_hands_its_issues_to_the_case_it_joins(
+    db_url: str, both: bool
+) -> None:
+    async with Harness(db_url) as h:
+        await open_case(h)
+        await h.say("evan", "/assign me")
+        if both:
+            await h.say("evan", f"/link {ISSUE}")
+        await open_case(h, "printer jammed", who="bob")
+        await h.say("evan", f"/link {ISSUE} #2", chat=TRIAGE)
+        await act(h, StaffAction(ActionKind.MERGE, 2, h.actor("evan"), h.clock.now(), into=1))
+        await h.sent()
+        await update(h, CLOSED)
+        assert len(events(await h.case(1), "issue_closed")) == 1
+        assert len([t for t in await h.sent(chat=TRIAGE) if "Draft:" in t]) == 1
+        assert len(await followups(h)) == 1
+        await h.say("evan", "/send_draft #1", chat=TRIAGE)
+        assert len([r for r in await h.outbox() if r.purpose == "issue_draft"]) == 1

@@ -47,6 +47,8 @@ BUILT_KEYS: dict[str, tuple[str, ...]] = {
     "route_reason_": routing.REASONS,
     "desk_ev_category_": ("keywords", "button", "answer"),
     "incident_state_": ("open", "resolved"),
+    "desk_incident_step_": ("start", "update", "resolve"),
+    "desk_incident_told_": ("sent", "pending", "dead", "skipped", "unknown"),
 }
 
 

@@ -75,3 +75,24 @@ async def test_an_unreadable_event_is_kept_as_failed_and_answered(box: FeishuBox
     assert [(r.platform, r.chat) for r in rows] == [("feishu", f"feishu:{ACME}")]
     assert "test-verification-token" not in rows[0].error
     assert "content" in rows[0].error and json.dumps(rows[0].payload)
+
+
+async def test_a_schema_1_event_is_kept_by_its_uuid_saying_what_to_subscribe(
+    box: FeishuBox,
+) -> None:
+    # an app subscribed to the old (1.0) version of an event gets Feishu's v1 envelope:
+    # no header, the id in `uuid`, the type in `event.type`
+    legacy = {
+        "uuid": "v1-uuid-1",
+        "ts": "1700000000.0",
+        "token": "test-verification-token",
+        "type": "event_callback",
+        "event": {"type": "message", "open_chat_id": ACME, "open_id": ALICE, "text": "hi"},
+    }
+    assert (await box.post(legacy))[0] == 200
+    assert (await box.post(legacy))[0] == 200  # Feishu's repeat
+    async with box.app.sessions() as session:
+        rows = list((await session.execute(select(FailedEvent))).scalars())
+    assert {r.event_id for r in rows} == {"v1-uuid-1"}
+    assert "schema 2.0" in rows[0].error and "im.message.receive_v1" in rows[0].error
+    assert await stored(box) == 0

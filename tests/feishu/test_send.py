@@ -99,3 +99,22 @@ async def test_a_refused_app_secret_stops_start_up_naming_the_key(
     with pytest.raises(AdapterConfigError, match=r"^feishu\.app_secret: "):
         await box.start()
     await box.app.stop()
+
+
+async def test_an_expired_token_answered_with_401_is_fetched_again(box: FeishuBox) -> None:
+    # Feishu answers a token past its time with 99991677 ("Authentication token
+    # expired"), and some gateways with a bare HTTP 401: either is a token to renew,
+    # not a message to give up on
+    adapter = box.app.adapters["feishu"]
+    for status, code in ((400, 99991677), (401, 0)):
+        box.api.fail_next(status, code)
+        row = Delivery(
+            id=status,
+            kind="send",
+            platform="feishu",
+            chat=ACME,
+            purpose="reply",
+            payload={"text": f"after {status}"},
+        )
+        receipt = await adapter.deliver(row)
+        assert receipt.message_id and f"after {status}" in box.api.texts(ACME)

@@ -45,6 +45,7 @@ class FakeTrackers:
     def __init__(self) -> None:
         self.state = {"gitlab": "opened", "jira": "indeterminate", "linear": "started"}
         self.asked: list[str] = []
+        self.down = False
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -57,6 +58,8 @@ class FakeTrackers:
         if request.headers.get("PRIVATE-TOKEN") != "gl-token":
             return web.json_response({}, status=401)
         self.asked.append(f"gitlab {request.match_info['project']}")
+        if self.down:
+            return web.json_response({}, status=503)
         return web.json_response({"iid": 5, "title": "Disk", "state": self.state["gitlab"]})
 
     async def jira(self, request: web.Request) -> web.Response:
@@ -207,3 +210,25 @@ async def test_github_emulator_poll_and_signed_webhook(sqlite_url: str, tmp_path
                         await session.execute(select(func.count()).select_from(FollowUp))
                     ).scalar_one()
                 assert owed == 0  # no assignee and no account owner: triage has the draft
+
+
+async def test_a_tracker_down_is_asked_once_a_tick_and_nothing_is_lost(
+    sqlite_url: str, fake: tuple[FakeTrackers, str]
+) -> None:
+    trackers, base = fake
+    config = {"gitlab": {"token": "gl-token", "base_url": base, "poll_interval": "1m"}}
+    async for site in tracker_site(sqlite_url, config):
+        case_id = await site.open_case("VM down")
+        for n in (1, 2, 3):
+            await _link(site, case_id, f"https://gitlab.com/acme/api{n}/-/issues/5")
+        trackers.down = True
+        # a tracker that answers 503 (or not at all) is not asked about every issue
+        # in turn, each waiting out its timeout: one try a tick, and no crash
+        assert await site.app.trackers.poll() == 0
+        assert len(trackers.asked) == 1
+        trackers.down = False
+        trackers.state["gitlab"] = "closed"
+        assert await site.app.trackers.poll() == 2  # the two not asked are due still
+        site.clock.advance(timedelta(minutes=1, seconds=1))
+        assert await site.app.trackers.poll() == 1
+        assert await _closed(site) == 3

@@ -156,3 +156,43 @@ async def test_unknown_tracker_and_unreadable_body(hooked: Site) -> None:
     r = await hooked.client.post("/trackers/github/webhook", data=body, headers=headers)
     assert r.status == 422
     assert await _count(hooked, TrackerDelivery) == 0
+
+
+async def test_github_spells_the_repository_its_own_way(hooked: Site) -> None:
+    await _link(hooked, await hooked.open_case("VM down"), "https://github.com/ACME/Api/issues/42")
+    body, headers = closing("github", hooked)
+    r = await hooked.client.post("/trackers/github/webhook", data=body, headers=headers)
+    assert r.status == 202 and (await r.json())["issues"] == 1
+    assert await _closed_events(hooked) == 1
+
+
+ODD_BODIES = {
+    "github": {"repository": "acme/api", "issue": {"number": 42}},
+    "gitlab": {"object_kind": "issue", "project": ["acme"], "object_attributes": {"iid": 5}},
+    "jira": {"issue": {"key": "OPS-7", "fields": "summary"}},
+    "linear": {"type": "Issue", "data": {"identifier": "ENG-12", "state": "done"}},
+}
+
+
+@pytest.mark.parametrize("tracker", sorted(ODD_BODIES))
+async def test_a_signed_body_of_odd_shape_is_no_crash(hooked: Site, tracker: str) -> None:
+    payload = dict(ODD_BODIES[tracker])
+    payload["webhookTimestamp"] = int(hooked.clock.now().timestamp() * 1000)
+    body = json.dumps(payload).encode()
+    headers = {
+        "github": {"X-Hub-Signature-256": "sha256=" + _hex(body)},
+        "gitlab": {"X-Gitlab-Token": SECRET},
+        "jira": {"X-Hub-Signature": "sha256=" + _hex(body)},
+        "linear": {"Linear-Signature": _hex(body)},
+    }[tracker]
+    r = await hooked.client.post(f"/trackers/{tracker}/webhook", data=body, headers=headers)
+    assert r.status == 202, await r.text()
+    assert (await r.json())["issues"] == 0
+
+
+async def test_a_huge_body_is_refused_before_it_is_read_whole(hooked: Site) -> None:
+    body = b'{"pad": "' + b"x" * 2_000_000 + b'"}'
+    headers = {"X-Hub-Signature-256": "sha256=" + _hex(body)}
+    r = await hooked.client.post("/trackers/github/webhook", data=body, headers=headers)
+    assert r.status == 413
+    assert await _count(hooked, TrackerDelivery) == 0

@@ -84,3 +84,20 @@ async def test_digest_and_review_sent_once_per_period(db_url: str) -> None:
         assert "Acme" in sent[0]["text"] and "SLA compliance" in sent[0]["text"]
         h.clock.advance(days=1)
         assert await reports.send_digest(h.clock.now())
+
+
+async def test_a_chinese_desk_reads_digest_and_review_dates_in_chinese(db_url: str) -> None:
+    """Where the lead's locale is Chinese the digest's day and the review's week are
+    "3月2日", not "2026-03-02" (issue 12: dates in Chinese forms)."""
+    async with SlaHarness(db_url, accounts=accounts(), staff={"locale": "zh"}) as h:
+        await h.open_case()
+        await h.nudges()
+        reports = Reports(h.sessions, h.engine.settings, h.texts, timezone="Europe/Berlin")
+        assert await reports.send_digest(h.clock.now())
+        [digest_dm] = await h.nudges()
+        assert "每日摘要 3月2日" in digest_dm["text"], digest_dm["text"]
+        assert "2026-03-02" not in digest_dm["text"]
+        assert await reports.send_reviews(h.clock.now()) == 1
+        [review] = await h.nudges()
+        assert "2月23日 至 3月2日" in review["text"], review["text"]
+        assert "2026-0" not in review["text"]

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from storage.models import Chat, OutboxRow
 from tests.harness import ACME
-from tests.web.conftest import PASSWORD, Site, make_site
+from tests.web.conftest import ENGINEER, PASSWORD, Site, make_site
 from tests.web.test_desk import DownAdapter
 
 CHROMIUM = "/usr/bin/chromium"
@@ -270,6 +270,8 @@ ZH_PAGES = {
     "/accounts/Acme/review": ("每周服务回顾", "打印"),
     "/search?q=虚拟机": ("搜索消息", "条消息"),
     "/outbox": ("发送失败", "待发送"),
+    "/incidents": ("故障", "开始故障通报"),
+    "/incidents/1": ("进展", "谁在何时收到了什么"),
 }
 ENGLISH_LABELS = ("Queues", "Accounts", "Search", "Outbox", "Sign out", "Assign", "Status")
 
@@ -289,6 +291,10 @@ async def test_the_desk_in_chinese_in_a_real_browser(sqlite_url: str, tmp_path: 
     async for site in make_site(sqlite_url, accounts={"Globex": {"locale": "zh"}}):
         case_id = await site.open_case("虚拟机无法启动，控制台报错 “磁盘已满”")
         await site.open_case("账单导出为空", chat="-100200")
+        started = await site.client.post(
+            "/api/v1/incidents", json={"title": "网络故障"}, headers=site.api_headers(ENGINEER)
+        )
+        assert started.status == 200, await started.text()
         async with site.app.sessions() as session:
             token = (
                 await session.execute(select(Chat.status_token).where(Chat.chat == "-100200"))

@@ -69,6 +69,11 @@ async def test_the_api_sets_tags_and_fields_and_resolve_waits_for_required(
         f"/api/v1/cases/{case_id}/status", json={"status": "resolved"}, headers=headers
     )
     assert r.status == 409 and "set instance first" in (await r.json())["error"]
+    # closing goes past resolved: it waits for the same fields
+    r = await site.client.post(
+        f"/api/v1/cases/{case_id}/status", json={"status": "closed"}, headers=headers
+    )
+    assert r.status == 409 and "set instance first" in (await r.json())["error"]
     r = await site.client.post(
         f"/api/v1/cases/{case_id}/tags", json={"tags": "outage"}, headers=headers
     )
@@ -93,7 +98,7 @@ async def test_the_api_sets_tags_and_fields_and_resolve_waits_for_required(
     assert "/cases/{id}/tags" in spec["paths"] and "/cases/{id}/fields" in spec["paths"]
 
 
-async def test_the_review_counts_categories_and_tags(fsite: Site) -> None:
+async def test_the_review_counts_categories_tags_and_fields(fsite: Site) -> None:
     site = fsite
     for text in ("one", "two"):
         case_id = await site.open_case(text)
@@ -103,6 +108,12 @@ async def test_the_review_counts_categories_and_tags(fsite: Site) -> None:
             headers=site.api_headers(ENGINEER),
         )
         assert r.status == 200
+    r = await site.client.post(
+        f"/api/v1/cases/{case_id}/fields",
+        json={"field": "region", "value": "eu-west"},
+        headers=site.api_headers(ENGINEER),
+    )
+    assert r.status == 200
     r = await site.client.get(
         "/api/v1/accounts/Acme/review?week=2026-03-02", headers=site.api_headers()
     )
@@ -111,6 +122,7 @@ async def test_the_review_counts_categories_and_tags(fsite: Site) -> None:
         {"name": "billing", "cases": 2},
         {"name": "vip", "cases": 1},
     ]
+    assert review["labels"]["fields"] == [{"name": "region", "cases": 1}]
     await site.sign_in()
     page = await (await site.client.get("/accounts/Acme/review?week=2026-03-02")).text()
-    assert "#billing: 2" in page and "#vip: 1" in page
+    assert "#billing: 2" in page and "#vip: 1" in page and "region filled: 1" in page

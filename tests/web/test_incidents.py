@@ -106,3 +106,17 @@ async def test_the_dashboard_war_room_and_the_status_page(site: Site) -> None:
     status = await (await site.client.get(f"/status/{acme}")).text()
     assert re.search(r"Resolved incident \(.*\): Payments", status)
     assert "Latest update: Fixed by a rollback" in status
+
+
+async def test_a_step_on_an_unknown_incident_from_the_dashboard_says_so(site: Site) -> None:
+    """The refusal is shown on the incidents list, not on the 404 of a war room that
+    does not exist; nothing is queued."""
+    await site.sign_in()
+    token = await site.csrf("/incidents")
+    r = await site.client.post(
+        "/incidents/99", data={"csrf": token, "kind": "update", "text": "x"}
+    )
+    page = await r.text()
+    assert r.status == 200 and str(r.url).endswith("/incidents"), (r.status, r.url)
+    assert "no incident INC-99" in page
+    assert await notices(site) == 0

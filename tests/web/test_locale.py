@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.texts import CATALOGUE
 from storage.models import Chat, OutboxRow
 from tests.harness import GLOBEX
-from tests.web.conftest import PASSWORD, Site, make_site
+from tests.web.conftest import ENGINEER, PASSWORD, Site, make_site
 from web.auth import hash_password
 from web.locale import from_accept_language, html_lang
 
@@ -127,7 +127,8 @@ async def test_the_browser_picks_the_language_of_the_sign_in_page(sqlite_url: st
 
 async def test_a_persons_own_locale_beats_the_browser(sqlite_url: str) -> None:
     """Lena's sign-in says zh-CN: her pages are Chinese whatever her browser asks; Evan has
-    none, so his browser decides, and the desk's `staff.locale` when it says nothing."""
+    none, so his browser decides, and the desk's `staff.locale` when it says nothing
+    (English unless set: issue 12's "else English")."""
     users = [
         {
             "name": "lena",
@@ -148,6 +149,9 @@ async def test_a_persons_own_locale_beats_the_browser(sqlite_url: str) -> None:
         await site.sign_in("evan")
         assert await _lang(site, "/queue/mine", "en-US") == "en"
         assert await _lang(site, "/queue/mine") == "zh-CN"
+    async for site in make_site(sqlite_url, users=users):
+        await site.sign_in("evan")
+        assert await _lang(site, "/queue/mine") == "en"
 
 
 async def test_a_staff_persons_locale_counts_for_every_sign_in_of_theirs(sqlite_url: str) -> None:
@@ -157,27 +161,57 @@ async def test_a_staff_persons_locale_counts_for_every_sign_in_of_theirs(sqlite_
         assert await _lang(site, "/accounts", "en") == "zh-CN"
 
 
-# the English texts the dashboard's pages show: none may be left on a Chinese page
+# the catalogue's English texts (a page may show any of them, not only the `desk_` ones):
+# none may be left on a Chinese page
 ENGLISH = {
     entry["en"]
     for key, entry in CATALOGUE.items()
-    if key.startswith("desk_")
-    and entry["en"] != entry["zh"]
-    and re.search("[a-z]{2}", entry["en"])
+    if entry["en"] != entry["zh"] and re.search("[a-z]{2}", entry["en"])
 } - ALLOWED_WORDS
+# a Chinese page's text nodes may hold Latin words that are data only: the fixture's
+# names, accounts, tiers, field names and values, an issue key, and the abbreviations the
+# Chinese texts use themselves
+DATA_WORDS = {
+    *("casebot", "lena", "Lena", "Evan", "erin", "Alice", "Acme", "Globex", "premium"),
+    *("standard", "instance", "Region", "eu", "west", "cn", "north", "acme", "api"),
+    *("https", "github", "com", "issues", "issue", "telegram", "INC", "CSV", "SLA", "UTC"),
+    *("CSAT", "kicked", "from", "the", "group"),  # the outbox row's last error, data
+}
+FIELDS = [
+    {"name": "instance", "type": "pattern", "pattern": "i-[0-9a-f]+", "required": True},
+    {"name": "region", "type": "choice", "choices": ["eu-west", "cn-north"], "label": "Region"},
+]
 
 
 async def _pages(site: Site) -> list[str]:
     case_id = await site.open_case("虚拟机无法启动")
     await site.open_case("账单导出为空", chat=GLOBEX)
+    api = site.api_headers("telegram:1001")
+    url = "https://github.com/acme/api/issues/42"
+    r = await site.client.post(f"/api/v1/cases/{case_id}/links", headers=api, json={"url": url})
+    assert r.status == 200, await r.text()
+    r = await site.client.post("/api/v1/incidents", headers=api, json={"title": "华东区故障"})
+    assert r.status == 200, await r.text()
     async with site.app.sessions() as session, session.begin():
         token = (
             await session.execute(select(Chat.status_token).where(Chat.chat == GLOBEX))
         ).scalar_one()
         row = (await session.execute(select(OutboxRow).limit(1))).scalar_one()
         row.status, row.last_error = "dead", "kicked from the group"
+    # an incident with an update: its list and its war room
+    staff = site.api_headers(ENGINEER)
+    started = await site.client.post(
+        "/api/v1/incidents", json={"title": "网络故障"}, headers=staff
+    )
+    assert started.status == 200, await started.text()
+    incident = (await started.json())["id"]
+    await site.client.post(
+        f"/api/v1/incidents/{incident}/updates", json={"text": "正在切换"}, headers=staff
+    )
     await site.sign_in()
     return [
+        "/incidents",
+        f"/incidents/{incident}",
         "/queue/mine",
         "/queue/active",
         "/queue/breached",
@@ -189,17 +223,46 @@ async def _pages(site: Site) -> list[str]:
         "/outbox",
         "/cases/999999",
         f"/status/{token}",
+        "/incidents",
+        "/incidents/1",
+        "/incidents/99",
+    ]
+
+
+def latin_words(html: str) -> list[str]:
+    return [
+        w
+        for text in words_of(html)
+        for w in re.findall(r"[A-Za-z]{2,}", text)
+        if w not in DATA_WORDS and not text.startswith("/status/")
     ]
 
 
 async def test_every_page_in_chinese_leaves_no_english_label(sqlite_url: str) -> None:
-    async for site in make_site(sqlite_url, accounts={"Globex": {"locale": "zh"}}):
+    sections = {"fields": FIELDS, "trackers": {"github": {"webhook_secret": "s" * 16}}}
+    accounts = {"Globex": {"locale": "zh"}}
+    async for site in make_site(sqlite_url, accounts=accounts, sections=sections):
         for path in await _pages(site):
             response = await site.client.get(path, headers={"Accept-Language": "zh-CN"})
             html = await response.text()
             assert '<html lang="zh-CN">' in html or "<html lang='zh-CN'>" in html, path
             left = [w for w in words_of(html) if w in ENGLISH]
             assert left == [], (path, left)
+            if path != "/outbox":  # the outbox shows the messages themselves: data
+                assert latin_words(html) == [], (path, latin_words(html))
+        # the incident forms' answers speak Chinese too
+        csrf = await site.csrf("/incidents")
+        zh = {"Accept-Language": "zh-CN"}
+        for path, data in [
+            ("/incidents", {"title": "数据库故障"}),
+            ("/incidents", {"title": ""}),
+            ("/incidents/1", {"kind": "update", "text": "正在切换"}),
+            ("/incidents/1", {"kind": "bogus"}),
+        ]:
+            r = await site.client.post(path, data={"csrf": csrf, **data}, headers=zh)
+            html = await r.text()
+            flash = [w for w in words_of(html) if "完成" in w or "已" in w[:3]]
+            assert latin_words(html) == [], (path, data, latin_words(html), flash)
         # a flash after an action speaks Chinese too
         csrf = await site.csrf("/queue/mine")
         response = await site.client.post(
@@ -209,3 +272,34 @@ async def test_every_page_in_chinese_leaves_no_english_label(sqlite_url: str) ->
         )
         page = await response.text()
         assert "已完成。" in page and "Done." not in page
+        # and so does a refusal: the engine's reason from the catalogue, not its English
+        for data in [
+            {"kind": "priority", "priority": "P9"},
+            {"kind": "assign", "assignee": "telegram:99999"},
+            {"kind": "followup", "due_in": "soon", "text": "回访"},
+            {"kind": "tags", "tags": "a" * 60},
+            {"kind": "status", "status": "new"},
+            {"kind": "merge", "into": ""},
+        ]:
+            r = await site.client.post(
+                "/cases/1/act", data={"csrf": csrf, **data}, headers={"Accept-Language": "zh-CN"}
+            )
+            html = await r.text()
+            assert "未完成：" in html, (data, latin_words(html))
+            assert latin_words(html) == [], (data, latin_words(html))
+
+
+async def test_field_labels_follow_the_page_not_the_triage_chat(sqlite_url: str) -> None:
+    """A field's `label_zh` is what a Chinese page shows, whatever `staff.locale` says."""
+    fields = [{"name": "region", "type": "text", "label": "Region", "label_zh": "地域"}]
+    async for site in make_site(sqlite_url, sections={"fields": fields}):
+        case_id = await site.open_case("虚拟机无法启动")
+        await site.sign_in()
+        zh = await (
+            await site.client.get(f"/cases/{case_id}", headers={"Accept-Language": "zh"})
+        ).text()
+        en = await (
+            await site.client.get(f"/cases/{case_id}", headers={"Accept-Language": "en"})
+        ).text()
+        assert "地域" in words_of(zh) and "Region" not in words_of(zh)
+        assert "Region" in words_of(en)
