@@ -14,13 +14,15 @@ in a customer channel is a customer. `user_team` is kept to tell them apart in l
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cases.commands import KNOWN_COMMANDS
+from cases.commands import KNOWN_COMMANDS, parse_command
 from cases.model import Actor, Attachment, ChatKey, Inbound, InboundKind
 
 PLATFORM = "slack"
@@ -110,6 +112,52 @@ def _obj(value: Any) -> dict[str, Any]:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _rich(element: Any) -> str:
+    """One rich-text element as Slack markup, so `plain` reads it like `text`."""
+    element = _obj(element)
+    kind = element.get("type")
+    if kind == "text":
+        return str(element.get("text") or "")
+    if kind == "link":
+        url, label = str(element.get("url") or ""), element.get("text")
+        return f"<{url}|{label}>" if label else f"<{url}>"
+    if kind == "user":
+        return f"<@{element.get('user_id', '')}>"
+    if kind == "channel":
+        return f"<#{element.get('channel_id', '')}>"
+    if kind == "broadcast":
+        return f"<!{element.get('range', 'here')}>"
+    if kind == "emoji":
+        try:
+            return "".join(chr(int(p, 16)) for p in str(element["unicode"]).split("-"))
+        except (KeyError, ValueError, OverflowError):
+            return f":{element.get('name', '')}:"
+    inner = element.get("elements")
+    if isinstance(inner, list):
+        joined = "".join(_rich(e) for e in inner)
+        return joined + "\n" if kind in ("rich_text_list", "rich_text_preformatted") else joined
+    return ""
+
+
+def block_text(blocks: Any) -> str:
+    """The words of a message Slack sent with `blocks` and an empty `text` (clients
+    and apps may): rich text as written, sections' text, one block a line."""
+    if not isinstance(blocks, list):
+        return ""
+    lines = []
+    for block in blocks:
+        block = _obj(block)
+        if block.get("type") == "rich_text":
+            lines.append("\n".join(_rich(e).rstrip("\n") for e in block.get("elements") or []))
+        elif block.get("type") == "section":
+            lines.append(str(_obj(block.get("text")).get("text") or ""))
+    return "\n".join(line for line in lines if line.strip())
+
+
+def _words(message: dict[str, Any]) -> str:
+    return str(message.get("text") or "") or block_text(message.get("blocks"))
 
 
 def _attachments(files: Any) -> tuple[Attachment, ...]:
@@ -249,9 +297,9 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
         if ts is None or message.get("subtype") == "tombstone":
             return None
         previous = _obj(event.get("previous_message"))
-        if previous.get("text") == message.get("text"):
+        if _words(previous) == _words(message):
             return None  # an unfurl or a reply count changed, not the words
-        text, mentions = plain(str(message.get("text") or ""), me)
+        text, mentions = plain(_words(message), me)
         return Inbound(
             InboundKind.EDIT,
             event_id,
@@ -269,18 +317,24 @@ def _message(event_id: str, event: dict[str, Any], me: Self, now: datetime) -> I
     if ts is None:
         raise Unreadable("message: no ts")
     bot = subtype == "bot_message" or bool(event.get("bot_id"))
-    raw_text = str(event.get("text") or "")
+    raw_text = _words(event)
     addressed = direct or bool(me.user_id) and raw_text.lstrip().startswith(f"<@{me.user_id}")
     text, mentions = plain(raw_text, me)
+    text = command_text(text, addressed=addressed)
     attachments = _attachments(event.get("files"))
+    thread = _thread_of(event)
+    command = parse_command(text) if thread else None
     return Inbound(
         InboundKind.MESSAGE,
         event_id,
-        _chat(channel, _thread_of(event)),
+        _chat(channel, thread),
         at,
         _actor(event.get("user") or event.get("bot_id"), me, bot=bot),
         message_id=ts,
-        text=command_text(text, addressed=addressed),
+        # Slack replies to a message only by its thread: `case` typed there is about the
+        # thread's first message, as `/case` in reply to a message is on Telegram
+        reply_to=thread if command is not None and command.name == "case" else None,
+        text=text,
         attachments=attachments,
         mentions=mentions,
         chat_type="im" if direct else event.get("channel_type"),
@@ -295,8 +349,8 @@ def interaction(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | None:
     channel = _obj(raw.get("channel"))
     container = _obj(raw.get("container"))
     channel_id = _str(channel.get("id")) or _str(container.get("channel_id"))
-    trigger = _str(raw.get("trigger_id"))
-    if channel_id is None or trigger is None:
+    trigger = _str(raw.get("trigger_id")) or _digest(raw)
+    if channel_id is None:
         return None  # a press in a modal or App Home: casebot shows none
     actor = _actor(user.get("id"), me)
     message = _obj(raw.get("message"))
@@ -337,9 +391,10 @@ def interaction(raw: dict[str, Any], me: Self, now: datetime) -> Inbound | None:
 def slash_command(form: dict[str, str], me: Self, now: datetime) -> Inbound | None:
     """`/casebot case Title` as the chat command `/case Title`; Slack posts a slash
     command only from a channel's main view, never from a thread."""
-    channel, user, trigger = form.get("channel_id"), form.get("user_id"), form.get("trigger_id")
-    if not channel or not user or not trigger:
-        raise Unreadable("slash command: needs channel_id, user_id and trigger_id")
+    channel, user = form.get("channel_id"), form.get("user_id")
+    if not channel or not user:
+        raise Unreadable("slash command: needs channel_id and user_id")
+    trigger = form.get("trigger_id") or _digest(form)
     text, mentions = plain(form.get("text", ""), me)
     direct = channel.startswith("D")
     return Inbound(
@@ -353,6 +408,13 @@ def slash_command(form: dict[str, str], me: Self, now: datetime) -> Inbound | No
         is_direct=direct,
         chat_type="im" if direct else None,
     )
+
+
+def _digest(raw: dict[str, Any]) -> str:
+    """An id for a payload without `trigger_id` (Slack always sends one; hand-made
+    payloads may not): the same payload delivered twice is still one event."""
+    body = json.dumps(raw, sort_keys=True, default=str).encode()
+    return "h" + hashlib.sha256(body).hexdigest()[:32]
 
 
 def event_id_of(raw: Any) -> str:

@@ -4,7 +4,8 @@ stand-ins for hosted APIs (GitHub, Slack, Linear, ...) on 127.0.0.1.
 Shared by the suites that use it (issue links use its GitHub; the Slack adapter its
 Slack). `emulated(service, seed)` is an async context manager yielding the base URL;
 it skips the test when node/npm are missing or the install fails (no registry).
-The install goes to `CASEBOT_EMULATE_DIR` (default: ~/.cache/casebot/emulate-<version>).
+The install goes to `$CASEBOT_TEST_CACHE/emulate-<version>` (default cache:
+~/.cache/casebot-tests), the directory scripts/test.sh pre-installs into for CI.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ PACKAGE = f"emulate@{VERSION}"
 
 
 def install_dir() -> Path:
-    default = Path.home() / ".cache" / "casebot" / f"emulate-{VERSION}"
-    return Path(os.environ.get("CASEBOT_EMULATE_DIR", default))
+    base = os.environ.get("CASEBOT_TEST_CACHE") or Path.home() / ".cache" / "casebot-tests"
+    return Path(base) / f"emulate-{VERSION}"
 
 
 def ensure_installed() -> Path:

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from tests.chaos.kit import BotProcess
-from tests.slack.kit import Emulator, free_port, slack_config
+from tests.fakes.emulate import free_port
+from tests.slack.kit import Emulator, slack_config
 
 
 @pytest.fixture

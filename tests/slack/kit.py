@@ -14,9 +14,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
-import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -24,11 +21,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-import pytest
 
+from tests.fakes.emulate import ensure_installed, free_port
 from tests.harness import base_config
 
-EMULATE = "emulate@0.10.0"
 SECRET = "8f742231b10e8888abcd99aaabbb85a5"
 TOKEN = "xoxb-casebot-test"
 VENDOR_TEAM = "T000000001"  # emulate's own team: the vendor
@@ -36,37 +32,6 @@ CUSTOMER_TEAM = "TCUSTOMER1"  # the customer's org in a Slack Connect channel
 STAFF = ("evan", "erin", "lena")
 # the customer org's people: ids only, as Slack Connect shows them to the vendor
 CUSTOMERS = {"alice": "UACME0001", "bob": "UACME0002"}
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("CASEBOT_TEST_CACHE") or os.path.expanduser("~/.cache/casebot-tests")
-    return Path(base) / EMULATE.replace("@", "-")
-
-
-def emulate_entry() -> Path:
-    """emulate's CLI, installed once into the cache (npm's `latest` tag of `emulate`
-    is another package, hence the pin). Skips when npm is not installed."""
-    target = cache_dir()
-    entry = target / "node_modules" / "emulate" / "dist" / "index.js"
-    if entry.exists():
-        return entry
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("the Slack tests need Node and npm (to install emulate@0.10.0)")
-    target.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [npm, "install", "--prefix", str(target), "--no-audit", "--no-fund", EMULATE],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return entry
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def sign(body: bytes, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
@@ -93,7 +58,7 @@ class Emulator:
         return f"{self.url}/api/"
 
     async def __aenter__(self) -> Emulator:
-        entry = emulate_entry()
+        entry = ensure_installed()
         seed = {
             "slack": {
                 "team": {"name": "Vendor", "domain": "vendor"},

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from tests.fakes.emulate import free_port
 from tests.slack.conftest import Running
-from tests.slack.kit import Emulator, free_port, slack_config
+from tests.slack.kit import Emulator, slack_config
 
 Make = Callable[..., Awaitable[Running]]
 API_TOKEN = "incident-api-token"

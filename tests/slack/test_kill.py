@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 
 from tests.chaos.kit import BotProcess
+from tests.fakes.emulate import free_port
 from tests.slack.conftest import wait_up
 from tests.slack.kit import (
     CUSTOMERS,
     Emulator,
-    free_port,
     message_event,
     post_event,
     query,

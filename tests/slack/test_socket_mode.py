@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from tests.fakes.emulate import free_port
 from tests.slack.conftest import Running
 from tests.slack.kit import (
     CUSTOMERS,
     Emulator,
-    free_port,
     message_event,
     next_ts,
     query,

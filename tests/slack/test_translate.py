@@ -81,3 +81,62 @@ def test_a_callback_without_event_id_gets_a_stable_one() -> None:
     first, again = event_callback(raw, ME, NOW), event_callback(dict(raw), ME, NOW)
     assert first is not None and again is not None
     assert first.event_id == again.event_id and "1.9" in first.event_id
+
+
+def test_words_only_in_block_kit_are_the_text() -> None:
+    raw = message_event("C1", "U1", "")
+    raw["event"]["blocks"] = [
+        {
+            "type": "rich_text",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "user", "user_id": "UBOT"},
+                        {"type": "text", "text": " case Login "},
+                        {"type": "link", "url": "https://x.example", "text": "page"},
+                        {"type": "emoji", "name": "fire", "unicode": "1f525"},
+                        {"type": "text", "text": " for "},
+                        {"type": "user", "user_id": "U2"},
+                    ],
+                },
+                {
+                    "type": "rich_text_list",
+                    "elements": [
+                        {"type": "rich_text_section", "elements": [{"type": "text", "text": "a"}]}
+                    ],
+                },
+            ],
+        }
+    ]
+    event = event_callback(raw, ME, NOW)
+    assert event is not None
+    assert event.text == "/case Login page (https://x.example)🔥 for @U2\na"
+    assert event.mentions == ("slack:U2",)
+    edited = callback(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "C1",
+            "message": {"ts": "1.1", "user": "U1", "text": "", "blocks": raw["event"]["blocks"]},
+            "previous_message": {"ts": "1.1", "user": "U1", "text": "", "blocks": []},
+        }
+    )
+    edit = event_callback(edited, ME, NOW)
+    assert edit is not None and edit.kind is InboundKind.EDIT and "Login page" in edit.text
+
+
+def test_a_press_or_slash_command_without_trigger_id_is_still_one_event() -> None:
+    press = {
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "message": {"ts": "1.1"},
+        "actions": [{"action_id": "casebot_0", "value": "take:1", "action_ts": "2.2"}],
+    }
+    first, again = interaction(press, ME, NOW), interaction(dict(press), ME, NOW)
+    assert first is not None and first.kind is InboundKind.BUTTON and first.data == "take:1"
+    assert again is not None and again.event_id == first.event_id
+    form = {"command": "/casebot", "text": "status", "channel_id": "C1", "user_id": "U1"}
+    slash = slash_command(form, ME, NOW)
+    assert slash is not None and slash.text == "/status" and slash.event_id.startswith("cmd:")
