@@ -70,6 +70,21 @@ class Emulator:
         path = self.workdir / "emulate.json"
         path.write_text(json.dumps(seed), encoding="utf-8")
         self.log = (self.workdir / "emulate.log").open("wb")
+        # a port picked free can be taken before node binds it: then start again elsewhere
+        for _ in range(3):
+            users = await self._start(entry, path)
+            if users is not None:
+                break
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        else:
+            raise AssertionError("emulate did not start")
+        self.users = {u["name"]: u["id"] for u in users["members"]}
+        found = await self.call("conversations.list")
+        self.channels = {c["name"]: c["id"] for c in found["channels"]}
+        return self
+
+    async def _start(self, entry: Path, seed: Path) -> Any:
         self.proc = await asyncio.create_subprocess_exec(
             "node",
             str(entry),
@@ -78,7 +93,7 @@ class Emulator:
             "--port",
             str(self.port),
             "--seed",
-            str(path),
+            str(seed),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
@@ -86,16 +101,13 @@ class Emulator:
         deadline = time.monotonic() + 30
         while True:
             try:
-                users = await self.call("users.list")
-                break
+                return await self.call("users.list")
             except (aiohttp.ClientError, OSError):
-                if time.monotonic() > deadline or self.proc.returncode is not None:
+                if self.proc.returncode is not None:
+                    return None
+                if time.monotonic() > deadline:
                     raise AssertionError("emulate did not start") from None
                 await asyncio.sleep(0.1)
-        self.users = {u["name"]: u["id"] for u in users["members"]}
-        found = await self.call("conversations.list")
-        self.channels = {c["name"]: c["id"] for c in found["channels"]}
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self.proc is not None:
