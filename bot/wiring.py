@@ -159,36 +159,24 @@ def build_adapters(
     Each owns its settings (`[telegram]`, `[feishu]`, a `[[bridges]]` table) and its
     web routes."""
     adapters: dict[str, Adapter] = {}
+    # what every chat platform's adapter is built with besides its own section
+    chat_platform = {
+        "texts": texts,
+        "triage_chat": config.staff.triage_chat,
+        "staff_locale": config.staff.locale,
+    }
     if config.telegram is not None:
         from adapters.telegram import TelegramAdapter
 
-        adapters["telegram"] = TelegramAdapter(
-            config.telegram,
-            clock,
-            texts=texts,
-            triage_chat=config.staff.triage_chat,
-            staff_locale=config.staff.locale,
-        )
+        adapters["telegram"] = TelegramAdapter(config.telegram, clock, **chat_platform)
     if config.slack is not None:
         from adapters.slack import SlackAdapter
 
-        adapters["slack"] = SlackAdapter(
-            config.slack,
-            clock,
-            texts=texts,
-            triage_chat=config.staff.triage_chat,
-            staff_locale=config.staff.locale,
-        )
+        adapters["slack"] = SlackAdapter(config.slack, clock, **chat_platform)
     if config.feishu is not None:
         from adapters.feishu import FeishuAdapter
 
-        adapters["feishu"] = FeishuAdapter(
-            config.feishu,
-            clock,
-            texts=texts,
-            triage_chat=config.staff.triage_chat,
-            staff_locale=config.staff.locale,
-        )
+        adapters["feishu"] = FeishuAdapter(config.feishu, clock, **chat_platform)
     door = BridgeDoor()
     for bridge in config.bridges:
         adapters[bridge.name] = BridgeAdapter(
