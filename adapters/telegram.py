@@ -28,9 +28,9 @@ import telegram
 import telegram.error as tg_error
 from aiohttp import web
 from telegram.ext import Application, ApplicationBuilder
-from telegram.request import HTTPXRequest
 
 from adapters.base import AdapterConfigError, Delivery, DeliveryError, Receipt, Sink
+from adapters.telegram_http import INVALID_RESPONSE, AiohttpRequest
 from adapters.telegram_send import (
     RateLimited,
     RateLimiter,
@@ -86,10 +86,6 @@ async def raw_updates(bot: telegram.Bot, api_kwargs: dict[str, Any], **timeouts:
     errors, and its long-poll connection for this method), because do_api_request warns
     for a method that has a typed form, and that form parses."""
     return await bot._post(GET_UPDATES, api_kwargs=api_kwargs, **timeouts)
-
-
-# what PTB's request raises for an answer that is not JSON
-INVALID_RESPONSE = "Invalid server response"
 
 
 def not_the_bot_api(exc: tg_error.TelegramError) -> bool:
@@ -185,14 +181,16 @@ class TelegramAdapter:
             ChatKey.parse(triage_chat).chat if triage_chat and ":" in triage_chat else triage_chat
         )
         self.staff_locale = staff_locale
+        # sends, and the long poll on a connection of its own
+        self._requests = (AiohttpRequest(connection_pool_size=64), _GuardedRequest())
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(config.token)
             .base_url(config.base_url)
             .updater(None)
             .job_queue(None)
-            .request(_Request(connection_pool_size=32))
-            .get_updates_request(_GuardedRequest())
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             .build()
         )
         self.bot: telegram.Bot = self.application.bot
@@ -212,6 +210,13 @@ class TelegramAdapter:
         """Connect (getMe, then setWebhook or deleteWebhook) and start taking updates.
         A rejected token stops start-up with a config error; an unreachable API does not:
         casebot comes up and keeps trying in the background."""
+        try:
+            await self._start(sink)
+        except AdapterConfigError:
+            await self._close_transport()  # PTB shuts down only what initialized fully
+            raise
+
+    async def _start(self, sink: Sink) -> None:
         self.sink = sink
         try:
             await self._connect()
@@ -316,7 +321,12 @@ class TelegramAdapter:
             await self.application.stop()
         with contextlib.suppress(Exception):  # never connected: nothing to shut down
             await self.application.shutdown()
+        await self._close_transport()
         self.sink = None
+
+    async def _close_transport(self) -> None:
+        for request in self._requests:
+            await request.shutdown()
 
     # ------------------------------------------------------------ inbound
 
@@ -723,18 +733,7 @@ class TelegramAdapter:
         return Receipt()
 
 
-class _Request(HTTPXRequest):
-    """PTB's request, minus the traceback it logs for an answer that is not JSON: the
-    error it raises says so, and start() turns it into one line about telegram.base_url."""
-
-    def parse_json_payload(self, payload: bytes) -> Any:
-        try:
-            return json.loads(payload.decode("utf-8", "replace"))
-        except ValueError:
-            raise tg_error.TelegramError(INVALID_RESPONSE) from None
-
-
-class _GuardedRequest(_Request):
+class _GuardedRequest(AiohttpRequest):
     """The getUpdates connection: an update nested too deep for json.loads (which would
     raise RecursionError on every round) is cut out of the answer before parsing, and
     kept as an unreadable event instead."""

@@ -86,6 +86,9 @@ def bench_config(db: Path, base_url: str, chats: int, extra: dict[str, Any]) -> 
             for c in range(chats)
         ],  # fmt: skip
         "sla": {"premium": {"P3": {"first_response": "1h", "resolution": "2d"}}},
+        # every offered update opens a case: the flood limits (on by default) would refuse
+        # most of them past the first few per chat, and this measures opening cases
+        "cases": {"open_per_customer": 0, "open_per_chat": 0},
     }
     for section, values in extra.items():
         raw[section] = {**raw.get(section, {}), **values}
@@ -278,7 +281,7 @@ def line(r: dict[str, Any]) -> str:
 def arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rates", default="50,200,1000")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--chats", type=int, default=100)
     parser.add_argument("--drain", type=float, default=60.0, help="max wait for replies")
     parser.add_argument("--set", action="append", default=[], help="section.key=value")
