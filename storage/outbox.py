@@ -229,15 +229,18 @@ async def claim_due(
     platforms: Collection[str] | None = None,
     after: int = 0,
 ) -> list[OutboxRow]:
-    """Lease up to `limit` due rows, taking turns between accounts: each account's
-    oldest row first, then each one's second, and so on (rows of no case form one
-    more turn-taker). Caller commits.
+    """Lease up to `limit` due rows, taking turns between chats and, within a chat,
+    between accounts: each chat's oldest row of each account first, then each one's
+    second, and so on (rows of no case form one more turn-taker in each chat). Caller
+    commits.
 
     A message is claimable only when no older message of its chat is still pending
     (messages of a chat go out in order); edits in place (cards, boards) always are.
     Chats in `exclude` (being sent to right now) are left alone entirely. Taking turns
     keeps one account's burst (a flood of cases, each with its triage card) from
-    holding back every other account's cards in the shared triage chat. `platforms`
+    holding back every other account's cards in the shared triage chat, and a backlog in
+    the customer chats (each case's acknowledgement and board) from holding back the
+    triage chat. `platforms`
     limits the claim to those platforms; `after` leaves out rows up to that id that
     were never handed out (a puller's cursor; one handed out and not settled, its lease
     run out or its attempt failed, is due again)."""
@@ -259,7 +262,11 @@ async def claim_due(
     due = (
         select(
             OutboxRow.id,
-            func.row_number().over(partition_by=account, order_by=OutboxRow.id).label("turn"),
+            func.row_number()
+            .over(
+                partition_by=(OutboxRow.platform, OutboxRow.chat, account), order_by=OutboxRow.id
+            )
+            .label("turn"),
         )
         .outerjoin(CaseRow, CaseRow.id == OutboxRow.case_id)
         .where(*free, or_(OutboxRow.kind == "upsert", OutboxRow.id.in_(first_of_chat)))

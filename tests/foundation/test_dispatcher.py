@@ -471,3 +471,31 @@ async def test_one_broken_record_does_not_hold_back_other_chats_records(
         assert await d.run_once() == 1
         assert sorted(adapter.texts()) == ["also fine", "broken", "fine"]
         assert {r.status for r in await rows(h)} == {"sent"}
+
+
+async def test_a_backlog_in_a_customer_chat_does_not_starve_the_triage_chat(
+    db_url: str,
+) -> None:
+    """Turns were taken between accounts only: a burst of one account's board edits in
+    its own chat (here 30, at 1,000 cases a second it was every customer chat's ack and
+    board) filled every claim, and the triage card of the same account waited behind all
+    of them; in the latency benchmark 1,451 of 1,500 cards were still pending. Each chat
+    takes its own turns now."""
+    async with Harness(db_url) as h:
+        await h.say("alice", "real question")
+        await h.say("evan", "/case", reply_to=h.last_message_id)  # case #1, Acme
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, batch=5)
+        while await d.run_once():
+            pass
+        adapter.delivered.clear()
+        boards = [
+            Outbound(
+                OutboundKind.UPSERT, "telegram", ACME, text=f"board {i}", anchor=f"b{i}",
+                case_id=1, purpose="board",
+            )
+            for i in range(30)
+        ]  # fmt: skip
+        await enqueue(h, *boards, _card("acme card", case_id=1))
+        await d.run_once()
+        assert "acme card" in adapter.texts(), "the triage chat waited behind Acme's chat"
