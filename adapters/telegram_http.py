@@ -31,8 +31,9 @@ def _seconds(value: ODVInput[float], default: float | None) -> float | None:
 class AiohttpRequest(BaseRequest):
     """A `BaseRequest` over one aiohttp session: at most `connection_pool_size`
     connections, kept alive between calls. Timeouts as PTB's HTTPXRequest has them
-    (read, write and connect 5 s, 1 s to get a pooled connection); aiohttp has no
-    write timeout of its own, so a write counts against the read one."""
+    (read and connect 5 s, 1 s to get a pooled connection). aiohttp has no write
+    timeout: `write_timeout` is taken and not used; casebot's calls are small forms
+    that leave in one write."""
 
     def __init__(
         self,
@@ -88,7 +89,6 @@ class AiohttpRequest(BaseRequest):
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         read = _seconds(read_timeout, self._read)
-        write = _seconds(write_timeout, self._write)
         connect = _seconds(connect_timeout, self._connect)
         pool = _seconds(pool_timeout, self._pool)
         timeout = aiohttp.ClientTimeout(
@@ -96,7 +96,7 @@ class AiohttpRequest(BaseRequest):
             # aiohttp's `connect` covers waiting for a pooled connection and opening one
             connect=None if pool is None or connect is None else pool + connect,
             sock_connect=connect,
-            sock_read=None if read is None else read + (write or 0.0),
+            sock_read=read,
         )
         data: Any = None
         if request_data is not None:

@@ -376,7 +376,7 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
             )
         await self._remember_similar(ctx, case, [*context, first])
         await self._route(ctx, case)
-        await self._touch(ctx, case)
+        await self._touch(ctx, case, opened=True)
         await self._start_questions(ctx, case, first, context)
         return case
 

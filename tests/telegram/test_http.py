@@ -1,0 +1,111 @@
+"""casebot's PTB transport on aiohttp (adapters/telegram_http.py), through a real
+`telegram.Bot` against small local servers: PTB's errors for a slow answer, a refused
+connection and an answer that is not JSON, as PTB's own httpx transport raises them,
+and a file upload as multipart."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import telegram
+from aiohttp import web
+from telegram import error as tg_error
+
+from adapters.telegram_http import INVALID_RESPONSE, AiohttpRequest
+
+TOKEN = "123456:HTTP-test"
+ME = {"id": 1, "is_bot": True, "first_name": "casebot", "username": "casebot"}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[str, dict[str, object]]]:
+    """A Bot API of three methods; `seen` keeps the last upload's form."""
+    seen: dict[str, object] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == "getMe":
+            return web.json_response({"ok": True, "result": ME})
+        if method == "slow":
+            await asyncio.sleep(5)
+        if method == "html":
+            return web.Response(text="<html>not the Bot API</html>", content_type="text/html")
+        if method == "sendDocument":
+            form = await request.post()
+            upload = form["document"]
+            assert isinstance(upload, web.FileField)
+            seen.update(chat_id=form["chat_id"], name=upload.filename, body=upload.file.read())
+            message = {"message_id": 7, "date": 0, "chat": {"id": -100500, "type": "group"}}
+            return web.json_response({"ok": True, "result": message})
+        return web.json_response({"ok": False, "description": "Not Found"}, status=404)
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/bot", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_slow_answer_is_timed_out_and_the_bot_goes_on(
+    server: tuple[str, dict[str, object]],
+) -> None:
+    base_url, _ = server
+    bot = telegram.Bot(TOKEN, base_url=base_url, request=AiohttpRequest(read_timeout=0.3))
+    await bot.initialize()
+    try:
+        with pytest.raises(tg_error.TimedOut):
+            await bot.do_api_request("slow")
+        assert (await bot.get_me()).username == "casebot", "the pool survived the timeout"
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_refused_connection_is_a_network_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once closed
+    bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest())
+    await bot._request[1].initialize()
+    try:
+        with pytest.raises(tg_error.NetworkError) as raised:
+            await bot.get_me()
+        assert not isinstance(raised.value, tg_error.TimedOut)
+        assert "aiohttp.ClientConnectorError" in str(raised.value)
+    finally:
+        await bot._request[1].shutdown()
+
+
+async def test_an_answer_that_is_not_json_is_one_error_without_a_traceback(
+    server: tuple[str, dict[str, object]], caplog: pytest.LogCaptureFixture
+) -> None:
+    base_url, _ = server
+    bot = telegram.Bot(TOKEN, base_url=base_url, request=AiohttpRequest())
+    await bot.initialize()
+    try:
+        with pytest.raises(tg_error.TelegramError) as raised:
+            await bot.do_api_request("html")
+        assert raised.value.message == INVALID_RESPONSE
+        assert "Traceback" not in caplog.text
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_file_goes_as_multipart(server: tuple[str, dict[str, object]]) -> None:
+    base_url, seen = server
+    bot = telegram.Bot(TOKEN, base_url=base_url, request=AiohttpRequest())
+    await bot.initialize()
+    try:
+        sent = await bot.send_document(-100500, b"export,ok\n", filename="export.csv")
+        assert sent.message_id == 7
+    finally:
+        await bot.shutdown()
+    assert seen == {"chat_id": "-100500", "name": "export.csv", "body": b"export,ok\n"}
