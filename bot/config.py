@@ -364,7 +364,7 @@ class DispatcherConfig(Section):
     max_attempts: int = Field(8, ge=1)
     base_delay: Duration = timedelta(seconds=2)
     max_delay: Duration = timedelta(minutes=10)
-    batch: int = Field(50, ge=1)
+    batch: int = Field(200, ge=1)
     idle_poll: Duration = timedelta(milliseconds=200)
     claim_for: Duration = timedelta(seconds=30)
 

@@ -61,7 +61,7 @@ class Dispatcher:
         max_attempts: int = 8,
         base_delay: timedelta = timedelta(seconds=2),
         max_delay: timedelta = timedelta(minutes=10),
-        batch: int = 50,
+        batch: int = 200,
         lease: timedelta = timedelta(minutes=2),
         idle_poll: float = 0.2,
         max_chats: int = 64,

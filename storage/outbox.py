@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, case, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -364,28 +364,41 @@ async def record_many(
 async def mark_many_sent(
     session: AsyncSession, items: Sequence[tuple[OutboxRow, Receipt]], now: datetime
 ) -> set[int]:
-    """Mark done deliveries sent in one statement; the ids this marked, leaving out any
-    recorded sent already (a retry after a commit whose answer was lost)."""
+    """Mark done deliveries sent; the ids this marked, leaving out any recorded sent
+    already (a retry after a commit whose answer was lost). One statement run for all
+    of them (a prepared one, whatever their number) after one read of their statuses,
+    which on PostgreSQL locks the rows so that the two agree."""
     if not items:
         return set()
-    ids = [row.id for row, _ in items]
-    message_ids = {row.id: receipt.message_id for row, receipt in items}
-    notes = {row.id: ", ".join(receipt.notes) or None for row, receipt in items}
     table = OUTBOX
-    statement = (
-        update(table)
-        .where(table.c.id.in_(ids), table.c.status != "sent")
-        .values(
-            status="sent",
-            sent_at=now,
-            platform_message_id=case(message_ids, value=table.c.id, else_=None),
-            claimed_until=None,
-            last_error=case(notes, value=table.c.id, else_=None),
-            attempts=table.c.attempts + 1,
+    ids = [row.id for row, _ in items]
+    sent = select(table.c.id).where(table.c.id.in_(ids), table.c.status == "sent")
+    if session.get_bind().dialect.name == "postgresql":
+        sent = sent.with_for_update()
+    already = set((await session.execute(sent)).scalars())
+    fresh = [(row, receipt) for row, receipt in items if row.id not in already]
+    if fresh:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.status != "sent")
+            .values(
+                status="sent",
+                sent_at=now,
+                platform_message_id=bindparam("message_id"),
+                claimed_until=None,
+                last_error=bindparam("note"),
+                attempts=table.c.attempts + 1,
+            ),
+            [
+                {
+                    "row_id": row.id,
+                    "message_id": receipt.message_id,
+                    "note": ", ".join(receipt.notes) or None,
+                }
+                for row, receipt in fresh
+            ],
         )
-        .returning(table.c.id)
-    )
-    return set((await session.execute(statement)).scalars())
+    return {row.id for row, _ in fresh}
 
 
 async def row_by_id(session: AsyncSession, row_id: int) -> OutboxRow | None:
