@@ -367,15 +367,19 @@ async def mark_many_sent(
     """Mark done deliveries sent; the ids this marked, leaving out any recorded sent
     already (a retry after a commit whose answer was lost). One statement run for all
     of them (a prepared one, whatever their number) after one read of their statuses,
-    which on PostgreSQL locks the rows so that the two agree."""
+    which on PostgreSQL locks the rows so that the two agree. Every row is read and
+    locked, not only those sent already: a row that another process is marking sent
+    at this moment passes that filter on its old version without waiting for the lock,
+    and was then taken as fresh (its transcript message and notes written twice). In
+    id order, so two group commits lock their common rows in the same order."""
     if not items:
         return set()
     table = OUTBOX
     ids = [row.id for row, _ in items]
-    sent = select(table.c.id).where(table.c.id.in_(ids), table.c.status == "sent")
+    statuses = select(table.c.id, table.c.status).where(table.c.id.in_(ids))
     if session.get_bind().dialect.name == "postgresql":
-        sent = sent.with_for_update()
-    already = set((await session.execute(sent)).scalars())
+        statuses = statuses.order_by(table.c.id).with_for_update()
+    already = {i for i, status in (await session.execute(statuses)).all() if status == "sent"}
     fresh = [(row, receipt) for row, receipt in items if row.id not in already]
     if fresh:
         await session.execute(
