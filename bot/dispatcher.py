@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 SETTLE_PATIENCE = 10.0
 # sends recorded in one transaction at most
 RECORD_BATCH = 200
+# seconds into a chat's claimed rows (its sends paced) after which its remaining edits
+# are checked again for newer versions written meanwhile
+SUPERSEDED_RECHECK = 0.1
 
 # a send done, and what its chat's task awaits: the commit that recorded it
 _Queued = tuple[OutboxRow, Receipt, "asyncio.Future[None]"]
@@ -131,8 +134,28 @@ class Dispatcher:
         return skipped + sum(settled)
 
     async def _send_chat(self, rows: list[OutboxRow], lookups: outbox.Lookups) -> int:
+        loop = asyncio.get_running_loop()
+        checked = loop.time()  # when the claim settled its superseded edits
+        skipped: set[int] = set()
         settled = 0
         for i, row in enumerate(rows):
+            if row.id in skipped:
+                settled += 1
+                continue
+            if (
+                i > 0
+                and row.kind == "upsert"
+                and row.id not in self._unrecorded
+                and loop.time() - checked >= SUPERSEDED_RECHECK
+            ):
+                # the chat's earlier sends took a while (paced): edits written meanwhile
+                # may make the rest of the claim's edits needless, as a check at send
+                # time found them; one query for all of them, only when time passed
+                skipped = await self._skip_superseded(rows[i:])
+                checked = loop.time()
+                if row.id in skipped:
+                    settled += 1
+                    continue
             if await self._send_row(row, lookups):
                 settled += 1
             elif row.kind != "upsert":
@@ -141,6 +164,13 @@ class Dispatcher:
                     await outbox.release(session, [r.id for r in rows[i + 1 :]])
                 break
         return settled
+
+    async def _skip_superseded(self, rows: list[OutboxRow]) -> set[int]:
+        candidates = [r for r in rows if r.id not in self._unrecorded]
+        async with self.sessions() as session, session.begin():
+            skipped = await outbox.superseded_rows(session, candidates)
+            await outbox.skip_superseded(session, skipped, self.clock.now())
+        return skipped
 
     async def _send_row(self, row: OutboxRow, lookups: outbox.Lookups) -> bool:
         """True when the row is settled (sent or dead); False to hold its chat."""

@@ -132,6 +132,37 @@ async def test_upserts_coalesce_and_then_edit_in_place(db_url: str) -> None:
         assert statuses == ["skipped", "skipped", "sent", "sent"]
 
 
+async def test_an_edit_superseded_while_its_chat_is_paced_is_not_sent(db_url: str) -> None:
+    """A claim's card edit waits behind the chat's earlier sends (Telegram paces a group
+    chat): a newer version of the card written meanwhile makes it needless, as the
+    per-row check at send time had it, instead of costing one more paced call."""
+    async with Harness(db_url) as h:
+        card = dict(anchor="card:1", purpose="card")
+
+        class Paced(RecordingAdapter):
+            async def deliver(self, delivery):  # type: ignore[no-untyped-def]
+                if delivery.text == "first":
+                    await asyncio.sleep(0.3)  # the chat's pace
+                    await enqueue(
+                        h,
+                        Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v2", **card),  # type: ignore[arg-type]
+                    )
+                return await super().deliver(delivery)
+
+        adapter = Paced()
+        d = dispatcher_for(h, adapter)
+        await enqueue(
+            h,
+            send(TRIAGE, "first"),
+            Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v1", **card),  # type: ignore[arg-type]
+        )
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["first", "v2"], "a superseded version of the card was sent"
+        statuses = [r.status for r in await rows(h)]
+        assert statuses == ["sent", "skipped", "sent"]
+
+
 async def test_sent_messages_join_the_transcript(db_url: str) -> None:
     async with Harness(db_url) as h:
         await h.say("alice", "the API returns 500")
