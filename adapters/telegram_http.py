@@ -60,6 +60,9 @@ class AiohttpRequest(BaseRequest):
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 # PTB's own User-Agent goes with each call; none of aiohttp's
                 skip_auto_headers=("User-Agent",),
+                # as httpx, under PTB's HTTPXRequest: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
+                # and NO_PROXY from the environment are honoured
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:
@@ -112,7 +115,13 @@ class AiohttpRequest(BaseRequest):
                 data = request_data.json_parameters
         try:
             async with session.request(
-                method, url, data=data, headers={"User-Agent": self.USER_AGENT}, timeout=timeout
+                method,
+                url,
+                data=data,
+                headers={"User-Agent": self.USER_AGENT},
+                timeout=timeout,
+                # as httpx: a redirect is the answer (PTB reports it), never followed
+                allow_redirects=False,
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too

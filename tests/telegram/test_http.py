@@ -109,3 +109,93 @@ async def test_a_file_goes_as_multipart(server: tuple[str, dict[str, object]]) -
     finally:
         await bot.shutdown()
     assert seen == {"chat_id": "-100500", "name": "export.csv", "body": b"export,ok\n"}
+
+
+async def test_a_connection_reset_mid_answer_is_a_network_error_and_the_bot_goes_on(
+    server: tuple[str, dict[str, object]],
+) -> None:
+    """An answer cut off halfway (the peer closed the connection): a NetworkError, not a
+    timeout nor an unknown error, and the next call goes through on a new connection."""
+
+    async def cut_off(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n{"ok": true, "re')
+        await writer.drain()
+        writer.close()
+
+    cutter = await asyncio.start_server(cut_off, "127.0.0.1", 0)
+    port = cutter.sockets[0].getsockname()[1]
+    request = AiohttpRequest()
+    bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+    await request.initialize()
+    try:
+        with pytest.raises(tg_error.NetworkError) as raised:
+            await bot.get_me()
+        assert not isinstance(raised.value, tg_error.TimedOut)
+        assert "aiohttp." in str(raised.value)
+        base_url, _ = server
+        good = telegram.Bot(TOKEN, base_url=base_url, request=request)
+        assert (await good.get_me()).username == "casebot"
+    finally:
+        await request.shutdown()
+        cutter.close()
+        await cutter.wait_closed()
+
+
+async def test_a_redirect_is_not_followed(server: tuple[str, dict[str, object]]) -> None:
+    """As PTB's httpx transport: a redirect is an answer (not JSON: not the Bot API, as
+    start-up says), not a call to send on, token and all, to wherever it points."""
+    base_url, _ = server
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{base_url}{TOKEN}/getMe")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", moved)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    request = AiohttpRequest()
+    bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+    await request.initialize()
+    try:
+        with pytest.raises(tg_error.NetworkError) as raised:
+            await bot.get_me()
+        assert "(302)" in raised.value.message, raised.value.message
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+
+
+async def test_the_environment_proxy_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As PTB's httpx transport (httpx trusts HTTPS_PROXY / HTTP_PROXY / ALL_PROXY): a
+    deployment that reaches Telegram only through its proxy keeps doing so."""
+    asked: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        asked.append(str(request.url))
+        return web.json_response({"ok": True, "result": ME})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+    # a name that resolves nowhere: only the proxy can answer for it
+    request = AiohttpRequest()
+    bot = telegram.Bot(TOKEN, base_url="http://bot-api.invalid/bot", request=request)
+    await request.initialize()
+    try:
+        assert (await bot.get_me()).username == "casebot"
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert asked and "bot-api.invalid" in asked[0]
