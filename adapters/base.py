@@ -64,8 +64,9 @@ class CommandQueue(Protocol):
     mode): `bot` implements it over the dispatcher, so adapters never touch storage."""
 
     async def take(self, platform: str, after: int, limit: int) -> list[Delivery]:
-        """Lease due deliveries of the platform: those after `after` never handed out,
-        and any handed out earlier whose lease ran out unanswered."""
+        """Lease due deliveries of the platform: those never handed out, and any handed
+        out earlier whose lease ran out unanswered. `after`, the puller's cursor, leaves
+        none out (a chat's next message, due once its first is settled, is below it)."""
 
     async def wait(self, timeout: float) -> None:
         """Return when new work may be due, or after `timeout` seconds."""

@@ -316,12 +316,18 @@ class Dispatcher:
 
     async def take(self, platform: str, after: int, limit: int) -> list[Delivery]:
         """`adapters.base.CommandQueue.take`: lease a puller's due rows, in the order
-        the dispatcher would send them; a superseded edit is settled, not handed out."""
+        the dispatcher would send them; a superseded edit is settled, not handed out.
+
+        `after` (the puller's cursor) leaves nothing out: a row never handed out at or
+        below it is due all the same. A chat's next message becomes due only once its
+        first is settled, and the claim's turn-taking leaves older rows beyond `limit`
+        while newer ones go out, so the cursor (the highest id handed out) passes rows
+        not yet handed out; leaving those out kept them pending for ever. A row handed
+        out is leased, so it is not handed out twice either way."""
+        del after
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            rows = await outbox.claim_due(
-                session, now, limit, self.lease, platforms=[platform], after=after
-            )
+            rows = await outbox.claim_due(session, now, limit, self.lease, platforms=[platform])
             taken = []
             recorded = []
             for row in rows:

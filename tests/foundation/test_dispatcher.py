@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from adapters.base import DeliveryError
+from adapters.base import DeliveryError, Receipt
 from bot.dispatcher import Dispatcher
 from cases.model import Outbound, OutboundKind
 from storage.models import OutboxRow
@@ -161,6 +161,38 @@ async def test_an_edit_superseded_while_its_chat_is_paced_is_not_sent(db_url: st
         assert adapter.texts() == ["first", "v2"], "a superseded version of the card was sent"
         statuses = [r.status for r in await rows(h)]
         assert statuses == ["sent", "skipped", "sent"]
+
+
+async def test_a_puller_gets_a_chats_next_message_behind_its_cursor(db_url: str) -> None:
+    """A chat's second message is due only once its first is settled, by which time the
+    puller's cursor has passed it (another chat's newer message was handed out with the
+    first): it must still be handed out, not left pending for ever. So must a row the
+    claim's turn-taking put beyond the pull's limit while a newer one went out."""
+    async with Harness(db_url) as h:
+        d = dispatcher_for(h, RecordingAdapter())
+        await enqueue(h, send(ACME, "a1"), send(ACME, "a2"), send(TRIAGE, "t1"))
+        first = await d.take("telegram", 0, 50)
+        assert [x.text for x in first] == ["a1", "t1"]
+        cursor = max(x.id for x in first)
+        for x in first:
+            await d.settle("telegram", x.id, Receipt(message_id=f"m{x.id}"))
+        (second,) = await d.take("telegram", cursor, 50)
+        assert second.text == "a2"
+        card = dict(purpose="card")
+        await enqueue(
+            h,
+            *(
+                Outbound(
+                    OutboundKind.UPSERT, "telegram", TRIAGE, text=f"c{i}", anchor=f"c{i}", **card
+                )  # type: ignore[arg-type]
+                for i in range(2)
+            ),
+            Outbound(OutboundKind.UPSERT, "telegram", GLOBEX, text="g", anchor="g", **card),  # type: ignore[arg-type]
+        )
+        taken = await d.take("telegram", second.id, 2)  # one turn each: c0, then g
+        cursor = max(x.id for x in taken)
+        rest = await d.take("telegram", cursor, 50)
+        assert sorted(x.text for x in [*taken, *rest]) == ["c0", "c1", "g"]
 
 
 async def test_sent_messages_join_the_transcript(db_url: str) -> None:
