@@ -250,8 +250,14 @@ class Dispatcher:
                     raise
 
     async def _record_batch(
-        self, batch: list[tuple[OutboxRow, Receipt, asyncio.Future[None]]]
+        self,
+        batch: list[tuple[OutboxRow, Receipt, asyncio.Future[None]]],
+        broken: list[tuple[asyncio.Future[None], BaseException]] | None = None,
     ) -> None:
+        """Record `batch` in one commit, through errors that may pass; on one that will
+        not, each alone. A record broken for good fails its waiter only once every other
+        record of the batch is committed (`broken` collects them meanwhile): its chat's
+        task, raising, must not be seen before the other chats' records are."""
         delay = 0.05
         while True:
             try:
@@ -266,11 +272,18 @@ class Dispatcher:
                 self._commit_failed(exc)
                 if not _may_pass(exc):
                     if len(batch) == 1:
-                        batch[0][2].set_exception(exc)
+                        if broken is not None:
+                            broken.append((batch[0][2], exc))
+                        elif not batch[0][2].done():
+                            batch[0][2].set_exception(exc)
                         return
                     # one row's record is broken for good: the others are recorded alone
+                    failed: list[tuple[asyncio.Future[None], BaseException]] = []
                     for item in batch:
-                        await self._record_batch([item])
+                        await self._record_batch([item], failed)
+                    for done, error in failed:
+                        if not done.done():
+                            done.set_exception(error)
                     return
                 rows = ", ".join(str(row.id) for row, _, _ in batch)
                 log.warning("recording sent outbox rows %s failed, retrying: %s", rows, exc)
