@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -79,6 +80,12 @@ outbox_t = cast(Table, OutboxRow.__table__)
 people_t = cast(Table, Person.__table__)
 processed_t = cast(Table, ProcessedEvent.__table__)
 _CASE_FIELDS = [c.key for c in cases_t.columns]
+_CASE_FIELD_SET = frozenset(_CASE_FIELDS)
+# the columns save_case compares as they are (see _comparable)
+_PLAIN_FIELDS = [
+    k for k in _CASE_FIELDS if k not in ("id", "status", "sla", "fields", "questions")
+]
+_plain_values = attrgetter(*_PLAIN_FIELDS)
 
 
 class Caches:
@@ -126,7 +133,10 @@ async def all_accounts(session: AsyncSession) -> list[AccountInfo]:
 
 
 def case_record(row: Any) -> CaseRecord:
-    values = {k: getattr(row, k) for k in _CASE_FIELDS}
+    as_dict = getattr(row, "_asdict", None)  # a row; else an ORM CaseRow
+    values = as_dict() if as_dict is not None else {}
+    if values.keys() != _CASE_FIELD_SET:  # also a row with more than the case's columns
+        values = {k: getattr(row, k) for k in _CASE_FIELDS}
     values["status"] = Status(values["status"])
     values["sla"] = dict(values["sla"] or {})
     values["tags"] = list(values["tags"] or [])
@@ -135,14 +145,26 @@ def case_record(row: Any) -> CaseRecord:
     return CaseRecord(**values)
 
 
-def case_values(case: CaseRecord) -> dict[str, Any]:
-    values = {k: getattr(case, k) for k in _CASE_FIELDS if k != "id"}
-    values["status"] = case.status.value
-    values["sla"] = dict(case.sla)
-    # copies: the snapshot save_case compares with must not change with the case
+def _comparable(case: CaseRecord) -> dict[str, Any]:
+    """A case's columns in a form that does not change with the case: what save_case
+    compares with to write only what changed. The JSON objects as sorted JSON text, so
+    a change deep inside one shows (`sla["clocks"]` is changed in place)."""
+    values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
     values["tags"] = list(case.tags)
-    values["fields"] = dict(case.fields)
-    values["questions"] = json.loads(json.dumps(case.questions))
+    values["status"] = case.status.value
+    values["sla"] = json.dumps(case.sla, sort_keys=True)
+    values["fields"] = json.dumps(case.fields, sort_keys=True)
+    values["questions"] = json.dumps(case.questions, sort_keys=True)
+    return values
+
+
+def case_values(case: CaseRecord) -> dict[str, Any]:
+    """A case's columns as written (the statement serialises them at once)."""
+    values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
+    values["status"] = case.status.value
+    values["sla"] = case.sla
+    values["fields"] = case.fields
+    values["questions"] = case.questions
     return values
 
 
@@ -319,12 +341,12 @@ class _FastResult:
         return self._rows
 
     def scalar_one_or_none(self) -> Any:
-        return self._rows[0]._values[0] if self._rows else None
+        return self._rows[0][0] if self._rows else None
 
     def scalar_one(self) -> Any:
         if len(self._rows) != 1:
             raise LookupError(f"expected one row, got {len(self._rows)}")
-        return self._rows[0]._values[0]
+        return self._rows[0][0]
 
 
 def statements(session: AsyncSession) -> _Statements:
@@ -716,9 +738,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     def _loaded(self, case: CaseRecord) -> CaseRecord:
         """Remember a case as read, so save_case writes only what changed."""
         assert case.id is not None
-        values = case_values(case)
-        values["sla"] = json.dumps(values["sla"], sort_keys=True)
-        self._snapshots[case.id] = values
+        self._snapshots[case.id] = _comparable(case)
         return case
 
     async def new_case(self, case: CaseRecord) -> CaseRecord:
@@ -729,21 +749,17 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     async def save_case(self, case: CaseRecord) -> None:
         # only changed columns: SQLite rewrites every index whose columns are SET
         assert case.id is not None
-        values = case_values(case)
+        now = _comparable(case)
         before = self._snapshots.get(case.id)
-        sla_json = json.dumps(values["sla"], sort_keys=True)
-        changed = sorted(
-            k
-            for k, v in values.items()
-            if before is None or (sla_json if k == "sla" else v) != before.get(k)
-        )
+        changed = sorted(k for k, v in now.items() if before is None or v != before.get(k))
         if not changed:
             return
+        values = case_values(case)
         await self._exec(
             self.sql.save_case_columns(tuple(changed)),
             {**{k: values[k] for k in changed}, "_id": case.id},
         )
-        self._loaded(case)
+        self._snapshots[case.id] = now
 
     async def case(self, case_id: int) -> CaseRecord | None:
         row = (await self._exec(self.sql.case, {"_id": case_id})).first()
