@@ -119,9 +119,9 @@ class FastStatement:
             out[i] = process(out[i])
         return out
 
-    def rows(self, cursor: sqlite3.Cursor) -> list[Any]:
+    def rows(self, fetched: list[Any]) -> list[Any]:
+        """Rows fetched from SQLite, their values as SQLAlchemy would give them."""
         make, results = self._make, self._results
-        fetched = cursor.fetchall()
         if not results:
             return [make(raw) for raw in fetched]
         out = []

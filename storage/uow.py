@@ -47,7 +47,6 @@ from cases.records import (
 from storage.fastpath import FastStatement, raw_sqlite
 from storage.incidents import IncidentStore
 from storage.issues import IssueStore
-from storage.issues import insert_for as _insert_for
 from storage.knowledge import KnowledgeQueries
 from storage.models import (
     Account,
@@ -81,9 +80,10 @@ people_t = cast(Table, Person.__table__)
 processed_t = cast(Table, ProcessedEvent.__table__)
 _CASE_FIELDS = [c.key for c in cases_t.columns]
 _CASE_FIELD_SET = frozenset(_CASE_FIELDS)
-# the columns save_case compares as they are (see _comparable)
+# the columns save_case compares as JSON text, and those it compares as they are
+_JSON_INDEX = [(k, _CASE_FIELDS.index(k)) for k in ("sla", "tags", "fields", "questions")]
 _PLAIN_FIELDS = [
-    k for k in _CASE_FIELDS if k not in ("id", "status", "sla", "fields", "questions")
+    k for k in _CASE_FIELDS if k not in ("id", "status", "sla", "tags", "fields", "questions")
 ]
 _plain_values = attrgetter(*_PLAIN_FIELDS)
 
@@ -145,16 +145,21 @@ def case_record(row: Any) -> CaseRecord:
     return CaseRecord(**values)
 
 
-def _comparable(case: CaseRecord) -> dict[str, Any]:
+def _comparable(case: CaseRecord, raw: Sequence[Any] | None = None) -> dict[str, Any]:
     """A case's columns in a form that does not change with the case: what save_case
-    compares with to write only what changed. The JSON objects as sorted JSON text, so
-    a change deep inside one shows (`sla["clocks"]` is changed in place)."""
+    compares with to write only what changed. The JSON columns as JSON text, so a
+    change deep inside one shows (`sla["clocks"]` is changed in place): `raw`, the row
+    as SQLite gave it, has that text already (SQLAlchemy wrote it with json.dumps, and
+    a dict read back dumps to the same text); a key order changed, or a NULL read back
+    as {}, at worst writes a column unchanged."""
     values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
-    values["tags"] = list(case.tags)
     values["status"] = case.status.value
-    values["sla"] = json.dumps(case.sla, sort_keys=True)
-    values["fields"] = json.dumps(case.fields, sort_keys=True)
-    values["questions"] = json.dumps(case.questions, sort_keys=True)
+    if raw is not None:
+        for name, i in _JSON_INDEX:
+            values[name] = raw[i]
+    else:
+        for name, _ in _JSON_INDEX:
+            values[name] = json.dumps(getattr(case, name))
     return values
 
 
@@ -162,9 +167,8 @@ def case_values(case: CaseRecord) -> dict[str, Any]:
     """A case's columns as written (the statement serialises them at once)."""
     values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
     values["status"] = case.status.value
-    values["sla"] = case.sla
-    values["fields"] = case.fields
-    values["questions"] = case.questions
+    for name, _ in _JSON_INDEX:
+        values[name] = getattr(case, name)
     return values
 
 
@@ -286,8 +290,35 @@ class _Statements:
             .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
             .order_by(cases_t.c.id)
         )
+        self.person = select(people_t).where(people_t.c.key == bindparam("key"))
+        self.role = select(people_t.c.role).where(people_t.c.key == bindparam("key"))
+        person_fields = ("key", "platform", "user_id", "name", "username", "role")
+        # another process may insert the same new person at the same moment
+        self.add_person = text(
+            f"INSERT INTO people ({', '.join(person_fields)})"
+            f" VALUES ({', '.join(':' + k for k in person_fields)})"
+            " ON CONFLICT (key) DO NOTHING"
+        ).bindparams(*(_bp(people_t, k) for k in person_fields))
+        self.rename_person = (
+            update(people_t)
+            .where(people_t.c.key == bindparam("_key"))
+            .values(name=bindparam("name"), username=bindparam("username"))
+        )
         self._last: dict[tuple[bool, bool, bool], Any] = {}
         self._by_key: dict[tuple[str, ...], Any] = {}
+
+    def cases_opened(self, in_chat: bool, by_person: bool) -> Any:
+        key = ("cases_opened", str(in_chat), str(by_person))
+        if key not in self._by_key:
+            query = select(func.count(cases_t.c.id), func.max(cases_t.c.id)).where(
+                cases_t.c.created_at >= _bp(cases_t, "created_at", "since")
+            )
+            if in_chat:
+                query = query.where(cases_t.c.chat_id == bindparam("chat_id"))
+            if by_person:
+                query = query.where(cases_t.c.opened_by == bindparam("opened_by"))
+            self._by_key[key] = query
+        return self._by_key[key]
 
     def save_case_columns(self, columns: tuple[str, ...]) -> Any:
         key = ("save_case",) + columns
@@ -328,11 +359,13 @@ _COMPILED: dict[int, FastStatement] = {}
 
 
 class _FastResult:
-    """The parts of SQLAlchemy's Result that the unit of work uses."""
+    """The parts of SQLAlchemy's Result that the unit of work uses; `raw` has the rows
+    as SQLite gave them."""
 
     def __init__(self, statement: FastStatement, cursor: sqlite3.Cursor) -> None:
         self.rowcount = cursor.rowcount
-        self._rows = statement.rows(cursor) if cursor.description else []
+        self.raw = cursor.fetchall() if cursor.description else []
+        self._rows = statement.rows(self.raw) if self.raw else []
 
     def first(self) -> Any:
         return self._rows[0] if self._rows else None
@@ -547,9 +580,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         cached = self.caches.roles.get(person)
         if cached is not None:
             return cached
-        role = (
-            await self.session.execute(select(people_t.c.role).where(people_t.c.key == person))
-        ).scalar_one_or_none()
+        role = (await self._exec(self.sql.role, {"key": person})).scalar_one_or_none()
         value = Role(role) if role else Role.CUSTOMER
         self.caches.roles[person] = value
         return value
@@ -558,30 +589,27 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         seen = (actor.key, actor.name, actor.username)
         if seen in self.caches.people_seen:
             return
-        existing = (
-            await self.session.execute(select(people_t).where(people_t.c.key == actor.key))
-        ).first()
+        existing = (await self._exec(self.sql.person, {"key": actor.key})).first()
         if existing is None:
-            # another process may insert the same new person at the same moment
-            await self.session.execute(
-                _insert_for(self.session)(people_t)
-                .values(
-                    key=actor.key,
-                    platform=actor.platform,
-                    user_id=actor.user_id,
-                    name=actor.name,
-                    username=actor.username,
-                    role=Role.CUSTOMER.value,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
+            await self._exec(
+                self.sql.add_person,
+                {
+                    "key": actor.key,
+                    "platform": actor.platform,
+                    "user_id": actor.user_id,
+                    "name": actor.name,
+                    "username": actor.username,
+                    "role": Role.CUSTOMER.value,
+                },
             )
         elif existing.name != actor.name or existing.username != actor.username:
-            await self.session.execute(
-                update(people_t)
-                .where(people_t.c.key == actor.key)
-                .values(
-                    name=actor.name or existing.name, username=actor.username or existing.username
-                )
+            await self._exec(
+                self.sql.rename_person,
+                {
+                    "_key": actor.key,
+                    "name": actor.name or existing.name,
+                    "username": actor.username or existing.username,
+                },
             )
         self.caches.people_seen.add(seen)
 
@@ -735,11 +763,21 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
 
     # ---------------------------------------------------------------- cases
 
-    def _loaded(self, case: CaseRecord) -> CaseRecord:
-        """Remember a case as read, so save_case writes only what changed."""
+    def _loaded(self, case: CaseRecord, raw: Sequence[Any] | None = None) -> CaseRecord:
+        """Remember a case as read (`raw`: its row as SQLite gave it), so save_case
+        writes only what changed."""
         assert case.id is not None
-        self._snapshots[case.id] = _comparable(case)
+        self._snapshots[case.id] = _comparable(case, raw)
         return case
+
+    async def _cases(self, statement: Any, params: dict[str, Any]) -> list[CaseRecord]:
+        result = await self._exec(statement, params)
+        raw = getattr(result, "raw", None)  # none through the session
+        rows = result.all()
+        return [
+            self._loaded(case_record(row), raw[i] if raw is not None else None)
+            for i, row in enumerate(rows)
+        ]
 
     async def new_case(self, case: CaseRecord) -> CaseRecord:
         result = await self._exec(self.sql.new_case, case_values(case))
@@ -762,30 +800,26 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         self._snapshots[case.id] = now
 
     async def case(self, case_id: int) -> CaseRecord | None:
-        row = (await self._exec(self.sql.case, {"_id": case_id})).first()
-        return self._loaded(case_record(row)) if row else None
+        found = await self._cases(self.sql.case, {"_id": case_id})
+        return found[0] if found else None
 
     async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None:
-        row = (
-            await self._exec(self.sql.case_by_thread, {"chat_id": chat_id, "thread": thread})
-        ).first()
-        return self._loaded(case_record(row)) if row else None
+        found = await self._cases(self.sql.case_by_thread, {"chat_id": chat_id, "thread": thread})
+        return found[0] if found else None
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
-        rows = (await self._exec(self.sql.open_cases, {"chat_id": chat_id})).all()
-        return [self._loaded(case_record(r)) for r in rows]
+        return await self._cases(self.sql.open_cases, {"chat_id": chat_id})
 
     async def cases_opened(
         self, chat_id: int | None, since: datetime, opened_by: str | None
     ) -> tuple[int, int | None]:
-        query = select(func.count(cases_t.c.id), func.max(cases_t.c.id)).where(
-            cases_t.c.created_at >= since
-        )
+        params: dict[str, Any] = {"since": since}
         if chat_id is not None:
-            query = query.where(cases_t.c.chat_id == chat_id)
+            params["chat_id"] = chat_id
         if opened_by is not None:
-            query = query.where(cases_t.c.opened_by == opened_by)
-        count, latest = (await self.session.execute(query)).one()
+            params["opened_by"] = opened_by
+        statement = self.sql.cases_opened(chat_id is not None, opened_by is not None)
+        count, latest = (await self._exec(statement, params)).first()
         return int(count), latest
 
     async def has_event(self, case_id: int, type: str, since: datetime) -> bool:

@@ -19,6 +19,7 @@ from cases.model import ChatKey, Inbound, InboundKind
 from storage.fastpath import raw_sqlite
 from storage.ingest import EventFailed
 from storage.models import FailedEvent, ProcessedEvent
+from storage.uow import SqlUnitOfWork
 from tests.engine.kit import case_count, messages
 from tests.harness import ACME, GLOBEX, Harness
 
@@ -171,3 +172,31 @@ async def test_an_unreadable_event_fails_alone_and_claims_nothing(db_url: str) -
         async with h.sessions() as session:
             stored = await session.execute(select(func.count()).select_from(ProcessedEvent))
         assert stored.scalar_one() == len(await _claimed(h))
+
+
+async def test_save_case_writes_what_changed_even_deep_inside_its_json(db_url: str) -> None:
+    """The snapshot a read case is compared with (on SQLite the row's own JSON text)."""
+    async with Harness(db_url) as h:
+        opened = await h.say("carol", "the nightly export fails with a timeout", chat=GLOBEX)
+        assert opened.case_id is not None
+        async with h.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session)
+            case = await uow.case(opened.case_id)
+            assert case is not None
+            conn = await raw_sqlite(session)
+            if conn is not None:
+                with _statements(h, conn) as seen:
+                    await uow.save_case(case)  # unchanged: nothing to write
+                assert not [s for s in seen if s.startswith("UPDATE")]
+            case.sla.setdefault("clocks", {}).setdefault("resolution", {})["warned"] = "x"
+            case.tags.append("export")
+            await uow.save_case(case)
+            again = await uow.case(opened.case_id)
+            assert again is not None
+            assert again.sla["clocks"]["resolution"]["warned"] == "x"
+            assert again.tags == ["export"]
+            again.sla["clocks"]["resolution"]["warned"] = "y"  # in place, one level down
+            await uow.save_case(again)
+        async with h.sessions() as session:
+            final = await SqlUnitOfWork(session).case(opened.case_id)
+        assert final is not None and final.sla["clocks"]["resolution"]["warned"] == "y"
