@@ -159,8 +159,17 @@ def _comparable(case: CaseRecord, raw: Sequence[Any] | None = None) -> dict[str,
             values[name] = raw[i]
     else:
         for name, _ in _JSON_INDEX:
-            values[name] = json.dumps(getattr(case, name))
+            values[name] = _json_text(getattr(case, name))
     return values
+
+
+def _json_text(value: Any) -> str:
+    """json.dumps, with the empty values most cases hold made without the encoder."""
+    if not value and type(value) is dict:
+        return "{}"
+    if not value and type(value) is list:
+        return "[]"
+    return json.dumps(value)
 
 
 def case_values(case: CaseRecord) -> dict[str, Any]:
