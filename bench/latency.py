@@ -2,6 +2,14 @@
 Bot API, each its own process, 100 customer chats.
 
     python bench/latency.py [--rates 50,200,1000] [--seconds 10] [--chats 100]
+                            [--db sqlite|postgres] [--processes N]
+
+`--db postgres` runs casebot on a fresh database on the PostgreSQL server at
+127.0.0.1:5432 (dropped afterwards). `--processes N` (N > 1 needs PostgreSQL) runs N
+`casebot run` processes in webhook mode on that one database: the benchmark then does
+what Telegram does for a webhook, posting each update to a process's
+`/telegram/webhook` (round robin, up to 200 at once) and counting it offered when the
+post begins; the fake still takes every Bot API call and records the replies.
 
 Each offered update is a customer's `/new <text>` in one of the chats, so each has
 exactly one acknowledgement to observe (the bot's reply to that message, naming `#N`;
@@ -19,15 +27,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import math
+import socket
 import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,6 +54,8 @@ from bench.procs import (  # noqa: E402
 )
 
 TOKEN = "123456:BENCH-token"
+SECRET = "bench-webhook-secret"
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 TRIAGE = -100_500
 CUSTOMER = 70_000  # customers are user ids from here on, three per chat
 
@@ -58,9 +74,9 @@ def chat_id(c: int) -> int:
     return -1_000_000 - c
 
 
-def bench_config(db: Path, base_url: str, chats: int, extra: dict[str, Any]) -> dict[str, Any]:
+def bench_config(db: str, base_url: str, chats: int, extra: dict[str, Any]) -> dict[str, Any]:
     raw: dict[str, Any] = {
-        "storage": {"url": f"sqlite+aiosqlite:///{db}"},
+        "storage": {"url": db},
         "http": {"enabled": False},
         "scheduler": {"enabled": False},
         "telegram": {
@@ -86,6 +102,9 @@ def bench_config(db: Path, base_url: str, chats: int, extra: dict[str, Any]) -> 
             for c in range(chats)
         ],  # fmt: skip
         "sla": {"premium": {"P3": {"first_response": "1h", "resolution": "2d"}}},
+        # every offered update opens a case: the flood limits (on by default) would refuse
+        # most of them past the first few per chat, and this measures opening cases
+        "cases": {"open_per_customer": 0, "open_per_chat": 0},
     }
     for section, values in extra.items():
         raw[section] = {**raw.get(section, {}), **values}
@@ -125,8 +144,33 @@ class Watcher:
                 phase.replied[key] = entry["at"]
 
 
+class Webhooks:
+    """Telegram's side of webhook mode for the benchmark: each update goes to the next
+    process's webhook route, and counts as offered when that post begins."""
+
+    def __init__(self, fake: FakeApiProcess, ports: list[int]) -> None:
+        self.fake = fake
+        self.urls = itertools.cycle(f"http://127.0.0.1:{p}/telegram/webhook" for p in ports)
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=200), timeout=aiohttp.ClientTimeout(total=60)
+        )
+
+    async def offer(self, body: dict[str, Any]) -> tuple[float, int]:
+        update = (await self.fake.post("observe_text", body))["result"]
+        at = time.time()
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with self.http.post(next(self.urls), json=update, headers=headers) as response:
+            response.raise_for_status()
+        return at, int(update["message"]["message_id"])
+
+
 async def offer(
-    fake: FakeApiProcess, phase: Phase, count: int, chats: int, seq: list[int]
+    fake: FakeApiProcess,
+    phase: Phase,
+    count: int,
+    chats: int,
+    seq: list[int],
+    webhooks: Webhooks | None = None,
 ) -> None:
     """Offer `count` updates at `phase.rate` per second, round robin over the chats."""
     interval = 1.0 / phase.rate
@@ -145,11 +189,14 @@ async def offer(
         async with gate:
             at = time.time()
             try:
-                result = await fake.post("send_text", body)
+                if webhooks is not None:
+                    at, message_id = await webhooks.offer(body)
+                else:
+                    result = await fake.post("send_text", body)
+                    message_id = result["result"]["message"]["message_id"]
             except Exception:
                 phase.errors += 1
                 return
-        message_id = result["result"]["message"]["message_id"]
         phase.offered[(chat_id(c), message_id)] = at
 
     tasks = []
@@ -188,6 +235,58 @@ def overrides(settings: list[str]) -> dict[str, Any]:
     return extra
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh database on the local PostgreSQL server for one run, dropped afterwards."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"casebot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def webhook_config(raw: dict[str, Any], port: int) -> dict[str, Any]:
+    """One of several processes behind the webhook route: its own HTTP port."""
+    return {
+        **raw,
+        "http": {"host": "127.0.0.1", "port": port, "api_token": "bench-api-token"},
+        "telegram": {
+            **raw["telegram"],
+            "mode": "webhook",
+            "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
+            "secret_token": SECRET,
+        },
+    }
+
+
+async def wait_listening(ports: list[int], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"casebot did not listen on {port}") from None
+                await asyncio.sleep(0.2)
+
+
 async def run(
     rates: list[int],
     seconds: float,
@@ -196,43 +295,78 @@ async def run(
     extra: dict[str, Any],
     workdir: str | None = None,
     launch: Launcher = launch_casebot,
+    db: str = "sqlite",
+    processes: int = 1,
+) -> list[dict[str, Any]]:
+    if processes > 1 and db != "postgres":
+        raise SystemExit("--processes above 1 needs --db postgres (one shared database)")
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(workdir or scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
+        if db == "postgres":
+            async with postgres_database() as url:
+                return await run_on(
+                    rates, seconds, chats, drain, extra, tmp, launch, url, processes
+                )
+        url = f"sqlite+aiosqlite:///{tmp / 'casebot.db'}"
+        return await run_on(rates, seconds, chats, drain, extra, tmp, launch, url, processes)
+
+
+async def run_on(
+    rates: list[int],
+    seconds: float,
+    chats: int,
+    drain: float,
+    extra: dict[str, Any],
+    tmp: Path,
+    launch: Launcher,
+    url: str,
+    processes: int,
 ) -> list[dict[str, Any]]:
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        tmp = workdir or scratch
-        db = Path(tmp) / "casebot.db"
-        config = Path(tmp) / "casebot.toml"
-        log = Path(tmp) / "casebot.log"
-        async with FakeApiProcess(TOKEN) as fake:
-            await fake.post("chat", {"chat_id": TRIAGE, "title": "Triage"})
-            for c in range(chats):
-                await fake.post("chat", {"chat_id": chat_id(c), "title": f"Customer {c}"})
-            config.write_text(
-                to_toml(bench_config(db, fake.base_url, chats, extra)), encoding="utf-8"
-            )
-            bot = await launch(config, log, fake)
-            watcher = Watcher(fake)
-            seq = [0]
-            try:
-                # warm-up, not measured: the first case of each chat also posts and pins its
-                # status board, and the process fills its caches
-                warm = Phase(rate=50)
-                watcher.phase = warm
-                await offer(fake, warm, chats, chats, seq)
-                await wait_replies(watcher, warm, 60)
-                if len(warm.replied) < len(warm.offered):
-                    raise SystemExit(f"casebot did not answer the warm-up; see {log.read_text()}")
-                for rate in rates:
-                    phase = Phase(rate=rate)
-                    watcher.phase = phase
-                    await offer(fake, phase, int(rate * seconds), chats, seq)
-                    await wait_replies(watcher, phase, drain)
-                    results.append(summary(phase))
-                    print(line(results[-1]), flush=True)
-            finally:
-                code = await stop_process(bot)
-            if code != 0:
-                print(f"casebot exited with {code}:\n{log.read_text()[-3000:]}", file=sys.stderr)
+    log = tmp / "casebot.log"
+    async with FakeApiProcess(TOKEN) as fake:
+        await fake.post("chat", {"chat_id": TRIAGE, "title": "Triage"})
+        for c in range(chats):
+            await fake.post("chat", {"chat_id": chat_id(c), "title": f"Customer {c}"})
+        raw = bench_config(url, fake.base_url, chats, extra)
+        ports = [free_port() for _ in range(processes)] if processes > 1 else []
+        bots = []
+        for n in range(max(1, processes)):
+            config = tmp / f"casebot{n or ''}.toml"
+            body = webhook_config(raw, ports[n]) if ports else raw
+            config.write_text(to_toml(body), encoding="utf-8")
+            bots.append(await launch(config, log, fake))
+            if n == 0 and ports:
+                await wait_listening(ports[:1])  # the first migrates; the others find it done
+        webhooks = None
+        watcher = Watcher(fake)
+        seq = [0]
+        try:
+            if ports:
+                await wait_listening(ports)
+                webhooks = Webhooks(fake, ports)
+            # warm-up, not measured: the first case of each chat also posts and pins its
+            # status board, and the process fills its caches
+            warm = Phase(rate=50)
+            watcher.phase = warm
+            await offer(fake, warm, chats, chats, seq, webhooks)
+            await wait_replies(watcher, warm, 60)
+            if len(warm.replied) < len(warm.offered):
+                raise SystemExit(f"casebot did not answer the warm-up; see {log.read_text()}")
+            for rate in rates:
+                phase = Phase(rate=rate)
+                watcher.phase = phase
+                await offer(fake, phase, int(rate * seconds), chats, seq, webhooks)
+                await wait_replies(watcher, phase, drain)
+                results.append(summary(phase))
+                print(line(results[-1]), flush=True)
+        finally:
+            if webhooks is not None:
+                await webhooks.http.close()
+            codes = [await stop_process(bot) for bot in bots]
+        if any(codes):
+            print(f"casebot exited with {codes}:\n{log.read_text()[-3000:]}", file=sys.stderr)
     return results
 
 
@@ -278,11 +412,15 @@ def line(r: dict[str, Any]) -> str:
 def arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rates", default="50,200,1000")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--chats", type=int, default=100)
     parser.add_argument("--drain", type=float, default=60.0, help="max wait for replies")
     parser.add_argument("--set", action="append", default=[], help="section.key=value")
     parser.add_argument("--workdir", help="keep the database and log here")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="casebot processes behind the webhook route"
+    )
     return parser.parse_args(argv)
 
 
@@ -299,7 +437,12 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments(__doc__.split("\n")[0], argv)
     rates = [int(r) for r in args.rates.split(",")]
     extra = overrides(args.set)
-    results = asyncio.run(run(rates, args.seconds, args.chats, args.drain, extra, args.workdir))
+    results = asyncio.run(
+        run(
+            rates, args.seconds, args.chats, args.drain, extra, args.workdir,
+            db=args.db, processes=args.processes,
+        )
+    )  # fmt: skip
     print(last_line(results))
 
 

@@ -37,6 +37,18 @@ log = logging.getLogger(__name__)
 # seconds a puller's result is retried through database errors before it is answered
 # 503 (it sends the result again; the receipt is kept meanwhile)
 SETTLE_PATIENCE = 10.0
+# sends recorded in one transaction at most
+RECORD_BATCH = 200
+
+# a send done, and what its chat's task awaits: the commit that recorded it
+_Queued = tuple[OutboxRow, Receipt, "asyncio.Future[None]"]
+
+
+def _may_pass(exc: BaseException) -> bool:
+    """A database error worth retrying: only what may pass, since a constraint or a
+    bug would fail the same way every time, and holding a chat's queue for it helps
+    nobody."""
+    return isinstance(exc, OSError) or transient_database_error(exc)
 
 
 class Dispatcher:
@@ -77,6 +89,9 @@ class Dispatcher:
         self._inflight: dict[tuple[str, str], asyncio.Task[int]] = {}
         # outbox id -> the receipt of a send done and not yet recorded
         self._unrecorded: dict[int, Receipt] = {}
+        # sends done, waiting for the group commit that records them
+        self._to_record: list[_Queued] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         delay = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
@@ -84,9 +99,13 @@ class Dispatcher:
             delay = max(delay, timedelta(seconds=retry_after))
         return delay
 
-    async def _claim(self, busy: set[tuple[str, str]]) -> dict[tuple[str, str], list[OutboxRow]]:
+    async def _claim(
+        self, busy: set[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], list[OutboxRow]], outbox.Lookups, int]:
         """Lease due rows (see `storage.outbox.claim_due` for the order rules), leaving
-        out the chats being sent to right now, and group them by chat."""
+        out the chats being sent to right now, and group them by chat; with what their
+        deliveries refer to, and how many were settled as superseded edits, all read
+        and written in the claim's one transaction rather than a few per row."""
         now = self.clock.now()
         # only platforms this process sends to: another process, or a bridge that pulls
         # its own commands, takes the others
@@ -94,21 +113,27 @@ class Dispatcher:
             rows = await outbox.claim_due(
                 session, now, self.batch, self.lease, exclude=busy, platforms=list(self.adapters)
             )
+            # a row sent before whose record was lost is recorded, not skipped
+            candidates = [r for r in rows if r.id not in self._unrecorded]
+            skipped = await outbox.superseded_rows(session, candidates)
+            await outbox.skip_superseded(session, skipped, now)
+            rows = [r for r in rows if r.id not in skipped]
+            lookups = await outbox.lookups_for(session, rows)
         groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
         for row in rows:
             groups[(row.platform, row.chat)].append(row)
-        return groups
+        return groups, lookups, len(skipped)
 
     async def run_once(self) -> int:
         """Deliver what is due now and wait for it; returns how many rows were settled."""
-        groups = await self._claim(set())
-        settled = await asyncio.gather(*(self._send_chat(g) for g in groups.values()))
-        return sum(settled)
+        groups, lookups, skipped = await self._claim(set())
+        settled = await asyncio.gather(*(self._send_chat(g, lookups) for g in groups.values()))
+        return skipped + sum(settled)
 
-    async def _send_chat(self, rows: list[OutboxRow]) -> int:
+    async def _send_chat(self, rows: list[OutboxRow], lookups: outbox.Lookups) -> int:
         settled = 0
         for i, row in enumerate(rows):
-            if await self._send_row(row):
+            if await self._send_row(row, lookups):
                 settled += 1
             elif row.kind != "upsert":
                 # a message waits for its retry, and so does everything after it
@@ -117,35 +142,23 @@ class Dispatcher:
                 break
         return settled
 
-    async def _send_row(self, row: OutboxRow) -> bool:
-        """True when the row is settled (sent, skipped or dead); False to hold its chat."""
+    async def _send_row(self, row: OutboxRow, lookups: outbox.Lookups) -> bool:
+        """True when the row is settled (sent or dead); False to hold its chat."""
         adapter = self.adapters[row.platform]
         done = self._unrecorded.get(row.id)
         if done is not None:  # sent before; only its record was lost
             await self._record_until_saved(row, done)
+            lookups.learn(row, done)
             return True
-        async with self.sessions() as session:
-            if await outbox.superseded(session, row):
-                # the query above already began the session's transaction: commit that one
-                await outbox.mark_sent(
-                    session,
-                    row.id,
-                    self.clock.now(),
-                    None,
-                    note="superseded",
-                    status="skipped",
-                )
-                await session.commit()
-                return True
-            delivery = await outbox.delivery_for(session, row)
         try:
-            receipt = await adapter.deliver(delivery)
+            receipt = await adapter.deliver(lookups.delivery(row))
         except DeliveryError as exc:
             return await self._failed(row, exc.reason, exc.retry_after, exc.permanent)
         except Exception as exc:  # an adapter bug must not stop the queue
             log.exception("adapter %s failed on outbox row %s", row.platform, row.id)
             return await self._failed(row, f"{type(exc).__name__}: {exc}", None, False)
         await self._record_until_saved(row, receipt)
+        lookups.learn(row, receipt)
         if self.observe:
             self.observe("sent", row)
         return True
@@ -157,32 +170,86 @@ class Dispatcher:
         long as they last (or `patience` seconds, for a bridge's HTTP answer, which
         it sends again). Giving up after half the lease once let the row be claimed
         again and sent twice when a lock outlasted it; the receipt kept meanwhile
-        records it instead, whoever claims it next in this process."""
+        records it instead, whoever claims it next in this process.
+
+        Without `patience` the record joins a group commit: every send that finishes
+        while one commit is under way is recorded in the next, so a burst of replies to
+        many chats costs a few transactions instead of one each."""
         self._unrecorded[row.id] = receipt
+        if patience is None:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._to_record.append((row, receipt, done))
+            if self._recorder is None or self._recorder.done():
+                self._recorder = asyncio.create_task(self._record_queued(), name="records")
+            await asyncio.shield(done)  # a cancelled chat task leaves its record to finish
+            return
         loop = asyncio.get_running_loop()
-        deadline = None if patience is None else loop.time() + patience
+        deadline = loop.time() + patience
         delay = 0.05
         while True:
             try:
-                await self._record(row, receipt)
+                await self._record([(row, receipt)])
                 self.failed_commits = 0
                 self._unrecorded.pop(row.id, None)
                 return
             except (SQLAlchemyError, OSError) as exc:
                 self._commit_failed(exc)
-                # only what may pass: a constraint or a bug would fail the same way
-                # every time, and holding the chat's queue for it helps nobody
-                if not (isinstance(exc, OSError) or transient_database_error(exc)):
-                    raise
-                if deadline is not None and loop.time() + delay >= deadline:
+                if not _may_pass(exc) or loop.time() + delay >= deadline:
                     raise
                 log.warning("recording sent outbox row %s failed, retrying: %s", row.id, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    async def _record(self, row: OutboxRow, receipt: Receipt) -> None:
+    async def _record_queued(self) -> None:
+        """The group commit's one writer: records what is queued, a batch at a time,
+        until nothing is."""
+        while self._to_record:
+            await asyncio.sleep(0)  # sends finishing in this turn of the loop join in
+            batch = self._to_record[:RECORD_BATCH]
+            del self._to_record[:RECORD_BATCH]
+            try:
+                await self._record_batch(batch)
+            except BaseException as exc:  # cancelled (stop), or a bug: nobody waits forever
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    for _, _, done in self._to_record:
+                        done.cancel()
+                    self._to_record.clear()
+                    raise
+
+    async def _record_batch(
+        self, batch: list[tuple[OutboxRow, Receipt, asyncio.Future[None]]]
+    ) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await self._record([(row, receipt) for row, receipt, _ in batch])
+                self.failed_commits = 0
+                for row, _, done in batch:
+                    self._unrecorded.pop(row.id, None)
+                    if not done.done():
+                        done.set_result(None)
+                return
+            except (SQLAlchemyError, OSError) as exc:
+                self._commit_failed(exc)
+                if not _may_pass(exc):
+                    if len(batch) == 1:
+                        batch[0][2].set_exception(exc)
+                        return
+                    # one row's record is broken for good: the others are recorded alone
+                    for item in batch:
+                        await self._record_batch([item])
+                    return
+                rows = ", ".join(str(row.id) for row, _, _ in batch)
+                log.warning("recording sent outbox rows %s failed, retrying: %s", rows, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _record(self, items: list[tuple[OutboxRow, Receipt]]) -> None:
         async with self.sessions() as session, session.begin():
-            await outbox.record_sent(session, row, receipt, self.clock.now())
+            await outbox.record_many(session, items, self.clock.now())
 
     async def _failed(
         self, row: OutboxRow, reason: str, retry_after: float | None, permanent: bool
@@ -289,6 +356,15 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         self._inflight.clear()
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None and not recorder.done():
+            # what the sends under way left to record: recorded now, or never waited for
+            try:
+                await asyncio.wait_for(asyncio.shield(recorder), grace)
+            except TimeoutError:
+                recorder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recorder
 
     async def _run(self) -> None:
         """Claim continuously and send each chat's rows in a task of its own, so a slow
@@ -302,8 +378,8 @@ class Dispatcher:
             claimed = 0
             if len(inflight) < self.max_chats:
                 try:
-                    groups = await self._claim(set(inflight))
-                    if groups:  # a pass that leased nothing wrote nothing: no evidence
+                    groups, lookups, claimed = await self._claim(set(inflight))
+                    if groups or claimed:  # a pass that leased nothing wrote nothing
                         self.failed_commits = 0
                 except Exception as exc:  # a database hiccup: wait and try again
                     log.exception("dispatcher pass failed")
@@ -312,7 +388,7 @@ class Dispatcher:
                     await asyncio.sleep(1.0)
                 for key, rows in groups.items():
                     claimed += len(rows)
-                    inflight[key] = asyncio.create_task(self._send_chat(rows))
+                    inflight[key] = asyncio.create_task(self._send_chat(rows, lookups))
             if claimed == 0:
                 self._wake.clear()
                 waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait())}

@@ -10,17 +10,23 @@ crashed claimer's lease simply runs out.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import Table, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cases.delivery import Delivery, Receipt
 from cases.model import Button, Outbound
 from storage.models import Anchor, CaseEvent, CaseRow, Chat, MessageRow, OutboxRow, Person
+
+# the tables themselves: Core statements on them skip the ORM's bookkeeping on hot paths
+ANCHORS = cast(Table, Anchor.__table__)
+OUTBOX = cast(Table, OutboxRow.__table__)
+MESSAGES = cast(Table, MessageRow.__table__)
+EVENTS = cast(Table, CaseEvent.__table__)
 
 
 def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
@@ -78,6 +84,106 @@ async def delivery_for(session: AsyncSession, row: OutboxRow) -> Delivery:
     return replace(delivery, reply_to=None) if topic else delivery
 
 
+@dataclass
+class Lookups:
+    """What a claim's deliveries refer to, read for all its rows at once: the message
+    each anchor names, each case's topic, each person's direct chat. Kept up to date
+    by `learn` as sends of the claim are recorded, so a later row of the same chat sees
+    what an earlier one made (a card's first message, then an edit of it)."""
+
+    anchors: dict[str, str] = field(default_factory=dict)
+    threads: dict[int, str | None] = field(default_factory=dict)
+    direct: dict[str, str | None] = field(default_factory=dict)
+
+    def learn(self, row: OutboxRow, receipt: Receipt) -> None:
+        if row.anchor and receipt.message_id:
+            self.anchors[row.anchor] = receipt.message_id
+        if receipt.thread and row.case_id is not None:
+            self.threads[row.case_id] = receipt.thread
+
+    def delivery(self, row: OutboxRow) -> Delivery:
+        """`delivery_for`, from what was read."""
+        anchor = self.anchors.get(row.anchor) if row.anchor else None
+        thread = None
+        thread_of = (row.payload.get("extra") or {}).get("thread_of")
+        if thread_of and not row.payload.get("thread"):
+            thread = self.anchors.get(str(thread_of))
+        topic = None
+        if row.case_id is not None and _wants_case_thread(row):
+            topic = self.threads.get(row.case_id)
+        person = row.payload.get("person")
+        direct = self.direct.get(str(person)) if row.kind == "dm" and person else None
+        delivery = to_delivery(row, anchor, direct, thread or topic)
+        return replace(delivery, reply_to=None) if topic else delivery
+
+
+async def lookups_for(session: AsyncSession, rows: Sequence[OutboxRow]) -> Lookups:
+    """Everything `Lookups.delivery` needs for these rows, in at most three queries."""
+    keys = {r.anchor for r in rows if r.anchor}
+    keys |= {
+        str(t)
+        for r in rows
+        if (t := (r.payload.get("extra") or {}).get("thread_of")) and not r.payload.get("thread")
+    }
+    found = Lookups()
+    if keys:
+        anchors = select(Anchor.key, Anchor.platform_message_id).where(Anchor.key.in_(keys))
+        found.anchors = {k: m for k, m in (await session.execute(anchors)).all()}
+    case_ids = {r.case_id for r in rows if r.case_id is not None and _wants_case_thread(r)}
+    if case_ids:
+        threads = select(CaseRow.id, CaseRow.thread).where(CaseRow.id.in_(case_ids))
+        found.threads = {i: t for i, t in (await session.execute(threads)).all()}
+    people = {str(r.payload["person"]) for r in rows if r.kind == "dm" and r.payload.get("person")}
+    if people:
+        direct = select(Person.key, Person.direct_chat).where(Person.key.in_(people))
+        found.direct = {k: d for k, d in (await session.execute(direct)).all()}
+    return found
+
+
+async def superseded_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> set[int]:
+    """The upserts among `rows` that a newer pending upsert of the same anchor makes
+    needless (`superseded`, for a whole claim in one query)."""
+    anchors = {r.anchor for r in rows if r.kind == "upsert" and r.anchor}
+    if not anchors:
+        return set()
+    query = (
+        select(OutboxRow.anchor, func.max(OutboxRow.id))
+        .where(OutboxRow.anchor.in_(anchors), OutboxRow.status == "pending")
+        .group_by(OutboxRow.anchor)
+    )
+    newest = {a: n for a, n in (await session.execute(query)).all()}
+    return {
+        r.id for r in rows if r.kind == "upsert" and r.anchor and newest.get(r.anchor, r.id) > r.id
+    }
+
+
+async def skip_superseded(session: AsyncSession, row_ids: Collection[int], now: datetime) -> None:
+    """Settle needless upserts as `mark_sent(..., note="superseded", status="skipped")`
+    does one by one."""
+    if row_ids:
+        await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(list(row_ids)), OutboxRow.status != "sent")
+            .values(
+                status="skipped",
+                sent_at=now,
+                platform_message_id=None,
+                claimed_until=None,
+                last_error="superseded",
+                attempts=OutboxRow.attempts + 1,
+            )
+        )
+
+
+def _wants_case_thread(row: OutboxRow) -> bool:
+    extra = row.payload.get("extra") or {}
+    return (
+        row.case_id is not None
+        and not row.payload.get("thread")
+        and bool(extra.get("case_thread"))
+    )
+
+
 def to_delivery(
     row: OutboxRow,
     anchor_message_id: str | None = None,
@@ -123,15 +229,18 @@ async def claim_due(
     platforms: Collection[str] | None = None,
     after: int = 0,
 ) -> list[OutboxRow]:
-    """Lease up to `limit` due rows, taking turns between accounts: each account's
-    oldest row first, then each one's second, and so on (rows of no case form one
-    more turn-taker). Caller commits.
+    """Lease up to `limit` due rows, taking turns between chats and, within a chat,
+    between accounts: each chat's oldest row of each account first, then each one's
+    second, and so on (rows of no case form one more turn-taker in each chat). Caller
+    commits.
 
     A message is claimable only when no older message of its chat is still pending
     (messages of a chat go out in order); edits in place (cards, boards) always are.
     Chats in `exclude` (being sent to right now) are left alone entirely. Taking turns
     keeps one account's burst (a flood of cases, each with its triage card) from
-    holding back every other account's cards in the shared triage chat. `platforms`
+    holding back every other account's cards in the shared triage chat, and a backlog in
+    the customer chats (each case's acknowledgement and board) from holding back the
+    triage chat. `platforms`
     limits the claim to those platforms; `after` leaves out rows up to that id that
     were never handed out (a puller's cursor; one handed out and not settled, its lease
     run out or its attempt failed, is due again)."""
@@ -153,7 +262,11 @@ async def claim_due(
     due = (
         select(
             OutboxRow.id,
-            func.row_number().over(partition_by=account, order_by=OutboxRow.id).label("turn"),
+            func.row_number()
+            .over(
+                partition_by=(OutboxRow.platform, OutboxRow.chat, account), order_by=OutboxRow.id
+            )
+            .label("turn"),
         )
         .outerjoin(CaseRow, CaseRow.id == OutboxRow.case_id)
         .where(*free, or_(OutboxRow.kind == "upsert", OutboxRow.id.in_(first_of_chat)))
@@ -195,30 +308,84 @@ async def record_sent(
     """Record a done delivery and what follows from it: the anchor of an edited-in-place
     message, a case's new topic, the bot's message in the transcript, the receipt's
     notes on the case. Writes nothing twice when the row was recorded already."""
-    note = ", ".join(receipt.notes) or None
-    if not await mark_sent(session, row.id, now, receipt.message_id, note=note):
-        return  # a retry after a commit whose answer was lost: it is recorded
-    chat = receipt.chat or row.chat
-    if row.anchor and receipt.message_id:
-        await save_anchor(session, row.anchor, row.platform, chat, receipt.message_id, now)
-    if receipt.thread and row.case_id is not None:
-        await set_case_thread(session, row.case_id, receipt.thread)
-    relayed = (row.payload.get("extra") or {}).get("message")
-    if relayed and receipt.message_id:
-        await link_relayed_message(session, int(relayed), receipt.message_id)
-    elif row.kind in ("send", "dm") and receipt.message_id:
-        await record_bot_message(session, row, chat, receipt.message_id, now)
-    if row.case_id is not None:
-        for note_text in receipt.notes:
-            session.add(
-                CaseEvent(
-                    case_id=row.case_id,
-                    type=note_text,
-                    at=now,
-                    actor=None,
-                    data={"outbox": row.id, "purpose": row.purpose},
-                )
-            )
+    await record_many(session, [(row, receipt)], now)
+
+
+async def record_many(
+    session: AsyncSession, items: Sequence[tuple[OutboxRow, Receipt]], now: datetime
+) -> None:
+    """`record_sent` for many done deliveries (of different chats) in a few statements,
+    whatever their number: the dispatcher's group commit. Caller commits."""
+    fresh = await mark_many_sent(session, items, now)
+    done = [(row, receipt) for row, receipt in items if row.id in fresh]
+    if not done:
+        return  # retries after a commit whose answer was lost: recorded already
+    anchors = {
+        row.anchor: (row.platform, receipt.chat or row.chat, receipt.message_id)
+        for row, receipt in done
+        if row.anchor and receipt.message_id
+    }
+    if anchors:
+        await session.execute(delete(ANCHORS).where(ANCHORS.c.key.in_(list(anchors))))
+        await session.execute(
+            insert(ANCHORS),
+            [
+                {"key": k, "platform": p, "chat": c, "platform_message_id": m, "updated_at": now}
+                for k, (p, c, m) in anchors.items()
+            ],
+        )
+    for row, receipt in done:
+        if receipt.thread and row.case_id is not None:
+            await set_case_thread(session, row.case_id, receipt.thread)
+    transcript = []
+    for row, receipt in done:
+        relayed = (row.payload.get("extra") or {}).get("message")
+        if relayed and receipt.message_id:
+            await link_relayed_message(session, int(relayed), receipt.message_id)
+        elif row.kind in ("send", "dm") and receipt.message_id:
+            transcript.append((row, receipt.chat or row.chat, receipt.message_id))
+    await record_bot_messages(session, transcript, now)
+    events = [
+        {
+            "case_id": row.case_id,
+            "type": note_text,
+            "at": now,
+            "actor": None,
+            "data": {"outbox": row.id, "purpose": row.purpose},
+        }
+        for row, receipt in done
+        if row.case_id is not None
+        for note_text in receipt.notes
+    ]
+    if events:
+        await session.execute(insert(EVENTS), events)
+
+
+async def mark_many_sent(
+    session: AsyncSession, items: Sequence[tuple[OutboxRow, Receipt]], now: datetime
+) -> set[int]:
+    """Mark done deliveries sent in one statement; the ids this marked, leaving out any
+    recorded sent already (a retry after a commit whose answer was lost)."""
+    if not items:
+        return set()
+    ids = [row.id for row, _ in items]
+    message_ids = {row.id: receipt.message_id for row, receipt in items}
+    notes = {row.id: ", ".join(receipt.notes) or None for row, receipt in items}
+    table = OUTBOX
+    statement = (
+        update(table)
+        .where(table.c.id.in_(ids), table.c.status != "sent")
+        .values(
+            status="sent",
+            sent_at=now,
+            platform_message_id=case(message_ids, value=table.c.id, else_=None),
+            claimed_until=None,
+            last_error=case(notes, value=table.c.id, else_=None),
+            attempts=table.c.attempts + 1,
+        )
+        .returning(table.c.id)
+    )
+    return set((await session.execute(statement)).scalars())
 
 
 async def row_by_id(session: AsyncSession, row_id: int) -> OutboxRow | None:
@@ -319,49 +486,61 @@ async def release(session: AsyncSession, row_ids: Sequence[int]) -> None:
         )
 
 
-async def save_anchor(
-    session: AsyncSession, key: str, platform: str, chat: str, message_id: str, now: datetime
+async def record_bot_messages(
+    session: AsyncSession, sent: Sequence[tuple[OutboxRow, str, str]], now: datetime
 ) -> None:
-    await session.execute(delete(Anchor).where(Anchor.key == key))
-    session.add(
-        Anchor(
-            key=key, platform=platform, chat=chat, platform_message_id=message_id, updated_at=now
-        )
+    """Keep what the bot said (row, chat, message id) in the transcript, so replies to
+    it find their case."""
+    if not sent:
+        return
+    chats = {(row.platform, chat) for row, chat, _ in sent}
+    known = {
+        (r.platform, r.chat): (r.id, r.kind)
+        for r in (
+            await session.execute(
+                select(Chat.id, Chat.kind, Chat.platform, Chat.chat).where(
+                    tuple_(Chat.platform, Chat.chat).in_(list(chats))
+                )
+            )
+        ).all()
+    }
+    case_ids = {row.case_id for row, _, _ in sent if row.case_id is not None}
+    cases = (
+        set((await session.execute(select(CaseRow.id).where(CaseRow.id.in_(case_ids)))).scalars())
+        if case_ids
+        else set()
     )
+    messages = []
+    for row, chat, message_id in sent:
+        chat_id, kind = known.get((row.platform, chat), (None, None))
+        # only support chats have transcripts: a private chat's DMs (nudges, sign-in
+        # links, whose token must never be stored readable) are kept nowhere
+        if chat_id is None or kind not in ("customer", "triage"):
+            continue
+        customer = kind == "customer"
+        messages.append(
+            {
+                "chat_id": chat_id,
+                "platform_message_id": message_id,
+                "thread": row.payload.get("thread"),
+                "reply_to": row.payload.get("reply_to"),
+                "sender": f"{row.platform}:bot",
+                "sender_name": "casebot",
+                "role": "bot",
+                "text": row.payload.get("text", ""),
+                "at": now,
+                "internal": not customer,
+                "case_id": row.case_id if customer and row.case_id in cases else None,
+            }
+        )
+    if messages:
+        await session.execute(insert(MESSAGES), messages)
 
 
 async def record_bot_message(
-    session: AsyncSession, row: OutboxRow, chat: str, message_id: str | None, now: datetime
+    session: AsyncSession, row: OutboxRow, chat: str, message_id: str, now: datetime
 ) -> None:
-    """Keep what the bot said in the transcript, so replies to it find their case."""
-    chat_row = (
-        await session.execute(
-            select(Chat.id, Chat.kind).where(Chat.platform == row.platform, Chat.chat == chat)
-        )
-    ).first()
-    # only support chats have transcripts: a private chat's DMs (nudges, sign-in links,
-    # whose token must never be stored readable) are kept nowhere
-    if chat_row is None or chat_row.kind not in ("customer", "triage"):
-        return
-    case_id = row.case_id
-    if case_id is not None and chat_row.kind == "customer":
-        exists = await session.execute(select(CaseRow.id).where(CaseRow.id == case_id))
-        case_id = exists.scalar_one_or_none()
-    session.add(
-        MessageRow(
-            chat_id=chat_row.id,
-            platform_message_id=message_id,
-            thread=row.payload.get("thread"),
-            reply_to=row.payload.get("reply_to"),
-            sender=f"{row.platform}:bot",
-            sender_name="casebot",
-            role="bot",
-            text=row.payload.get("text", ""),
-            at=now,
-            internal=chat_row.kind != "customer",
-            case_id=case_id if chat_row.kind == "customer" else None,
-        )
-    )
+    await record_bot_messages(session, [(row, chat, message_id)], now)
 
 
 async def link_relayed_message(session: AsyncSession, message_id: int, sent_id: str) -> None:

@@ -1023,6 +1023,16 @@ class FakeBotApi:
         update_id = self.push_update(update)
         return {"update_id": update_id, **update}
 
+    def observe_text(self, chat_id: int, user_id: int, text: str, **kwargs: Any) -> JSONDict:
+        """Build a ``message`` update as ``send_text`` does, for the caller to deliver
+        itself (a benchmark posting to several webhook processes): the chat knows the
+        message, the update has its id, and nothing is queued."""
+        update = self.message(chat_id, user_id, text, **kwargs)
+        stored = {"update_id": self._next_update_id, **update}
+        self._next_update_id += 1
+        self._observe(stored)
+        return stored
+
     def _notify(self) -> None:
         self._update_event.set()
         self._update_event = asyncio.Event()
@@ -2247,6 +2257,7 @@ class FakeBotApi:
         return [
             ("POST", "/_fake/update", self._c_update),
             ("POST", "/_fake/send_text", self._c_send_text),
+            ("POST", "/_fake/observe_text", self._c_observe_text),
             ("GET", "/_fake/sent", self._c_sent),
             ("GET", "/_fake/sent_log", self._c_sent_log),
             ("GET", "/_fake/messages", self._c_messages),
@@ -2281,6 +2292,9 @@ class FakeBotApi:
 
     async def _c_send_text(self, request: web.Request) -> web.Response:
         return await self._control_call(request, self.send_text)
+
+    async def _c_observe_text(self, request: web.Request) -> web.Response:
+        return await self._control_call(request, self.observe_text)
 
     async def _c_sent(self, request: web.Request) -> web.Response:
         since = int(request.query.get("since", 0))

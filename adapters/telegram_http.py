@@ -1,0 +1,121 @@
+"""python-telegram-bot's HTTP transport, on aiohttp instead of httpx.
+
+Imports python-telegram-bot and aiohttp. Why: PTB's default `HTTPXRequest` spends
+3 ms of CPU per Bot API call sent one at a time and 9 ms each with 64 under way
+(httpcore matches every queued request against every pooled connection on each
+change), which capped casebot's deliveries near 100 calls a second on 2 cores. This
+one keeps the same calls, bodies and error mapping (form-encoded POSTs, multipart for
+files; a timeout is `TimedOut`, any other transport failure `NetworkError`) over
+aiohttp's keep-alive pool, at about 0.9 ms a call whether 1 or 64 are under way
+(bench/latency.py; the README's Performance section has the figures).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+from telegram import error as tg_error
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.request import BaseRequest, RequestData
+
+INVALID_RESPONSE = "Invalid server response"
+
+
+def _seconds(value: ODVInput[float], default: float | None) -> float | None:
+    return default if isinstance(value, DefaultValue) else value
+
+
+class AiohttpRequest(BaseRequest):
+    """A `BaseRequest` over one aiohttp session: at most `connection_pool_size`
+    connections, kept alive between calls. Timeouts as PTB's HTTPXRequest has them
+    (read, write and connect 5 s, 1 s to get a pooled connection); aiohttp has no
+    write timeout of its own, so a write counts against the read one."""
+
+    def __init__(
+        self,
+        connection_pool_size: int = 1,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read = read_timeout
+        self._write = write_timeout
+        self._connect = connect_timeout
+        self._pool = pool_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                # PTB's own User-Agent goes with each call; none of aiohttp's
+                skip_auto_headers=("User-Agent",),
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    def parse_json_payload(self, payload: bytes) -> Any:
+        # PTB's own logs a traceback for an answer that is not JSON; the error it
+        # raises says so already, and start-up turns it into one line about base_url
+        try:
+            return json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise tg_error.TelegramError(INVALID_RESPONSE) from None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        read = _seconds(read_timeout, self._read)
+        write = _seconds(write_timeout, self._write)
+        connect = _seconds(connect_timeout, self._connect)
+        pool = _seconds(pool_timeout, self._pool)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            # aiohttp's `connect` covers waiting for a pooled connection and opening one
+            connect=None if pool is None or connect is None else pool + connect,
+            sock_connect=connect,
+            sock_read=None if read is None else read + (write or 0.0),
+        )
+        data: Any = None
+        if request_data is not None:
+            files = request_data.multipart_data
+            if files:
+                form = aiohttp.FormData()
+                for name, value in request_data.json_parameters.items():
+                    form.add_field(name, value)
+                for name, (filename, content, mime) in files.items():
+                    form.add_field(name, content, filename=filename, content_type=mime)
+                data = form
+            else:
+                data = request_data.json_parameters
+        try:
+            async with session.request(
+                method, url, data=data, headers={"User-Agent": self.USER_AGENT}, timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:  # aiohttp's ServerTimeoutError is one too
+            raise tg_error.TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise tg_error.NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
