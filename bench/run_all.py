@@ -1,11 +1,13 @@
 """Every benchmark, each in its own subprocess with a time bound, then one table.
 
-    python bench/run_all.py [--quick] [--only ingest,latency,peer,sweeper,memory,incident,claim]
+    python bench/run_all.py [--quick] [--only ingest,latency,peer,latency-pg,...]
 
 ingest   bench/ingest.py: the engine's ingest against raw sqlite3 inserts of the same rows
 latency  bench/latency.py: `casebot run` against the fake Bot API, offered update to reply
 peer     bench/peer_ptb.py: a python-telegram-bot Application that only replies, same fake
          and load; with latency in the same run, a row per rate compares casebot with it
+latency-pg     the same on PostgreSQL (when one answers on 127.0.0.1:5432)
+latency-2proc  two `casebot run` processes in webhook mode on one PostgreSQL database
 sweeper  bench/sweeper.py: one tick over a million stored cases (SQLite, and PostgreSQL
          when one answers on 127.0.0.1:5432)
 memory   bench/memory.py: RSS of a process that has stored a million messages
@@ -96,6 +98,14 @@ def peer_rows(last: str, out: str) -> list[tuple[str, str, str]]:
     return latency_rows(last, out, "peer (python-telegram-bot)")
 
 
+def latency_pg_rows(last: str, out: str) -> list[tuple[str, str, str]]:
+    return latency_rows(last, out, "end-to-end, PostgreSQL")
+
+
+def latency_two_rows(last: str, out: str) -> list[tuple[str, str, str]]:
+    return latency_rows(last, out, "end-to-end, 2 webhook processes, PostgreSQL")
+
+
 def _ratio(a: str, b: str) -> str:
     try:
         return f"{float(a) / float(b):.1f}x"
@@ -184,6 +194,23 @@ def benches(quick: bool) -> list[Bench]:
             "peer", "peer_ptb.py", [],
             ["--rates", "50,200", "--seconds", "2", "--drain", "30"], 900, peer_rows,
         ),
+        *(
+            [
+                Bench(
+                    "latency-pg", "latency.py", ["--db", "postgres"],
+                    ["--db", "postgres", "--rates", "50,200", "--seconds", "2", "--drain", "30"],
+                    900, latency_pg_rows,
+                ),
+                Bench(
+                    "latency-2proc", "latency.py", ["--db", "postgres", "--processes", "2"],
+                    ["--db", "postgres", "--processes", "2", "--rates", "50,200",
+                     "--seconds", "2", "--drain", "30"],
+                    900, latency_two_rows,
+                ),
+            ]
+            if postgres_available()
+            else []
+        ),
         Bench(
             "sweeper", "sweeper.py", ["--db", dbs],
             ["--cases", "100000", "--due", "500", "--db", dbs], 1200, sweeper_rows,
@@ -231,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, a smoke run")
     parser.add_argument(
         "--only",
-        help="comma-separated subset: ingest,latency,peer,sweeper,memory,incident,claim",
+        help="comma-separated subset: ingest,latency,peer,latency-pg,latency-2proc,sweeper,"
+        "memory,incident,claim",
     )
     args = parser.parse_args(argv)
     chosen = benches(args.quick)

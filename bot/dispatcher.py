@@ -130,8 +130,14 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Deliver what is due now and wait for it; returns how many rows were settled."""
         groups, lookups, skipped = await self._claim(set())
-        settled = await asyncio.gather(*(self._send_chat(g, lookups) for g in groups.values()))
-        return skipped + sum(settled)
+        # every chat's sends finish (and are recorded) before a failure is raised
+        settled = await asyncio.gather(
+            *(self._send_chat(g, lookups) for g in groups.values()), return_exceptions=True
+        )
+        for result in settled:
+            if isinstance(result, BaseException):
+                raise result
+        return skipped + sum(r for r in settled if isinstance(r, int))
 
     async def _send_chat(self, rows: list[OutboxRow], lookups: outbox.Lookups) -> int:
         loop = asyncio.get_running_loop()

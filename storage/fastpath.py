@@ -11,18 +11,27 @@ session as usual: its cost is the network round trip, not Python.
 
 from __future__ import annotations
 
+import json
+import numbers
 import sqlite3
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models import UtcDateTime
 from storage.sqlite_inline import InlineConnection
 
 
 class FastRow:
-    """A result row with attribute access, like SQLAlchemy's Row."""
+    """A result row with attribute access, like SQLAlchemy's Row (for column names a
+    named tuple cannot take)."""
 
     __slots__ = ("_values",)
     _index: dict[str, int] = {}
@@ -36,34 +45,125 @@ class FastRow:
         except KeyError:
             raise AttributeError(name) from None
 
+    def __getitem__(self, i: int) -> Any:
+        return self._values[i]
+
+    def _asdict(self) -> dict[str, Any]:
+        return {name: self._values[i] for name, i in type(self)._index.items()}
+
+
+def _bind_utc(value: datetime | None) -> str | None:
+    """`UtcDateTime` then SQLAlchemy's SQLite DATETIME, in one step: naive UTC as
+    "YYYY-MM-DD HH:MM:SS.ffffff"."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database; use aware UTC")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _result_utc(slow: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process(value: Any) -> Any:
+        # SQLAlchemy's own format parses in C; anything else the way SQLAlchemy would
+        if type(value) is str and len(value) == 26:
+            return datetime.fromisoformat(value + "+00:00")
+        return slow(value)
+
+    return process
+
+
+def _result_json(value: Any) -> Any:
+    """SQLAlchemy's SQLite JSON result processor (json.loads), with the empty values
+    most rows hold made without the parser."""
+    if value == "{}":
+        return {}
+    if value == "[]":
+        return []
+    if value == "null":
+        return None
+    try:
+        return json.loads(value)
+    except TypeError:
+        if isinstance(value, numbers.Number):  # SQLite's JSON functions give numbers
+            return value
+        raise
+
+
+def _utc(type_: Any) -> bool:
+    return isinstance(type_, UtcDateTime)
+
+
+def _fast_result(type_: Any, dialect: Dialect, slow: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A quicker processor that gives what SQLAlchemy's would, where there is one."""
+    if dialect.name != "sqlite":
+        return slow
+    if isinstance(type_, UtcDateTime):
+        return _result_utc(slow)
+    if isinstance(type_, JSON) and getattr(dialect, "_json_deserializer", None) is None:
+        return _result_json
+    return slow
+
 
 class FastStatement:
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         processors: Mapping[str, Callable[[Any], Any] | None] = compiled._bind_processors
-        names = compiled.positiontup or []
-        self.binds = [(name, processors.get(name)) for name in names]
+        names = list(compiled.positiontup or [])
+        sqlite = dialect.name == "sqlite"
+        binds = [
+            (n, _bind_utc if sqlite and _utc(compiled.binds[n].type) else processors.get(n))
+            for n in names
+        ]
         # values fixed in the statement itself, such as LIMIT 1
         self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
+        self._fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
+        self._get = itemgetter(*names) if len(names) > 1 else None
+        self._names = names
+        self._procs = [(i, p) for i, (_, p) in enumerate(binds) if p is not None]
         columns = compiled._result_columns or []
-        self.results: list[Callable[[Any], Any] | None] = [
-            col[3]._cached_result_processor(dialect, None) if col[3] is not None else None
-            for col in columns
-        ]
-        self.row_type = type(
-            "Row", (FastRow,), {"_index": {c[0]: i for i, c in enumerate(columns)}}
-        )
+        results: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, col in enumerate(columns):
+            slow = col[3]._cached_result_processor(dialect, None) if col[3] is not None else None
+            if slow is not None:
+                results.append((i, _fast_result(col[3], dialect, slow)))
+        self._results = results
+        keys = [c[0] for c in columns]
+        if all(k.isidentifier() and not k.startswith("_") for k in keys) and len(set(keys)) == len(
+            keys
+        ):
+            self.row_type: Any = namedtuple("Row", keys)  # type: ignore[misc]
+            self._make: Callable[[Any], Any] = partial(tuple.__new__, self.row_type)
+        else:
+            self.row_type = type("Row", (FastRow,), {"_index": {k: i for i, k in enumerate(keys)}})
+            self._make = self.row_type
 
-    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        merged = {**self.defaults, **values}
-        return tuple(p(merged[n]) if p else merged[n] for n, p in self.binds)
+    def params(self, values: Mapping[str, Any]) -> Sequence[Any]:
+        if self._fixed:
+            values = {**self._fixed, **values}
+        try:
+            out = list(self._get(values)) if self._get else [values[n] for n in self._names]
+        except KeyError:  # a parameter not given is NULL, as SQLAlchemy has it
+            merged = {**self.defaults, **values}
+            out = [merged[n] for n in self._names]
+        for i, process in self._procs:
+            out[i] = process(out[i])
+        return out
 
-    def rows(self, cursor: sqlite3.Cursor) -> list[Any]:
-        procs = self.results
+    def rows(self, fetched: list[Any]) -> list[Any]:
+        """Rows fetched from SQLite, their values as SQLAlchemy would give them."""
+        make, results = self._make, self._results
+        if not results:
+            return [make(raw) for raw in fetched]
         out = []
-        for raw in cursor.fetchall():
-            out.append(self.row_type([p(v) if p else v for p, v in zip(procs, raw, strict=False)]))
+        for raw in fetched:
+            values = list(raw)
+            for i, process in results:
+                value = values[i]
+                # SQLAlchemy's result processors of these types keep None as None
+                if value is not None:
+                    values[i] = process(value)
+            out.append(make(values))
         return out
 
 

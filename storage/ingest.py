@@ -1,5 +1,6 @@
-"""Group commit: inbound events handled in batches, one transaction per batch and one
-savepoint per event, so one bad event never spoils its batch.
+"""Group commit: inbound events handled in batches, one transaction per batch, so one bad
+event never spoils its batch: a batch in which an event raises is run again with one
+savepoint per event.
 
 Imports SQLAlchemy and `cases`. `submit()` resolves only after the event's batch
 committed: that is when an adapter may acknowledge the event to its platform.
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.clock import Clock, SystemClock
 from cases.context import EventFailed, Unreadable
 from cases.engine import Engine, Outcome
-from cases.model import Inbound
+from cases.model import Inbound, InboundKind
 from storage import failed
 from storage.uow import Caches, SqlUnitOfWork
 
@@ -60,6 +61,10 @@ def transient_database_error(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and (
         getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
     )
+
+
+class _EventRaised(Exception):
+    """An event of the batch raised in the pass without savepoints."""
 
 
 def _spoils_batch(exc: Exception, session: AsyncSession) -> bool:
@@ -96,11 +101,73 @@ class Ingestor:
         self.commit_error: str | None = None
         self._queue: asyncio.Queue[tuple[Inbound, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._ids_survive_rollback: bool | None = None
 
     async def handle_batch(self, events: Sequence[Inbound]) -> list[Outcome | Exception]:
         """Handle events in order in one transaction; each result is an Outcome or the
-        exception that rolled back that event alone. Raises if the commit failed."""
+        exception that rolled back that event alone. Raises if the commit failed.
+
+        On SQLite the batch runs first without a savepoint per event and with its
+        events' keys claimed in one statement. Only if one of its events raises is that
+        pass rolled back and the batch run again with a savepoint per event, so the bad
+        event is rolled back alone and recorded in failed events, as if there had been
+        no first pass (it is logged once, by the second). PostgreSQL runs the second
+        kind of pass only."""
         started = time.perf_counter()
+        if self._ids_survive_rollback is None:
+            async with self.sessions() as session:
+                # PostgreSQL's sequences do not go back with a rollback: a first pass
+                # rolled back would renumber the batch's cases (#N) in the second
+                self._ids_survive_rollback = session.get_bind().dialect.name == "sqlite"
+        if self._ids_survive_rollback:
+            try:
+                results = await self._fast_pass(events)
+            except _EventRaised:
+                # what the first pass read into the caches was rolled back with it
+                self.caches.clear()
+                results = await self._careful_pass(events)
+        else:
+            results = await self._careful_pass(events)
+        elapsed = time.perf_counter() - started
+        self.stats.batches += 1
+        self.stats.seconds += elapsed
+        for event, result in zip(events, results, strict=True):
+            self.stats.events += 1
+            if isinstance(result, Exception):
+                self.stats.failed += 1
+            elif result.duplicate:
+                self.stats.duplicates += 1
+            if self.observe is not None:
+                self.observe(event, result, elapsed)
+        return results
+
+    async def _fast_pass(self, events: Sequence[Inbound]) -> list[Outcome | Exception]:
+        """The batch with no savepoints; raises _EventRaised if an event did."""
+        results: list[Outcome | Exception] = []
+        async with self.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session, self.caches)
+            await uow.claim_events(
+                [
+                    (e.chat.platform, e.event_id)
+                    for e in events
+                    if e.kind is not InboundKind.UNREADABLE
+                ]
+            )
+            for event in events:
+                try:
+                    results.append(await self.engine.handle(uow, event))
+                except Exception as exc:
+                    if _spoils_batch(exc, session):
+                        raise
+                    raise _EventRaised from exc  # leaving the block rolls the pass back
+            if uow.unused_claims():
+                # an event took another way than the engine's claim: let the careful
+                # pass claim each event for itself
+                raise _EventRaised
+        return results
+
+    async def _careful_pass(self, events: Sequence[Inbound]) -> list[Outcome | Exception]:
+        """The batch with one savepoint per event: a bad event is rolled back alone."""
         results: list[Outcome | Exception] = []
         async with self.sessions() as session, session.begin():
             uow = SqlUnitOfWork(session, self.caches)
@@ -122,17 +189,6 @@ class Ingestor:
                     # kept, so that nothing acknowledged is lost (`casebot failed --retry`)
                     failed.record(session, event, error, self.clock.now())
                     results.append(EventFailed(error))
-        elapsed = time.perf_counter() - started
-        self.stats.batches += 1
-        self.stats.seconds += elapsed
-        for event, result in zip(events, results, strict=True):
-            self.stats.events += 1
-            if isinstance(result, Exception):
-                self.stats.failed += 1
-            elif result.duplicate:
-                self.stats.duplicates += 1
-            if self.observe is not None:
-                self.observe(event, result, elapsed)
         return results
 
     async def handle(self, event: Inbound) -> Outcome:

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.records import SimilarCase
+from storage.fastpath import raw_sqlite
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _PIECES = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
@@ -112,15 +113,24 @@ def _naive(session: AsyncSession, at: datetime) -> datetime:
 
 async def _rarest(session: AsyncSession, wanted: list[str]) -> list[str]:
     """The query terms worth asking for, rarest first (see COMMON_SHARE)."""
-    total = (await session.execute(text("SELECT count(*) FROM similar_docs"))).scalar_one()
     counted: list[tuple[int, str]] = []
-    for term in wanted:
-        found = await session.execute(
-            text("SELECT doc FROM similar_vocab WHERE term = :t"), {"t": term}
-        )
-        docs = found.scalar_one_or_none()
-        if docs:
-            counted.append((int(docs), term))
+    raw = await raw_sqlite(session)
+    if raw is not None:  # a case opens per lookup: straight on the connection, see fastpath
+        total = raw.execute("SELECT count(*) FROM similar_docs").fetchone()[0]
+        for term in wanted:
+            row = raw.execute("SELECT doc FROM similar_vocab WHERE term = ?", (term,)).fetchone()
+            docs = row[0] if row else None
+            if docs:
+                counted.append((int(docs), term))
+    else:
+        total = (await session.execute(text("SELECT count(*) FROM similar_docs"))).scalar_one()
+        for term in wanted:
+            found = await session.execute(
+                text("SELECT doc FROM similar_vocab WHERE term = :t"), {"t": term}
+            )
+            docs = found.scalar_one_or_none()
+            if docs:
+                counted.append((int(docs), term))
     counted.sort()
     limit = max(50, int(total * COMMON_SHARE))
     kept = [t for docs, t in counted if docs <= limit] or [t for _, t in counted[:3]]

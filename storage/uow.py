@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -46,7 +47,6 @@ from cases.records import (
 from storage.fastpath import FastStatement, raw_sqlite
 from storage.incidents import IncidentStore
 from storage.issues import IssueStore
-from storage.issues import insert_for as _insert_for
 from storage.knowledge import KnowledgeQueries
 from storage.models import (
     Account,
@@ -79,6 +79,13 @@ outbox_t = cast(Table, OutboxRow.__table__)
 people_t = cast(Table, Person.__table__)
 processed_t = cast(Table, ProcessedEvent.__table__)
 _CASE_FIELDS = [c.key for c in cases_t.columns]
+_CASE_FIELD_SET = frozenset(_CASE_FIELDS)
+# the columns save_case compares as JSON text, and those it compares as they are
+_JSON_INDEX = [(k, _CASE_FIELDS.index(k)) for k in ("sla", "tags", "fields", "questions")]
+_PLAIN_FIELDS = [
+    k for k in _CASE_FIELDS if k not in ("id", "status", "sla", "tags", "fields", "questions")
+]
+_plain_values = attrgetter(*_PLAIN_FIELDS)
 
 
 class Caches:
@@ -126,7 +133,10 @@ async def all_accounts(session: AsyncSession) -> list[AccountInfo]:
 
 
 def case_record(row: Any) -> CaseRecord:
-    values = {k: getattr(row, k) for k in _CASE_FIELDS}
+    as_dict = getattr(row, "_asdict", None)  # a row; else an ORM CaseRow
+    values = as_dict() if as_dict is not None else {}
+    if values.keys() != _CASE_FIELD_SET:  # also a row with more than the case's columns
+        values = {k: getattr(row, k) for k in _CASE_FIELDS}
     values["status"] = Status(values["status"])
     values["sla"] = dict(values["sla"] or {})
     values["tags"] = list(values["tags"] or [])
@@ -135,14 +145,39 @@ def case_record(row: Any) -> CaseRecord:
     return CaseRecord(**values)
 
 
-def case_values(case: CaseRecord) -> dict[str, Any]:
-    values = {k: getattr(case, k) for k in _CASE_FIELDS if k != "id"}
+def _comparable(case: CaseRecord, raw: Sequence[Any] | None = None) -> dict[str, Any]:
+    """A case's columns in a form that does not change with the case: what save_case
+    compares with to write only what changed. The JSON columns as JSON text, so a
+    change deep inside one shows (`sla["clocks"]` is changed in place): `raw`, the row
+    as SQLite gave it, has that text already (SQLAlchemy wrote it with json.dumps, and
+    a dict read back dumps to the same text); a key order changed, or a NULL read back
+    as {}, at worst writes a column unchanged."""
+    values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
     values["status"] = case.status.value
-    values["sla"] = dict(case.sla)
-    # copies: the snapshot save_case compares with must not change with the case
-    values["tags"] = list(case.tags)
-    values["fields"] = dict(case.fields)
-    values["questions"] = json.loads(json.dumps(case.questions))
+    if raw is not None:
+        for name, i in _JSON_INDEX:
+            values[name] = raw[i]
+    else:
+        for name, _ in _JSON_INDEX:
+            values[name] = _json_text(getattr(case, name))
+    return values
+
+
+def _json_text(value: Any) -> str:
+    """json.dumps, with the empty values most cases hold made without the encoder."""
+    if not value and type(value) is dict:
+        return "{}"
+    if not value and type(value) is list:
+        return "[]"
+    return json.dumps(value)
+
+
+def case_values(case: CaseRecord) -> dict[str, Any]:
+    """A case's columns as written (the statement serialises them at once)."""
+    values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
+    values["status"] = case.status.value
+    for name, _ in _JSON_INDEX:
+        values[name] = getattr(case, name)
     return values
 
 
@@ -264,8 +299,35 @@ class _Statements:
             .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
             .order_by(cases_t.c.id)
         )
+        self.person = select(people_t).where(people_t.c.key == bindparam("key"))
+        self.role = select(people_t.c.role).where(people_t.c.key == bindparam("key"))
+        person_fields = ("key", "platform", "user_id", "name", "username", "role")
+        # another process may insert the same new person at the same moment
+        self.add_person = text(
+            f"INSERT INTO people ({', '.join(person_fields)})"
+            f" VALUES ({', '.join(':' + k for k in person_fields)})"
+            " ON CONFLICT (key) DO NOTHING"
+        ).bindparams(*(_bp(people_t, k) for k in person_fields))
+        self.rename_person = (
+            update(people_t)
+            .where(people_t.c.key == bindparam("_key"))
+            .values(name=bindparam("name"), username=bindparam("username"))
+        )
         self._last: dict[tuple[bool, bool, bool], Any] = {}
         self._by_key: dict[tuple[str, ...], Any] = {}
+
+    def cases_opened(self, in_chat: bool, by_person: bool) -> Any:
+        key = ("cases_opened", str(in_chat), str(by_person))
+        if key not in self._by_key:
+            query = select(func.count(cases_t.c.id), func.max(cases_t.c.id)).where(
+                cases_t.c.created_at >= _bp(cases_t, "created_at", "since")
+            )
+            if in_chat:
+                query = query.where(cases_t.c.chat_id == bindparam("chat_id"))
+            if by_person:
+                query = query.where(cases_t.c.opened_by == bindparam("opened_by"))
+            self._by_key[key] = query
+        return self._by_key[key]
 
     def save_case_columns(self, columns: tuple[str, ...]) -> Any:
         key = ("save_case",) + columns
@@ -306,11 +368,13 @@ _COMPILED: dict[int, FastStatement] = {}
 
 
 class _FastResult:
-    """The parts of SQLAlchemy's Result that the unit of work uses."""
+    """The parts of SQLAlchemy's Result that the unit of work uses; `raw` has the rows
+    as SQLite gave them."""
 
     def __init__(self, statement: FastStatement, cursor: sqlite3.Cursor) -> None:
         self.rowcount = cursor.rowcount
-        self._rows = statement.rows(cursor) if cursor.description else []
+        self.raw = cursor.fetchall() if cursor.description else []
+        self._rows = statement.rows(self.raw) if self.raw else []
 
     def first(self) -> Any:
         return self._rows[0] if self._rows else None
@@ -319,12 +383,12 @@ class _FastResult:
         return self._rows
 
     def scalar_one_or_none(self) -> Any:
-        return self._rows[0]._values[0] if self._rows else None
+        return self._rows[0][0] if self._rows else None
 
     def scalar_one(self) -> Any:
         if len(self._rows) != 1:
             raise LookupError(f"expected one row, got {len(self._rows)}")
-        return self._rows[0]._values[0]
+        return self._rows[0][0]
 
 
 def statements(session: AsyncSession) -> _Statements:
@@ -344,6 +408,8 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         self._snapshots: dict[int, dict[str, Any]] = {}
         self._raw: sqlite3.Connection | None = None
         self._raw_checked = False
+        # event keys claimed with the batch (claim_events): True if this claimed it
+        self._claims: dict[tuple[str, str], bool] = {}
 
     async def _exec(self, statement: Any, params: dict[str, Any]) -> Any:
         """Run a prebuilt statement: straight on SQLite's connection when inline
@@ -381,9 +447,38 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     # --------------------------------------------------------------- events
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
+        claimed = self._claims.pop((platform, event_id), None)
+        if claimed is not None:  # claimed with its batch (claim_events)
+            return claimed
         # ON CONFLICT DO NOTHING costs one statement; a savepoint would cost three
         result = await self._exec(self.sql.claim, {"platform": platform, "event_id": event_id})
         return bool(result.rowcount)
+
+    async def claim_events(self, keys: Sequence[tuple[str, str]]) -> None:
+        """On inline SQLite, claim a batch's events in one statement per 400 instead of
+        one each; each `claim_event` of them then answers from what this found (a key
+        given twice is claimed by its first `claim_event`, the second finds it taken).
+        Elsewhere it does nothing. Only for a transaction without savepoints: a
+        rolled-back savepoint would keep the claims made before it."""
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        if self._raw is None:
+            return
+        unique = sorted(set(keys))
+        for i in range(0, len(unique), 400):
+            chunk = unique[i : i + 400]
+            values = ", ".join(["(?, ?)"] * len(chunk))
+            inserted = self._raw.execute(
+                f"INSERT INTO processed_events (platform, event_id) VALUES {values}"
+                " ON CONFLICT DO NOTHING RETURNING platform, event_id",
+                [v for key in chunk for v in key],
+            ).fetchall()
+            self._claims.update(dict.fromkeys(chunk, False))
+            self._claims.update(dict.fromkeys(((p, e) for p, e in inserted), True))
+
+    def unused_claims(self) -> bool:
+        """Whether a key claimed by `claim_events` was not asked for by `claim_event`."""
+        return any(self._claims.values())
 
     # ---------------------------------------------------------------- chats
 
@@ -494,9 +589,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         cached = self.caches.roles.get(person)
         if cached is not None:
             return cached
-        role = (
-            await self.session.execute(select(people_t.c.role).where(people_t.c.key == person))
-        ).scalar_one_or_none()
+        role = (await self._exec(self.sql.role, {"key": person})).scalar_one_or_none()
         value = Role(role) if role else Role.CUSTOMER
         self.caches.roles[person] = value
         return value
@@ -505,30 +598,27 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         seen = (actor.key, actor.name, actor.username)
         if seen in self.caches.people_seen:
             return
-        existing = (
-            await self.session.execute(select(people_t).where(people_t.c.key == actor.key))
-        ).first()
+        existing = (await self._exec(self.sql.person, {"key": actor.key})).first()
         if existing is None:
-            # another process may insert the same new person at the same moment
-            await self.session.execute(
-                _insert_for(self.session)(people_t)
-                .values(
-                    key=actor.key,
-                    platform=actor.platform,
-                    user_id=actor.user_id,
-                    name=actor.name,
-                    username=actor.username,
-                    role=Role.CUSTOMER.value,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
+            await self._exec(
+                self.sql.add_person,
+                {
+                    "key": actor.key,
+                    "platform": actor.platform,
+                    "user_id": actor.user_id,
+                    "name": actor.name,
+                    "username": actor.username,
+                    "role": Role.CUSTOMER.value,
+                },
             )
         elif existing.name != actor.name or existing.username != actor.username:
-            await self.session.execute(
-                update(people_t)
-                .where(people_t.c.key == actor.key)
-                .values(
-                    name=actor.name or existing.name, username=actor.username or existing.username
-                )
+            await self._exec(
+                self.sql.rename_person,
+                {
+                    "_key": actor.key,
+                    "name": actor.name or existing.name,
+                    "username": actor.username or existing.username,
+                },
             )
         self.caches.people_seen.add(seen)
 
@@ -682,13 +772,21 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
 
     # ---------------------------------------------------------------- cases
 
-    def _loaded(self, case: CaseRecord) -> CaseRecord:
-        """Remember a case as read, so save_case writes only what changed."""
+    def _loaded(self, case: CaseRecord, raw: Sequence[Any] | None = None) -> CaseRecord:
+        """Remember a case as read (`raw`: its row as SQLite gave it), so save_case
+        writes only what changed."""
         assert case.id is not None
-        values = case_values(case)
-        values["sla"] = json.dumps(values["sla"], sort_keys=True)
-        self._snapshots[case.id] = values
+        self._snapshots[case.id] = _comparable(case, raw)
         return case
+
+    async def _cases(self, statement: Any, params: dict[str, Any]) -> list[CaseRecord]:
+        result = await self._exec(statement, params)
+        raw = getattr(result, "raw", None)  # none through the session
+        rows = result.all()
+        return [
+            self._loaded(case_record(row), raw[i] if raw is not None else None)
+            for i, row in enumerate(rows)
+        ]
 
     async def new_case(self, case: CaseRecord) -> CaseRecord:
         result = await self._exec(self.sql.new_case, case_values(case))
@@ -698,47 +796,39 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     async def save_case(self, case: CaseRecord) -> None:
         # only changed columns: SQLite rewrites every index whose columns are SET
         assert case.id is not None
-        values = case_values(case)
+        now = _comparable(case)
         before = self._snapshots.get(case.id)
-        sla_json = json.dumps(values["sla"], sort_keys=True)
-        changed = sorted(
-            k
-            for k, v in values.items()
-            if before is None or (sla_json if k == "sla" else v) != before.get(k)
-        )
+        changed = sorted(k for k, v in now.items() if before is None or v != before.get(k))
         if not changed:
             return
+        values = case_values(case)
         await self._exec(
             self.sql.save_case_columns(tuple(changed)),
             {**{k: values[k] for k in changed}, "_id": case.id},
         )
-        self._loaded(case)
+        self._snapshots[case.id] = now
 
     async def case(self, case_id: int) -> CaseRecord | None:
-        row = (await self._exec(self.sql.case, {"_id": case_id})).first()
-        return self._loaded(case_record(row)) if row else None
+        found = await self._cases(self.sql.case, {"_id": case_id})
+        return found[0] if found else None
 
     async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None:
-        row = (
-            await self._exec(self.sql.case_by_thread, {"chat_id": chat_id, "thread": thread})
-        ).first()
-        return self._loaded(case_record(row)) if row else None
+        found = await self._cases(self.sql.case_by_thread, {"chat_id": chat_id, "thread": thread})
+        return found[0] if found else None
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
-        rows = (await self._exec(self.sql.open_cases, {"chat_id": chat_id})).all()
-        return [self._loaded(case_record(r)) for r in rows]
+        return await self._cases(self.sql.open_cases, {"chat_id": chat_id})
 
     async def cases_opened(
         self, chat_id: int | None, since: datetime, opened_by: str | None
     ) -> tuple[int, int | None]:
-        query = select(func.count(cases_t.c.id), func.max(cases_t.c.id)).where(
-            cases_t.c.created_at >= since
-        )
+        params: dict[str, Any] = {"since": since}
         if chat_id is not None:
-            query = query.where(cases_t.c.chat_id == chat_id)
+            params["chat_id"] = chat_id
         if opened_by is not None:
-            query = query.where(cases_t.c.opened_by == opened_by)
-        count, latest = (await self.session.execute(query)).one()
+            params["opened_by"] = opened_by
+        statement = self.sql.cases_opened(chat_id is not None, opened_by is not None)
+        count, latest = (await self._exec(statement, params)).first()
         return int(count), latest
 
     async def has_event(self, case_id: int, type: str, since: datetime) -> bool:

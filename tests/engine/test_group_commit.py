@@ -1,0 +1,202 @@
+"""Group commit after issue 15: on SQLite a batch runs without a savepoint per event and
+claims its events' keys in one statement; only a batch in which an event raises is run
+again with savepoints. What must hold either way: the good events of a batch are stored
+once, a bad one is rolled back alone, recorded in failed events and logged once, and a
+key seen twice (in one batch or across batches) is handled once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from cases.model import ChatKey, Inbound, InboundKind
+from storage.fastpath import raw_sqlite
+from storage.ingest import EventFailed
+from storage.models import FailedEvent, ProcessedEvent
+from storage.uow import SqlUnitOfWork
+from tests.engine.kit import case_count, messages
+from tests.harness import ACME, GLOBEX, Harness
+
+
+def _inbound(h: Harness, n: int, text: str, chat: str = GLOBEX, who: str = "carol") -> Inbound:
+    h.clock.advance(timedelta(seconds=5))
+    return Inbound(
+        InboundKind.MESSAGE,
+        f"gc-{chat}-{n}",
+        ChatKey("telegram", chat),
+        h.clock.now(),
+        h.actor(who),
+        message_id=str(n),
+        text=text,
+    )
+
+
+@contextmanager
+def _statements(h: Harness, conn: Any) -> Iterator[list[str]]:
+    """The SQL run on the SQLite connection meanwhile (the engine has one)."""
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        conn.set_trace_callback(None)
+
+
+async def _sqlite_connection(h: Harness) -> Any:
+    async with h.sessions() as session:
+        conn = await raw_sqlite(session)
+    assert conn is not None, "the SQLite engine runs inline"
+    return conn
+
+
+async def _failed(h: Harness) -> list[str]:
+    async with h.sessions() as session:
+        rows = await session.execute(select(FailedEvent.event_id).order_by(FailedEvent.id))
+        return list(rows.scalars())
+
+
+async def _claimed(h: Harness) -> set[str]:
+    async with h.sessions() as session:
+        return set((await session.execute(select(ProcessedEvent.event_id))).scalars())
+
+
+async def test_a_clean_batch_runs_without_savepoints_and_claims_in_one_statement(
+    sqlite_url: str,
+) -> None:
+    async with Harness(sqlite_url) as h:
+        await h.say("carol", "warm-up", chat=GLOBEX)  # the chat, its account and carol known
+        conn = await _sqlite_connection(h)
+        batch = [_inbound(h, 100 + i, f"question number {i} about billing") for i in range(5)]
+        with _statements(h, conn) as seen:
+            results = await h.ingestor.handle_batch(batch)
+        assert not any(isinstance(r, Exception) for r in results)
+        assert not [s for s in seen if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+        claims = [s for s in seen if s.startswith("INSERT INTO processed_events")]
+        assert len(claims) == 1, claims
+        assert {f"gc-{GLOBEX}-{100 + i}" for i in range(5)} <= await _claimed(h)
+
+
+async def test_a_bad_event_in_a_batch_is_rolled_back_alone(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Harness(db_url) as h:
+        real = h.engine._after_message
+
+        async def broken(ctx: Any, case: Any) -> None:
+            await real(ctx, case)  # fail after its writes, so there is something to undo
+            if "boom" in ctx.event.text:
+                raise RuntimeError("engine bug")
+
+        await h.say("carol", "the printer is on fire", chat=GLOBEX)
+        first = h.last_message_id
+        monkeypatch.setattr(h.engine, "_after_message", broken)
+        batch = [
+            Inbound(
+                InboundKind.MESSAGE,
+                f"b{i}",
+                ChatKey("telegram", GLOBEX),
+                h.clock.now() + timedelta(seconds=i),
+                h.actor("carol"),
+                message_id=f"90{i}",
+                reply_to=first,
+                text="boom" if i == 2 else f"fine {i}",
+            )
+            for i in range(4)
+        ]
+        before = await case_count(h)
+        with caplog.at_level(logging.ERROR, logger="storage.ingest"):
+            results = await h.ingestor.handle_batch(batch)
+        assert [isinstance(r, Exception) for r in results] == [False, False, True, False]
+        assert isinstance(results[2], EventFailed) and "engine bug" in str(results[2])
+        texts = [m["text"] for m in await messages(h)]
+        assert "boom" not in texts
+        assert all(f"fine {i}" in texts for i in (0, 1, 3))
+        assert await _failed(h) == ["b2"]
+        claimed = await _claimed(h)
+        assert {"b0", "b1", "b3"} <= claimed and "b2" not in claimed
+        assert await case_count(h) == before
+        assert sum("b2" in r.getMessage() for r in caplog.records) == 1, "logged once"
+
+        # the good events are done: sent again, each is a duplicate; the bad one goes
+        # through once its fault is gone
+        monkeypatch.setattr(h.engine, "_after_message", real)
+        again = await h.ingestor.handle_batch(batch)
+        assert [not isinstance(r, Exception) and r.duplicate for r in again] == [
+            True,
+            True,
+            False,
+            True,
+        ]
+        assert [m["text"] for m in await messages(h)].count("boom") == 1
+
+
+async def test_a_key_twice_in_one_batch_is_handled_once(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        ask = _inbound(h, 7, "our invoices show the wrong currency")
+        other = _inbound(h, 8, "and the tax id is missing too", chat=ACME, who="alice")
+        results = await h.ingestor.handle_batch([ask, other, ask])
+        assert not any(isinstance(r, Exception) for r in results)
+        assert [r.duplicate for r in results if not isinstance(r, Exception)] == [
+            False,
+            False,
+            True,
+        ]
+        assert [m["text"] for m in await messages(h)].count(ask.text) == 1
+        # across batches too
+        (later,) = await h.ingestor.handle_batch([ask])
+        assert not isinstance(later, Exception) and later.duplicate
+
+
+async def test_an_unreadable_event_fails_alone_and_claims_nothing(db_url: str) -> None:
+    async with Harness(db_url) as h:
+        good = _inbound(h, 11, "the export button does nothing")
+        bad = Inbound(
+            InboundKind.UNREADABLE,
+            "gc-unreadable",
+            ChatKey("telegram", GLOBEX),
+            h.clock.now(),
+            None,
+            text="no message in this update",
+        )
+        results = await h.ingestor.handle_batch([good, bad])
+        assert not isinstance(results[0], Exception) and results[0].opened
+        assert isinstance(results[1], EventFailed)
+        assert await _failed(h) == ["gc-unreadable"]
+        assert "gc-unreadable" not in await _claimed(h)
+        async with h.sessions() as session:
+            stored = await session.execute(select(func.count()).select_from(ProcessedEvent))
+        assert stored.scalar_one() == len(await _claimed(h))
+
+
+async def test_save_case_writes_what_changed_even_deep_inside_its_json(db_url: str) -> None:
+    """The snapshot a read case is compared with (on SQLite the row's own JSON text)."""
+    async with Harness(db_url) as h:
+        opened = await h.say("carol", "the nightly export fails with a timeout", chat=GLOBEX)
+        assert opened.case_id is not None
+        async with h.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session)
+            case = await uow.case(opened.case_id)
+            assert case is not None
+            conn = await raw_sqlite(session)
+            if conn is not None:
+                with _statements(h, conn) as seen:
+                    await uow.save_case(case)  # unchanged: nothing to write
+                assert not [s for s in seen if s.startswith("UPDATE")]
+            case.sla.setdefault("clocks", {}).setdefault("resolution", {})["warned"] = "x"
+            case.tags.append("export")
+            await uow.save_case(case)
+            again = await uow.case(opened.case_id)
+            assert again is not None
+            assert again.sla["clocks"]["resolution"]["warned"] == "x"
+            assert again.tags == ["export"]
+            again.sla["clocks"]["resolution"]["warned"] = "y"  # in place, one level down
+            await uow.save_case(again)
+        async with h.sessions() as session:
+            final = await SqlUnitOfWork(session).case(opened.case_id)
+        assert final is not None and final.sla["clocks"]["resolution"]["warned"] == "y"
