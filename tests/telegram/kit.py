@@ -169,14 +169,21 @@ async def web_server(answer: web.Response) -> AsyncIterator[str]:
             status=answer.status, body=answer.body, content_type=answer.content_type
         )
 
+    async with serving(handle) as port:
+        yield f"http://127.0.0.1:{port}/bot"
+
+
+@contextlib.asynccontextmanager
+async def serving(handle: Any) -> AsyncIterator[int]:
+    """A web server on 127.0.0.1 answering every method and path with `handle`; yields
+    its port."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        yield f"http://127.0.0.1:{port}/bot"
+        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     finally:
         await runner.cleanup()

@@ -15,6 +15,7 @@ from aiohttp import web
 from telegram import error as tg_error
 
 from adapters.telegram_http import INVALID_RESPONSE, AiohttpRequest
+from tests.telegram.kit import serving
 
 TOKEN = "123456:HTTP-test"
 ME = {"id": 1, "is_bot": True, "first_name": "casebot", "username": "casebot"}
@@ -150,23 +151,16 @@ async def test_a_redirect_is_not_followed(server: tuple[str, dict[str, object]])
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPFound(f"{base_url}{TOKEN}/getMe")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", moved)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     request = AiohttpRequest()
-    bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
-    await request.initialize()
-    try:
-        with pytest.raises(tg_error.NetworkError) as raised:
-            await bot.get_me()
-        assert "(302)" in raised.value.message, raised.value.message
-    finally:
-        await request.shutdown()
-        await runner.cleanup()
+    async with serving(moved) as port:
+        bot = telegram.Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+        await request.initialize()
+        try:
+            with pytest.raises(tg_error.NetworkError) as raised:
+                await bot.get_me()
+            assert "(302)" in raised.value.message, raised.value.message
+        finally:
+            await request.shutdown()
 
 
 async def test_the_environment_proxy_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,24 +172,17 @@ async def test_the_environment_proxy_is_used(monkeypatch: pytest.MonkeyPatch) ->
         asked.append(str(request.url))
         return web.json_response({"ok": True, "result": ME})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", proxy)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
-    # a name that resolves nowhere: only the proxy can answer for it
     request = AiohttpRequest()
-    bot = telegram.Bot(TOKEN, base_url="http://bot-api.invalid/bot", request=request)
-    await request.initialize()
-    try:
-        assert (await bot.get_me()).username == "casebot"
-    finally:
-        await request.shutdown()
-        await runner.cleanup()
+    async with serving(proxy) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+        # a name that resolves nowhere: only the proxy can answer for it
+        bot = telegram.Bot(TOKEN, base_url="http://bot-api.invalid/bot", request=request)
+        await request.initialize()
+        try:
+            assert (await bot.get_me()).username == "casebot"
+        finally:
+            await request.shutdown()
     assert asked and "bot-api.invalid" in asked[0]
