@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 SETTLE_PATIENCE = 10.0
 # sends recorded in one transaction at most
 RECORD_BATCH = 200
+# rows of one chat in one claim at most (as many as a claim took in all before 200)
+PER_CHAT = 50
 # seconds into a chat's claimed rows (its sends paced) after which its remaining edits
 # are checked again for newer versions written meanwhile
 SUPERSEDED_RECHECK = 0.1
@@ -120,11 +122,16 @@ class Dispatcher:
             candidates = [r for r in rows if r.id not in self._unrecorded]
             skipped = await outbox.superseded_rows(session, candidates)
             await outbox.skip_superseded(session, skipped, now)
-            rows = [r for r in rows if r.id not in skipped]
-            lookups = await outbox.lookups_for(session, rows)
-        groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
-        for row in rows:
-            groups[(row.platform, row.chat)].append(row)
+            groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
+            for row in rows:
+                if row.id not in skipped:
+                    groups[(row.platform, row.chat)].append(row)
+            # one chat's rows go out one by one, paced by its platform: more than a
+            # lease's worth would let another process claim the tail while it waits
+            over = [r.id for g in groups.values() for r in g[PER_CHAT:]]
+            await outbox.release(session, over)
+            groups = {key: g[:PER_CHAT] for key, g in groups.items()}
+            lookups = await outbox.lookups_for(session, [r for g in groups.values() for r in g])
         return groups, lookups, len(skipped)
 
     async def run_once(self) -> int:

@@ -562,3 +562,17 @@ async def test_a_backlog_in_a_customer_chat_does_not_starve_the_triage_chat(
         await enqueue(h, *boards, _card("acme card", case_id=1))
         await d.run_once()
         assert "acme card" in adapter.texts(), "the triage chat waited behind Acme's chat"
+
+
+async def test_one_chat_takes_at_most_fifty_rows_of_a_claim(db_url: str) -> None:
+    """A claim takes 200 rows now; one chat's share of them goes out one by one at its
+    platform's pace, and 200 of them could outlast the lease (30 s) while another
+    process claims the tail again. The rest of a chat's share is left for the next claim."""
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter)
+        await enqueue(h, *(_card(f"card {i}", case_id=None) for i in range(60)))  # type: ignore[arg-type]
+        assert await d.run_once() == 50
+        assert len(adapter.texts()) == 50
+        assert await d.run_once() == 10, "the tail was left leased"
+        assert len(adapter.texts()) == 60
