@@ -41,9 +41,6 @@ SETTLE_PATIENCE = 10.0
 RECORD_BATCH = 200
 # rows of one chat in one claim at most (as many as a claim took in all before 200)
 PER_CHAT = 50
-# seconds into a chat's claimed rows (its sends paced) after which its remaining edits
-# are checked again for newer versions written meanwhile
-SUPERSEDED_RECHECK = 0.1
 
 # a send done, and what its chat's task awaits: the commit that recorded it
 _Queued = tuple[OutboxRow, Receipt, "asyncio.Future[None]"]
@@ -71,6 +68,7 @@ class Dispatcher:
         idle_poll: float = 0.2,
         max_chats: int = 64,
         observe: Callable[[str, OutboxRow], None] | None = None,
+        recheck_after: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.adapters = dict(adapters)
@@ -83,6 +81,10 @@ class Dispatcher:
         self.idle_poll = idle_poll
         self.max_chats = max_chats
         self.observe = observe
+        # seconds into a chat's claimed rows (its sends paced) after which its remaining
+        # edits are checked again for newer versions written meanwhile: at 0.1 s every
+        # busy chat checked on every claim at 200 cases a second, 2.3 s of CPU in 5 s
+        self.recheck_after = recheck_after
         # commits in a row that failed (leasing due rows, recording sends) and the last
         # failure: `/healthz` says unhealthy while nothing sent can be recorded, even
         # when no customer writes meanwhile and the ingest side commits nothing
@@ -159,7 +161,7 @@ class Dispatcher:
                 i > 0
                 and row.kind == "upsert"
                 and row.id not in self._unrecorded
-                and loop.time() - checked >= SUPERSEDED_RECHECK
+                and loop.time() - checked >= self.recheck_after
             ):
                 # the chat's earlier sends took a while (paced): edits written meanwhile
                 # may make the rest of the claim's edits needless, as a check at send

@@ -150,7 +150,7 @@ async def test_an_edit_superseded_while_its_chat_is_paced_is_not_sent(db_url: st
                 return await super().deliver(delivery)
 
         adapter = Paced()
-        d = dispatcher_for(h, adapter)
+        d = dispatcher_for(h, adapter, recheck_after=0.1)
         await enqueue(
             h,
             send(TRIAGE, "first"),
