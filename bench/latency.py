@@ -28,16 +28,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import math
-import socket
 import sys
 import tempfile
 import time
 import tomllib
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.procs import (  # noqa: E402
     FakeApiProcess,
+    free_port,
+    fresh_postgres,
     percentile,
     start_casebot,
     stop_process,
@@ -240,30 +239,6 @@ def overrides(settings: list[str]) -> dict[str, Any]:
     return extra
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """A fresh database on the local PostgreSQL server for one run, dropped afterwards."""
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"casebot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-
 def webhook_config(raw: dict[str, Any], port: int) -> dict[str, Any]:
     """One of several processes behind the webhook route: its own HTTP port."""
     return {
@@ -309,7 +284,7 @@ async def run(
         tmp = Path(workdir or scratch)
         tmp.mkdir(parents=True, exist_ok=True)
         if db == "postgres":
-            async with postgres_database() as url:
+            async with fresh_postgres(f"{PG_SERVER}/postgres", "casebot_bench") as url:
                 return await run_on(
                     rates, seconds, chats, drain, extra, tmp, launch, url, processes
                 )

@@ -1,18 +1,24 @@
 """Processes for the end-to-end benchmarks and the scale-out test: the standalone fake Bot
 API (`python -m tests.fakes.telegram_api`) and `casebot run`, each a real subprocess on
-127.0.0.1, plus a small TOML writer for their config.
+127.0.0.1, plus a small TOML writer for their config, a free port and a fresh PostgreSQL
+database for them.
 
-Imports only the standard library and aiohttp; nothing of casebot runs in this process.
+Imports only the standard library and aiohttp (SQLAlchemy for the database, when asked);
+nothing of casebot runs in this process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
 import signal
+import socket
 import sys
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +135,28 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database on the server `server_url` (any of its databases) names,
+    its URL for the caller, dropped afterwards."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

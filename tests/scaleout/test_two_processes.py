@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.procs import start_casebot, stop_process, to_toml
+from bench.procs import free_port, fresh_postgres, start_casebot, stop_process, to_toml
 from tests.conftest import PG_AVAILABLE, PG_URL
 from tests.fakes.telegram_api import FakeBotApi
 from tests.harness import ACME, GLOBEX, PEOPLE, TRIAGE, base_config
@@ -37,27 +35,12 @@ NEW_EVERY = 6  # every 6th update is a customer's /new in Acme: a case, an ack, 
 REPEATS = 24  # updates delivered a second time, to the other process
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def pg_database() -> AsyncIterator[str]:
-    """A fresh database for this test on the shared server, dropped afterwards."""
-    name = f"casebot_scaleout_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        # left empty: both processes migrate it and sync the directory at the same moment
+    """A fresh database for this test on the shared server, dropped afterwards; left
+    empty: both processes migrate it and sync the directory at the same moment."""
+    async with fresh_postgres(PG_URL, "casebot_scaleout") as url:
         yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def process_config(db_url: str, api: FakeBotApi, port: int) -> dict[str, Any]:
