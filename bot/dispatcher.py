@@ -152,10 +152,13 @@ class Dispatcher:
             if left is not None:
                 left.update(key for key, g in groups.items() if len(g) > PER_CHAT)
             groups = {key: g[:PER_CHAT] for key, g in groups.items()}
+            full = len(rows) >= self.batch
             if left is not None and groups:
-                left.update(await outbox.chats_waiting(session, groups))
+                # a full claim's limit may have cut a chat's edits as well (all of a
+                # chat's edits are claimable at once, its messages one at a time)
+                left.update(await outbox.chats_waiting(session, groups, edits=full))
             lookups = await outbox.lookups_for(session, [r for g in groups.values() for r in g])
-        return _Claim(groups, lookups, len(skipped), len(rows) >= self.batch)
+        return _Claim(groups, lookups, len(skipped), full)
 
     async def run_once(self) -> int:
         """Deliver what is due now and wait for it; returns how many rows were settled."""
@@ -195,9 +198,13 @@ class Dispatcher:
             if await self._send_row(row, lookups):
                 settled += 1
             elif row.kind != "upsert":
-                # a message waits for its retry, and so does everything after it
+                # a message waits for its retry, and so do the messages after it
+                rest = rows[i + 1 :]
                 async with self.sessions() as session, session.begin():
-                    await outbox.release(session, [r.id for r in rows[i + 1 :]])
+                    await outbox.release(session, [r.id for r in rest])
+                if any(r.kind == "upsert" for r in rest):
+                    # edits are claimable at once: claim again when this chat's sends end
+                    self._stale.add((row.platform, row.chat))
                 break
         return settled
 

@@ -159,20 +159,25 @@ async def superseded_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> s
 
 
 async def chats_waiting(
-    session: AsyncSession, claimed: Mapping[tuple[str, str], Sequence[OutboxRow]]
+    session: AsyncSession,
+    claimed: Mapping[tuple[str, str], Sequence[OutboxRow]],
+    edits: bool = False,
 ) -> set[tuple[str, str]]:
     """The chats of a claim with a pending message it did not take: a chat's messages go
-    out one at a time (`claim_due`), so its next is due once the one claimed is sent."""
-    taken = {key: sum(r.kind != "upsert" for r in rows) for key, rows in claimed.items()}
+    out one at a time (`claim_due`), so its next is due once the one claimed is sent.
+    With `edits`, a pending edit it did not take counts too: a claim cut short by its
+    limit may have left some of a chat's edits, all of which were due at once."""
+    taken = {key: sum(edits or r.kind != "upsert" for r in rows) for key, rows in claimed.items()}
     query = (
         select(OUTBOX.c.platform, OUTBOX.c.chat, func.count())
         .where(
             OUTBOX.c.status == "pending",
-            OUTBOX.c.kind != "upsert",
             tuple_(OUTBOX.c.platform, OUTBOX.c.chat).in_(list(taken)),
         )
         .group_by(OUTBOX.c.platform, OUTBOX.c.chat)
     )
+    if not edits:
+        query = query.where(OUTBOX.c.kind != "upsert")
     return {
         (platform, chat)
         for platform, chat, pending in (await session.execute(query)).all()

@@ -750,3 +750,45 @@ async def test_with_every_sending_slot_taken_the_loop_waits_for_one_to_end(
             await until(lambda: len(adapter.delivered) == 4, "the loop stopped claiming")
         finally:
             await d.stop()
+
+
+def _edit(chat: str, text: str) -> Outbound:
+    return Outbound(OutboundKind.UPSERT, "telegram", chat, text=text, anchor=f"board:{text}")
+
+
+async def test_edits_a_full_claim_left_out_go_out_when_their_chats_sends_end(
+    db_url: str,
+) -> None:
+    """A chat's edits are all claimable at once, so a full claim's limit can cut them:
+    the chat, being sent to, is left out of the claim that follows, and only its pending
+    messages were counted as left over, so the cut edits waited for `idle_poll`."""
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = CountingDispatcher(h.sessions, {"telegram": adapter}, h.clock, idle_poll=30.0, batch=4)
+        await enqueue(h, *(_edit(ACME, f"board {i}") for i in range(6)))
+        d.start()
+        try:
+            d.wake([("telegram", ACME)])
+            await until(lambda: len(adapter.delivered) == 6, "the cut edits waited for the poll")
+        finally:
+            await d.stop()
+
+
+async def test_edits_released_behind_a_failed_message_go_out_when_its_sends_end(
+    db_url: str,
+) -> None:
+    """A message that fails releases the rest of its chat's claim; edits among them are
+    claimable at once (only messages wait for it), yet nothing marked the chat as having
+    rows left, so they waited for `idle_poll`."""
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = looping(h, adapter)
+        await enqueue(h, send(ACME, "one"), _edit(ACME, "board"))
+        adapter.fail_next(DeliveryError("timeout"), when=lambda x: x.text == "one")
+        d.start()
+        try:
+            d.wake([("telegram", ACME)])
+            await until(lambda: len(adapter.delivered) == 1, "the released edit waited")
+        finally:
+            await d.stop()
+        assert adapter.texts() == ["board"]
