@@ -500,7 +500,6 @@ class Dispatcher:
                 # not have seen them, and this one leaves the chat out
                 self._stale |= busy if self._woken is None else busy & self._woken
                 self._woken = set()
-                last = loop.time()
                 self._claiming = True
                 try:
                     groups, lookups, _, due = await self._claim(busy, self._stale)
@@ -514,6 +513,9 @@ class Dispatcher:
                     await asyncio.sleep(1.0)
                 finally:
                     self._claiming = False
+                    # the poll counts from a claim's end, as a wait after it did: a claim
+                    # slower than `idle_poll` (a large backlog) is not run back to back
+                    last = loop.time()
                 for key, rows in groups.items():
                     inflight[key] = asyncio.create_task(self._send_chat(rows, lookups))
             # as many chats as may be sent to at once: nothing to claim until one ends

@@ -792,3 +792,29 @@ async def test_edits_released_behind_a_failed_message_go_out_when_its_sends_end(
         finally:
             await d.stop()
         assert adapter.texts() == ["board"]
+
+
+async def test_claims_slower_than_idle_poll_are_not_run_back_to_back(db_url: str) -> None:
+    """`idle_poll` was counted from a claim's start: once a claim took longer (a large
+    backlog of rows not yet due, a platform's outage), the loop claimed again the moment
+    one ended, with nothing to claim, where it used to wait `idle_poll` in between."""
+    async with Harness(db_url) as h:
+        spans: list[tuple[float, float]] = []
+
+        class SlowClaims(CountingDispatcher):
+            async def _claim(self, *args: Any, **kw: Any) -> Any:
+                loop = asyncio.get_running_loop()
+                began = loop.time()
+                result = await super()._claim(*args, **kw)
+                await asyncio.sleep(0.15)  # ranking a large backlog
+                spans.append((began, loop.time()))
+                return result
+
+        d = SlowClaims(h.sessions, {"telegram": RecordingAdapter()}, h.clock, idle_poll=0.1)
+        d.start()
+        try:
+            await until(lambda: len(spans) >= 3, "the loop stopped polling")
+        finally:
+            await d.stop()
+        gaps = [later[0] - earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)]
+        assert min(gaps) >= 0.08, f"claims back to back: {gaps}"
