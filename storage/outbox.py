@@ -168,11 +168,13 @@ async def chats_waiting(
     With `edits`, a pending edit it did not take counts too: a claim cut short by its
     limit may have left some of a chat's edits, all of which were due at once."""
     taken = {key: sum(edits or r.kind != "upsert" for r in rows) for key, rows in claimed.items()}
+    # by chat alone, the platform checked here: a (platform, chat) IN list of a claim's
+    # 200 chats was tested row by row on PostgreSQL, 95 ms at 20,000 pending rows
+    # (the claim itself took 55 ms) against 10 ms
     query = (
         select(OUTBOX.c.platform, OUTBOX.c.chat, func.count())
         .where(
-            OUTBOX.c.status == "pending",
-            tuple_(OUTBOX.c.platform, OUTBOX.c.chat).in_(list(taken)),
+            OUTBOX.c.status == "pending", OUTBOX.c.chat.in_(sorted({chat for _, chat in taken}))
         )
         .group_by(OUTBOX.c.platform, OUTBOX.c.chat)
     )
@@ -181,7 +183,7 @@ async def chats_waiting(
     return {
         (platform, chat)
         for platform, chat, pending in (await session.execute(query)).all()
-        if pending > taken[(platform, chat)]
+        if (platform, chat) in taken and pending > taken[(platform, chat)]
     }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from adapters.base import Delivery, DeliveryError, Receipt
 from bot.dispatcher import Dispatcher
 from cases.model import Outbound, OutboundKind
+from storage import outbox
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWork
 from tests.fakes.recording_adapter import RecordingAdapter
@@ -818,3 +819,27 @@ async def test_claims_slower_than_idle_poll_are_not_run_back_to_back(db_url: str
             await d.stop()
         gaps = [later[0] - earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)]
         assert min(gaps) >= 0.08, f"claims back to back: {gaps}"
+
+
+async def test_chats_waiting_counts_a_chats_messages_on_its_own_platform(db_url: str) -> None:
+    """Rows left pending after a claim, per chat: messages beyond the ones taken; edits
+    only when asked (a full claim); the same chat id on another platform is another chat."""
+    async with Harness(db_url) as h:
+        other = Outbound(OutboundKind.SEND, "slack", GLOBEX, text="elsewhere")
+        await enqueue(
+            h, send(ACME, "one"), send(ACME, "two"), send(GLOBEX, "only"), other, other,
+            _edit(GLOBEX, "board"),
+        )  # fmt: skip
+        async with h.sessions() as session, session.begin():
+            claimed = await outbox.claim_due(
+                session, h.clock.now(), 1, timedelta(minutes=2), platforms=["telegram"]
+            )
+            claimed += await outbox.claim_due(
+                session, h.clock.now(), 1, timedelta(minutes=2), exclude=[("telegram", ACME)],
+                platforms=["telegram"],
+            )  # fmt: skip
+            groups = {(r.platform, r.chat): [r] for r in claimed}
+            assert set(groups) == {("telegram", ACME), ("telegram", GLOBEX)}
+            assert await outbox.chats_waiting(session, groups) == {("telegram", ACME)}
+            both = {("telegram", ACME), ("telegram", GLOBEX)}
+            assert await outbox.chats_waiting(session, groups, edits=True) == both
