@@ -43,4 +43,18 @@ if ! [[ "$WORKERS" =~ ^([0-9]+|auto|logical)$ ]]; then
     echo "CASEBOT_TEST_WORKERS must be a number, auto or logical, not '$WORKERS'" >&2
     exit 2
 fi
-exec .venv/bin/python -m pytest -p no:cacheprovider -n "$WORKERS" "$@"
+PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider)
+if [ "$WORKERS" = 0 ] || printf '%s\n' "$@" | grep -qE '^-m'; then
+    exec "${PYTEST[@]}" -n "$WORKERS" "$@"
+fi
+# Tests marked `serial` time something (pacing at the fakes), so they run afterwards, alone.
+# Exit status 5 is "no tests collected" (arguments that select none of one kind); both
+# runs' failures count.
+status=0
+"${PYTEST[@]}" -n "$WORKERS" -m "not serial" "$@" || status=$?
+[ "$status" = 5 ] && status=0
+serial=0
+"${PYTEST[@]}" "$@" -n 0 -m serial || serial=$?
+[ "$serial" = 5 ] && serial=0
+if [ "$status" != 0 ]; then exit "$status"; fi
+exit "$serial"
