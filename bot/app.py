@@ -84,7 +84,7 @@ class App:
         """Adapters hand events here; returns after commit, so they may acknowledge."""
         outcome = await self.ingestor.submit(event)
         if outcome.actions:
-            self.dispatcher.wake()
+            self.dispatcher.wake((a.platform, a.chat) for a in outcome.actions)
         if outcome.due_now and self.scheduler is not None:
             self.scheduler.sweep_soon()
         return outcome

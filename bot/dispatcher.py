@@ -19,9 +19,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,6 +44,13 @@ PER_CHAT = 50
 
 # a send done, and what its chat's task awaits: the commit that recorded it
 _Queued = tuple[OutboxRow, Receipt, "asyncio.Future[None]"]
+
+
+class _Claim(NamedTuple):
+    groups: dict[tuple[str, str], list[OutboxRow]]  # the leased rows of each chat
+    lookups: outbox.Lookups
+    skipped: int  # superseded edits settled
+    full: bool  # as many rows as a claim may take: more may be due at once
 
 
 def _may_pass(exc: BaseException) -> bool:
@@ -94,6 +101,14 @@ class Dispatcher:
         self._pull = asyncio.Event()  # pullers long-polling for commands
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[tuple[str, str], asyncio.Task[int]] = {}
+        # When to claim again. A claim ranks every pending row, so one after every chat's
+        # sends (and another after every claim that found rows) cost more CPU than the
+        # sends at 50 cases a second: chats woken since the last claim began (None: any
+        # chat), chats being sent to that may have rows their claim left out, and
+        # whether a claim is under way (a wake then may miss its snapshot)
+        self._woken: set[tuple[str, str]] | None = set()
+        self._stale: set[tuple[str, str]] = set()
+        self._claiming = False
         # outbox id -> the receipt of a send done and not yet recorded
         self._unrecorded: dict[int, Receipt] = {}
         # sends done, waiting for the group commit that records them
@@ -107,12 +122,14 @@ class Dispatcher:
         return delay
 
     async def _claim(
-        self, busy: set[tuple[str, str]]
-    ) -> tuple[dict[tuple[str, str], list[OutboxRow]], outbox.Lookups, int]:
+        self, busy: set[tuple[str, str]], left: set[tuple[str, str]] | None = None
+    ) -> _Claim:
         """Lease due rows (see `storage.outbox.claim_due` for the order rules), leaving
         out the chats being sent to right now, and group them by chat; with what their
         deliveries refer to, and how many were settled as superseded edits, all read
-        and written in the claim's one transaction rather than a few per row."""
+        and written in the claim's one transaction rather than a few per row. Chats
+        whose rows the claim did not all take (a chat's next message waits for its
+        first; more than `PER_CHAT`) are added to `left`."""
         now = self.clock.now()
         # only platforms this process sends to: another process, or a bridge that pulls
         # its own commands, takes the others
@@ -132,13 +149,17 @@ class Dispatcher:
             # lease's worth would let another process claim the tail while it waits
             over = [r.id for g in groups.values() for r in g[PER_CHAT:]]
             await outbox.release(session, over)
+            if left is not None:
+                left.update(key for key, g in groups.items() if len(g) > PER_CHAT)
             groups = {key: g[:PER_CHAT] for key, g in groups.items()}
+            if left is not None and groups:
+                left.update(await outbox.chats_waiting(session, groups))
             lookups = await outbox.lookups_for(session, [r for g in groups.values() for r in g])
-        return groups, lookups, len(skipped)
+        return _Claim(groups, lookups, len(skipped), len(rows) >= self.batch)
 
     async def run_once(self) -> int:
         """Deliver what is due now and wait for it; returns how many rows were settled."""
-        groups, lookups, skipped = await self._claim(set())
+        groups, lookups, skipped, _ = await self._claim(set())
         # every chat's sends finish (and are recorded) before a failure is raised
         settled = await asyncio.gather(
             *(self._send_chat(g, lookups) for g in groups.values()), return_exceptions=True
@@ -397,9 +418,19 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ loop
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, chats: Iterable[tuple[str, str]] | None = None) -> None:
+        """New rows are committed, for `chats` ((platform, chat) pairs) or for any."""
         self._pull.set()
+        if chats is None:
+            self._woken = None
+            self._wake.set()
+            return
+        keys = set(chats)
+        if self._woken is not None:
+            self._woken |= keys
+        # a chat being sent to is claimed for once its sends end, not now
+        if self._claiming or not keys <= self._inflight.keys():
+            self._wake.set()
 
     def start(self) -> None:
         if self._task is None:
@@ -432,33 +463,62 @@ class Dispatcher:
 
     async def _run(self) -> None:
         """Claim continuously and send each chat's rows in a task of its own, so a slow
-        chat (a rate-limited group, the busy triage chat) never holds the others up."""
+        chat (a rate-limited group, the busy triage chat) never holds the others up.
+
+        A claim is due when rows were committed for a chat not being sent to, when a
+        chat's sends end and it may have rows its claim could not take (its next
+        message, rows written meanwhile), after a claim that took as many as it may,
+        and every `idle_poll` in any case (retries coming due, leases running out,
+        rows another process wrote)."""
         inflight = self._inflight
+        loop = asyncio.get_running_loop()
+        due = True
+        last = loop.time()
         while True:
             for key in [k for k, t in inflight.items() if t.done()]:
                 task = inflight.pop(key)
                 if not task.cancelled() and task.exception() is not None:
                     log.error("dispatcher: sending to %s failed", key, exc_info=task.exception())
-            claimed = 0
-            if len(inflight) < self.max_chats:
+                woken = self._woken is None or key in self._woken
+                if key in self._stale or woken:
+                    self._stale.discard(key)
+                    due = True
+            if self._wake.is_set() or loop.time() - last >= self.idle_poll:
+                due = True
+            if due and len(inflight) < self.max_chats:
+                due = False
+                self._wake.clear()
+                busy = set(inflight)
+                # rows written for a busy chat before this claim began: its claim may
+                # not have seen them, and this one leaves the chat out
+                self._stale |= busy if self._woken is None else busy & self._woken
+                self._woken = set()
+                last = loop.time()
+                self._claiming = True
                 try:
-                    groups, lookups, claimed = await self._claim(set(inflight))
-                    if groups or claimed:  # a pass that leased nothing wrote nothing
+                    groups, lookups, _, due = await self._claim(busy, self._stale)
+                    if groups:
                         self.failed_commits = 0
                 except Exception as exc:  # a database hiccup: wait and try again
                     log.exception("dispatcher pass failed")
                     self._commit_failed(exc)
                     groups = {}
+                    due = True
                     await asyncio.sleep(1.0)
+                finally:
+                    self._claiming = False
                 for key, rows in groups.items():
-                    claimed += len(rows)
                     inflight[key] = asyncio.create_task(self._send_chat(rows, lookups))
-            if claimed == 0:
-                self._wake.clear()
-                waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait())}
-                waiters.update(inflight.values())
-                done, pending = await asyncio.wait(
-                    waiters, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED
+            # as many chats as may be sent to at once: nothing to claim until one ends
+            full = len(inflight) >= self.max_chats
+            if full or not (due or self._wake.is_set()):
+                waiters: set[asyncio.Future[Any]] = set(inflight.values())
+                timeout = None
+                if not full:
+                    waiters.add(asyncio.ensure_future(self._wake.wait()))
+                    timeout = max(0.0, last + self.idle_poll - loop.time())
+                _, pending = await asyncio.wait(
+                    waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 for waiter in pending:
                     if waiter not in inflight.values():

@@ -9,7 +9,7 @@ crashed claimer's lease simply runs out.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -155,6 +155,28 @@ async def superseded_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> s
     newest = {a: n for a, n in (await session.execute(query)).all()}
     return {
         r.id for r in rows if r.kind == "upsert" and r.anchor and newest.get(r.anchor, r.id) > r.id
+    }
+
+
+async def chats_waiting(
+    session: AsyncSession, claimed: Mapping[tuple[str, str], Sequence[OutboxRow]]
+) -> set[tuple[str, str]]:
+    """The chats of a claim with a pending message it did not take: a chat's messages go
+    out one at a time (`claim_due`), so its next is due once the one claimed is sent."""
+    taken = {key: sum(r.kind != "upsert" for r in rows) for key, rows in claimed.items()}
+    query = (
+        select(OUTBOX.c.platform, OUTBOX.c.chat, func.count())
+        .where(
+            OUTBOX.c.status == "pending",
+            OUTBOX.c.kind != "upsert",
+            tuple_(OUTBOX.c.platform, OUTBOX.c.chat).in_(list(taken)),
+        )
+        .group_by(OUTBOX.c.platform, OUTBOX.c.chat)
+    )
+    return {
+        (platform, chat)
+        for platform, chat, pending in (await session.execute(query)).all()
+        if pending > taken[(platform, chat)]
     }
 
 
