@@ -115,12 +115,22 @@ class BotProcess:
         assert self.proc.returncode == -signal.SIGKILL
         self.kills += 1
 
-    async def stop(self) -> int:
-        """SIGTERM and wait for the clean shutdown; returns the exit code."""
+    async def stop(self, grace: float = 20.0) -> int:
+        """SIGTERM and wait for the clean shutdown; returns the exit code. A process still
+        running after `grace` seconds fails the test and is SIGKILLed first: left running,
+        it would outlive pytest and load every later test (and parallel worker)."""
         assert self.proc is not None
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.proc.wait(), 20)
+            try:
+                await asyncio.wait_for(self.proc.wait(), grace)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+                raise AssertionError(
+                    f"casebot did not stop within {grace:g} s of SIGTERM; killed:\n"
+                    f"{self.output()[-3000:]}"
+                ) from None
         return int(self.proc.returncode or 0)
 
     def output(self) -> str:

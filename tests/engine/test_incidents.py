@@ -245,7 +245,12 @@ async def _blocked_on_a_lock(h: Harness) -> None:
     for _ in range(200):
         async with h.sessions() as session:
             waiting = await session.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                # this test's database only: another pytest-xdist worker's lock waits on
+                # its own database must not count as this step waiting
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
             )
             if waiting.scalar_one():
                 return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -38,16 +39,22 @@ def ensure_installed() -> Path:
         pytest.skip("node and npm are needed for the emulate package")
     where = install_dir()
     cli = where / "node_modules" / "emulate" / "dist" / "index.js"
-    if not cli.exists():
-        where.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(where), PACKAGE],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0 or not cli.exists():
-            pytest.skip(f"could not install {PACKAGE}: {done.stderr[-300:]}")
+    if cli.exists():
+        return cli
+    where.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist workers (or two checkouts sharing the cache) may all get here at once:
+    # one installs while the others wait on the lock, then find the CLI there
+    with open(where.parent / f"emulate-{VERSION}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cli.exists():
+            done = subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(where), PACKAGE],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if done.returncode != 0 or not cli.exists():
+                pytest.skip(f"could not install {PACKAGE}: {done.stderr[-300:]}")
     return cli
 
 

@@ -564,6 +564,7 @@ class _FailRule:
     parameters: JSONDict | None
     remaining: int | None = None  # fail_next
     until: float | None = None  # fail_for (time.monotonic deadline)
+    where: Callable[[JSONDict], bool] | None = None  # only calls whose params it accepts
 
 
 def _default_description(status: int, retry_after: int | None) -> str:
@@ -812,11 +813,14 @@ class FakeBotApi:
         retry_after: int | None = None,
         count: int = 1,
         parameters: JSONDict | None = None,
+        where: Callable[[JSONDict], bool] | None = None,
     ) -> None:
-        """Make the next ``count`` calls of ``method`` ("*" = any) fail without side effects."""
-        self._fail_rules.append(
-            self._rule(method, status, description, retry_after, parameters, remaining=count)
-        )
+        """Make the next ``count`` calls of ``method`` ("*" = any) fail without side effects;
+        with ``where``, only calls whose request params it accepts (e.g. one chat's send,
+        when the bot sends to several chats at once and their order is not fixed)."""
+        rule = self._rule(method, status, description, retry_after, parameters, remaining=count)
+        rule.where = where
+        self._fail_rules.append(rule)
 
     def fail_for(
         self,
@@ -1518,7 +1522,7 @@ class FakeBotApi:
             content_type="application/json",
         )
 
-    def _match_failure(self, method: str) -> _FailRule | None:
+    def _match_failure(self, method: str, params: JSONDict) -> _FailRule | None:
         if not self._fail_rules:
             return None
         now = time.monotonic()
@@ -1527,6 +1531,8 @@ class FakeBotApi:
                 self._fail_rules.remove(rule)
                 continue
             if rule.method not in (method, "*"):
+                continue
+            if rule.where is not None and not rule.where(params):
                 continue
             if rule.remaining is not None:
                 rule.remaining -= 1
@@ -1560,7 +1566,7 @@ class FakeBotApi:
                     "description": f"Not Found: method {requested} is unknown to FakeBotApi",
                 },
             )
-        rule = self._match_failure(method)
+        rule = self._match_failure(method, params)
         if rule is not None:
             status = rule.status
             response_body = ApiError(rule.status, rule.description, rule.parameters).body()

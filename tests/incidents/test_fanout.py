@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bridge_peer import FakeBridge
 from tests.fakes.telegram_api import FakeBotApi
 from tests.incidents.rig import TOKEN, FanoutRig, Limits, busiest
@@ -32,6 +34,9 @@ def assert_paced(times: list[float], per_second: float) -> None:
     assert (len(times) - 1) / span <= per_second * JITTER
 
 
+# the pacing is timed at the fakes: with other pytest-xdist workers loading the machine, the
+# event loop's delay can exceed JITTER (115 sends in one second seen with 3 workers)
+@pytest.mark.serial
 async def test_500_groups_told_once_per_step_paced_and_through_a_crash(tmp_path: Path) -> None:
     async with (
         FakeBotApi(token=TOKEN, can_read_all_group_messages=True) as api,
