@@ -432,7 +432,10 @@ class Dispatcher:
             self._woken = None
             self._wake.set()
             return
-        keys = set(chats)
+        # rows for a platform this process does not send to are a puller's (above)
+        keys = {key for key in chats if key[0] in self.adapters}
+        if not keys:
+            return
         if self._woken is not None:
             self._woken |= keys
         # a chat being sent to is claimed for once its sends end, not now

@@ -843,3 +843,21 @@ async def test_chats_waiting_counts_a_chats_messages_on_its_own_platform(db_url:
             assert await outbox.chats_waiting(session, groups) == {("telegram", ACME)}
             both = {("telegram", ACME), ("telegram", GLOBEX)}
             assert await outbox.chats_waiting(session, groups, edits=True) == both
+
+
+async def test_rows_for_a_pulled_platform_wake_its_puller_and_start_no_claim(
+    db_url: str,
+) -> None:
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = looping(h, adapter)
+        d.start()
+        try:
+            await until(lambda: d.claims == 1, "the first claim never ran")
+            d.wake([("bridge", "room-1")])
+            await asyncio.sleep(0.1)
+            assert d.claims == 1, "claimed for rows only a puller takes"
+            d.wake([("telegram", ACME)])
+            await until(lambda: d.claims == 2, "a wake for a chat of its own started no claim")
+        finally:
+            await d.stop()
