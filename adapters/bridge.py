@@ -541,11 +541,9 @@ class BridgeAdapter:
             raise DeliveryError(f"bridge {self.platform} is not started or pulls its commands")
         if self.limiter is not None:
             try:
-                wait = self.limiter.reserve("")
+                await self.limiter.pace("")
             except RateLimited as exc:
                 raise DeliveryError(str(exc), retry_after=exc.wait) from None
-            if wait > 0:
-                await asyncio.sleep(wait)
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         headers = {
             "content-type": "application/json",

@@ -489,11 +489,9 @@ class TelegramAdapter:
 
     async def _pace(self, chat: str) -> None:
         try:
-            wait = self.limiter.reserve(chat)
+            await self.limiter.pace(chat)
         except RateLimited as exc:
             raise DeliveryError(str(exc), retry_after=exc.wait) from None
-        if wait > 0:
-            await asyncio.sleep(wait)
 
     @staticmethod
     def _markup(buttons: Any) -> telegram.InlineKeyboardMarkup | None:

@@ -3,7 +3,9 @@ splitting, DMs with their triage fallback, rate limits and the board throttle.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -174,6 +176,25 @@ def test_rate_limiter_paces_and_defers() -> None:
     assert limiter.reserve("42") == pytest.approx(0.3), "private chats only share the pace"
     now[0] += 60.1
     assert limiter.reserve("-1") == 0
+
+
+async def test_sends_whose_slots_a_stalled_loop_let_pass_still_go_out_paced() -> None:
+    """Slots are booked ahead: after the event loop was busy for longer than the slots of
+    20 waiting sends, all 20 went out at once (the incident fan-out saw 122 sends in one
+    second at a pace of 100)."""
+    limiter = RateLimiter(per_second=100, per_group_minute=1000)
+    released: list[float] = []
+
+    async def one(i: int) -> None:
+        await limiter.pace(f"-{i}")
+        released.append(time.monotonic())
+
+    sends = [asyncio.create_task(one(i)) for i in range(20)]
+    await asyncio.sleep(0)  # every send has booked its slot
+    time.sleep(0.3)  # noqa: ASYNC251 - the loop busy past all 20 slots (10 ms apart)
+    await asyncio.gather(*sends)
+    gaps = [b - a for a, b in zip(released, released[1:], strict=False)]
+    assert min(gaps) >= 0.009, f"{sum(g < 0.009 for g in gaps)} sends went out together"
 
 
 def test_split_and_escape() -> None:
