@@ -4,8 +4,9 @@ coalesced upserts, leases, and no double sends across processes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -634,8 +635,18 @@ class GatedAdapter(RecordingAdapter):
         return await super().deliver(delivery)
 
 
-def looping(h: Harness, adapter: RecordingAdapter) -> CountingDispatcher:
-    return CountingDispatcher(h.sessions, {"telegram": adapter}, h.clock, idle_poll=30.0)
+def looping(h: Harness, adapter: RecordingAdapter, **kw: Any) -> CountingDispatcher:
+    kw.setdefault("idle_poll", 30.0)
+    return CountingDispatcher(h.sessions, {"telegram": adapter}, h.clock, **kw)
+
+
+@contextlib.asynccontextmanager
+async def running(d: Dispatcher) -> AsyncIterator[Dispatcher]:
+    d.start()
+    try:
+        yield d
+    finally:
+        await d.stop()
 
 
 async def until(check: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
@@ -659,11 +670,8 @@ async def test_rows_committed_during_an_empty_claim_are_not_left_for_the_idle_po
             d.wake([("telegram", ACME)])
 
         d.during_claim.append(commit_and_wake)
-        d.start()
-        try:
+        async with running(d):
             await until(lambda: bool(adapter.delivered), "the wake during the claim was lost")
-        finally:
-            await d.stop()
         assert adapter.texts() == ["written while the dispatcher looked"]
 
 
@@ -672,12 +680,9 @@ async def test_a_chats_next_message_goes_out_when_its_first_is_sent(db_url: str)
         adapter = RecordingAdapter()
         d = looping(h, adapter)
         await enqueue(h, *(send(ACME, f"message {i}") for i in range(3)), send(GLOBEX, "hi"))
-        d.start()
-        try:
+        async with running(d):
             d.wake([("telegram", ACME), ("telegram", GLOBEX)])
             await until(lambda: len(adapter.delivered) == 4, "a chat's next message waited")
-        finally:
-            await d.stop()
         assert adapter.texts(ACME) == ["message 0", "message 1", "message 2"]
 
 
@@ -689,8 +694,7 @@ async def test_a_message_for_a_chat_being_sent_to_goes_out_when_its_sends_end(
         adapter.gates[ACME] = asyncio.Event()
         d = looping(h, adapter)
         await enqueue(h, send(ACME, "first"))
-        d.start()
-        try:
+        async with running(d):
             d.wake([("telegram", ACME)])
             await until(lambda: ACME in adapter.waiting, "the first send never started")
             await enqueue(h, send(ACME, "second"))
@@ -700,8 +704,6 @@ async def test_a_message_for_a_chat_being_sent_to_goes_out_when_its_sends_end(
             assert d.claims == claims, "claimed for a chat whose sends are under way"
             adapter.gates[ACME].set()
             await until(lambda: len(adapter.delivered) == 2, "the second waited for the poll")
-        finally:
-            await d.stop()
         assert adapter.texts() == ["first", "second"]
 
 
@@ -713,13 +715,10 @@ async def test_a_burst_to_many_chats_takes_one_claim_not_one_per_chat(db_url: st
         d = looping(h, adapter)
         chats = [f"-100{i}" for i in range(20)]
         await enqueue(h, *(send(chat, "ack") for chat in chats))
-        d.start()
-        try:
+        async with running(d):
             d.wake([("telegram", chat) for chat in chats])
             await until(lambda: len(adapter.delivered) == 20, "the burst was not sent")
             await asyncio.sleep(0.1)
-        finally:
-            await d.stop()
         assert d.claims == 1
 
 
@@ -733,13 +732,10 @@ async def test_with_every_sending_slot_taken_the_loop_waits_for_one_to_end(
         chats = [f"-100{i}" for i in range(3)]
         for chat in chats:
             adapter.gates[chat] = asyncio.Event()
-        d = CountingDispatcher(
-            h.sessions, {"telegram": adapter}, h.clock, idle_poll=30.0, max_chats=2
-        )
+        d = looping(h, adapter, max_chats=2)
         d._wake = SpinCheck()
         await enqueue(h, *(send(chat, "notice") for chat in chats))
-        d.start()
-        try:
+        async with running(d):
             d.wake([("telegram", chat) for chat in chats])
             # one claim took all three: more than max_chats, none free for the next
             await until(lambda: len(adapter.waiting) == 3, "the sends never started")
@@ -749,8 +745,6 @@ async def test_with_every_sending_slot_taken_the_loop_waits_for_one_to_end(
             for gate in adapter.gates.values():
                 gate.set()
             await until(lambda: len(adapter.delivered) == 4, "the loop stopped claiming")
-        finally:
-            await d.stop()
 
 
 def _edit(chat: str, text: str) -> Outbound:
@@ -765,14 +759,11 @@ async def test_edits_a_full_claim_left_out_go_out_when_their_chats_sends_end(
     messages were counted as left over, so the cut edits waited for `idle_poll`."""
     async with Harness(db_url) as h:
         adapter = RecordingAdapter()
-        d = CountingDispatcher(h.sessions, {"telegram": adapter}, h.clock, idle_poll=30.0, batch=4)
+        d = looping(h, adapter, batch=4)
         await enqueue(h, *(_edit(ACME, f"board {i}") for i in range(6)))
-        d.start()
-        try:
+        async with running(d):
             d.wake([("telegram", ACME)])
             await until(lambda: len(adapter.delivered) == 6, "the cut edits waited for the poll")
-        finally:
-            await d.stop()
 
 
 async def test_edits_released_behind_a_failed_message_go_out_when_its_sends_end(
@@ -786,12 +777,9 @@ async def test_edits_released_behind_a_failed_message_go_out_when_its_sends_end(
         d = looping(h, adapter)
         await enqueue(h, send(ACME, "one"), _edit(ACME, "board"))
         adapter.fail_next(DeliveryError("timeout"), when=lambda x: x.text == "one")
-        d.start()
-        try:
+        async with running(d):
             d.wake([("telegram", ACME)])
             await until(lambda: len(adapter.delivered) == 1, "the released edit waited")
-        finally:
-            await d.stop()
         assert adapter.texts() == ["board"]
 
 
@@ -812,11 +800,8 @@ async def test_claims_slower_than_idle_poll_are_not_run_back_to_back(db_url: str
                 return result
 
         d = SlowClaims(h.sessions, {"telegram": RecordingAdapter()}, h.clock, idle_poll=0.1)
-        d.start()
-        try:
+        async with running(d):
             await until(lambda: len(spans) >= 3, "the loop stopped polling")
-        finally:
-            await d.stop()
         gaps = [later[0] - earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)]
         assert min(gaps) >= 0.08, f"claims back to back: {gaps}"
 
@@ -851,13 +836,10 @@ async def test_rows_for_a_pulled_platform_wake_its_puller_and_start_no_claim(
     async with Harness(db_url) as h:
         adapter = RecordingAdapter()
         d = looping(h, adapter)
-        d.start()
-        try:
+        async with running(d):
             await until(lambda: d.claims == 1, "the first claim never ran")
             d.wake([("bridge", "room-1")])
             await asyncio.sleep(0.1)
             assert d.claims == 1, "claimed for rows only a puller takes"
             d.wake([("telegram", ACME)])
             await until(lambda: d.claims == 2, "a wake for a chat of its own started no claim")
-        finally:
-            await d.stop()
