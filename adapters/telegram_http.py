@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from telegram import error as tg_error
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -49,6 +51,13 @@ class AiohttpRequest(BaseRequest):
         self._connect = connect_timeout
         self._pool = pool_timeout
         self._session: aiohttp.ClientSession | None = None
+        # the proxy for each origin, read from the environment once (see initialize)
+        self._proxies: dict[tuple[str, str | None, int | None], Any] = {}
+        self._headers = {"User-Agent": self.USER_AGENT}
+        self._form_headers = {
+            "User-Agent": self.USER_AGENT,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
 
     @property
     def read_timeout(self) -> float | None:
@@ -60,15 +69,33 @@ class AiohttpRequest(BaseRequest):
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 # PTB's own User-Agent goes with each call; none of aiohttp's
                 skip_auto_headers=("User-Agent",),
-                # as httpx, under PTB's HTTPXRequest: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
-                # and NO_PROXY from the environment are honoured
-                trust_env=True,
+                # the Bot API sets no cookies, and matching a jar costs every call
+                cookie_jar=aiohttp.DummyCookieJar(),
+                # HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY are honoured as httpx
+                # does under PTB's HTTPXRequest, but looked up once per origin (_proxy):
+                # aiohttp's trust_env reads them and ~/.netrc on a worker thread for
+                # every call, two thread hops that cost more than the call itself
+                trust_env=False,
             )
+            self._proxies.clear()
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _proxy(self, url: str) -> tuple[Any, Any]:
+        """(proxy URL, its credentials) for the url's origin, or (None, None)."""
+        parsed = aiohttp.client.URL(url)  # yarl's, as aiohttp takes it
+        key = (parsed.scheme, parsed.host, parsed.port)
+        found = self._proxies.get(key)
+        if found is None:
+            try:
+                found = get_env_proxy_for_url(parsed)
+            except LookupError:
+                found = (None, None)
+            self._proxies[key] = found
+        return found
 
     def parse_json_payload(self, payload: bytes) -> Any:
         # PTB's own logs a traceback for an answer that is not JSON; the error it
@@ -102,6 +129,7 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         data: Any = None
+        headers = self._headers
         if request_data is not None:
             files = request_data.multipart_data
             if files:
@@ -112,13 +140,19 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
             else:
-                data = request_data.json_parameters
+                # the form aiohttp would build from the dict, without its FormData and
+                # multipart writer (a uuid4 each) for a body that is never multipart
+                data = urlencode(request_data.json_parameters).encode()
+                headers = self._form_headers
+        proxy, proxy_auth = self._proxy(url)
         try:
             async with session.request(
                 method,
                 url,
                 data=data,
-                headers={"User-Agent": self.USER_AGENT},
+                headers=headers,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
                 timeout=timeout,
                 # as httpx: a redirect is the answer (PTB reports it), never followed
                 allow_redirects=False,

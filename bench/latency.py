@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import itertools
 import math
+import os
 import sys
 import tempfile
 import time
@@ -119,6 +120,7 @@ class Phase:
     first_offer: float = 0.0
     last_offer: float = 0.0
     errors: int = 0
+    cpu: float = 0.0  # the bots' CPU seconds from the first offer until the drain ended
 
     def latencies_ms(self) -> list[float]:
         return [
@@ -337,8 +339,10 @@ async def run_on(
             for rate in rates:
                 phase = Phase(rate=rate)
                 watcher.phase = phase
+                before = cpu_seconds(bots)
                 await offer(fake, phase, int(rate * seconds), chats, seq, webhooks)
                 await wait_replies(watcher, phase, drain)
+                phase.cpu = cpu_seconds(bots) - before
                 results.append(summary(phase))
                 print(line(results[-1]), flush=True)
         finally:
@@ -348,6 +352,18 @@ async def run_on(
         if any(codes):
             print(f"casebot exited with {codes}:\n{log.read_text()[-3000:]}", file=sys.stderr)
     return results
+
+
+def cpu_seconds(procs: list[asyncio.subprocess.Process]) -> float:
+    """User and system CPU the processes have used so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for proc in procs:
+        try:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def summary(phase: Phase) -> dict[str, Any]:
@@ -369,6 +385,8 @@ def summary(phase: Phase) -> dict[str, Any]:
         "p95": percentile(lat, 95) if lat else float("nan"),
         "p99": percentile(lat, 99) if lat else float("nan"),
         "max": max(answered) if answered else float("nan"),
+        "cpu": phase.cpu,
+        "cpu_ms_per_case": phase.cpu * 1000 / len(phase.replied) if phase.replied else 0.0,
     }
 
 
@@ -385,7 +403,8 @@ def line(r: dict[str, Any]) -> str:
         f"offered {r['rate']}/s: {r['offered']} updates at {r['achieved_rate']:.0f}/s achieved, "
         f"{r['answered']} answered within the drain window ({r['throughput']:.0f}/s); "
         f"p50 {ms_text(r['p50'])}, p95 {ms_text(r['p95'])}, p99 {ms_text(r['p99'])}, "
-        f"slowest answer {r['max']:.0f} ms"
+        f"slowest answer {r['max']:.0f} ms; the bot's CPU {r['cpu']:.1f} s, "
+        f"{r['cpu_ms_per_case']:.1f} ms per answer"
         + (f"; {r['errors']} offers failed" if r["errors"] else "")
     )
 

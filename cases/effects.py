@@ -20,7 +20,7 @@ from cases.model import (
 )
 from cases.people import spoken_locale
 from cases.ports import UnitOfWork
-from cases.records import AccountInfo, CaseRecord, ChatInfo, MessageRecord
+from cases.records import AccountInfo, BoardLine, CaseRecord, ChatInfo, MessageRecord
 from cases.settings import EngineSettings
 from cases.texts import Texts
 
@@ -170,12 +170,13 @@ class Effects:
             return
         triage = self.settings.triage_chat
         on_board = (
-            list(await ctx.uow.open_cases(chat.id)) if chat.kind is ChatKind.CUSTOMER else None
+            list(await ctx.uow.board_lines(chat.id)) if chat.kind is ChatKind.CUSTOMER else None
         )
         # one lookup per person for both the card and the board
         names: dict[str, str] = {}
         shown: dict[str, str] = {}  # for the customers' board: never a platform key
-        for key in {c.assignee for c in [case, *(on_board or [])] if c.assignee}:
+        assignees = {case.assignee, *(c.assignee for c in on_board or ())}
+        for key in {k for k in assignees if k}:
             person = await ctx.uow.person(key)
             if person is not None:
                 names[key] = person.name
@@ -218,12 +219,12 @@ class Effects:
         self,
         uow: UnitOfWork,
         chat: ChatInfo,
-        on_board: list[CaseRecord] | None = None,
+        on_board: list[BoardLine] | None = None,
         shown: dict[str, str] | None = None,
     ) -> Outbound:
         """The chat's pinned board as it is now (its open cases, read when not given)."""
         if on_board is None:
-            on_board = list(await uow.open_cases(chat.id))
+            on_board = list(await uow.board_lines(chat.id))
             shown = {}
             for key in {c.assignee for c in on_board if c.assignee}:
                 person = await uow.person(key)

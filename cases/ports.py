@@ -14,6 +14,7 @@ from cases.incident_records import IncidentPort
 from cases.issues import IssueLink, IssueRecord
 from cases.model import Actor, ChatKey, ChatKind, Outbound, Role
 from cases.records import (
+    BoardLine,
     CaseRecord,
     ChatInfo,
     FollowUpRecord,
@@ -96,6 +97,10 @@ class UnitOfWork(IncidentPort, Protocol):
     async def case_by_thread(self, chat_id: int, thread: str) -> CaseRecord | None: ...
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]: ...
+
+    async def board_lines(self, chat_id: int) -> Sequence[BoardLine]:
+        """The chat's open cases, oldest first, as its status board shows them."""
+        ...
 
     async def cases_opened(
         self, chat_id: int | None, since: datetime, opened_by: str | None

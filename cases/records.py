@@ -110,6 +110,21 @@ class CaseRecord:
         return f"#{self.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class BoardLine:
+    """An open case as the chat's status board shows it: the board is rendered on
+    every status change in the chat, so it reads these four columns, not whole cases."""
+
+    id: int
+    title: str
+    status: Status
+    assignee: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}"
+
+
 @dataclass
 class FollowUpRecord:
     case_id: int

@@ -13,7 +13,7 @@ from cases import dates
 from cases.field_rules import FieldSpec, card_line
 from cases.issues import IssueRecord
 from cases.model import PRIORITIES, Button
-from cases.records import CaseRecord, ChatInfo, FollowUpRecord
+from cases.records import BoardLine, CaseRecord, ChatInfo, FollowUpRecord
 from cases.sla import PAUSING
 from cases.texts import Texts
 
@@ -131,7 +131,7 @@ def csat_buttons(case_id: int) -> tuple[tuple[Button, ...], ...]:
 def board(
     texts: Texts,
     locale: str,
-    cases: Sequence[CaseRecord],
+    cases: Sequence[BoardLine],
     names: Mapping[str, str] | None = None,
     banner: str = "",
 ) -> str:

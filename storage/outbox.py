@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, tuple_, update
@@ -28,6 +29,152 @@ ANCHORS = cast(Table, Anchor.__table__)
 OUTBOX = cast(Table, OutboxRow.__table__)
 MESSAGES = cast(Table, MessageRow.__table__)
 EVENTS = cast(Table, CaseEvent.__table__)
+CASES = cast(Table, CaseRow.__table__)
+PEOPLE = cast(Table, Person.__table__)
+CHATS = cast(Table, Chat.__table__)
+
+
+def _many(name: str) -> Any:
+    """An IN list's parameter: the statements of the dispatcher's hot path are built once
+    (see `_hot`) and take their lists at execution."""
+    return bindparam(name, expanding=True)
+
+
+class _Hot:
+    """The dispatcher's statements, built once. Building a statement and its cache key
+    each time cost more than running it: a claim's statements were about 40 % of its
+    time at 50 updates a second (py-spy), each send's record about as much."""
+
+    def __init__(self) -> None:
+        o = OUTBOX.c
+        self.anchors = select(ANCHORS.c.key, ANCHORS.c.platform_message_id).where(
+            ANCHORS.c.key.in_(_many("keys"))
+        )
+        self.threads = select(CASES.c.id, CASES.c.thread).where(CASES.c.id.in_(_many("ids")))
+        self.direct = select(PEOPLE.c.key, PEOPLE.c.direct_chat).where(
+            PEOPLE.c.key.in_(_many("keys"))
+        )
+        self.newest = (
+            select(o.anchor, func.max(o.id))
+            .where(o.anchor.in_(_many("anchors")), o.status == "pending")
+            .group_by(o.anchor)
+        )
+        waiting = (
+            select(o.platform, o.chat, func.count())
+            .where(o.status == "pending", o.chat.in_(_many("chats")))
+            .group_by(o.platform, o.chat)
+        )
+        self.waiting = {True: waiting, False: waiting.where(o.kind != "upsert")}
+        self.skip = (
+            update(OUTBOX)
+            .where(o.id.in_(_many("ids")), o.status != "sent")
+            .values(
+                status="skipped",
+                sent_at=bindparam("now"),
+                platform_message_id=None,
+                claimed_until=None,
+                last_error="superseded",
+                attempts=o.attempts + 1,
+            )
+        )
+        self.lease = (
+            update(OUTBOX).where(o.id.in_(_many("ids"))).values(claimed_until=bindparam("until"))
+        )
+        self.release = update(OUTBOX).where(o.id.in_(_many("ids"))).values(claimed_until=None)
+        statuses = select(o.id, o.status).where(o.id.in_(_many("ids")))
+        self.statuses = {
+            False: statuses,
+            True: statuses.order_by(o.id).with_for_update(),  # PostgreSQL: see mark_many_sent
+        }
+        self.sent = (
+            update(OUTBOX)
+            .where(o.id == bindparam("row_id"), o.status != "sent")
+            .values(
+                status="sent",
+                sent_at=bindparam("now"),
+                platform_message_id=bindparam("message_id"),
+                claimed_until=None,
+                last_error=bindparam("note"),
+                attempts=o.attempts + 1,
+            )
+        )
+        self.drop_anchors = delete(ANCHORS).where(ANCHORS.c.key.in_(_many("keys")))
+        self.add_anchors = insert(ANCHORS)
+        self.add_events = insert(EVENTS)
+        self.add_messages = insert(MESSAGES)
+        self.chats = select(CHATS.c.id, CHATS.c.kind, CHATS.c.platform, CHATS.c.chat).where(
+            tuple_(CHATS.c.platform, CHATS.c.chat).in_(_many("chats"))
+        )
+        self.cases = select(CASES.c.id).where(CASES.c.id.in_(_many("ids")))
+        failed = dict(attempts=o.attempts + 1, last_error=bindparam("error"), claimed_until=None)
+        self.retry = (
+            update(OUTBOX)
+            .where(o.id == bindparam("row_id"))
+            .values(**failed, next_attempt_at=bindparam("retry_at"))
+        )
+        self.dead = (
+            update(OUTBOX).where(o.id == bindparam("row_id")).values(**failed, status="dead")
+        )
+
+
+HOT = _Hot()
+
+
+@cache
+def _claim_query(postgres: bool, exclude: bool, platforms: bool, after: bool) -> Any:
+    """`claim_due`'s query for one combination of its options, built once."""
+    # each chat's oldest pending message, in one pass: a per-row "is an older message
+    # pending?" check over every due row (the turn-taking below ranks them all, not the
+    # first `limit`) took seconds per claim at 50,000 pending rows on PostgreSQL
+    older = aliased(OutboxRow)
+    first_of_chat = (
+        select(func.min(older.id))
+        .where(older.status == "pending", older.kind != "upsert")
+        .group_by(older.platform, older.chat)
+    )
+    now: Any = bindparam("now")
+    free = (
+        OutboxRow.status == "pending",
+        OutboxRow.next_attempt_at <= now,
+        or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+    )
+    account = func.coalesce(CaseRow.account_id, 0)
+    due = (
+        select(
+            OutboxRow.id,
+            func.row_number()
+            .over(
+                partition_by=(OutboxRow.platform, OutboxRow.chat, account), order_by=OutboxRow.id
+            )
+            .label("turn"),
+        )
+        .outerjoin(CaseRow, CaseRow.id == OutboxRow.case_id)
+        .where(*free, or_(OutboxRow.kind == "upsert", OutboxRow.id.in_(first_of_chat)))
+    )
+    if exclude:
+        due = due.where(tuple_(OutboxRow.platform, OutboxRow.chat).not_in(_many("exclude")))
+    if platforms:
+        due = due.where(OutboxRow.platform.in_(_many("platforms")))
+    if after:
+        handed_out = or_(OutboxRow.claimed_until.is_not(None), OutboxRow.attempts > 0)
+        due = due.where(or_(OutboxRow.id > bindparam("after"), handed_out))
+    turns = due.subquery()
+    query = (
+        select(OutboxRow)
+        .join(turns, turns.c.id == OutboxRow.id)
+        # again on the row itself: PostgreSQL re-checks these on a row another claimer
+        # has just leased and committed, where the ranking's snapshot still saw it free
+        .where(*free)
+        .order_by(turns.c.turn, OutboxRow.id)
+        .limit(bindparam("limit"))
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=OutboxRow)
+    return query
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def outbox_values(action: Outbound, at: datetime) -> dict[str, Any]:
@@ -128,16 +275,16 @@ async def lookups_for(session: AsyncSession, rows: Sequence[OutboxRow]) -> Looku
     }
     found = Lookups()
     if keys:
-        anchors = select(Anchor.key, Anchor.platform_message_id).where(Anchor.key.in_(keys))
-        found.anchors = {k: m for k, m in (await session.execute(anchors)).all()}
+        anchors = await session.execute(HOT.anchors, {"keys": sorted(keys)})
+        found.anchors = {k: m for k, m in anchors.all()}
     case_ids = {r.case_id for r in rows if r.case_id is not None and _wants_case_thread(r)}
     if case_ids:
-        threads = select(CaseRow.id, CaseRow.thread).where(CaseRow.id.in_(case_ids))
-        found.threads = {i: t for i, t in (await session.execute(threads)).all()}
+        threads = await session.execute(HOT.threads, {"ids": sorted(case_ids)})
+        found.threads = {i: t for i, t in threads.all()}
     people = {str(r.payload["person"]) for r in rows if r.kind == "dm" and r.payload.get("person")}
     if people:
-        direct = select(Person.key, Person.direct_chat).where(Person.key.in_(people))
-        found.direct = {k: d for k, d in (await session.execute(direct)).all()}
+        direct = await session.execute(HOT.direct, {"keys": sorted(people)})
+        found.direct = {k: d for k, d in direct.all()}
     return found
 
 
@@ -147,12 +294,8 @@ async def superseded_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> s
     anchors = {r.anchor for r in rows if r.kind == "upsert" and r.anchor}
     if not anchors:
         return set()
-    query = (
-        select(OutboxRow.anchor, func.max(OutboxRow.id))
-        .where(OutboxRow.anchor.in_(anchors), OutboxRow.status == "pending")
-        .group_by(OutboxRow.anchor)
-    )
-    newest = {a: n for a, n in (await session.execute(query)).all()}
+    found = await session.execute(HOT.newest, {"anchors": sorted(anchors)})
+    newest = {a: n for a, n in found.all()}
     return {
         r.id for r in rows if r.kind == "upsert" and r.anchor and newest.get(r.anchor, r.id) > r.id
     }
@@ -171,18 +314,11 @@ async def chats_waiting(
     # by chat alone, the platform checked here: a (platform, chat) IN list of a claim's
     # 200 chats was tested row by row on PostgreSQL, 95 ms at 20,000 pending rows
     # (the claim itself took 55 ms) against 10 ms
-    query = (
-        select(OUTBOX.c.platform, OUTBOX.c.chat, func.count())
-        .where(
-            OUTBOX.c.status == "pending", OUTBOX.c.chat.in_(sorted({chat for _, chat in taken}))
-        )
-        .group_by(OUTBOX.c.platform, OUTBOX.c.chat)
-    )
-    if not edits:
-        query = query.where(OUTBOX.c.kind != "upsert")
+    chats = sorted({chat for _, chat in taken})
+    found = await session.execute(HOT.waiting[edits], {"chats": chats})
     return {
         (platform, chat)
-        for platform, chat, pending in (await session.execute(query)).all()
+        for platform, chat, pending in found.all()
         if (platform, chat) in taken and pending > taken[(platform, chat)]
     }
 
@@ -191,18 +327,7 @@ async def skip_superseded(session: AsyncSession, row_ids: Collection[int], now: 
     """Settle needless upserts as `mark_sent(..., note="superseded", status="skipped")`
     does one by one."""
     if row_ids:
-        await session.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(list(row_ids)), OUTBOX.c.status != "sent")
-            .values(
-                status="skipped",
-                sent_at=now,
-                platform_message_id=None,
-                claimed_until=None,
-                last_error="superseded",
-                attempts=OUTBOX.c.attempts + 1,
-            )
-        )
+        await session.execute(HOT.skip, {"ids": sorted(row_ids), "now": now})
 
 
 def _wants_case_thread(row: OutboxRow) -> bool:
@@ -274,58 +399,18 @@ async def claim_due(
     limits the claim to those platforms; `after` leaves out rows up to that id that
     were never handed out (a puller's cursor; one handed out and not settled, its lease
     run out or its attempt failed, is due again)."""
-    # each chat's oldest pending message, in one pass: a per-row "is an older message
-    # pending?" check over every due row (the turn-taking below ranks them all, not the
-    # first `limit`) took seconds per claim at 50,000 pending rows on PostgreSQL
-    older = aliased(OutboxRow)
-    first_of_chat = (
-        select(func.min(older.id))
-        .where(older.status == "pending", older.kind != "upsert")
-        .group_by(older.platform, older.chat)
-    )
-    free = (
-        OutboxRow.status == "pending",
-        OutboxRow.next_attempt_at <= now,
-        or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
-    )
-    account = func.coalesce(CaseRow.account_id, 0)
-    due = (
-        select(
-            OutboxRow.id,
-            func.row_number()
-            .over(
-                partition_by=(OutboxRow.platform, OutboxRow.chat, account), order_by=OutboxRow.id
-            )
-            .label("turn"),
-        )
-        .outerjoin(CaseRow, CaseRow.id == OutboxRow.case_id)
-        .where(*free, or_(OutboxRow.kind == "upsert", OutboxRow.id.in_(first_of_chat)))
-    )
+    query = _claim_query(_postgres(session), bool(exclude), platforms is not None, bool(after))
+    params: dict[str, Any] = {"now": now, "limit": limit}
     if exclude:
-        due = due.where(tuple_(OutboxRow.platform, OutboxRow.chat).not_in(list(exclude)))
+        params["exclude"] = sorted(exclude)
     if platforms is not None:
-        due = due.where(OutboxRow.platform.in_(list(platforms)))
+        params["platforms"] = sorted(platforms)
     if after:
-        handed_out = or_(OutboxRow.claimed_until.is_not(None), OutboxRow.attempts > 0)
-        due = due.where(or_(OutboxRow.id > after, handed_out))
-    turns = due.subquery()
-    query = (
-        select(OutboxRow)
-        .join(turns, turns.c.id == OutboxRow.id)
-        # again on the row itself: PostgreSQL re-checks these on a row another claimer
-        # has just leased and committed, where the ranking's snapshot still saw it free
-        .where(*free)
-        .order_by(turns.c.turn, OutboxRow.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxRow)
-    rows = list((await session.execute(query)).scalars())
+        params["after"] = after
+    rows = list((await session.execute(query, params)).scalars())
     if rows:
         until = now + lease
-        await session.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(claimed_until=until)
-        )
+        await session.execute(HOT.lease, {"ids": [r.id for r in rows], "until": until})
         for row in rows:
             # as stored: set plainly, the ORM would write every row once more at commit
             set_committed_value(row, "claimed_until", until)
@@ -356,9 +441,9 @@ async def record_many(
         if row.anchor and receipt.message_id
     }
     if anchors:
-        await session.execute(delete(ANCHORS).where(ANCHORS.c.key.in_(list(anchors))))
+        await session.execute(HOT.drop_anchors, {"keys": sorted(anchors)})
         await session.execute(
-            insert(ANCHORS),
+            HOT.add_anchors,
             [
                 {"key": k, "platform": p, "chat": c, "platform_message_id": m, "updated_at": now}
                 for k, (p, c, m) in anchors.items()
@@ -388,7 +473,7 @@ async def record_many(
         for note_text in receipt.notes
     ]
     if events:
-        await session.execute(insert(EVENTS), events)
+        await session.execute(HOT.add_events, events)
 
 
 async def mark_many_sent(
@@ -404,27 +489,16 @@ async def mark_many_sent(
     id order, so two group commits lock their common rows in the same order."""
     if not items:
         return set()
-    table = OUTBOX
-    ids = [row.id for row, _ in items]
-    statuses = select(table.c.id, table.c.status).where(table.c.id.in_(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        statuses = statuses.order_by(table.c.id).with_for_update()
-    already = {i for i, status in (await session.execute(statuses)).all() if status == "sent"}
+    ids = sorted(row.id for row, _ in items)
+    statuses = await session.execute(HOT.statuses[_postgres(session)], {"ids": ids})
+    already = {i for i, status in statuses.all() if status == "sent"}
     fresh = [(row, receipt) for row, receipt in items if row.id not in already]
     if fresh:
         await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("row_id"), table.c.status != "sent")
-            .values(
-                status="sent",
-                sent_at=now,
-                platform_message_id=bindparam("message_id"),
-                claimed_until=None,
-                last_error=bindparam("note"),
-                attempts=table.c.attempts + 1,
-            ),
+            HOT.sent,
             [
                 {
+                    "now": now,
                     "row_id": row.id,
                     "message_id": receipt.message_id,
                     "note": ", ".join(receipt.notes) or None,
@@ -513,26 +587,19 @@ async def mark_failed(
     session: AsyncSession, row_id: int, now: datetime, error: str, retry_at: datetime | None
 ) -> None:
     """Schedule a retry at `retry_at`, or make the row dead when it is None."""
-    values: dict[str, Any] = {
-        "attempts": OUTBOX.c.attempts + 1,
-        "last_error": error[:2000],
-        "claimed_until": None,
-    }
-    if retry_at is None:
-        values["status"] = "dead"
-    else:
-        values["next_attempt_at"] = retry_at
     # on the table, not the entity: a throttled board edit comes here every few seconds
     # per busy chat, and the ORM's bookkeeping of an UPDATE costs more than the UPDATE
-    await session.execute(update(OUTBOX).where(OUTBOX.c.id == row_id).values(**values))
+    if retry_at is None:
+        await session.execute(HOT.dead, {"row_id": row_id, "error": error[:2000]})
+    else:
+        params = {"row_id": row_id, "error": error[:2000], "retry_at": retry_at}
+        await session.execute(HOT.retry, params)
 
 
 async def release(session: AsyncSession, row_ids: Sequence[int]) -> None:
     """Give leased rows back to the queue at once."""
     if row_ids:
-        await session.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_(list(row_ids))).values(claimed_until=None)
-        )
+        await session.execute(HOT.release, {"ids": list(row_ids)})
 
 
 async def record_bot_messages(
@@ -543,19 +610,11 @@ async def record_bot_messages(
     if not sent:
         return
     chats = {(row.platform, chat) for row, chat, _ in sent}
-    known = {
-        (r.platform, r.chat): (r.id, r.kind)
-        for r in (
-            await session.execute(
-                select(Chat.id, Chat.kind, Chat.platform, Chat.chat).where(
-                    tuple_(Chat.platform, Chat.chat).in_(list(chats))
-                )
-            )
-        ).all()
-    }
+    found = await session.execute(HOT.chats, {"chats": sorted(chats)})
+    known = {(r.platform, r.chat): (r.id, r.kind) for r in found.all()}
     case_ids = {row.case_id for row, _, _ in sent if row.case_id is not None}
     cases = (
-        set((await session.execute(select(CaseRow.id).where(CaseRow.id.in_(case_ids)))).scalars())
+        set((await session.execute(HOT.cases, {"ids": sorted(case_ids)})).scalars())
         if case_ids
         else set()
     )
@@ -583,7 +642,7 @@ async def record_bot_messages(
             }
         )
     if messages:
-        await session.execute(insert(MESSAGES), messages)
+        await session.execute(HOT.add_messages, messages)
 
 
 async def record_bot_message(

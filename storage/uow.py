@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.model import Actor, ChatKey, ChatKind, MessageRole, Outbound, Role, Status
 from cases.records import (
     AccountInfo,
+    BoardLine,
     CaseRecord,
     ChatInfo,
     FollowUpRecord,
@@ -296,6 +297,11 @@ class _Statements:
         active = ", ".join(f"'{st.value}'" for st in Status if st.is_active)
         self.open_cases = (
             select(cases_t)
+            .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
+            .order_by(cases_t.c.id)
+        )
+        self.board_lines = (
+            select(cases_t.c.id, cases_t.c.title, cases_t.c.status, cases_t.c.assignee)
             .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
             .order_by(cases_t.c.id)
         )
@@ -818,6 +824,10 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
         return await self._cases(self.sql.open_cases, {"chat_id": chat_id})
+
+    async def board_lines(self, chat_id: int) -> Sequence[BoardLine]:
+        result = await self._exec(self.sql.board_lines, {"chat_id": chat_id})
+        return [BoardLine(i, title, Status(status), who) for i, title, status, who in result.all()]
 
     async def cases_opened(
         self, chat_id: int | None, since: datetime, opened_by: str | None

@@ -6,8 +6,10 @@ and a file upload as multipart."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import telegram
@@ -186,3 +188,30 @@ async def test_the_environment_proxy_is_used(monkeypatch: pytest.MonkeyPatch) ->
         finally:
             await request.shutdown()
     assert asked and "bot-api.invalid" in asked[0]
+
+
+async def test_a_call_takes_no_worker_thread(server: tuple[str, dict[str, object]]) -> None:
+    """aiohttp's trust_env looked up the proxy and ~/.netrc on the default executor for
+    every call: two thread hops per Bot API call, each a wait for the GIL behind
+    whatever else runs. The proxy is read once per origin instead."""
+    base, _ = server
+    hops = 0
+
+    class Counting(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+            nonlocal hops
+            hops += 1
+            return super().submit(*args, **kwargs)
+
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(Counting(max_workers=1))
+    request = AiohttpRequest(connection_pool_size=4)
+    bot = telegram.Bot(TOKEN, base_url=base, request=request)
+    await request.initialize()
+    try:
+        for _ in range(5):
+            assert (await bot.get_me()).username == "casebot"
+        await asyncio.gather(*(bot.get_me() for _ in range(5)))
+    finally:
+        await request.shutdown()
+    assert hops == 0
