@@ -312,11 +312,6 @@ class FeishuAdapter:
             return await self._send(delivery.chat, delivery)
         raise DeliveryError(f"unknown outbox kind {kind!r}", permanent=True)
 
-    async def _pace(self, chat: str) -> None:
-        wait = self.limit.reserve(chat)
-        if wait > 0:
-            await asyncio.sleep(wait)
-
     async def _post(
         self,
         chat: str,
@@ -330,7 +325,7 @@ class FeishuAdapter:
         """One message: a reply in the case's thread, a reply to a message, or a new
         message in the chat (a chat id) or to a person (an open_id). A reply whose
         message is gone (recalled) goes to the chat instead."""
-        await self._pace(chat)
+        await self.limit.pace(chat)
         body: dict[str, Any] = {"msg_type": msg_type, "content": content, "uuid": uuid}
         target = thread or reply_to
         if target:
@@ -396,7 +391,7 @@ class FeishuAdapter:
         """Cards and boards are interactive cards, so they can be edited in place."""
         anchor_id = delivery.anchor_message_id
         if anchor_id:
-            await self._pace(delivery.chat)
+            await self.limit.pace(delivery.chat)
             try:
                 await self.api.call(
                     "PATCH",

@@ -1,6 +1,7 @@
 """The Feishu/Lark Open API over aiohttp: the app's `tenant_access_token`, refreshed
 before it expires, calls answered as data or as a DeliveryError the dispatcher
-understands, and Feishu's send limits. Imports aiohttp and `adapters.base`.
+understands, and Feishu's send limits. Imports aiohttp, `adapters.base` and
+`adapters.pacing`.
 
 No SDK: lark-oapi's clients are not needed for a dozen REST calls, and its WebSocket
 client has event-loop and reconnect bugs casebot must not inherit.
@@ -18,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from adapters.base import DeliveryError
+from adapters.pacing import Gate, Gates, release
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +47,26 @@ class SendLimit:
     how long to wait; a wait longer than `max_wait` is raised as a retry instead, so a
     busy group never holds a dispatcher task."""
 
-    def __init__(self, per_chat: float, per_app: float, max_wait: float = 2.0) -> None:
+    def __init__(
+        self, per_chat: float, per_app: float, max_wait: float = 2.0, window: float = 1.0
+    ) -> None:
         self.per_chat = per_chat
         self.per_app = per_app
         self.max_wait = max_wait
+        self.window = window  # Feishu counts per second; tests count in less
         self._chats: dict[str, deque[float]] = {}
         self._app: deque[float] = deque()
+        self._chat_gates = Gates(max(1, int(per_chat)), window)
+        self._app_gate = Gate(max(1, int(per_app)), window)
 
-    @staticmethod
-    def _slot(times: deque[float], rate: float, now: float) -> float:
-        """When the next send fits in a one-second window of `rate` sends."""
-        while times and times[0] <= now - 1.0:
+    def _slot(self, times: deque[float], rate: float, now: float) -> float:
+        """When the next send fits in a window of `rate` sends."""
+        while times and times[0] <= now - self.window:
             times.popleft()
         allowed = max(1, int(rate))
         if len(times) < allowed:
             return now
-        return times[-allowed] + 1.0
+        return times[-allowed] + self.window
 
     def reserve(self, chat: str, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
@@ -72,9 +78,18 @@ class SendLimit:
         times.append(at)
         self._app.append(at)
         if len(self._chats) > 10_000:  # forget quiet chats
-            for key in [k for k, t in self._chats.items() if not t or t[-1] < now - 1.0]:
+            for key in [k for k, t in self._chats.items() if not t or t[-1] < now - self.window]:
                 del self._chats[key]
         return wait
+
+    async def pace(self, chat: str) -> None:
+        """Wait for a slot (`reserve`, which may raise), then go out within both rates in
+        real time as well: sends whose slots a busy event loop let pass would otherwise
+        go out together."""
+        wait = self.reserve(chat)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await release(self._chat_gates[chat], self._app_gate)
 
 
 def reset_seconds(value: str | None) -> float:

@@ -186,11 +186,6 @@ class SlackAdapter:
         except (TimeoutError, SlackApiError, SlackClientError, OSError) as exc:
             raise failure(exc, what) from exc
 
-    async def _pace(self, channel: str) -> None:
-        wait = self.pacer.reserve(channel)
-        if wait > 0:
-            await asyncio.sleep(wait)
-
     def _message(self, delivery: Delivery, text: str | None = None) -> dict[str, Any]:
         body = trim(delivery.text if text is None else text)
         found: dict[str, Any] = {
@@ -204,7 +199,7 @@ class SlackAdapter:
         return found
 
     async def _send(self, channel: str, delivery: Delivery, text: str | None = None) -> Receipt:
-        await self._pace(channel)
+        await self.pacer.pace(channel)
         thread = delivery.thread or delivery.reply_to
         answer = await self._call(
             "chat.postMessage",
@@ -237,7 +232,7 @@ class SlackAdapter:
             key = delivery.anchor or str(delivery.id)
             if delivery.purpose == "board":
                 self._throttle_board(key)
-            await self._pace(delivery.chat)
+            await self.pacer.pace(delivery.chat)
             try:
                 await self.client.api_call(
                     "chat.update",

@@ -1,5 +1,5 @@
 """Sending helpers for the Slack adapter: mrkdwn, Block Kit, pacing, errors. Imports
-slack_sdk's error types and `cases`.
+slack_sdk's error types, `cases` and `adapters`.
 
 Catalogue texts are plain; they are escaped for mrkdwn here (`&`, `<`, `>`) and case
 refs (`#12`) are set in bold. A message with buttons is a section block per 3000
@@ -8,6 +8,7 @@ characters and one actions block; its `text` is the plain fallback notifications
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from adapters.base import DeliveryError
+from adapters.pacing import Gates, release
 from cases.model import Button
 
 SECTION_TEXT = 3000  # Block Kit's limit for one section's text
@@ -132,6 +134,7 @@ class ChannelPacer:
         self.interval = interval
         self.longest_wait = longest_wait
         self._next: dict[str, float] = {}
+        self._gates = Gates(1, interval)
 
     def reserve(self, channel: str) -> float:
         """Seconds to wait before sending in `channel`; raises DeliveryError to retry
@@ -143,3 +146,12 @@ class ChannelPacer:
             raise DeliveryError(f"{channel}: pacing, retry after {wait:.1f}s", retry_after=wait)
         self._next[channel] = at + self.interval
         return wait
+
+    async def pace(self, channel: str) -> None:
+        """Wait for the channel's slot (`reserve`, which may raise), then go out no sooner
+        than an interval after the channel's send before, in real time: sends whose
+        slots a busy event loop let pass would otherwise go out together."""
+        wait = self.reserve(channel)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await release(self._gates[channel])

@@ -1,4 +1,5 @@
-"""Sending helpers for the Telegram adapter: HTML, splitting, rate limits. Standard library only.
+"""Sending helpers for the Telegram adapter: HTML, splitting, rate limits. Standard library
+and `adapters.pacing` only.
 
 Catalogue texts are plain; they are escaped here and case refs (`#12`) are set in
 bold. Telegram counts its 4096-character limit in UTF-16 code units after entity
@@ -13,6 +14,8 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+
+from adapters.pacing import Gate, release
 
 MAX_TEXT = 4096
 _REF = re.compile(r"(?<![\w#&])#\d+\b")
@@ -87,9 +90,7 @@ class RateLimiter:
         self.now = now
         self._next_free = 0.0
         self._groups: dict[str, deque[float]] = {}
-        # sends let out by `pace`, one per spacing of real time
-        self._gate = asyncio.Lock()
-        self._released = -1e9
+        self._gate = Gate(1, self.spacing, now)
 
     def reserve(self, chat: str) -> float:
         now = self.now()
@@ -117,8 +118,4 @@ class RateLimiter:
         wait = self.reserve(chat)
         if wait > 0:
             await asyncio.sleep(wait)
-        async with self._gate:  # FIFO: the order slots were booked in
-            gap = self._released + self.spacing - self.now()
-            if gap > 0:
-                await asyncio.sleep(gap)
-            self._released = self.now()
+        await release(self._gate)

@@ -133,16 +133,10 @@ class Buttons(Commands):
                 status=status,
                 account=chat.account.name if chat.account else "-",
             )
-            await uow.enqueue(
-                Outbound(
-                    OutboundKind.SEND,
-                    triage.platform,
-                    triage.chat,
-                    text=text,
-                    purpose="membership",
-                ),
-                event.at,
+            notice = Outbound(
+                OutboundKind.SEND, triage.platform, triage.chat, text=text, purpose="membership"
             )
+            await self._queue(uow, outcome, notice, event.at)
         if event.bot_removed or chat.kind is not ChatKind.CUSTOMER:
             return
         missing = [r for r in ("admin", "pin") if r not in event.rights]
@@ -154,9 +148,7 @@ class Buttons(Commands):
             items = [self.texts.render(f"setup_need_{r}", chat.locale) for r in missing]
             joined = ("、" if chat.locale == "zh" else "; ").join(items)
             text = self.texts.render("setup_missing", chat.locale, missing=joined)
-            await uow.enqueue(
-                Outbound(
-                    OutboundKind.SEND, chat.key.platform, chat.key.chat, text=text, purpose="setup"
-                ),
-                event.at,
+            setup = Outbound(
+                OutboundKind.SEND, chat.key.platform, chat.key.chat, text=text, purpose="setup"
             )
+            await self._queue(uow, outcome, setup, event.at)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from cases import sla, views
 from cases.calendar import BusinessCalendar
-from cases.context import ActionConflict, Ctx
+from cases.context import ActionConflict, Ctx, Outcome
 from cases.model import (
     ChatKind,
     Outbound,
@@ -329,8 +329,15 @@ class Effects:
     async def _emit(self, ctx: Ctx, action: Outbound) -> None:
         if action.buttons and not self.settings.can(action.platform).buttons:
             action = self._numbered(ctx, action)
-        await ctx.uow.enqueue(action, ctx.now)
-        ctx.outcome.actions.append(action)
+        await self._queue(ctx.uow, ctx.outcome, action, ctx.now)
+
+    @staticmethod
+    async def _queue(uow: UnitOfWork, outcome: Outcome, action: Outbound, at: datetime) -> None:
+        """Every row an event writes is reported in its outcome: the host wakes the
+        dispatcher for the chats of those actions, and a row left out waits for its
+        periodic claim."""
+        await uow.enqueue(action, at)
+        outcome.actions.append(action)
 
     def _numbered(self, ctx: Ctx, action: Outbound) -> Outbound:
         """Buttons on a platform without them: a numbered choice in the text, answered

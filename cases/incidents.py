@@ -47,6 +47,9 @@ class IncidentOutcome:
     update_id: int
     groups: int  # notices queued: one per affected customer chat
     accounts: int
+    # the rows written (notices, boards with their banner): an event reports them in its
+    # outcome, for the host to wake the dispatcher for their chats
+    queued: tuple[Outbound, ...] = ()
 
 
 def parse_ref(text: str) -> int | None:
@@ -119,6 +122,7 @@ class Incidents(Effects):
         except ActionRejected as exc:
             await self._reply(ctx, "incident_refused", reason=str(exc))
             return
+        ctx.outcome.actions.extend(done.queued)
         key = "incident_update_triage"
         if step is IncidentStep.START:
             key = "incident_start_triage"
@@ -177,15 +181,18 @@ class Incidents(Effects):
             for chat in chats
         ]
         await uow.add_incident_notices(incident.id, update_id, notices, action.at)
+        queued = [notice for _, notice in notices]
         if action.step is not IncidentStep.UPDATE:
             # the banner comes with the start and goes with the resolution, on the boards
             # there are: a group with no board gets the notice, not a new pinned board
             with_board = await uow.chats_with_board([c.id for c in chats])
             for chat in chats:
                 if chat.id in with_board:
-                    await uow.enqueue(await self._board(uow, chat), action.at)
+                    board = await self._board(uow, chat)
+                    await uow.enqueue(board, action.at)
+                    queued.append(board)
         accounts_told = len({c.account.id for c in chats if c.account is not None})
-        return IncidentOutcome(incident, update_id, len(chats), accounts_told)
+        return IncidentOutcome(incident, update_id, len(chats), accounts_told, tuple(queued))
 
     async def _open_incident(self, uow: UnitOfWork, wanted: int | None) -> IncidentRecord:
         if wanted is None:

@@ -4,12 +4,15 @@ app cannot reach, the board pinned, a card whose message is gone sent anew."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapters.base import AdapterConfigError, Delivery, DeliveryError
 from adapters.feishu_api import SendLimit
 from tests.fakes.feishu_api import FakeFeishu
 from tests.feishu.kit import ACME, ALICE, EVAN, TRIAGE, FeishuBox
+from tests.stalled_loop import most_within, released_after_a_stall
 
 
 def test_five_a_second_per_group_and_a_long_wait_goes_back_to_the_outbox() -> None:
@@ -29,6 +32,22 @@ def test_the_app_wide_rate_holds_across_groups() -> None:
     limit = SendLimit(per_chat=5, per_app=10, max_wait=5.0)
     waits = [limit.reserve(f"oc_{i}", now=0.0) for i in range(11)]
     assert waits[:10] == [0.0] * 10 and waits[10] == pytest.approx(1.0)
+
+
+async def test_sends_whose_slots_a_stalled_loop_let_pass_still_keep_both_rates() -> None:
+    """Slots are booked ahead: after the event loop was busy past the windows of the
+    waiting sends, they all went out at once, over the group's rate and the app's."""
+    limit = SendLimit(per_chat=2, per_app=3, window=0.1)
+    released = await released_after_a_stall(limit.pace, ["oc_a", "oc_b"] * 6)
+    # the windows of 0.1 s, less a margin for the timer
+    for chat, times in released.items():
+        assert most_within(times, 0.09) <= 2, f"over the group's rate in {chat}: {times}"
+    every = [t for times in released.values() for t in times]
+    assert most_within(every, 0.09) <= 3, f"over the app's rate: {sorted(every)}"
+    # a group waits for its own sends only
+    slow = SendLimit(per_chat=1, per_app=50, window=5.0)
+    await slow.pace("oc_a")
+    await asyncio.wait_for(slow.pace("oc_b"), 1.0)
 
 
 async def test_a_dm_the_app_cannot_deliver_is_named_in_triage(box: FeishuBox) -> None:

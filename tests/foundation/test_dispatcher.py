@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from adapters.base import Delivery, DeliveryError, Receipt
+from bot.app import App
+from bot.config import parse_config
 from bot.dispatcher import Dispatcher
-from cases.model import Outbound, OutboundKind
+from cases.model import ChatKey, Inbound, InboundKind, Outbound, OutboundKind
 from storage import outbox
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWork
@@ -843,3 +845,58 @@ async def test_rows_for_a_pulled_platform_wake_its_puller_and_start_no_claim(
             assert d.claims == 1, "claimed for rows only a puller takes"
             d.wake([("telegram", ACME)])
             await until(lambda: d.claims == 2, "a wake for a chat of its own started no claim")
+
+
+# ------------------------------------------------- every row an event writes wakes the loop
+
+
+@contextlib.asynccontextmanager
+async def app_sending(h: Harness, adapter: RecordingAdapter) -> AsyncIterator[App]:
+    """The app with its dispatcher running (`idle_poll` 30 s) and events pushed through
+    its sink, as an adapter hands them over."""
+    raw = {**h.raw, "storage": {"url": h.url}, "http": {"enabled": False}}
+    raw["dispatcher"] = {"idle_poll": "30s"}
+    app = App(parse_config(raw, env={}), clock=h.clock, adapters={"telegram": adapter})
+    await app.start(web=False, scheduler=False)
+    h.push = app.sink  # type: ignore[method-assign]
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+async def test_the_rows_of_the_bots_membership_change_wake_the_dispatcher(db_url: str) -> None:
+    """The triage notice and the group's setup message were written but not reported
+    with the event's actions, so nothing woke the dispatcher: they waited for `idle_poll`."""
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        async with app_sending(h, adapter):
+            added = ChatKey("telegram", ACME)
+            await h.push(
+                Inbound(InboundKind.MEMBERSHIP, "m1", added, h.clock.now(), member_status="member")
+            )
+            await until(lambda: len(adapter.delivered) == 2, "the rows waited for the poll")
+        assert {(d.chat, d.purpose) for d in adapter.delivered} == {
+            (TRIAGE, "membership"),
+            (ACME, "setup"),
+        }
+
+
+async def test_incident_notices_from_a_busy_triage_chat_wake_the_dispatcher(
+    db_url: str,
+) -> None:
+    """`/incident` reported only its reply in triage: while triage was being sent to, that
+    wake claimed nothing, and the notices to the groups waited for `idle_poll`."""
+    async with Harness(db_url) as h:
+        adapter = GatedAdapter()
+        adapter.gates[TRIAGE] = asyncio.Event()
+        async with app_sending(h, adapter):
+            await h.say("evan", "/help", chat=TRIAGE)
+            await until(lambda: TRIAGE in adapter.waiting, "the triage send never started")
+            await h.say("evan", "/incident start Login outage", chat=TRIAGE)
+            told = lambda: {d.chat for d in adapter.delivered} == {ACME, GLOBEX}  # noqa: E731
+            try:
+                await until(told, "the notices waited for the poll")
+            finally:
+                adapter.gates[TRIAGE].set()
+        assert {d.purpose for d in adapter.delivered if d.chat != TRIAGE} == {"incident"}

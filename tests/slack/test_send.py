@@ -4,6 +4,7 @@ board whose message is gone is posted anew and pinned, and a channel is paced.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from bot.texts import Catalogue
 from cases.clock import FrozenClock
 from cases.delivery import Delivery
 from cases.model import Button
+from tests.stalled_loop import released_after_a_stall
 
 
 class FakeWebApi:
@@ -119,6 +121,20 @@ def test_the_pacer_spaces_a_channel_and_hands_long_waits_back() -> None:
     with pytest.raises(DeliveryError) as caught:
         pacer.reserve("C1")
     assert caught.value.retry_after is not None and caught.value.retry_after > 2.5
+
+
+async def test_sends_whose_slots_a_stalled_loop_let_pass_still_go_out_paced_per_channel() -> None:
+    """A channel's slots are booked ahead: after the event loop was busy past the slots of
+    its waiting sends, they all went out at once, above the pace Slack asks."""
+    pacer = ChannelPacer(interval=0.02)
+    released = await released_after_a_stall(pacer.pace, ["C1", "C2"] * 10)
+    for channel, times in released.items():
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        assert min(gaps) >= 0.019, f"{sum(g < 0.019 for g in gaps)} sends in {channel} together"
+    # a channel waits for its own sends only
+    slow = ChannelPacer(interval=5.0)
+    await slow.pace("C1")
+    await asyncio.wait_for(slow.pace("C2"), 1.0)
 
 
 async def test_a_press_is_answered_ephemerally_through_its_response_url(

@@ -3,9 +3,7 @@ splitting, DMs with their triage fallback, rate limits and the board throttle.""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -16,6 +14,7 @@ from adapters.telegram_send import RateLimited, RateLimiter, split_text, to_html
 from cases.model import Outbound, OutboundKind
 from storage.models import OutboxRow
 from storage.uow import outbox_values
+from tests.stalled_loop import released_after_a_stall
 from tests.telegram.kit import CHATS, TgBox
 from tests.telegram.test_flow import open_case
 
@@ -183,16 +182,9 @@ async def test_sends_whose_slots_a_stalled_loop_let_pass_still_go_out_paced() ->
     20 waiting sends, all 20 went out at once (the incident fan-out saw 122 sends in one
     second at a pace of 100)."""
     limiter = RateLimiter(per_second=100, per_group_minute=1000)
-    released: list[float] = []
-
-    async def one(i: int) -> None:
-        await limiter.pace(f"-{i}")
-        released.append(time.monotonic())
-
-    sends = [asyncio.create_task(one(i)) for i in range(20)]
-    await asyncio.sleep(0)  # every send has booked its slot
-    time.sleep(0.3)  # noqa: ASYNC251 - the loop busy past all 20 slots (10 ms apart)
-    await asyncio.gather(*sends)
+    # the loop is busy past all 20 slots (10 ms apart)
+    by_chat = await released_after_a_stall(limiter.pace, [f"-{i}" for i in range(20)])
+    released = sorted(t for times in by_chat.values() for t in times)
     gaps = [b - a for a, b in zip(released, released[1:], strict=False)]
     assert min(gaps) >= 0.009, f"{sum(g < 0.009 for g in gaps)} sends went out together"
 
