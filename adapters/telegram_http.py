@@ -71,10 +71,10 @@ class AiohttpRequest(BaseRequest):
                 skip_auto_headers=("User-Agent",),
                 # the Bot API sets no cookies, and matching a jar costs every call
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY are honoured as httpx
-                # does under PTB's HTTPXRequest, but looked up once per origin (_proxy):
-                # aiohttp's trust_env reads them and ~/.netrc on a worker thread for
-                # every call, two thread hops that cost more than the call itself
+                # HTTPS_PROXY / HTTP_PROXY and NO_PROXY are honoured (aiohttp reads no
+                # ALL_PROXY), looked up once per origin (_proxy): aiohttp's trust_env
+                # reads them and ~/.netrc on a worker thread for every call, two thread
+                # hops that cost more than the call itself
                 trust_env=False,
             )
             self._proxies.clear()
