@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -111,6 +111,12 @@ class Dispatcher:
         self._claiming = False
         # outbox id -> the receipt of a send done and not yet recorded
         self._unrecorded: dict[int, Receipt] = {}
+        # anchor -> when its platform takes an edit of it again, after one was refused
+        # with a retry-after (a board edited moments ago, a rate limit): the anchor's
+        # newer edits claimed before then wait for it in the claim's own transaction.
+        # Trying each (refused, one transaction to record the failure) cost a call and a
+        # commit per board row at 200 cases a second
+        self._held: dict[str, datetime] = {}
         # sends done, waiting for the group commit that records them
         self._to_record: list[_Queued] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -141,9 +147,11 @@ class Dispatcher:
             candidates = [r for r in rows if r.id not in self._unrecorded]
             skipped = await outbox.superseded_rows(session, candidates)
             await outbox.skip_superseded(session, skipped, now)
+            held = self._held_rows(candidates, now)
+            await outbox.defer(session, held)
             groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
             for row in rows:
-                if row.id not in skipped:
+                if row.id not in skipped and row.id not in held:
                     groups[(row.platform, row.chat)].append(row)
             # one chat's rows go out one by one, paced by its platform: more than a
             # lease's worth would let another process claim the tail while it waits
@@ -159,6 +167,18 @@ class Dispatcher:
                 left.update(await outbox.chats_waiting(session, groups, edits=full))
             lookups = await outbox.lookups_for(session, [r for g in groups.values() for r in g])
         return _Claim(groups, lookups, len(skipped), full)
+
+    def _held_rows(self, rows: list[OutboxRow], now: datetime) -> dict[int, datetime]:
+        """The edits among `rows` whose anchor is held, and until when."""
+        if not self._held:
+            return {}
+        for anchor in [a for a, until in self._held.items() if until <= now]:
+            del self._held[anchor]
+        return {
+            r.id: self._held[r.anchor]
+            for r in rows
+            if r.kind == "upsert" and r.anchor in self._held
+        }
 
     async def run_once(self) -> int:
         """Deliver what is due now and wait for it; returns how many rows were settled."""
@@ -360,6 +380,8 @@ class Dispatcher:
         )
         async with self.sessions() as session, session.begin():
             await outbox.mark_failed(session, row.id, now, reason, retry_at)
+        if throttled_edit and row.anchor and retry_at is not None:
+            self._held[row.anchor] = retry_at
         if self.observe:
             self.observe("dead" if dead else "retry", row)
         return dead

@@ -81,6 +81,11 @@ class _Hot:
             update(OUTBOX).where(o.id.in_(_many("ids"))).values(claimed_until=bindparam("until"))
         )
         self.release = update(OUTBOX).where(o.id.in_(_many("ids"))).values(claimed_until=None)
+        self.defer = (
+            update(OUTBOX)
+            .where(o.id == bindparam("row_id"))
+            .values(claimed_until=None, next_attempt_at=bindparam("until"))
+        )
         statuses = select(o.id, o.status).where(o.id.in_(_many("ids")))
         self.statuses = {
             False: statuses,
@@ -600,6 +605,13 @@ async def release(session: AsyncSession, row_ids: Sequence[int]) -> None:
     """Give leased rows back to the queue at once."""
     if row_ids:
         await session.execute(HOT.release, {"ids": list(row_ids)})
+
+
+async def defer(session: AsyncSession, until: Mapping[int, datetime]) -> None:
+    """Give leased rows back, each due again at its time (not an attempt: none was made)."""
+    if until:
+        params = [{"row_id": i, "until": at} for i, at in sorted(until.items())]
+        await session.execute(HOT.defer, params)
 
 
 async def record_bot_messages(
