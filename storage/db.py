@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -98,11 +99,23 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection the server has ended (a restart,
+    `pg_terminate_backend`) is replaced before use. asyncpg marks it closed as soon as
+    the loop reads the server's goodbye, so this costs no round trip; SQLAlchemy's
+    `pool_pre_ping` cost three per transaction (BEGIN, a query, ROLLBACK), 5 % of the
+    process at 200 cases a second. A connection ended in the instant before its use
+    fails its first statement, as it could after a ping too: callers retry."""
+    raw = getattr(dbapi_connection, "_connection", None)
+    if raw is not None and raw.is_closed():
+        raise DisconnectionError("the database server closed this connection")
+
+
 def make_engine(url: str, echo: bool = False) -> AsyncEngine:
     check_location(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("postgresql"):
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        kwargs.update(pool_size=10, max_overflow=10)
     else:
         path = sqlite_path(url)
         if path is not None:
@@ -115,6 +128,8 @@ def make_engine(url: str, echo: bool = False) -> AsyncEngine:
                 pool_timeout=60,
             )
     engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine.sync_engine.pool, "checkout", _drop_closed)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

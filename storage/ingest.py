@@ -83,7 +83,7 @@ class Ingestor:
         engine: Engine,
         caches: Caches | None = None,
         batch_size: int = 200,
-        max_wait: float = 0.005,
+        max_wait: float = 0.0,
         observe: Callable[[Inbound, Outcome | Exception, float], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
