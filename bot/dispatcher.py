@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,6 +41,11 @@ SETTLE_PATIENCE = 10.0
 RECORD_BATCH = 200
 # rows of one chat in one claim at most (as many as a claim took in all before 200)
 PER_CHAT = 50
+# edits of one chat sent and still waiting for the commit that records them, at most:
+# a chat's next edit need not wait for the one before to be recorded (see _send_chat)
+RECORD_WINDOW = 16
+# edits of one chat (of different cards or boards) under way at once, at most
+EDITS_AT_ONCE = 4
 
 # a send done, and what its chat's task awaits: the commit that recorded it
 _Queued = tuple[OutboxRow, Receipt, "asyncio.Future[None]"]
@@ -51,6 +56,62 @@ class _Claim(NamedTuple):
     lookups: outbox.Lookups
     skipped: int  # superseded edits settled
     full: bool  # as many rows as a claim may take: more may be due at once
+
+
+class _Edits:
+    """A chat's edits under way together: at most `EDITS_AT_ONCE`, one per anchor (a
+    newer edit of an anchor starts once the one before it ended)."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[bool]] = {}
+        self._settled = 0
+        self._errors: list[BaseException] = []
+
+    async def start(self, anchor: str, send: Coroutine[Any, Any, bool]) -> None:
+        earlier = self._tasks.pop(anchor, None)
+        if earlier is not None:
+            await asyncio.wait([earlier])
+            self._take(earlier)
+        while len(self._tasks) >= EDITS_AT_ONCE:
+            done, _ = await asyncio.wait(self._tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+            for key in [k for k, t in self._tasks.items() if t in done]:
+                self._take(self._tasks.pop(key))
+        self._tasks[anchor] = asyncio.create_task(send)
+
+    async def land(self) -> int:
+        """Wait for every edit under way; how many were settled since the last landing.
+        Raises the first error among them once all have ended."""
+        if self._tasks:
+            await asyncio.wait(self._tasks.values())
+            for task in self._tasks.values():
+                self._take(task)
+            self._tasks.clear()
+        settled, self._settled = self._settled, 0
+        if self._errors:
+            error = self._errors[0]
+            self._errors.clear()
+            raise error
+        return settled
+
+    def _take(self, task: asyncio.Task[bool]) -> None:
+        if task.cancelled():
+            self._errors.append(asyncio.CancelledError())
+        elif task.exception() is not None:
+            self._errors.append(cast(BaseException, task.exception()))
+        elif task.result():
+            self._settled += 1
+
+    def cancel(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+
+
+async def _recorded(window: deque[asyncio.Future[None]]) -> list[BaseException]:
+    """Wait for every record in `window` (the recorder finishes them whatever happens to
+    the waiting task); the errors of those that failed, in order."""
+    results = await asyncio.gather(*(asyncio.shield(f) for f in window), return_exceptions=True)
+    window.clear()
+    return [r for r in results if isinstance(r, BaseException)]
 
 
 def _may_pass(exc: BaseException) -> bool:
@@ -193,6 +254,43 @@ class Dispatcher:
         return skipped + sum(r for r in settled if isinstance(r, int))
 
     async def _send_chat(self, rows: list[OutboxRow], lookups: outbox.Lookups) -> int:
+        """Send a chat's claimed rows in order. A message waits for the commit recording
+        it before the chat's next row goes out; an edit (a card, a board) need not, since
+        what a later row needs of it is known at once (`Lookups.learn`): up to
+        `RECORD_WINDOW` of them wait together, so a busy triage chat's cards are recorded
+        a window at a time instead of one per commit, and a database that stops
+        answering still holds the chat once the window is full. The chat's task ends
+        only when all are recorded."""
+        window: deque[asyncio.Future[None]] = deque()
+        try:
+            settled = await self._send_rows(rows, lookups, window)
+        except BaseException:
+            await _recorded(window)  # the error raised is the one to report
+            raise
+        errors = await _recorded(window)
+        if errors:
+            raise errors[0]
+        return settled
+
+    async def _send_rows(
+        self,
+        rows: list[OutboxRow],
+        lookups: outbox.Lookups,
+        window: deque[asyncio.Future[None]],
+    ) -> int:
+        edits = _Edits()
+        try:
+            return await self._send_in_order(rows, lookups, window, edits)
+        finally:
+            edits.cancel()  # when raising: an edit under way is not left behind
+
+    async def _send_in_order(
+        self,
+        rows: list[OutboxRow],
+        lookups: outbox.Lookups,
+        window: deque[asyncio.Future[None]],
+        edits: _Edits,
+    ) -> int:
         loop = asyncio.get_running_loop()
         checked = loop.time()  # when the claim settled its superseded edits
         skipped: set[int] = set()
@@ -215,9 +313,16 @@ class Dispatcher:
                 if row.id in skipped:
                     settled += 1
                     continue
-            if await self._send_row(row, lookups):
+            if row.kind == "upsert":
+                # edits of different anchors start in order and go on together: each is
+                # one call that waits on the platform, and a busy triage chat's cards
+                # one at a time fell behind at 200 cases a second
+                await edits.start(row.anchor or str(row.id), self._send_row(row, lookups, window))
+                continue
+            settled += await edits.land()  # a message goes after every edit before it
+            if await self._send_row(row, lookups, window):
                 settled += 1
-            elif row.kind != "upsert":
+            else:
                 # a message waits for its retry, and so do the messages after it
                 rest = rows[i + 1 :]
                 async with self.sessions() as session, session.begin():
@@ -226,7 +331,7 @@ class Dispatcher:
                     # edits are claimable at once: claim again when this chat's sends end
                     self._stale.add((row.platform, row.chat))
                 break
-        return settled
+        return settled + await edits.land()
 
     async def _skip_superseded(self, rows: list[OutboxRow]) -> set[int]:
         candidates = [r for r in rows if r.id not in self._unrecorded]
@@ -235,12 +340,18 @@ class Dispatcher:
             await outbox.skip_superseded(session, skipped, self.clock.now())
         return skipped
 
-    async def _send_row(self, row: OutboxRow, lookups: outbox.Lookups) -> bool:
-        """True when the row is settled (sent or dead); False to hold its chat."""
+    async def _send_row(
+        self,
+        row: OutboxRow,
+        lookups: outbox.Lookups,
+        window: deque[asyncio.Future[None]] | None = None,
+    ) -> bool:
+        """True when the row is settled (sent or dead); False to hold its chat. An edit
+        joins `window` (see `_send_chat`) rather than wait for its record here."""
         adapter = self.adapters[row.platform]
         done = self._unrecorded.get(row.id)
         if done is not None:  # sent before; only its record was lost
-            await self._record_until_saved(row, done)
+            await self._record_sent(row, done, window)
             lookups.learn(row, done)
             return True
         try:
@@ -250,11 +361,24 @@ class Dispatcher:
         except Exception as exc:  # an adapter bug must not stop the queue
             log.exception("adapter %s failed on outbox row %s", row.platform, row.id)
             return await self._failed(row, f"{type(exc).__name__}: {exc}", None, False)
-        await self._record_until_saved(row, receipt)
         lookups.learn(row, receipt)
+        await self._record_sent(row, receipt, window)
         if self.observe:
             self.observe("sent", row)
         return True
+
+    async def _record_sent(
+        self, row: OutboxRow, receipt: Receipt, window: deque[asyncio.Future[None]] | None
+    ) -> None:
+        if window is None or row.kind != "upsert":
+            # a message: everything before it recorded first, then itself
+            while window:
+                await asyncio.shield(window.popleft())
+            await self._record_until_saved(row, receipt)
+            return
+        window.append(self._queue_record(row, receipt))
+        while len(window) > RECORD_WINDOW:
+            await asyncio.shield(window.popleft())
 
     async def _record_until_saved(
         self, row: OutboxRow, receipt: Receipt, patience: float | None = None
@@ -268,14 +392,11 @@ class Dispatcher:
         Without `patience` the record joins a group commit: every send that finishes
         while one commit is under way is recorded in the next, so a burst of replies to
         many chats costs a few transactions instead of one each."""
-        self._unrecorded[row.id] = receipt
         if patience is None:
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._to_record.append((row, receipt, done))
-            if self._recorder is None or self._recorder.done():
-                self._recorder = asyncio.create_task(self._record_queued(), name="records")
-            await asyncio.shield(done)  # a cancelled chat task leaves its record to finish
+            # a cancelled chat task leaves its record to finish
+            await asyncio.shield(self._queue_record(row, receipt))
             return
+        self._unrecorded[row.id] = receipt
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
         delay = 0.05
@@ -292,6 +413,15 @@ class Dispatcher:
                 log.warning("recording sent outbox row %s failed, retrying: %s", row.id, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    def _queue_record(self, row: OutboxRow, receipt: Receipt) -> asyncio.Future[None]:
+        """Hand a done send to the group commit; the future is done once it is recorded."""
+        self._unrecorded[row.id] = receipt
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_record.append((row, receipt, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_queued(), name="records")
+        return done
 
     async def _record_queued(self) -> None:
         """The group commit's one writer: records what is queued, a batch at a time,
