@@ -14,6 +14,8 @@ PostgreSQL.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -38,6 +40,9 @@ MAX_QUERY_TERMS = 48
 # on SQLite a lookup keeps the rarest of them, and none held by more than this share
 # of the stored cases: a common term's long list costs the most and tells the least
 RAREST_TERMS = 16
+# seconds a count of the stored cases serves (per database), see _stored
+TOTAL_FOR = 60.0
+_TOTALS: dict[str, tuple[float, int, int]] = {}  # url -> (when, count, highest id)
 COMMON_SHARE = 0.05
 RESOLUTION_CHARS = 300
 
@@ -111,19 +116,40 @@ def _naive(session: AsyncSession, at: datetime) -> datetime:
     return at
 
 
+async def _stored(session: AsyncSession, raw: sqlite3.Connection | None) -> int:
+    """How many resolved cases are stored: counted at most `TOTAL_FOR` seconds ago, plus
+    the case ids above the highest one then (new cases come in id order). Counting reads
+    every row (30 ms at 300,000 resolved cases, for each case opened); the highest id is
+    one index lookup, and COMMON_SHARE needs no exact figure."""
+
+    async def one(sql: str) -> int:
+        if raw is not None:
+            return int(raw.execute(sql).fetchone()[0] or 0)
+        return int((await session.execute(text(sql))).scalar_one() or 0)
+
+    key = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    top = await one("SELECT max(case_id) FROM similar_docs")
+    known = _TOTALS.get(key)
+    if known is not None and now - known[0] < TOTAL_FOR and top >= known[2]:
+        return known[1] + top - known[2]
+    total = await one("SELECT count(*) FROM similar_docs")
+    _TOTALS[key] = (now, total, top)
+    return total
+
+
 async def _rarest(session: AsyncSession, wanted: list[str]) -> list[str]:
     """The query terms worth asking for, rarest first (see COMMON_SHARE)."""
     counted: list[tuple[int, str]] = []
     raw = await raw_sqlite(session)
+    total = await _stored(session, raw)
     if raw is not None:  # a case opens per lookup: straight on the connection, see fastpath
-        total = raw.execute("SELECT count(*) FROM similar_docs").fetchone()[0]
         for term in wanted:
             row = raw.execute("SELECT doc FROM similar_vocab WHERE term = ?", (term,)).fetchone()
             docs = row[0] if row else None
             if docs:
                 counted.append((int(docs), term))
     else:
-        total = (await session.execute(text("SELECT count(*) FROM similar_docs"))).scalar_one()
         for term in wanted:
             found = await session.execute(
                 text("SELECT doc FROM similar_vocab WHERE term = :t"), {"t": term}

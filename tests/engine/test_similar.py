@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from storage import similar
+from storage.fastpath import raw_sqlite
 from tests.engine.kit import open_case
 from tests.harness import GLOBEX, TRIAGE, Harness
 
@@ -78,3 +79,25 @@ async def test_empty_punctuation_and_brace_titles_neither_fail_nor_match(db_url:
         new = await open_case(h, "region quota exceeded again")
         card = [t for t in await h.sent(chat=TRIAGE) if t.startswith(f"#{new} ")][-1]
         assert f"#{done} " in card and "Raised the {quota}." in card
+
+
+async def test_openings_do_not_count_every_resolved_case_each(db_url: str) -> None:
+    """Each case opened counted the stored resolved cases (a scan of them all: 30 ms at
+    300,000) to tell common terms from rare ones; a count serves for a minute now."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the term counts are SQLite's (FTS5); PostgreSQL ranks with ts_rank")
+    async with Harness(db_url) as h:
+        await resolve(h, "The disk on my VM is full", "Grow the volume in the console.")
+        async with h.sessions() as session:
+            raw = await raw_sqlite(session)
+        assert raw is not None
+        statements: list[str] = []
+        raw.set_trace_callback(statements.append)
+        try:
+            for i in range(3):
+                h.clock.advance(h.engine.settings.conversation_window * 2)
+                await open_case(h, f"VM disk full again, cannot write ({i})")
+        finally:
+            raw.set_trace_callback(None)
+        counts = [s for s in statements if "count(*) FROM similar_docs" in s]
+        assert len(counts) <= 1, f"{len(counts)} counts of similar_docs for 3 openings"
