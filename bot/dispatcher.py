@@ -1,16 +1,20 @@
 """The dispatcher: delivers outbox rows through the adapters after commit.
 
-Rows of one chat go out in order; chats run concurrently. A failure backs off
-exponentially, honouring the platform's retry-after; after `max_attempts`, or at
-once for a permanent error, the row is dead with its reason and stays visible
-(`casebot outbox`). Once a send succeeded, recording it is retried through
-database hiccups (a dropped connection, a lock held past the busy timeout) for as
-long as they last, with the chat's queue held meanwhile, and the receipt is kept in
-memory until it is recorded: a row claimed again (its lease ran out while the
-database was locked, or recording failed for good) is recorded from that receipt,
-never sent twice. Only a crash between sending and recording, or another process
-claiming the row after its lease ran out, can still repeat that one send; a
-bridge's `command_id` lets the peer drop such a repeat.
+A chat's messages go out in order, each after the chat's edits before it and before
+those after it; its edits of different anchors (cards, boards) go out up to
+`EDITS_AT_ONCE` together, those of one anchor in order; chats run concurrently. A
+failure backs off exponentially, honouring the platform's retry-after; after
+`max_attempts`, or at once for a permanent error, the row is dead with its reason and
+stays visible (`casebot outbox`). Once a send succeeded, recording it is retried
+through database hiccups (a dropped connection, a lock held past the busy timeout) for
+as long as they last, with the chat's queue held meanwhile (at once after a message,
+once `RECORD_WINDOW` edits wait), and the receipt is kept in memory until it is
+recorded: a row claimed again (its lease ran out while the database was locked, or
+recording failed for good) is recorded from that receipt, never sent twice. Only a
+crash between sending and recording, or another process claiming the row after its
+lease ran out, can still repeat such sends (a message, or the edits of a chat's
+window, where a card's first post is posted again); a bridge's `command_id` lets the
+peer drop such a repeat.
 """
 
 from __future__ import annotations
@@ -68,14 +72,20 @@ class _Edits:
         self._errors: list[BaseException] = []
 
     async def start(self, anchor: str, send: Coroutine[Any, Any, bool]) -> None:
-        earlier = self._tasks.pop(anchor, None)
-        if earlier is not None:
-            await asyncio.wait([earlier])
-            self._take(earlier)
-        while len(self._tasks) >= EDITS_AT_ONCE:
-            done, _ = await asyncio.wait(self._tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-            for key in [k for k, t in self._tasks.items() if t in done]:
-                self._take(self._tasks.pop(key))
+        try:
+            earlier = self._tasks.get(anchor)
+            if earlier is not None:
+                await asyncio.wait([earlier])
+                self._take(self._tasks.pop(anchor))
+            while len(self._tasks) >= EDITS_AT_ONCE:
+                done, _ = await asyncio.wait(
+                    self._tasks.values(), return_when=asyncio.FIRST_COMPLETED
+                )
+                for key in [k for k, t in self._tasks.items() if t in done]:
+                    self._take(self._tasks.pop(key))
+        except BaseException:
+            send.close()  # cancelled before its turn: never started, and never to be
+            raise
         self._tasks[anchor] = asyncio.create_task(send)
 
     async def land(self) -> int:
@@ -88,10 +98,41 @@ class _Edits:
             self._tasks.clear()
         settled, self._settled = self._settled, 0
         if self._errors:
-            error = self._errors[0]
+            error, *more = self._errors
             self._errors.clear()
+            for other in more:
+                log.error("dispatcher: an edit failed as well", exc_info=other)
             raise error
         return settled
+
+    async def end(self, cancel: bool) -> None:
+        """The chat's task ends by an error: wait for the edits under way, each left to
+        finish or, with `cancel` (`Dispatcher.stop` cut the chat off), cancelled, as a
+        lone send was. Cancelling them on any error cut off a card's first post that the
+        platform had taken: never recorded, it went out again once its lease ran out.
+        None outlives the chat's task; their errors give way to the one it raises."""
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        if not tasks:
+            return
+        if cancel:
+            for task in tasks:
+                task.cancel()
+        try:
+            await asyncio.wait(tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            raise
+        finally:
+            for task in tasks:
+                if task.done():
+                    self._take(task)
+            for error in self._errors:
+                if not isinstance(error, asyncio.CancelledError):
+                    log.error("dispatcher: an edit failed as well", exc_info=error)
+            self._errors.clear()
 
     def _take(self, task: asyncio.Task[bool]) -> None:
         if task.cancelled():
@@ -101,10 +142,6 @@ class _Edits:
         elif task.result():
             self._settled += 1
 
-    def cancel(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-
 
 async def _recorded(window: deque[asyncio.Future[None]]) -> list[BaseException]:
     """Wait for every record in `window` (the recorder finishes them whatever happens to
@@ -112,6 +149,19 @@ async def _recorded(window: deque[asyncio.Future[None]]) -> list[BaseException]:
     results = await asyncio.gather(*(asyncio.shield(f) for f in window), return_exceptions=True)
     window.clear()
     return [r for r in results if isinstance(r, BaseException)]
+
+
+def _let_go(window: deque[asyncio.Future[None]]) -> None:
+    """The records a cancelled chat task no longer waits for: the recorder finishes them
+    (`Dispatcher.stop` gives it its grace), and an error it meets is retrieved here."""
+    for done in window:
+        done.add_done_callback(_retrieve)
+    window.clear()
+
+
+def _retrieve(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _may_pass(exc: BaseException) -> bool:
@@ -264,11 +314,18 @@ class Dispatcher:
         window: deque[asyncio.Future[None]] = deque()
         try:
             settled = await self._send_rows(rows, lookups, window)
+        except asyncio.CancelledError:
+            # `stop()` cut the chat off: its records are the recorder's to finish; waiting
+            # for them here held `stop()` for as long as the database did not answer
+            _let_go(window)
+            raise
         except BaseException:
             await _recorded(window)  # the error raised is the one to report
             raise
         errors = await _recorded(window)
         if errors:
+            for other in errors[1:]:
+                log.error("dispatcher: recording a send failed as well", exc_info=other)
             raise errors[0]
         return settled
 
@@ -281,8 +338,9 @@ class Dispatcher:
         edits = _Edits()
         try:
             return await self._send_in_order(rows, lookups, window, edits)
-        finally:
-            edits.cancel()  # when raising: an edit under way is not left behind
+        except BaseException as exc:  # no edit under way is left behind
+            await edits.end(cancel=isinstance(exc, asyncio.CancelledError))
+            raise
 
     async def _send_in_order(
         self,
@@ -371,10 +429,19 @@ class Dispatcher:
         self, row: OutboxRow, receipt: Receipt, window: deque[asyncio.Future[None]] | None
     ) -> None:
         if window is None or row.kind != "upsert":
-            # a message: everything before it recorded first, then itself
-            while window:
-                await asyncio.shield(window.popleft())
-            await self._record_until_saved(row, receipt)
+            # a message: its record is queued at once, so that it is recorded (or its
+            # receipt kept) whatever becomes of the records before it; then it waits for
+            # those and its own. Queued only after them, it was neither recorded nor kept
+            # when one of them failed for good or `stop()` cut the wait off, and it went
+            # out again once its lease ran out
+            own = self._queue_record(row, receipt)
+            if not window:
+                await asyncio.shield(own)
+                return
+            window.append(own)
+            errors = await _recorded(window)
+            if errors:
+                raise errors[0]
             return
         window.append(self._queue_record(row, receipt))
         while len(window) > RECORD_WINDOW:
@@ -433,10 +500,17 @@ class Dispatcher:
             try:
                 await self._record_batch(batch)
             except BaseException as exc:  # cancelled (stop), or a bug: nobody waits forever
+                cancelled = isinstance(exc, asyncio.CancelledError)
                 for _, _, done in batch:
-                    if not done.done():
+                    if done.done():
+                        continue
+                    if cancelled:
+                        # stop(): a chat task cut off no longer waits (its shield let go),
+                        # and an exception set here was logged as never retrieved
+                        done.cancel()
+                    else:
                         done.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
+                if cancelled:
                     for _, _, done in self._to_record:
                         done.cancel()
                     self._to_record.clear()

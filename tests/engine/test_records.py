@@ -177,6 +177,7 @@ async def test_one_failing_event_is_rolled_back_alone(
         assert (await message(h, "2", chat=GLOBEX))["text"] == "boom"
 
 
+@pytest.mark.serial  # a wall-clock bound: run alone, after the parallel run
 async def test_a_lone_event_is_committed_at_once_and_a_burst_together(db_url: str) -> None:
     """Group commit batches what is queued when a batch begins, or arrives while one
     commits; a lone event (a poll's whole answer, a webhook call at a quiet moment)

@@ -1029,3 +1029,137 @@ async def test_incident_notices_from_a_busy_triage_chat_wake_the_dispatcher(
             finally:
                 adapter.gates[TRIAGE].set()
         assert {d.purpose for d in adapter.delivered if d.chat != TRIAGE} == {"incident"}
+
+
+async def test_stop_does_not_wait_for_a_database_that_stopped_answering(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chat's edits wait for their records in a window, and a database that stops
+    answering holds the chat once the window is full. `stop()` cancels a chat's task
+    after its grace: the task then waited for every record of its window, which the
+    recorder retries for as long as the database does not answer, so `stop()` (SIGTERM)
+    did not return until the database did. The edit that was waiting for its turn was
+    left a coroutine never awaited."""
+    import gc
+    import warnings
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot import dispatcher
+
+    down = asyncio.Event()
+    down.set()
+    real_record = Dispatcher._record
+
+    async def unanswered(self: Dispatcher, items: list[Any]) -> None:
+        if down.is_set():
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        await real_record(self, items)
+
+    monkeypatch.setattr(Dispatcher, "_record", unanswered)
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, idle_poll=0.01)
+        held = dispatcher.RECORD_WINDOW + dispatcher.EDITS_AT_ONCE
+        await enqueue(
+            h,
+            *(
+                Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i}", anchor=f"c{i}")
+                for i in range(held + 4)
+            ),
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            d.start()
+            for _ in range(300):
+                if len(adapter.delivered) >= held:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(adapter.delivered) == held
+            stopping = asyncio.create_task(d.stop(grace=0.2))
+            done, _ = await asyncio.wait([stopping], timeout=3.0)
+            down.clear()  # let a stop() still waiting end
+            await stopping
+            gc.collect()
+        assert stopping in done, "stop() waited for the database to answer"
+        never = [w for w in caught if "never awaited" in str(w.message)]
+        assert not never, never
+        assert "never retrieved" not in caplog.text
+
+
+async def test_a_message_sent_while_an_earlier_edits_record_breaks_is_not_sent_again(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message goes out once the edits before it are under way, while their records
+    may still be committing. It waited for them before its own record was even queued:
+    when one of them failed for good the message, sent, was neither recorded nor kept,
+    and went out a second time once its lease ran out."""
+    from sqlalchemy.exc import IntegrityError
+
+    real = outbox.mark_many_sent
+    broken = [True]
+
+    async def breaks_on_the_card(session: Any, items: list[Any], now: Any) -> set[int]:
+        if broken[0] and any(row.anchor == "c1" for row, _ in items):
+            await asyncio.sleep(0.05)  # the chat's message goes out meanwhile
+            broken[0] = len(items) > 1  # fails as a batch, and once more alone
+            raise IntegrityError("UPDATE outbox", {}, ValueError("constraint"))
+        return await real(session, items, now)
+
+    monkeypatch.setattr(outbox, "mark_many_sent", breaks_on_the_card)
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, lease=timedelta(seconds=30))
+        card = Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="card", anchor="c1")
+        await enqueue(h, card, send(TRIAGE, "note"))
+        with pytest.raises(IntegrityError):
+            await d.run_once()
+        h.clock.advance(minutes=5)  # past the lease
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["card", "note"]
+        assert {r.status for r in await rows(h)} == {"sent"}
+
+
+async def test_an_error_beside_an_edit_under_way_does_not_cut_it_off(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chat's edits of different cards go out together. An error in the chat's task
+    meanwhile (the check for newer versions, on a dropped connection) cancelled the
+    edits under way: a card's first post, taken by the platform and not yet answered,
+    was never recorded and was posted a second time once its lease ran out."""
+    from sqlalchemy.exc import OperationalError
+
+    real = outbox.superseded_rows
+    calls: list[int] = []
+
+    async def fails_on_the_recheck(session: Any, candidates: Any) -> set[int]:
+        calls.append(len(candidates))
+        if len(calls) == 2:  # the claim's check passed; the chat's own one fails
+            await asyncio.sleep(0.05)  # the first card is under way meanwhile
+            raise OperationalError("SELECT", {}, ConnectionResetError("connection lost"))
+        return await real(session, candidates)
+
+    monkeypatch.setattr(outbox, "superseded_rows", fails_on_the_recheck)
+    async with Harness(db_url) as h:
+        posted: list[str] = []
+
+        class Slow(RecordingAdapter):
+            async def deliver(self, delivery):  # type: ignore[no-untyped-def]
+                posted.append(delivery.text)  # the platform has it...
+                await asyncio.sleep(0.2)  # ...and its answer is on the way
+                return await super().deliver(delivery)
+
+        d = dispatcher_for(h, Slow(), lease=timedelta(seconds=30), recheck_after=0.0)
+
+        def card(i: int) -> Outbound:
+            return Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"c{i}", anchor=f"c{i}")
+
+        await enqueue(h, card(1), card(2))
+        with pytest.raises(OperationalError):
+            await d.run_once()
+        h.clock.advance(minutes=5)  # past the lease
+        while await d.run_once():
+            pass
+        assert posted == ["c1", "c2"], "a card posted twice"
+        assert {r.status for r in await rows(h)} == {"sent"}
