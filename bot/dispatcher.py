@@ -281,8 +281,15 @@ class Dispatcher:
         edits = _Edits()
         try:
             return await self._send_in_order(rows, lookups, window, edits)
-        finally:
-            edits.cancel()  # when raising: an edit under way is not left behind
+        except asyncio.CancelledError:
+            edits.cancel()  # stopping, past its grace: the chat's task goes, and its edits
+            raise
+        except BaseException:
+            # the edits under way finish first, as `stop` lets sends finish: one cut off
+            # after its call went out would be repeated once its lease ran out
+            with contextlib.suppress(BaseException):
+                await edits.land()
+            raise
 
     async def _send_in_order(
         self,

@@ -428,6 +428,48 @@ async def test_a_chats_edits_of_different_cards_go_out_together_its_messages_alo
         assert most == dispatcher.EDITS_AT_ONCE
 
 
+async def test_an_edit_under_way_finishes_when_its_chats_sends_fail(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error in a chat's task (here the check for newer versions of its next
+    edit) while an earlier edit's call is under way: that edit finishes and is recorded,
+    as `stop` lets sends finish. Cancelled, its call might have reached the platform
+    already and been repeated once its lease ran out (a card posted twice)."""
+    from sqlalchemy.exc import OperationalError
+
+    real = outbox.superseded_rows
+    calls = [0]
+
+    async def second_fails(*args: Any, **kw: Any) -> set[int]:
+        calls[0] += 1
+        if calls[0] == 2:  # the first is the claim's
+            raise OperationalError("SELECT outbox", {}, ConnectionResetError("connection lost"))
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(outbox, "superseded_rows", second_fails)
+    async with Harness(db_url) as h:
+
+        class Slow(RecordingAdapter):
+            async def deliver(self, delivery):  # type: ignore[no-untyped-def]
+                await asyncio.sleep(0.2)
+                return await super().deliver(delivery)
+
+        adapter = Slow()
+        d = dispatcher_for(h, adapter, recheck_after=0.0)
+        await enqueue(
+            h,
+            *(
+                Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"c{i}", anchor=f"c{i}")
+                for i in range(2)
+            ),
+        )
+        with pytest.raises(OperationalError):
+            await d.run_once()
+        assert adapter.texts() == ["c0"], "the edit under way was cut off"
+        first, second = await rows(h)
+        assert first.status == "sent" and second.status == "pending"
+
+
 async def test_a_lock_outlasting_the_lease_while_recording_does_not_repeat_the_send(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
