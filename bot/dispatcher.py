@@ -208,7 +208,7 @@ class Dispatcher:
             candidates = [r for r in rows if r.id not in self._unrecorded]
             skipped = await outbox.superseded_rows(session, candidates)
             await outbox.skip_superseded(session, skipped, now)
-            held = self._held_rows(candidates, now)
+            held = self._held_rows([r for r in candidates if r.id not in skipped], now)
             await outbox.defer(session, held)
             groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
             for row in rows:
@@ -377,11 +377,16 @@ class Dispatcher:
     async def _record_sent(
         self, row: OutboxRow, receipt: Receipt, window: deque[asyncio.Future[None]] | None
     ) -> None:
-        if window is None or row.kind != "upsert":
-            # a message: everything before it recorded first, then itself
-            while window:
-                await asyncio.shield(window.popleft())
+        if window is None:
             await self._record_until_saved(row, receipt)
+            return
+        if row.kind != "upsert":
+            # a message: recorded, and everything before it, before the chat goes on; its
+            # receipt is kept first, so an earlier record failing cannot leave it unknown
+            window.append(self._queue_record(row, receipt))
+            errors = await _recorded(window)
+            if errors:
+                raise errors[0]
             return
         window.append(self._queue_record(row, receipt))
         while len(window) > RECORD_WINDOW:

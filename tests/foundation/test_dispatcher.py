@@ -470,6 +470,42 @@ async def test_an_edit_under_way_finishes_when_its_chats_sends_fail(
         assert first.status == "sent" and second.status == "pending"
 
 
+async def test_a_message_after_an_edit_whose_record_broke_is_not_sent_twice(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit's record fails for good while the chat's next row, a message, is sent:
+    the message's receipt is kept all the same, so once its lease runs out it is
+    recorded, not sent again (the record of the edit before it raised first, and the
+    message's own receipt was never kept)."""
+    from sqlalchemy.exc import IntegrityError
+
+    real = outbox.mark_many_sent
+    broken = [True]
+
+    async def edit_record_breaks(session: Any, items: Any, now: Any) -> set[int]:
+        if broken[0] and any(row.payload.get("text") == "c0" for row, _ in items):
+            broken[0] = False
+            raise IntegrityError("UPDATE outbox", {}, ValueError("constraint"))
+        return await real(session, items, now)
+
+    monkeypatch.setattr(outbox, "mark_many_sent", edit_record_breaks)
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, lease=timedelta(seconds=30))
+        await enqueue(
+            h,
+            Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="c0", anchor="c0"),
+            send(TRIAGE, "note"),
+        )
+        with pytest.raises(IntegrityError):
+            await d.run_once()
+        h.clock.advance(minutes=5)  # both leases ran out
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["c0", "note"], "a row was sent again"
+        assert [r.status for r in await rows(h)] == ["sent", "sent"]
+
+
 async def test_a_lock_outlasting_the_lease_while_recording_does_not_repeat_the_send(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
