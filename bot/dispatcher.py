@@ -258,7 +258,7 @@ class Dispatcher:
             candidates = [r for r in rows if r.id not in self._unrecorded]
             skipped = await outbox.superseded_rows(session, candidates)
             await outbox.skip_superseded(session, skipped, now)
-            held = self._held_rows(candidates, now)
+            held = self._held_rows([r for r in candidates if r.id not in skipped], now)
             await outbox.defer(session, held)
             groups: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
             for row in rows:
@@ -428,17 +428,13 @@ class Dispatcher:
     async def _record_sent(
         self, row: OutboxRow, receipt: Receipt, window: deque[asyncio.Future[None]] | None
     ) -> None:
-        if window is None or row.kind != "upsert":
-            # a message: its record is queued at once, so that it is recorded (or its
-            # receipt kept) whatever becomes of the records before it; then it waits for
-            # those and its own. Queued only after them, it was neither recorded nor kept
-            # when one of them failed for good or `stop()` cut the wait off, and it went
-            # out again once its lease ran out
-            own = self._queue_record(row, receipt)
-            if not window:
-                await asyncio.shield(own)
-                return
-            window.append(own)
+        if window is None:
+            await self._record_until_saved(row, receipt)
+            return
+        if row.kind != "upsert":
+            # a message: recorded, and everything before it, before the chat goes on; its
+            # receipt is kept first, so an earlier record failing cannot leave it unknown
+            window.append(self._queue_record(row, receipt))
             errors = await _recorded(window)
             if errors:
                 raise errors[0]

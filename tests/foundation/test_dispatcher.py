@@ -428,6 +428,84 @@ async def test_a_chats_edits_of_different_cards_go_out_together_its_messages_alo
         assert most == dispatcher.EDITS_AT_ONCE
 
 
+async def test_an_edit_under_way_finishes_when_its_chats_sends_fail(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error in a chat's task (here the check for newer versions of its next
+    edit) while an earlier edit's call is under way: that edit finishes and is recorded,
+    as `stop` lets sends finish. Cancelled, its call might have reached the platform
+    already and been repeated once its lease ran out (a card posted twice)."""
+    from sqlalchemy.exc import OperationalError
+
+    real = outbox.superseded_rows
+    calls = [0]
+
+    async def second_fails(*args: Any, **kw: Any) -> set[int]:
+        calls[0] += 1
+        if calls[0] == 2:  # the first is the claim's
+            raise OperationalError("SELECT outbox", {}, ConnectionResetError("connection lost"))
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(outbox, "superseded_rows", second_fails)
+    async with Harness(db_url) as h:
+
+        class Slow(RecordingAdapter):
+            async def deliver(self, delivery):  # type: ignore[no-untyped-def]
+                await asyncio.sleep(0.2)
+                return await super().deliver(delivery)
+
+        adapter = Slow()
+        d = dispatcher_for(h, adapter, recheck_after=0.0)
+        await enqueue(
+            h,
+            *(
+                Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"c{i}", anchor=f"c{i}")
+                for i in range(2)
+            ),
+        )
+        with pytest.raises(OperationalError):
+            await d.run_once()
+        assert adapter.texts() == ["c0"], "the edit under way was cut off"
+        first, second = await rows(h)
+        assert first.status == "sent" and second.status == "pending"
+
+
+async def test_a_message_after_an_edit_whose_record_broke_is_not_sent_twice(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit's record fails for good while the chat's next row, a message, is sent:
+    the message's receipt is kept all the same, so once its lease runs out it is
+    recorded, not sent again (the record of the edit before it raised first, and the
+    message's own receipt was never kept)."""
+    from sqlalchemy.exc import IntegrityError
+
+    real = outbox.mark_many_sent
+    broken = [True]
+
+    async def edit_record_breaks(session: Any, items: Any, now: Any) -> set[int]:
+        if broken[0] and any(row.payload.get("text") == "c0" for row, _ in items):
+            broken[0] = False
+            raise IntegrityError("UPDATE outbox", {}, ValueError("constraint"))
+        return await real(session, items, now)
+
+    monkeypatch.setattr(outbox, "mark_many_sent", edit_record_breaks)
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, lease=timedelta(seconds=30))
+        await enqueue(
+            h,
+            Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="c0", anchor="c0"),
+            send(TRIAGE, "note"),
+        )
+        with pytest.raises(IntegrityError):
+            await d.run_once()
+        h.clock.advance(minutes=5)  # both leases ran out
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["c0", "note"], "a row was sent again"
+        assert [r.status for r in await rows(h)] == ["sent", "sent"]
+
+
 async def test_a_lock_outlasting_the_lease_while_recording_does_not_repeat_the_send(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
