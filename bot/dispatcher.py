@@ -412,23 +412,38 @@ class Dispatcher:
             await self._record_sent(row, done, window)
             lookups.learn(row, done)
             return True
+        delivery = lookups.delivery(row)
         try:
-            receipt = await adapter.deliver(lookups.delivery(row))
+            receipt = await adapter.deliver(delivery)
         except DeliveryError as exc:
             return await self._failed(row, exc.reason, exc.retry_after, exc.permanent)
         except Exception as exc:  # an adapter bug must not stop the queue
             log.exception("adapter %s failed on outbox row %s", row.platform, row.id)
             return await self._failed(row, f"{type(exc).__name__}: {exc}", None, False)
         lookups.learn(row, receipt)
-        await self._record_sent(row, receipt, window)
+        # an edit that posted a message (a card's first post, or a board whose message
+        # was gone) waits for its own record like a message: sent again after a crash it
+        # would be a second copy, where an edit in place repeated changes nothing
+        posted = (
+            receipt.message_id is not None and receipt.message_id != delivery.anchor_message_id
+        )
+        await self._record_sent(row, receipt, window, posted)
         if self.observe:
             self.observe("sent", row)
         return True
 
     async def _record_sent(
-        self, row: OutboxRow, receipt: Receipt, window: deque[asyncio.Future[None]] | None
+        self,
+        row: OutboxRow,
+        receipt: Receipt,
+        window: deque[asyncio.Future[None]] | None,
+        posted: bool = False,
     ) -> None:
         if window is None:
+            await self._record_until_saved(row, receipt)
+            return
+        if row.kind == "upsert" and posted:
+            # its own record only: the chat's other edits go on meanwhile
             await self._record_until_saved(row, receipt)
             return
         if row.kind != "upsert":

@@ -350,10 +350,12 @@ async def test_a_chats_edits_go_on_while_their_records_commit_up_to_a_window(
     """The triage chat takes a card per case, one after another. Each card waited for
     the commit recording it before the next went out, so the chat managed about one
     card per commit and its backlog grew at 200 cases a second (2,000 cards pending
-    after 10 s, every claim ranking them all). Edits of different cards now go on while
-    earlier ones are recorded, at most `RECORD_WINDOW` waiting, and `EDITS_AT_ONCE` of
-    them under way together: a database that stops answering still holds the chat's
-    queue once the window is full."""
+    after 10 s, every claim ranking them all). Edits in place of different cards now go
+    on while earlier ones are recorded, at most `RECORD_WINDOW` waiting and
+    `EDITS_AT_ONCE` under way: a database that stops answering still holds the chat's
+    queue once the window is full. A first post (a new card) waits for its own record,
+    `EDITS_AT_ONCE` of them at a time: posted again after a crash it would be a second
+    card, where an edit in place repeated changes nothing."""
     from bot import dispatcher
 
     real_record = Dispatcher._record
@@ -370,23 +372,35 @@ async def test_a_chats_edits_go_on_while_their_records_commit_up_to_a_window(
         adapter = RecordingAdapter()
         d = dispatcher_for(h, adapter)
         cards = 3 * dispatcher.RECORD_WINDOW
-        await enqueue(
-            h,
-            *(
-                Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i}", anchor=f"c{i}")
+
+        def versions(v: int) -> list[Outbound]:
+            return [
+                Outbound(
+                    OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i} v{v}", anchor=f"c{i}"
+                )
                 for i in range(cards)
-            ),
-        )
-        run = asyncio.create_task(d.run_once())
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-        # nothing can be recorded: the chat stops once its window is full (and the edits
-        # under way beside it have ended)
-        assert len(adapter.delivered) == dispatcher.RECORD_WINDOW + dispatcher.EDITS_AT_ONCE
-        stuck.set()
-        assert await run == cards
-        assert adapter.texts() == [f"#{i}" for i in range(cards)], "cards out of order"
-        assert len(commits) < cards / 4, f"{len(commits)} commits for {cards} cards"
+            ]
+
+        async def while_stuck(expected: int) -> int:
+            stuck.clear()
+            adapter.delivered.clear()
+            commits.clear()
+            run = asyncio.create_task(d.run_once())
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+            # nothing can be recorded: the chat stops once what may wait is waiting
+            assert len(adapter.delivered) == expected
+            stuck.set()
+            return await run
+
+        await enqueue(h, *versions(1))
+        assert await while_stuck(dispatcher.EDITS_AT_ONCE) == cards  # first posts
+        await enqueue(h, *versions(2))
+        settled = await while_stuck(dispatcher.RECORD_WINDOW + dispatcher.EDITS_AT_ONCE)
+        assert settled == cards
+        assert adapter.texts() == [f"#{i} v2" for i in range(cards)], "cards out of order"
+        assert all(d.anchor_message_id for d in adapter.delivered), "not edited in place"
+        assert len(commits) < cards / 4, f"{len(commits)} commits for {cards} edits"
         assert all(r.status == "sent" for r in await rows(h))
 
 
@@ -1126,7 +1140,6 @@ async def test_stop_does_not_wait_for_a_database_that_stopped_answering(
     from bot import dispatcher
 
     down = asyncio.Event()
-    down.set()
     real_record = Dispatcher._record
 
     async def unanswered(self: Dispatcher, items: list[Any]) -> None:
@@ -1139,13 +1152,21 @@ async def test_stop_does_not_wait_for_a_database_that_stopped_answering(
         adapter = RecordingAdapter()
         d = dispatcher_for(h, adapter, idle_poll=0.01)
         held = dispatcher.RECORD_WINDOW + dispatcher.EDITS_AT_ONCE
-        await enqueue(
-            h,
-            *(
-                Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i}", anchor=f"c{i}")
+
+        def versions(v: int) -> list[Outbound]:
+            return [
+                Outbound(
+                    OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i} v{v}", anchor=f"c{i}"
+                )
                 for i in range(held + 4)
-            ),
-        )
+            ]
+
+        await enqueue(h, *versions(1))  # the cards posted (and recorded) first
+        while await d.run_once():
+            pass
+        adapter.delivered.clear()
+        down.set()
+        await enqueue(h, *versions(2))  # edits in place: these wait in the window
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             d.start()
