@@ -207,6 +207,9 @@ class OutboxRow(Base):
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         # a typed choice ("5") finds the message it answers by the message's id
         Index("ix_outbox_sent_message", "platform_message_id", "chat", "platform"),
+        # an edit's newer versions (storage.outbox.superseded_rows): the anchor's rows
+        # above an id, sought, not read one by one
+        Index("ix_outbox_anchor_id", "anchor", "id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     created_at: Mapped[datetime] = mapped_column()
@@ -215,7 +218,7 @@ class OutboxRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     purpose: Mapped[str] = mapped_column(String(32), default="reply")
     case_id: Mapped[int | None] = mapped_column(Id, index=True)
-    anchor: Mapped[str | None] = mapped_column(String(200), index=True)
+    anchor: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

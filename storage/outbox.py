@@ -54,10 +54,13 @@ class _Hot:
         self.direct = select(PEOPLE.c.key, PEOPLE.c.direct_chat).where(
             PEOPLE.c.key.in_(_many("keys"))
         )
-        self.newest = (
-            select(o.anchor, func.max(o.id))
-            .where(o.anchor.in_(_many("anchors")), o.status == "pending")
-            .group_by(o.anchor)
+        newer = OUTBOX.alias("newer")
+        # an edit is needless once any newer version of its anchor exists: pending (it
+        # goes instead), or sent already (an older one retried after it would put stale
+        # text back), or settled otherwise (skipped for a newer one still, or dead)
+        self.superseded = select(o.id).where(
+            o.id.in_(_many("ids")),
+            select(newer.c.id).where(newer.c.anchor == o.anchor, newer.c.id > o.id).exists(),
         )
         waiting = (
             select(o.platform, o.chat, func.count())
@@ -294,16 +297,13 @@ async def lookups_for(session: AsyncSession, rows: Sequence[OutboxRow]) -> Looku
 
 
 async def superseded_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> set[int]:
-    """The upserts among `rows` that a newer pending upsert of the same anchor makes
-    needless (`superseded`, for a whole claim in one query)."""
-    anchors = {r.anchor for r in rows if r.kind == "upsert" and r.anchor}
-    if not anchors:
+    """The upserts among `rows` that a newer upsert of the same anchor, in any state,
+    makes needless (`superseded`, for a whole claim in one query)."""
+    ids = sorted(r.id for r in rows if r.kind == "upsert" and r.anchor)
+    if not ids:
         return set()
-    found = await session.execute(HOT.newest, {"anchors": sorted(anchors)})
-    newest = {a: n for a, n in found.all()}
-    return {
-        r.id for r in rows if r.kind == "upsert" and r.anchor and newest.get(r.anchor, r.id) > r.id
-    }
+    found = await session.execute(HOT.superseded, {"ids": ids})
+    return set(found.scalars())
 
 
 async def chats_waiting(
@@ -535,15 +535,9 @@ async def choices(session: AsyncSession, platform: str, chat: str, message_id: s
 
 
 async def superseded(session: AsyncSession, row: OutboxRow) -> bool:
-    """An upsert with a newer pending upsert of the same anchor need not be sent."""
-    if row.anchor is None or row.kind != "upsert":
-        return False
-    newer = await session.execute(
-        select(func.count(OutboxRow.id)).where(
-            OutboxRow.anchor == row.anchor, OutboxRow.status == "pending", OutboxRow.id > row.id
-        )
-    )
-    return bool(newer.scalar_one())
+    """An upsert with a newer upsert of the same anchor (see `superseded_rows`) need not
+    be sent."""
+    return row.id in await superseded_rows(session, [row])
 
 
 async def case_thread(session: AsyncSession, row: OutboxRow) -> str | None:

@@ -183,6 +183,36 @@ async def test_an_edit_refused_for_a_while_holds_its_anchors_newer_edits(db_url:
         assert [r.status for r in await rows(h)] == ["sent", "skipped", "sent"]
 
 
+async def test_an_edit_retried_after_a_newer_one_was_sent_is_not_sent(db_url: str) -> None:
+    """v1 of a card fails (a timeout) and waits for its retry; v2 is written and sent
+    meanwhile. At v1's retry it must not go out: the check for newer versions counted only
+    pending ones, so v1 put the card's stale text back over v2 (the audit's finding)."""
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=2))
+        card = dict(anchor="card:1", purpose="card")
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v0", **card))  # type: ignore[arg-type]
+        await d.run_once()
+        adapter.fail_next(DeliveryError("timeout"))
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v1", **card))  # type: ignore[arg-type]
+        assert await d.run_once() == 0  # v1 failed: retried in 2 s
+        h.clock.advance(seconds=1)
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v2", **card))  # type: ignore[arg-type]
+        assert await d.run_once() == 1
+        h.clock.advance(seconds=5)
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["v0", "v2"], "an older version was sent after a newer one"
+        assert [r.status for r in await rows(h)] == ["sent", "skipped", "sent"]
+        # a puller is handed no older version either
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v3", **card))  # type: ignore[arg-type]
+        async with h.sessions() as session:
+            (v3,) = (await session.execute(select(OutboxRow).where(OutboxRow.id == 4))).scalars()
+            assert not await outbox.superseded(session, v3)
+            (v2,) = (await session.execute(select(OutboxRow).where(OutboxRow.id == 3))).scalars()
+            assert await outbox.superseded(session, v2)
+
+
 async def test_an_edit_superseded_while_its_chat_is_paced_is_not_sent(db_url: str) -> None:
     """A claim's card edit waits behind the chat's earlier sends (Telegram paces a group
     chat): a newer version of the card written meanwhile makes it needless, as the

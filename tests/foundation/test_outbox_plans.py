@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.outbox import choices, claim_due
+from storage.outbox import choices, claim_due, superseded_rows
 from tests.harness import Harness
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -55,3 +55,15 @@ async def test_a_typed_choice_finds_its_message_by_index(db_url: str) -> None:
     async with Harness(db_url) as h:
         lines = await plans(h, lambda s: choices(s, "telegram", "-100100", "5"))
     assert any("ix_outbox_sent_message" in line for line in lines), lines
+
+
+async def test_an_edits_newer_versions_are_sought_by_index(db_url: str) -> None:
+    """An edit is needless once any newer row of its anchor exists, sent ones included
+    (they are kept, so a long-lived board has thousands): the check seeks the anchor's
+    rows above the edit's id instead of reading them all."""
+    from types import SimpleNamespace
+
+    edit = SimpleNamespace(id=7, kind="upsert", anchor="board:acme")
+    async with Harness(db_url) as h:
+        lines = await plans(h, lambda s: superseded_rows(s, [edit]))  # type: ignore[list-item]
+    assert any("ix_outbox_anchor_id (anchor=? AND id>?)" in line for line in lines), lines
