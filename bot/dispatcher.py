@@ -164,6 +164,13 @@ def _retrieve(done: asyncio.Future[None]) -> None:
         done.exception()
 
 
+def _posted(delivery: Delivery, receipt: Receipt) -> bool:
+    """Whether a done edit posted a message (a card's first post, a board whose message
+    was gone, a peer that cannot edit) rather than edit one in place: such an edit,
+    sent again after a crash, would be a second copy."""
+    return not (delivery.anchor_message_id and receipt.message_id == delivery.anchor_message_id)
+
+
 def _may_pass(exc: BaseException) -> bool:
     """A database error worth retrying: only what may pass, since a constraint or a
     bug would fail the same way every time, and holding a chat's queue for it helps
@@ -409,7 +416,7 @@ class Dispatcher:
         adapter = self.adapters[row.platform]
         done = self._unrecorded.get(row.id)
         if done is not None:  # sent before; only its record was lost
-            await self._record_sent(row, done, window)
+            await self._record_sent(row, done, window, _posted(lookups.delivery(row), done))
             lookups.learn(row, done)
             return True
         delivery = lookups.delivery(row)
@@ -424,10 +431,7 @@ class Dispatcher:
         # an edit that posted a message (a card's first post, or a board whose message
         # was gone) waits for its own record like a message: sent again after a crash it
         # would be a second copy, where an edit in place repeated changes nothing
-        posted = (
-            receipt.message_id is not None and receipt.message_id != delivery.anchor_message_id
-        )
-        await self._record_sent(row, receipt, window, posted)
+        await self._record_sent(row, receipt, window, _posted(delivery, receipt))
         if self.observe:
             self.observe("sent", row)
         return True
@@ -471,8 +475,14 @@ class Dispatcher:
         while one commit is under way is recorded in the next, so a burst of replies to
         many chats costs a few transactions instead of one each."""
         if patience is None:
-            # a cancelled chat task leaves its record to finish
-            await asyncio.shield(self._queue_record(row, receipt))
+            done = self._queue_record(row, receipt)
+            try:
+                await asyncio.shield(done)
+            except asyncio.CancelledError:
+                # a cancelled chat task leaves its record to finish, and its error to
+                # be retrieved here rather than logged as never retrieved
+                done.add_done_callback(_retrieve)
+                raise
             return
         self._unrecorded[row.id] = receipt
         loop = asyncio.get_running_loop()

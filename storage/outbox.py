@@ -55,12 +55,19 @@ class _Hot:
             PEOPLE.c.key.in_(_many("keys"))
         )
         newer = OUTBOX.alias("newer")
-        # an edit is needless once any newer version of its anchor exists: pending (it
-        # goes instead), or sent already (an older one retried after it would put stale
-        # text back), or settled otherwise (skipped for a newer one still, or dead)
+        # an edit is needless once a newer version of its anchor is pending (it goes
+        # instead) or sent (an older one retried after it would put stale text back); a
+        # newer one that died (its own content refused) leaves the older to go, or a card
+        # whose first post timed out would never be posted
         self.superseded = select(o.id).where(
             o.id.in_(_many("ids")),
-            select(newer.c.id).where(newer.c.anchor == o.anchor, newer.c.id > o.id).exists(),
+            select(newer.c.id)
+            .where(
+                newer.c.anchor == o.anchor,
+                newer.c.id > o.id,
+                newer.c.status.in_(("pending", "sent")),
+            )
+            .exists(),
         )
         waiting = (
             select(o.platform, o.chat, func.count())
@@ -297,7 +304,7 @@ async def lookups_for(session: AsyncSession, rows: Sequence[OutboxRow]) -> Looku
 
 
 async def superseded_rows(session: AsyncSession, rows: Sequence[OutboxRow]) -> set[int]:
-    """The upserts among `rows` that a newer upsert of the same anchor, in any state,
+    """The upserts among `rows` that a newer upsert of the same anchor, pending or sent,
     makes needless (`superseded`, for a whole claim in one query)."""
     ids = sorted(r.id for r in rows if r.kind == "upsert" and r.anchor)
     if not ids:

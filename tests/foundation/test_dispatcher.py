@@ -213,6 +213,30 @@ async def test_an_edit_retried_after_a_newer_one_was_sent_is_not_sent(db_url: st
             assert await outbox.superseded(session, v2)
 
 
+async def test_an_edit_goes_out_when_the_newer_version_died(db_url: str) -> None:
+    """v1 of a card times out and waits for its retry; v2 is refused for good (its own
+    content: a button the platform rejects). v1 still goes out at its retry: a dead
+    newer version counted as superseding it, so a card whose first post timed out was
+    never posted (the second audit's finding)."""
+    async with Harness(db_url) as h:
+        adapter = RecordingAdapter()
+        d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=2))
+        card = dict(anchor="card:1", purpose="card")
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v0", **card))  # type: ignore[arg-type]
+        await d.run_once()
+        adapter.fail_next(DeliveryError("timeout"))
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v1", **card))  # type: ignore[arg-type]
+        assert await d.run_once() == 0
+        adapter.fail_next(DeliveryError("Bad Request: BUTTON_DATA_INVALID", permanent=True))
+        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v2", **card))  # type: ignore[arg-type]
+        await d.run_once()
+        h.clock.advance(seconds=5)
+        while await d.run_once():
+            pass
+        assert adapter.texts() == ["v0", "v1"]
+        assert [r.status for r in await rows(h)] == ["sent", "sent", "dead"]
+
+
 async def test_an_edit_superseded_while_its_chat_is_paced_is_not_sent(db_url: str) -> None:
     """A claim's card edit waits behind the chat's earlier sends (Telegram paces a group
     chat): a newer version of the card written meanwhile makes it needless, as the
@@ -1151,6 +1175,68 @@ async def test_incident_notices_from_a_busy_triage_chat_wake_the_dispatcher(
             finally:
                 adapter.gates[TRIAGE].set()
         assert {d.purpose for d in adapter.delivered if d.chat != TRIAGE} == {"incident"}
+
+
+async def test_stop_cuts_off_first_posts_waiting_for_a_database_that_stopped_answering(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A card's first post (or any edit whose receipt names no message it edited in
+    place) waits for its own record, `EDITS_AT_ONCE` at a time. With the database gone,
+    `stop()` still returns after its grace, and the records it cut off leave no warning
+    of an exception never retrieved."""
+    import gc
+    import warnings
+
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from bot import dispatcher
+
+    down = asyncio.Event()
+    down.set()
+    real_record = Dispatcher._record
+
+    async def unanswered(self: Dispatcher, items: list[Any]) -> None:
+        if down.is_set():
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        raise IntegrityError("UPDATE outbox", {}, ValueError("constraint"))  # then broken
+
+    monkeypatch.setattr(Dispatcher, "_record", unanswered)
+
+    class NoIds(RecordingAdapter):
+        async def deliver(self, delivery):  # type: ignore[no-untyped-def]
+            await super().deliver(delivery)
+            return Receipt(message_id=None)  # a peer that names no message
+
+    async with Harness(db_url) as h:
+        adapter = NoIds()
+        d = dispatcher_for(h, adapter, idle_poll=0.01)
+        await enqueue(
+            h,
+            *(
+                Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i}", anchor=f"c{i}")
+                for i in range(3 * dispatcher.EDITS_AT_ONCE)
+            ),
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            d.start()
+            for _ in range(300):
+                if len(adapter.delivered) >= dispatcher.EDITS_AT_ONCE:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            assert len(adapter.delivered) == dispatcher.EDITS_AT_ONCE, "posts waited in a window"
+            stopping = asyncio.create_task(d.stop(grace=0.2))
+            done, _ = await asyncio.wait([stopping], timeout=3.0)
+            down.clear()
+            await stopping
+            await asyncio.sleep(0.05)
+            gc.collect()
+        assert stopping in done, "stop() waited for the database to answer"
+        never = [w for w in caught if "never awaited" in str(w.message)]
+        assert not never, never
+        assert "never retrieved" not in caplog.text
+    del real_record
 
 
 async def test_stop_does_not_wait_for_a_database_that_stopped_answering(
