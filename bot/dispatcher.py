@@ -631,6 +631,10 @@ class Dispatcher:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             rows = await outbox.claim_due(session, now, limit, self.lease, platforms=[platform])
+            # superseded edits settled for the whole pull at once, as a claim does
+            candidates = [r for r in rows if r.id not in self._unrecorded]
+            skipped = await outbox.superseded_rows(session, candidates)
+            await outbox.skip_superseded(session, skipped, now)
             taken = []
             recorded = []
             for row in rows:
@@ -639,10 +643,8 @@ class Dispatcher:
                     await outbox.record_sent(session, row, done, now)
                     recorded.append(row.id)
                     continue
-                if await outbox.superseded(session, row):
-                    await outbox.mark_sent(session, row.id, now, None, "superseded", "skipped")
-                    continue
-                taken.append(await outbox.delivery_for(session, row))
+                if row.id not in skipped:
+                    taken.append(await outbox.delivery_for(session, row))
         for row_id in recorded:
             self._unrecorded.pop(row_id, None)
         return taken

@@ -40,6 +40,21 @@ def send(chat: str, text: str, **kw: object) -> Outbound:
     return Outbound(OutboundKind.SEND, "telegram", chat, text=text, **kw)  # type: ignore[arg-type]
 
 
+def card_version(text: str) -> Outbound:
+    """A version of case 1's triage card, edited in place once posted."""
+    return Outbound(
+        OutboundKind.UPSERT, "telegram", TRIAGE, text=text, anchor="card:1", purpose="card"
+    )
+
+
+def many_cards(count: int, version: int) -> list[Outbound]:
+    """A version of `count` triage cards, `c0`, `c1`, ..."""
+    return [
+        Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i} v{version}", anchor=f"c{i}")
+        for i in range(count)
+    ]
+
+
 async def rows(h: Harness) -> list[OutboxRow]:
     async with h.sessions() as session:
         return list((await session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars())
@@ -190,14 +205,13 @@ async def test_an_edit_retried_after_a_newer_one_was_sent_is_not_sent(db_url: st
     async with Harness(db_url) as h:
         adapter = RecordingAdapter()
         d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=2))
-        card = dict(anchor="card:1", purpose="card")
-        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v0", **card))  # type: ignore[arg-type]
+        await enqueue(h, card_version("v0"))
         await d.run_once()
         adapter.fail_next(DeliveryError("timeout"))
-        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v1", **card))  # type: ignore[arg-type]
+        await enqueue(h, card_version("v1"))
         assert await d.run_once() == 0  # v1 failed: retried in 2 s
         h.clock.advance(seconds=1)
-        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v2", **card))  # type: ignore[arg-type]
+        await enqueue(h, card_version("v2"))
         assert await d.run_once() == 1
         h.clock.advance(seconds=5)
         while await d.run_once():
@@ -205,7 +219,7 @@ async def test_an_edit_retried_after_a_newer_one_was_sent_is_not_sent(db_url: st
         assert adapter.texts() == ["v0", "v2"], "an older version was sent after a newer one"
         assert [r.status for r in await rows(h)] == ["sent", "skipped", "sent"]
         # a puller is handed no older version either
-        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v3", **card))  # type: ignore[arg-type]
+        await enqueue(h, card_version("v3"))
         async with h.sessions() as session:
             (v3,) = (await session.execute(select(OutboxRow).where(OutboxRow.id == 4))).scalars()
             assert not await outbox.superseded(session, v3)
@@ -221,14 +235,13 @@ async def test_an_edit_goes_out_when_the_newer_version_died(db_url: str) -> None
     async with Harness(db_url) as h:
         adapter = RecordingAdapter()
         d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=2))
-        card = dict(anchor="card:1", purpose="card")
-        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v0", **card))  # type: ignore[arg-type]
+        await enqueue(h, card_version("v0"))
         await d.run_once()
         adapter.fail_next(DeliveryError("timeout"))
-        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v1", **card))  # type: ignore[arg-type]
+        await enqueue(h, card_version("v1"))
         assert await d.run_once() == 0
         adapter.fail_next(DeliveryError("Bad Request: BUTTON_DATA_INVALID", permanent=True))
-        await enqueue(h, Outbound(OutboundKind.UPSERT, "telegram", TRIAGE, text="v2", **card))  # type: ignore[arg-type]
+        await enqueue(h, card_version("v2"))
         await d.run_once()
         h.clock.advance(seconds=5)
         while await d.run_once():
@@ -427,14 +440,6 @@ async def test_a_chats_edits_go_on_while_their_records_commit_up_to_a_window(
         d = dispatcher_for(h, adapter)
         cards = 3 * dispatcher.RECORD_WINDOW
 
-        def versions(v: int) -> list[Outbound]:
-            return [
-                Outbound(
-                    OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i} v{v}", anchor=f"c{i}"
-                )
-                for i in range(cards)
-            ]
-
         async def while_stuck(expected: int) -> int:
             stuck.clear()
             adapter.delivered.clear()
@@ -447,9 +452,9 @@ async def test_a_chats_edits_go_on_while_their_records_commit_up_to_a_window(
             stuck.set()
             return await run
 
-        await enqueue(h, *versions(1))
+        await enqueue(h, *many_cards(cards, 1))
         assert await while_stuck(dispatcher.EDITS_AT_ONCE) == cards  # first posts
-        await enqueue(h, *versions(2))
+        await enqueue(h, *many_cards(cards, 2))
         settled = await while_stuck(dispatcher.RECORD_WINDOW + dispatcher.EDITS_AT_ONCE)
         assert settled == cards
         assert adapter.texts() == [f"#{i} v2" for i in range(cards)], "cards out of order"
@@ -1269,20 +1274,12 @@ async def test_stop_does_not_wait_for_a_database_that_stopped_answering(
         d = dispatcher_for(h, adapter, idle_poll=0.01)
         held = dispatcher.RECORD_WINDOW + dispatcher.EDITS_AT_ONCE
 
-        def versions(v: int) -> list[Outbound]:
-            return [
-                Outbound(
-                    OutboundKind.UPSERT, "telegram", TRIAGE, text=f"#{i} v{v}", anchor=f"c{i}"
-                )
-                for i in range(held + 4)
-            ]
-
-        await enqueue(h, *versions(1))  # the cards posted (and recorded) first
+        await enqueue(h, *many_cards(held + 4, 1))  # the cards posted (and recorded) first
         while await d.run_once():
             pass
         adapter.delivered.clear()
         down.set()
-        await enqueue(h, *versions(2))  # edits in place: these wait in the window
+        await enqueue(h, *many_cards(held + 4, 2))  # edits in place: these wait in the window
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             d.start()

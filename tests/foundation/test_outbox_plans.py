@@ -58,9 +58,9 @@ async def test_a_typed_choice_finds_its_message_by_index(db_url: str) -> None:
 
 
 async def test_an_edits_newer_versions_are_sought_by_index(db_url: str) -> None:
-    """An edit is needless once any newer row of its anchor exists, sent ones included
-    (they are kept, so a long-lived board has thousands): the check seeks the anchor's
-    rows above the edit's id instead of reading them all."""
+    """An edit is needless once a newer row of its anchor is pending or sent (sent rows
+    are kept, so a long-lived board has thousands): the check seeks the anchor's rows
+    above the edit's id instead of reading them all."""
     from types import SimpleNamespace
 
     edit = SimpleNamespace(id=7, kind="upsert", anchor="board:acme")

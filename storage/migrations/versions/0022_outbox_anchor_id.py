@@ -1,6 +1,6 @@
 """outbox: index (anchor, id), for "is there a newer version of this edit?"
 
-An edit is needless once any newer row of its anchor exists, sent or not: the check
+An edit is needless once a newer row of its anchor is pending or sent: the check
 seeks the anchor's rows above the edit's id, which an index on the anchor alone could
 not do on PostgreSQL (every row of a long-lived board read per claimed edit).
 
