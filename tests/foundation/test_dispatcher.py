@@ -198,18 +198,24 @@ async def test_an_edit_refused_for_a_while_holds_its_anchors_newer_edits(db_url:
         assert [r.status for r in await rows(h)] == ["sent", "skipped", "sent"]
 
 
+async def v1_waiting_for_its_retry(h: Harness) -> tuple[RecordingAdapter, Dispatcher]:
+    """Card v0 posted; v1 timed out and waits for its retry, 2 s on."""
+    adapter = RecordingAdapter()
+    d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=2))
+    await enqueue(h, card_version("v0"))
+    await d.run_once()
+    adapter.fail_next(DeliveryError("timeout"))
+    await enqueue(h, card_version("v1"))
+    assert await d.run_once() == 0
+    return adapter, d
+
+
 async def test_an_edit_retried_after_a_newer_one_was_sent_is_not_sent(db_url: str) -> None:
     """v1 of a card fails (a timeout) and waits for its retry; v2 is written and sent
     meanwhile. At v1's retry it must not go out: the check for newer versions counted only
     pending ones, so v1 put the card's stale text back over v2 (the audit's finding)."""
     async with Harness(db_url) as h:
-        adapter = RecordingAdapter()
-        d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=2))
-        await enqueue(h, card_version("v0"))
-        await d.run_once()
-        adapter.fail_next(DeliveryError("timeout"))
-        await enqueue(h, card_version("v1"))
-        assert await d.run_once() == 0  # v1 failed: retried in 2 s
+        adapter, d = await v1_waiting_for_its_retry(h)
         h.clock.advance(seconds=1)
         await enqueue(h, card_version("v2"))
         assert await d.run_once() == 1
@@ -233,13 +239,7 @@ async def test_an_edit_goes_out_when_the_newer_version_died(db_url: str) -> None
     newer version counted as superseding it, so a card whose first post timed out was
     never posted (the second audit's finding)."""
     async with Harness(db_url) as h:
-        adapter = RecordingAdapter()
-        d = dispatcher_for(h, adapter, base_delay=timedelta(seconds=2))
-        await enqueue(h, card_version("v0"))
-        await d.run_once()
-        adapter.fail_next(DeliveryError("timeout"))
-        await enqueue(h, card_version("v1"))
-        assert await d.run_once() == 0
+        adapter, d = await v1_waiting_for_its_retry(h)
         adapter.fail_next(DeliveryError("Bad Request: BUTTON_DATA_INVALID", permanent=True))
         await enqueue(h, card_version("v2"))
         await d.run_once()
