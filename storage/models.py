@@ -204,7 +204,18 @@ class OutboxRow(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # due rows, with what a claim ranks them by (storage.outbox.claim_due): the
+        # ranking reads this index, not each pending row past its payload
+        Index(
+            "ix_outbox_due",
+            "status",
+            "next_attempt_at",
+            "claimed_until",
+            "kind",
+            "platform",
+            "chat",
+            "case_id",
+        ),
         # a typed choice ("5") finds the message it answers by the message's id
         Index("ix_outbox_sent_message", "platform_message_id", "chat", "platform"),
         # an edit's newer versions (storage.outbox.superseded_rows): the anchor's rows
