@@ -112,6 +112,28 @@ PRIVATE_PURPOSES = frozenset({"login"})
 # belongs in the customer's chat only as text) and dashboard pages (a preview shows a
 # sign-in form); a customer's URL quoted in a triage card would draw a preview of it there.
 NO_PREVIEW = telegram.LinkPreviewOptions(is_disabled=True)
+# The parameters of a send or an edit that are Bot API objects go to PTB as the plain
+# dicts its `TelegramObject.to_dict` makes of them (keys sorted, none left empty), so
+# the body is the same: building the objects and turning them back into dicts on every
+# call cost more than the rest of the call's parameters together
+NO_PREVIEW_JSON = NO_PREVIEW.to_dict()
+
+
+def markup_json(buttons: Any) -> dict[str, Any] | None:
+    """An `InlineKeyboardMarkup` of callback buttons, as PTB sends it."""
+    if not buttons:
+        return None
+    return {
+        "inline_keyboard": [
+            [{"callback_data": str(data), "text": str(label)} for label, data in row]
+            for row in buttons
+        ]
+    }
+
+
+def reply_json(message_id: int) -> dict[str, Any]:
+    """`ReplyParameters(message_id, allow_sending_without_reply=True)`, as PTB sends it."""
+    return {"allow_sending_without_reply": True, "message_id": message_id}
 
 
 # Telegram does everything the engine may ask for: forum topics, inline buttons and their
@@ -493,20 +515,6 @@ class TelegramAdapter:
         except RateLimited as exc:
             raise DeliveryError(str(exc), retry_after=exc.wait) from None
 
-    @staticmethod
-    def _markup(buttons: Any) -> telegram.InlineKeyboardMarkup | None:
-        if not buttons:
-            return None
-        return telegram.InlineKeyboardMarkup(
-            [
-                [
-                    telegram.InlineKeyboardButton(str(label), callback_data=str(data))
-                    for label, data in row
-                ]
-                for row in buttons
-            ]
-        )
-
     async def _send_one(
         self,
         chat: str,
@@ -514,7 +522,7 @@ class TelegramAdapter:
         *,
         thread: str | None,
         reply_to: str | None,
-        markup: telegram.InlineKeyboardMarkup | None,
+        markup: dict[str, Any] | None,
         quiet: bool = False,
     ) -> tuple[str, str]:
         """One message, as HTML, again as plain text if Telegram rejects the entities;
@@ -527,12 +535,10 @@ class TelegramAdapter:
             "reply_markup": markup,
             "message_thread_id": int(thread) if thread else None,
             "disable_notification": quiet or None,
-            "link_preview_options": NO_PREVIEW,
+            "link_preview_options": NO_PREVIEW_JSON,
         }
         if reply_to:
-            kwargs["reply_parameters"] = telegram.ReplyParameters(
-                int(reply_to), allow_sending_without_reply=True
-            )
+            kwargs["reply_parameters"] = reply_json(int(reply_to))
         try:
             sent = await self.bot._post(
                 "sendMessage", {"text": to_html(text), "parse_mode": "HTML", **kwargs}
@@ -560,7 +566,7 @@ class TelegramAdapter:
                     part,
                     thread=payload.get("thread"),
                     reply_to=payload.get("reply_to") if i == 0 else None,
-                    markup=self._markup(payload.get("buttons")) if i == 0 else None,
+                    markup=markup_json(payload.get("buttons")) if i == 0 else None,
                 )
                 done.append(message_id)
         except tg_error.TelegramError as exc:
@@ -589,14 +595,14 @@ class TelegramAdapter:
             if delivery.purpose == "board":
                 self._throttle_board(key)
             await self._pace(delivery.chat)
-            markup = self._markup(payload.get("buttons"))
+            markup = markup_json(payload.get("buttons"))
             text = truncate(delivery.text)
             try:
                 edit = {
                     "chat_id": int(delivery.chat),
                     "message_id": int(anchor_id),
                     "reply_markup": markup,
-                    "link_preview_options": NO_PREVIEW,
+                    "link_preview_options": NO_PREVIEW_JSON,
                 }
                 # as _send_one: PTB's request path, without parsing the answer
                 try:

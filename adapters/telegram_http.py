@@ -13,8 +13,8 @@ aiohttp's keep-alive pool, at about 0.9 ms a call whether 1 or 64 are under way
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
@@ -24,6 +24,22 @@ from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
 
 INVALID_RESPONSE = "Invalid server response"
+
+# urlencode's quoting (quote_plus: the unreserved characters kept, a space as "+", every
+# other byte of the UTF-8 as %XX) as a table for str.translate: urlencode loops over each
+# byte of each value in Python, half the cost of encoding a message's form
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_QUOTED = [chr(b) if b in _UNRESERVED else "+" if b == 0x20 else f"%{b:02X}" for b in range(256)]
+
+
+def form_body(params: Mapping[str, str]) -> bytes:
+    """`urlencode(params).encode()` for text keys and values, the same bytes."""
+    return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in params.items()).encode("ascii")
+
+
+def _quote(text: str) -> str:
+    # each UTF-8 byte as the character of that code, for the table to map one by one
+    return text.encode("utf-8").decode("latin-1").translate(_QUOTED)
 
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
@@ -142,7 +158,7 @@ class AiohttpRequest(BaseRequest):
             else:
                 # the form aiohttp would build from the dict, without its FormData and
                 # multipart writer (a uuid4 each) for a body that is never multipart
-                data = urlencode(request_data.json_parameters).encode()
+                data = form_body(request_data.json_parameters)
                 headers = self._form_headers
         proxy, proxy_auth = self._proxy(url)
         try:
