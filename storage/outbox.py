@@ -154,13 +154,15 @@ def _claim_query(postgres: bool, exclude: bool, platforms: bool, after: bool) ->
         or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
     )
     account = func.coalesce(CaseRow.account_id, 0)
-    turn = (
-        func.row_number()
-        .over(partition_by=(OutboxRow.platform, OutboxRow.chat, account), order_by=OutboxRow.id)
-        .label("turn")
-    )
     due = (
-        select(OutboxRow.id, turn)
+        select(
+            OutboxRow.id,
+            func.row_number()
+            .over(
+                partition_by=(OutboxRow.platform, OutboxRow.chat, account), order_by=OutboxRow.id
+            )
+            .label("turn"),
+        )
         .outerjoin(CaseRow, CaseRow.id == OutboxRow.case_id)
         .where(*free, or_(OutboxRow.kind == "upsert", OutboxRow.id.in_(first_of_chat)))
     )
@@ -171,11 +173,6 @@ def _claim_query(postgres: bool, exclude: bool, platforms: bool, after: bool) ->
     if after:
         handed_out = or_(OutboxRow.claimed_until.is_not(None), OutboxRow.attempts > 0)
         due = due.where(or_(OutboxRow.id > bindparam("after"), handed_out))
-    if not postgres:
-        # only the rows taken are read whole (their payloads), not every row ranked; on
-        # PostgreSQL the limit stays outside, after the re-check below, so that rows
-        # another claimer took meanwhile leave room for others
-        due = due.order_by(turn, OutboxRow.id).limit(bindparam("limit"))
     turns = due.subquery()
     query = (
         select(OutboxRow)
