@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -82,7 +83,8 @@ processed_t = cast(Table, ProcessedEvent.__table__)
 _CASE_FIELDS = [c.key for c in cases_t.columns]
 _CASE_FIELD_SET = frozenset(_CASE_FIELDS)
 # the columns save_case compares as JSON text, and those it compares as they are
-_JSON_INDEX = [(k, _CASE_FIELDS.index(k)) for k in ("sla", "tags", "fields", "questions")]
+_JSON_FIELDS = ("sla", "tags", "fields", "questions")
+_JSON_INDEX = [(k, _CASE_FIELDS.index(k)) for k in _JSON_FIELDS]
 _PLAIN_FIELDS = [
     k for k in _CASE_FIELDS if k not in ("id", "status", "sla", "tags", "fields", "questions")
 ]
@@ -335,13 +337,22 @@ class _Statements:
             self._by_key[key] = query
         return self._by_key[key]
 
-    def save_case_columns(self, columns: tuple[str, ...]) -> Any:
-        key = ("save_case",) + columns
+    def save_case_columns(self, columns: tuple[str, ...], json_text: bool = False) -> Any:
+        """The update of these columns; `json_text`: the JSON columns given as their
+        JSON text (SQLite stores that text as it is)."""
+        key = ("save_case", str(json_text)) + columns
         if key not in self._by_key:
             self._by_key[key] = (
                 update(cases_t)
                 .where(cases_t.c.id == bindparam("_id"))
-                .values({k: _bp(cases_t, k) for k in columns})
+                .values(
+                    {
+                        k: bindparam(k, type_=String())
+                        if json_text and k in _JSON_FIELDS
+                        else _bp(cases_t, k)
+                        for k in columns
+                    }
+                )
             )
         return self._by_key[key]
 
@@ -807,11 +818,17 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         changed = sorted(k for k, v in now.items() if before is None or v != before.get(k))
         if not changed:
             return
-        values = case_values(case)
-        await self._exec(
-            self.sql.save_case_columns(tuple(changed)),
-            {**{k: values[k] for k in changed}, "_id": case.id},
-        )
+        if self._raw is not None:
+            # the JSON text just compared is what SQLAlchemy's JSON type would write
+            # (json.dumps); encoding it a second time cost a fifth of save_case
+            statement = self.sql.save_case_columns(tuple(changed), json_text=True)
+            params = {k: now[k] for k in changed}
+        else:
+            statement = self.sql.save_case_columns(tuple(changed))
+            values = case_values(case)
+            params = {k: values[k] for k in changed}
+        params["_id"] = case.id
+        await self._exec(statement, params)
         self._snapshots[case.id] = now
 
     async def case(self, case_id: int) -> CaseRecord | None:
