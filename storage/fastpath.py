@@ -108,6 +108,8 @@ class FastStatement:
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
+        # see SqlUnitOfWork.buffered_events
+        self.touches_events = "case_events" in self.sql
         processors: Mapping[str, Callable[[Any], Any] | None] = compiled._bind_processors
         names = list(compiled.positiontup or [])
         sqlite = dialect.name == "sqlite"

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    event,
     func,
     insert,
     or_,
@@ -427,6 +428,16 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         self._raw_checked = False
         # event keys claimed with the batch (claim_events): True if this claimed it
         self._claims: dict[tuple[str, str], bool] = {}
+        # audit events not written yet (buffered_events), as the statement's parameters
+        self._event_rows: list[Sequence[Any]] | None = None
+
+    def _fast(self, statement: Any) -> FastStatement:
+        compiled = _COMPILED.get(id(statement))
+        if compiled is None:
+            compiled = _COMPILED[id(statement)] = FastStatement(
+                statement, self.session.get_bind().dialect
+            )
+        return compiled
 
     async def _exec(self, statement: Any, params: dict[str, Any]) -> Any:
         """Run a prebuilt statement: straight on SQLite's connection when inline
@@ -435,12 +446,43 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             self._raw, self._raw_checked = await raw_sqlite(self.session), True
         if self._raw is None:
             return await self.session.execute(statement, params)
-        compiled = _COMPILED.get(id(statement))
-        if compiled is None:
-            compiled = _COMPILED[id(statement)] = FastStatement(
-                statement, self.session.get_bind().dialect
-            )
+        compiled = self._fast(statement)
+        if self._event_rows and compiled.touches_events:
+            self.flush_events()
         return _FastResult(compiled, self._raw.execute(compiled.sql, compiled.params(params)))
+
+    @contextlib.asynccontextmanager
+    async def buffered_events(self) -> AsyncIterator[None]:
+        """On inline SQLite, hold the audit events (`add_event`) and write them in one
+        statement (`flush_events`): before any statement that names case_events, before
+        any statement through the session, and at the end of the block, which must then
+        flush them itself to see a failure as its own. Elsewhere it does nothing. Only
+        for a transaction without savepoints: events held across a savepoint's rollback
+        would be written after it."""
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        if self._raw is None:
+            yield
+            return
+        connection = (await self.session.connection()).sync_connection
+
+        def before_statement(*_: Any) -> None:
+            self.flush_events()
+
+        event.listen(connection, "before_cursor_execute", before_statement)
+        self._event_rows = []
+        try:
+            yield
+        finally:
+            self._event_rows = None
+            event.remove(connection, "before_cursor_execute", before_statement)
+
+    def flush_events(self) -> None:
+        """Write the audit events held by `buffered_events`, in the order they came."""
+        rows = self._event_rows
+        if rows and self._raw is not None:
+            self._raw.executemany(self._fast(self.sql.event).sql, rows)
+            rows.clear()
 
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -869,10 +911,11 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     async def add_event(
         self, case_id: int, type: str, at: datetime, actor: str | None, data: dict[str, Any]
     ) -> None:
-        await self._exec(
-            self.sql.event,
-            {"case_id": case_id, "type": type, "at": at, "actor": actor, "data": data},
-        )
+        values = {"case_id": case_id, "type": type, "at": at, "actor": actor, "data": data}
+        if self._event_rows is not None:
+            self._event_rows.append(self._fast(self.sql.event).params(values))
+            return
+        await self._exec(self.sql.event, values)
 
     # --------------------------------------------------------------- outbox
 
