@@ -428,6 +428,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         self._raw_checked = False
         # event keys claimed with the batch (claim_events): True if this claimed it
         self._claims: dict[tuple[str, str], bool] = {}
+        self._open_incidents = {}
         # audit events not written yet (buffered_events), as the statement's parameters
         self._event_rows: list[Sequence[Any]] | None = None
 
@@ -491,8 +492,12 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             self._raw, self._raw_checked = await raw_sqlite(self.session), True
         raw = self._raw
         if raw is None:
-            async with self.session.begin_nested():
-                yield
+            try:
+                async with self.session.begin_nested():
+                    yield
+            except BaseException:
+                self._open_incidents.clear()  # it may have read what was rolled back
+                raise
             return
         raw.execute("SAVEPOINT casebot_event")
         try:
@@ -500,6 +505,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         except BaseException:
             raw.execute("ROLLBACK TO casebot_event")
             raw.execute("RELEASE casebot_event")
+            self._open_incidents.clear()  # it may have read what was rolled back
             raise
         raw.execute("RELEASE casebot_event")
 
