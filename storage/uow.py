@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -90,6 +90,10 @@ _PLAIN_FIELDS = [
     k for k in _CASE_FIELDS if k not in ("id", "status", "sla", "tags", "fields", "questions")
 ]
 _plain_values = attrgetter(*_PLAIN_FIELDS)
+_raw_json = itemgetter(*(i for _, i in _JSON_INDEX))
+# the order of save_case's snapshots (`_comparable`)
+_SNAPSHOT_FIELDS = (*_PLAIN_FIELDS, "status", *_JSON_FIELDS)
+_SNAPSHOT_INDEX = {k: i for i, k in enumerate(_SNAPSHOT_FIELDS)}
 
 
 class Caches:
@@ -149,22 +153,23 @@ def case_record(row: Any) -> CaseRecord:
     return CaseRecord(**values)
 
 
-def _comparable(case: CaseRecord, raw: Sequence[Any] | None = None) -> dict[str, Any]:
-    """A case's columns in a form that does not change with the case: what save_case
-    compares with to write only what changed. The JSON columns as JSON text, so a
-    change deep inside one shows (`sla["clocks"]` is changed in place): `raw`, the row
-    as SQLite gave it, has that text already (SQLAlchemy wrote it with json.dumps, and
-    a dict read back dumps to the same text); a key order changed, or a NULL read back
-    as {}, at worst writes a column unchanged."""
-    values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
-    values["status"] = case.status.value
+def _comparable(case: CaseRecord, raw: Sequence[Any] | None = None) -> tuple[Any, ...]:
+    """A case's columns (`_SNAPSHOT_FIELDS`) in a form that does not change with the
+    case: what save_case compares with to write only what changed. The JSON columns as
+    JSON text, so a change deep inside one shows (`sla["clocks"]` is changed in place):
+    `raw`, the row as SQLite gave it, has that text already (SQLAlchemy wrote it with
+    json.dumps, and a dict read back dumps to the same text); a key order changed, or a
+    NULL read back as {}, at worst writes a column unchanged."""
     if raw is not None:
-        for name, i in _JSON_INDEX:
-            values[name] = raw[i]
+        texts = _raw_json(raw)
     else:
-        for name, _ in _JSON_INDEX:
-            values[name] = _json_text(getattr(case, name))
-    return values
+        texts = (
+            _json_text(case.sla),
+            _json_text(case.tags),
+            _json_text(case.fields),
+            _json_text(case.questions),
+        )
+    return (*_plain_values(case), case.status.value, *texts)
 
 
 def _json_text(value: Any) -> str:
@@ -389,10 +394,15 @@ class _FastResult:
     """The parts of SQLAlchemy's Result that the unit of work uses; `raw` has the rows
     as SQLite gave them."""
 
+    __slots__ = ("rowcount", "raw", "_rows")
+
     def __init__(self, statement: FastStatement, cursor: sqlite3.Cursor) -> None:
         self.rowcount = cursor.rowcount
-        self.raw = cursor.fetchall() if cursor.description else []
-        self._rows = statement.rows(self.raw) if self.raw else []
+        if cursor.description is None:  # a write without RETURNING
+            self.raw = self._rows = []
+            return
+        self.raw = raw = cursor.fetchall()
+        self._rows = statement.rows(raw) if raw else []
 
     def first(self) -> Any:
         return self._rows[0] if self._rows else None
@@ -423,7 +433,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         self.session = session
         self.caches = caches or Caches()
         self.sql = statements(session)
-        self._snapshots: dict[int, dict[str, Any]] = {}
+        self._snapshots: dict[int, tuple[Any, ...]] = {}
         self._raw: sqlite3.Connection | None = None
         self._raw_checked = False
         # event keys claimed with the batch (claim_events): True if this claimed it
@@ -447,7 +457,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             self._raw, self._raw_checked = await raw_sqlite(self.session), True
         if self._raw is None:
             return await self.session.execute(statement, params)
-        compiled = self._fast(statement)
+        compiled = _COMPILED.get(id(statement)) or self._fast(statement)
         if self._event_rows and compiled.touches_events:
             self.flush_events()
         return _FastResult(compiled, self._raw.execute(compiled.sql, compiled.params(params)))
@@ -863,14 +873,19 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         assert case.id is not None
         now = _comparable(case)
         before = self._snapshots.get(case.id)
-        changed = sorted(k for k, v in now.items() if before is None or v != before.get(k))
-        if not changed:
+        if before is None:
+            changed = sorted(_SNAPSHOT_FIELDS)
+        elif now == before:
             return
+        else:
+            changed = sorted(
+                k for k, v, was in zip(_SNAPSHOT_FIELDS, now, before, strict=True) if v != was
+            )
         if self._raw is not None:
             # the JSON text just compared is what SQLAlchemy's JSON type would write
             # (json.dumps); encoding it a second time cost a fifth of save_case
             statement = self.sql.save_case_columns(tuple(changed), json_text=True)
-            params = {k: now[k] for k in changed}
+            params = {k: now[_SNAPSHOT_INDEX[k]] for k in changed}
         else:
             statement = self.sql.save_case_columns(tuple(changed))
             values = case_values(case)
