@@ -55,14 +55,25 @@ class FastRow:
 def _bind_utc(value: datetime | None) -> str | None:
     """`UtcDateTime` then SQLAlchemy's SQLite DATETIME, in one step: naive UTC as
     "YYYY-MM-DD HH:MM:SS.ffffff"."""
+    global _last_utc
     if value is None:
         return None
+    last = _last_utc
+    if last[0] is value:  # an event binds its own time in most of its statements
+        return last[1]
     tz = value.tzinfo
     if tz is UTC:  # nearly all of them: no conversion to make
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-    if tz is None:
+        text = value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    elif tz is None:
         raise ValueError("naive datetime given to the database; use aware UTC")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    else:
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_utc = (value, text)
+    return text
+
+
+# the last datetime _bind_utc bound and its text (one tuple, so it is replaced whole)
+_last_utc: tuple[datetime | None, str] = (None, "")
 
 
 def _bind_json(slow: Callable[[Any], Any]) -> Callable[[Any], Any]:

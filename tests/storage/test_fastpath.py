@@ -54,3 +54,15 @@ def test_a_naive_datetime_is_refused() -> None:
     fast = FastStatement(STATEMENT, sqlite.dialect())
     with pytest.raises(ValueError, match="naive"):
         fast.params({"doc": None, "at": datetime(2026, 3, 2, 9, 0), "nullable": None})
+
+
+def test_the_same_datetime_bound_again_gives_its_own_text() -> None:
+    """_bind_utc remembers the last datetime it bound (by identity): another one, even
+    an equal instant in another zone, is bound anew."""
+    fast = FastStatement(STATEMENT, sqlite.dialect())
+    first = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    same_instant = first.astimezone(timezone(timedelta(hours=8)))
+    later = first + timedelta(microseconds=1)
+    for at in (first, first, same_instant, later, first):
+        bound = fast.params({"doc": None, "at": at, "nullable": None})[1]
+        assert bound == _sqlalchemy("at", at)
