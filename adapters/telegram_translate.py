@@ -416,14 +416,25 @@ def _membership_event(
 
 
 def translate(
-    raw: Any, bot: telegram.Bot, bot_username: str | None, now: datetime
+    raw: Any, bot: telegram.Bot, bot_username: str | None, now: datetime, quick: bool = True
 ) -> Inbound | None:
-    """One raw update as an engine event (None: nothing to track). Raises Malformed."""
+    """One raw update as an engine event (None: nothing to track). Raises Malformed.
+    `quick=False` reads even a plain text message through PTB (for the test that the
+    two readings agree)."""
     if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
         raise Malformed("not an update (no integer update_id)")
     if raw.get(TOO_DEEP) is True or nested_too_deep(raw):
         return unreadable(raw["update_id"], raw, now)
     raw = _without_surrogates(raw)
+    plain = _plain_message_event(raw, bot_username, now) if quick else _NOT_PLAIN
+    if plain is not _NOT_PLAIN:
+        return None if plain is None else _well_typed(plain)
+    return _through_ptb(raw, bot, bot_username, now)
+
+
+def _through_ptb(
+    raw: dict[str, Any], bot: telegram.Bot, bot_username: str | None, now: datetime
+) -> Inbound | None:
     try:
         update = telegram.Update.de_json(raw, bot)
     except Exception as exc:  # PTB raises KeyError/TypeError/ValueError on missing fields
@@ -447,6 +458,110 @@ def translate(
     except (AttributeError, TypeError, ValueError) as exc:
         raise Malformed(f"update {raw['update_id']}: {type(exc).__name__}: {exc}") from exc
     return None if event is None else _well_typed(event)
+
+
+# Reading a plain text message without PTB's objects. `Update.de_json` builds a Message
+# of a hundred attributes, each set through a checked __setattr__: 110 us an update, most
+# of the poll's CPU at 200 updates a second. Only the commonest shape is read here: a
+# text message (or its edit), perhaps a command, perhaps replying to another such
+# message, with no key this reading does not know; anything else (a photo, a caption, a
+# mention, a topic, a channel speaking, a key of the wrong type) goes through PTB, so
+# this never decides anything PTB's reading would decide differently
+# (tests/badinput/test_translate.py checks the two agree on every generated update).
+_NOT_PLAIN: Any = object()
+# a replied-to message has no reply of its own in an update; the message itself may
+_REPLIED_KEYS = frozenset({"message_id", "date", "chat", "from", "text", "entities"})
+_PLAIN_KEYS = _REPLIED_KEYS | {"reply_to_message"}
+_PLAIN_EDIT_KEYS = _PLAIN_KEYS | {"edit_date"}
+_PLAIN_CHAT_KEYS = frozenset({"id", "type", "title", "username", "first_name", "last_name"})
+_PLAIN_USER_KEYS = frozenset(
+    {"id", "is_bot", "first_name", "last_name", "username", "language_code", "is_premium"}
+)
+_PLAIN_ENTITY_KEYS = frozenset({"type", "offset", "length"})
+_CHAT_TYPES = {member.value: member for member in telegram.constants.ChatType}
+
+
+def _plain_message(message: Any, keys: frozenset[str], sender: bool = True) -> bool:
+    """Whether PTB would read `message` without fail and this reading can stand in for
+    it (`sender`: it must have a person as sender; a replied-to message may have none)."""
+    if type(message) is not dict or not keys.issuperset(message):
+        return False
+    chat, user = message.get("chat"), message.get("from")
+    if user is None and not sender and "from" not in message:
+        user = {"id": 0, "is_bot": False, "first_name": ""}
+    if type(message.get("message_id")) is not int or type(message.get("date")) is not int:
+        return False
+    if type(chat) is not dict or not _PLAIN_CHAT_KEYS.issuperset(chat):
+        return False
+    if type(chat.get("id")) is not int or type(chat.get("type")) is not str:
+        return False
+    if type(chat.get("title", "")) is not str:
+        return False
+    if type(user) is not dict or not _PLAIN_USER_KEYS.issuperset(user):
+        return False
+    if type(user.get("id")) is not int or type(user.get("is_bot")) is not bool:
+        return False
+    if type(user.get("first_name")) is not str or type(user.get("last_name", "")) is not str:
+        return False
+    entities = message.get("entities", [])
+    if type(entities) is not list or type(message.get("text")) is not str:
+        return False
+    return all(
+        type(e) is dict
+        and _PLAIN_ENTITY_KEYS.issuperset(e)
+        and type(e.get("type")) is str
+        and e["type"] not in _MENTIONS
+        and type(e.get("offset")) is int
+        and type(e.get("length")) is int
+        for e in entities
+    )
+
+
+def _plain_message_event(raw: dict[str, Any], bot_username: str | None, now: datetime) -> Any:
+    """`_through_ptb`'s event for a plain text message, or _NOT_PLAIN."""
+    edited = "edited_message" in raw
+    message = raw.get("edited_message" if edited else "message")
+    if len(raw) != 2 or not _plain_message(message, _PLAIN_EDIT_KEYS if edited else _PLAIN_KEYS):
+        return _NOT_PLAIN
+    reply = message.get("reply_to_message")
+    if reply is not None and not _plain_message(reply, _REPLIED_KEYS, sender=False):
+        return _NOT_PLAIN
+    edit_date = message.get("edit_date")
+    if edit_date is not None and type(edit_date) is not int:
+        return _NOT_PLAIN
+    try:
+        sent = datetime.fromtimestamp(message["date"], UTC)
+        if reply is not None:  # PTB reads its date too, and an unreadable one is Malformed
+            datetime.fromtimestamp(reply["date"], UTC)
+        date = datetime.fromtimestamp(edit_date, UTC) if edited and edit_date is not None else sent
+    except (OverflowError, OSError, ValueError):
+        return _NOT_PLAIN
+    text = clean_text(message["text"])
+    if not text:
+        return None  # as PTB's reading: no text, no attachment, nothing to track
+    chat, user = message["chat"], message["from"]
+    chat_type = _CHAT_TYPES.get(chat["type"], chat["type"])
+    name = " ".join(p for p in (user["first_name"], user.get("last_name")) if p)
+    return Inbound(
+        InboundKind.EDIT if edited else InboundKind.MESSAGE,
+        str(raw["update_id"]),
+        ChatKey(PLATFORM, str(chat["id"])),
+        _at(date, now),
+        Actor(
+            PLATFORM,
+            str(user["id"]),
+            clean_text(name),
+            user.get("username"),
+            is_bot=user["is_bot"],
+            language=user.get("language_code") or None,
+        ),
+        message_id=str(message["message_id"]),
+        reply_to=str(reply["message_id"]) if reply is not None else None,
+        text=command_text(text, bot_username),
+        chat_title=chat.get("title"),
+        chat_type=chat_type,
+        is_direct=chat_type == telegram.constants.ChatType.PRIVATE,
+    )
 
 
 _NUMBER = re.compile(r"^-?[0-9]{1,20}$")

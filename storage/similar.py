@@ -139,24 +139,22 @@ async def _stored(session: AsyncSession, raw: sqlite3.Connection | None) -> int:
 
 
 async def _rarest(session: AsyncSession, wanted: list[str]) -> list[str]:
-    """The query terms worth asking for, rarest first (see COMMON_SHARE)."""
-    counted: list[tuple[int, str]] = []
+    """The query terms worth asking for, rarest first (see COMMON_SHARE); none when no
+    case is stored, so a lookup on a new desk asks nothing more."""
     raw = await raw_sqlite(session)
     total = await _stored(session, raw)
+    if total == 0:
+        return []
+    # one statement for all the terms: each lookup of the vocabulary reads the index's
+    # structure again, so one per term cost a case opening 8 of them (bench/latency.py)
+    sql = "SELECT doc, term FROM similar_vocab WHERE term IN ({})"
     if raw is not None:  # a case opens per lookup: straight on the connection, see fastpath
-        for term in wanted:
-            row = raw.execute("SELECT doc FROM similar_vocab WHERE term = ?", (term,)).fetchone()
-            docs = row[0] if row else None
-            if docs:
-                counted.append((int(docs), term))
+        found = raw.execute(sql.format(", ".join(["?"] * len(wanted))), wanted).fetchall()
     else:
-        for term in wanted:
-            found = await session.execute(
-                text("SELECT doc FROM similar_vocab WHERE term = :t"), {"t": term}
-            )
-            docs = found.scalar_one_or_none()
-            if docs:
-                counted.append((int(docs), term))
+        named = sql.format(", ".join(f":t{i}" for i in range(len(wanted))))
+        params = {f"t{i}": term for i, term in enumerate(wanted)}
+        found = list((await session.execute(text(named), params)).all())
+    counted = [(int(docs), term) for docs, term in found if docs]
     counted.sort()
     limit = max(50, int(total * COMMON_SHARE))
     kept = [t for docs, t in counted if docs <= limit] or [t for _, t in counted[:3]]

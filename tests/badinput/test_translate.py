@@ -5,6 +5,7 @@ but tab and newline, no bidi embeddings or overrides, the update's own id."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -14,10 +15,11 @@ from typing import Any
 import pytest
 import telegram
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.telegram_translate import Malformed, translate
 from cases.model import Inbound
-from tests.badinput.updates import updates
+from tests.badinput.updates import hostile_char, json_value, updates, valid_message
 
 EXAMPLES = int(os.environ.get("CASEBOT_FUZZ_EXAMPLES", "3000"))
 BOT = telegram.Bot("123456:BADINPUT-token")
@@ -58,6 +60,79 @@ def test_translation_never_crashes() -> None:
     print(f"\nbadinput translate: {sum(SEEN.values())} generated updates: {SEEN}, 0 crashes")
 
 
+def _outcome(raw: Any, quick: bool) -> Any:
+    try:
+        return translate(raw, BOT, "casebot", NOW, quick=quick)
+    except Malformed:
+        return Malformed
+
+
+@st.composite
+def plain_ish(draw: st.DrawFn) -> dict[str, Any]:
+    """Text messages and their edits close to the shape read without PTB, some a little
+    off it (a key more or less, a value of another type), to find where the two
+    readings could part."""
+    update = draw(valid_message())
+    message = update["message"]
+    update["update_id"] = draw(st.integers(1, 10**6))
+    message["message_id"] = draw(st.integers(1, 10**6))
+    message["date"] = draw(st.integers(0, 2**32) | st.sampled_from([-1, 2**62, 2**70]))
+    message["chat"]["type"] = draw(st.sampled_from(["supergroup", "group", "private", "x"]))
+    message["from"].update(
+        draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "last_name": st.text(hostile_char, max_size=10),
+                    "username": st.text(max_size=8),
+                    "language_code": st.sampled_from(["en", "zh-hans", ""]),
+                    "is_bot": st.booleans(),
+                },
+            )
+        )
+    )
+    if draw(st.booleans()):
+        message["entities"] = draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "type": st.sampled_from(["bot_command", "url", "bold", "mention"]),
+                        "offset": st.integers(0, 80),
+                        "length": st.integers(0, 20),
+                    }
+                ),
+                max_size=3,
+            )
+        )
+    if "reply_to_message" in message and draw(st.booleans()):
+        message["reply_to_message"].update(
+            {"from": message["from"], "text": draw(st.text(max_size=5))}
+        )
+    if draw(st.booleans()):
+        update = {"update_id": update["update_id"], "edited_message": message}
+        if draw(st.booleans()):
+            message["edit_date"] = draw(st.integers(0, 2**32) | st.just("1"))
+    if draw(st.integers(0, 3)) == 0:  # one part changed to anything at all
+        parts = [message, message["chat"], message["from"], message.get("reply_to_message")]
+        target = draw(st.sampled_from([p for p in parts if p is not None]))
+        key = draw(st.sampled_from(sorted(target) + ["is_forum", "caption", "photo"]))
+        target[key] = draw(json_value)
+    return update
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    database=None,
+)
+@given(raw=plain_ish() | updates())
+def test_plain_messages_read_without_ptb_read_as_through_ptb(raw: Any) -> None:
+    """A plain text message is read without PTB's objects (110 us an update less); what
+    comes of it (an event, nothing or Malformed) is what PTB's reading gives."""
+    assert _outcome(copy.deepcopy(raw), quick=True) == _outcome(copy.deepcopy(raw), quick=False)
+
+
 def _update(**message: Any) -> dict[str, Any]:
     base = {
         "message_id": 7,
@@ -67,6 +142,107 @@ def _update(**message: Any) -> dict[str, Any]:
         "text": "hello",
     }
     return {"update_id": 9, "message": {**base, **message}}
+
+
+def _tricky() -> list[Any]:
+    """Updates at the edges of the plain shape, each where a reading without PTB could
+    part from PTB's."""
+    msg = _update()["message"]
+    user = msg["from"]
+    reply = {"message_id": 3, "date": 5, "chat": msg["chat"], "from": user, "text": "q"}
+    mention = [{"type": "mention", "offset": 0, "length": 4}]
+
+    def up(**changes: Any) -> dict[str, Any]:
+        return {"update_id": 9, "message": {**msg, **changes}}
+
+    def edit(**changes: Any) -> dict[str, Any]:
+        return {"update_id": 9, "edited_message": {**msg, **changes}}
+
+    return [
+        up(),
+        up(text="@bob look", entities=mention),
+        up(text="@bob look", entities=[{**mention[0], "type": "text_mention", "user": user}]),
+        up(text="/new@otherbot x", entities=[{"type": "bot_command", "offset": 0, "length": 14}]),
+        up(text="/new x", entities=[{"type": "bot_command", "offset": 0}]),
+        up(text="/new x", entities=[{"type": 5, "offset": 0, "length": 4}]),
+        up(text="/new x", entities="bot_command"),
+        up(text=""),
+        up(text="\u202e\x00"),
+        up(text=["a"]),
+        up(text=None),
+        up(caption="c"),
+        up(photo=[{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]),
+        up(is_topic_message=True, message_thread_id=4),
+        up(sender_chat={"id": -100100, "type": "supergroup", "title": "Acme"}),
+        up(reply_to_message=reply),
+        up(reply_to_message={**reply, "date": 2**70}),
+        up(reply_to_message={k: v for k, v in reply.items() if k != "from"}),
+        up(reply_to_message={**reply, "from": {"id": 1}}),
+        up(reply_to_message={**reply, "text": None}),
+        up(reply_to_message={**reply, "photo": []}),
+        up(reply_to_message={**reply, "reply_to_message": reply}),
+        up(reply_to_message="3"),
+        up(message_id=True),
+        up(message_id="7"),
+        up(date=0),
+        up(date=-1),
+        up(date=2**70),
+        up(date=1.5),
+        up(date="1"),
+        up(chat={"id": "-100100", "type": "supergroup"}),
+        up(chat={"id": -100100, "type": "private", "first_name": "A"}),
+        up(chat={"id": -100100, "type": "weird"}),
+        up(chat={"id": -100100, "type": "supergroup", "title": ["x"]}),
+        up(chat={"id": -100100, "type": "supergroup", "is_forum": True}),
+        up(chat={"id": -100100}),
+        up(**{"from": {**user, "last_name": "B", "username": "al", "language_code": ""}}),
+        up(**{"from": {**user, "is_bot": True}}),
+        up(**{"from": {**user, "is_bot": "no"}}),
+        up(**{"from": {**user, "first_name": 5}}),
+        up(**{"from": {"id": 5001, "is_bot": False}}),
+        up(**{"from": None}),
+        {"update_id": 9, "message": {k: v for k, v in msg.items() if k != "from"}},
+        up(**{"from": {**user, "username": ["x"]}}),
+        up(**{"from": {**user, "can_join_groups": True}}),
+        {k: v for k, v in up().items() if k != "message"} | {"message": None},
+        up() | {"edited_message": msg},
+        up() | {"callback_query": None},
+        edit(edit_date=2),
+        edit(edit_date=0),
+        edit(edit_date=2**70),
+        edit(edit_date="2"),
+        edit(),
+        up(edit_date=2),
+    ]
+
+
+@pytest.mark.parametrize("raw", _tricky())
+def test_updates_at_the_edges_read_as_through_ptb(raw: Any) -> None:
+    assert _outcome(copy.deepcopy(raw), quick=True) == _outcome(copy.deepcopy(raw), quick=False)
+
+
+def test_the_commonest_updates_are_read_without_ptb(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_ptb(*args: Any) -> None:
+        raise AssertionError("read through PTB")
+
+    monkeypatch.setattr(telegram.Update, "de_json", no_ptb)
+    command = _update(
+        text="/new disk full", entities=[{"type": "bot_command", "offset": 0, "length": 4}]
+    )
+    reply = _update(
+        reply_to_message={
+            "message_id": 3,
+            "date": 1,
+            "chat": {"id": -100100, "type": "supergroup"},
+            "from": {"id": 1001, "is_bot": False, "first_name": "Evan"},
+            "text": "which region?",
+        }
+    )
+    edit = {"update_id": 9, "edited_message": {**_update()["message"], "edit_date": 2}}
+    events = [translate(u, BOT, "casebot", NOW) for u in (command, reply, edit)]
+    assert [e.text if e else None for e in events] == ["/new disk full", "hello", "hello"]
+    assert events[1] is not None and events[1].reply_to == "3"
+    assert events[2] is not None and events[2].at == datetime.fromtimestamp(2, UTC)
 
 
 def test_wrong_types_are_malformed_not_engine_errors() -> None:

@@ -101,3 +101,45 @@ async def test_openings_do_not_count_every_resolved_case_each(db_url: str) -> No
             raw.set_trace_callback(None)
         counts = [s for s in statements if "count(*) FROM similar_docs" in s]
         assert len(counts) <= 1, f"{len(counts)} counts of similar_docs for 3 openings"
+
+
+async def _statements_of_openings(h: Harness, n: int) -> tuple[list[str], list[str]]:
+    """The statements run while `n` cases open, and the last triage card of each."""
+    async with h.sessions() as session:
+        raw = await raw_sqlite(session)
+    assert raw is not None
+    statements: list[str] = []
+    opened = []
+    raw.set_trace_callback(statements.append)
+    try:
+        for i in range(n):
+            h.clock.advance(h.engine.settings.conversation_window * 2)
+            opened.append(await open_case(h, f"VM disk full again, cannot write ({i})"))
+    finally:
+        raw.set_trace_callback(None)
+    cards = await h.sent(chat=TRIAGE)
+    return statements, [[t for t in cards if t.startswith(f"#{new} ")][-1] for new in opened]
+
+
+async def test_a_case_opening_asks_for_its_terms_counts_at_once(db_url: str) -> None:
+    """Each term's count was a statement of its own (eight for a short title), each
+    reading the index's structure again."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the term counts are SQLite's (FTS5); PostgreSQL ranks with ts_rank")
+    async with Harness(db_url) as h:
+        await resolve(h, "The disk on my VM is full", "Grow the volume in the console.")
+        statements, (card,) = await _statements_of_openings(h, 1)
+        assert len([s for s in statements if "FROM similar_vocab" in s]) == 1
+        assert "Grow the volume" in card, "the resolved case is still found"
+
+
+async def test_a_desk_with_nothing_resolved_looks_nothing_up(db_url: str) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the term counts are SQLite's (FTS5); PostgreSQL ranks with ts_rank")
+    async with Harness(db_url) as h:
+        statements, _ = await _statements_of_openings(h, 2)
+        assert not [s for s in statements if "similar_vocab" in s or "similar_fts" in s]
+        # the first resolved case is found by the next opening, within the count's minute
+        await resolve(h, "The disk on my VM is full", "Grow the volume in the console.")
+        _, (card,) = await _statements_of_openings(h, 1)
+        assert "Grow the volume" in card
