@@ -264,6 +264,15 @@ class _Statements:
             messages_t.c.platform_message_id == bindparam("pmid"),
         )
         self.case = select(cases_t).where(cases_t.c.id == bindparam("_id"))
+        # a message with its case in one statement (SQLite only: SqlUnitOfWork.message)
+        self.message_with_case = (
+            select(messages_t, cases_t)
+            .select_from(messages_t.outerjoin(cases_t, cases_t.c.id == messages_t.c.case_id))
+            .where(
+                messages_t.c.chat_id == bindparam("chat_id"),
+                messages_t.c.platform_message_id == bindparam("pmid"),
+            )
+        )
         self.case_by_thread = (
             select(cases_t)
             .where(
@@ -439,6 +448,9 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         # event keys claimed with the batch (claim_events): True if this claimed it
         self._claims: dict[tuple[str, str], bool] = {}
         self._open_incidents = {}
+        # the case read with the last message (`message`), and the connection's count of
+        # changed rows then: `case` answers from it if nothing was written since
+        self._prefetched: tuple[int, Any, Sequence[Any], int] | None = None
         # audit events not written yet (buffered_events), as the statement's parameters
         self._event_rows: list[Sequence[Any]] | None = None
 
@@ -458,6 +470,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         if self._raw is None:
             return await self.session.execute(statement, params)
         compiled = _COMPILED.get(id(statement)) or self._fast(statement)
+        self._prefetched = None
         if self._event_rows and compiled.touches_events:
             self.flush_events()
         return _FastResult(compiled, self._raw.execute(compiled.sql, compiled.params(params)))
@@ -501,6 +514,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         if not self._raw_checked:
             self._raw, self._raw_checked = await raw_sqlite(self.session), True
         raw = self._raw
+        self._prefetched = None
         if raw is None:
             try:
                 async with self.session.begin_nested():
@@ -516,8 +530,10 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             raw.execute("ROLLBACK TO casebot_event")
             raw.execute("RELEASE casebot_event")
             self._open_incidents.clear()  # it may have read what was rolled back
+            self._prefetched = None
             raise
         raw.execute("RELEASE casebot_event")
+        self._prefetched = None
 
     # --------------------------------------------------------------- events
 
@@ -776,10 +792,25 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         return message
 
     async def message(self, chat_id: int, platform_message_id: str) -> MessageRecord | None:
-        row = (
-            await self._exec(self.sql.message, {"chat_id": chat_id, "pmid": platform_message_id})
-        ).first()
-        return message_record(row) if row else None
+        params = {"chat_id": chat_id, "pmid": platform_message_id}
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        if self._raw is None:
+            row = (await self._exec(self.sql.message, params)).first()
+            return message_record(row) if row else None
+        # on SQLite its case comes along: a reply's case is what is read next (the
+        # attach rule), and a statement costs more in Python than the join in SQLite
+        result = await self._exec(self.sql.message_with_case, params)
+        if not result.raw:
+            return None
+        values = tuple(result.all()[0])
+        width = len(messages_t.columns)
+        message = message_record(self._fast(self.sql.message)._make(values[:width]))
+        if message.case_id is not None and values[width] is not None:
+            case_row = self._fast(self.sql.case)._make(values[width:])
+            raw_case = result.raw[0][width:]
+            self._prefetched = (message.case_id, case_row, raw_case, self._raw.total_changes)
+        return message
 
     async def edit_message(self, message: MessageRecord, text: str, at: datetime) -> None:
         assert message.id is not None
@@ -895,6 +926,14 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         self._snapshots[case.id] = now
 
     async def case(self, case_id: int) -> CaseRecord | None:
+        prefetched, self._prefetched = self._prefetched, None
+        if (
+            prefetched is not None
+            and prefetched[0] == case_id
+            and self._raw is not None
+            and self._raw.total_changes == prefetched[3]
+        ):
+            return self._loaded(case_record(prefetched[1]), prefetched[2])
         found = await self._cases(self.sql.case, {"_id": case_id})
         return found[0] if found else None
 

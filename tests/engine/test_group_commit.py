@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cases.model import ChatKey, Inbound, InboundKind
 from storage.fastpath import raw_sqlite
@@ -276,3 +276,54 @@ async def test_a_batchs_held_audit_events_are_stored_as_one_by_one(sqlite_url: s
     held = await _replies_audit(sqlite_url, careful=False)
     assert [t for _, _, t, _ in held].count("status_changed") == 4  # every reply moved it
     assert held == await _replies_audit(sqlite_url, careful=True)
+
+
+async def test_a_replys_parent_brings_its_case_along_unless_written_since(
+    sqlite_url: str,
+) -> None:
+    """On SQLite `message` reads the message's case in the same statement, and the
+    next `case` of that id answers from it; any write in between (or any other
+    statement) makes `case` read the row again."""
+    async with Harness(sqlite_url) as h:
+        opened = await h.say("carol", "the nightly export fails with a timeout", chat=GLOBEX)
+        first, case_id = h.last_message_id, opened.case_id
+        assert case_id is not None
+        async with h.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session)
+            chat = await uow.chat(ChatKey("telegram", GLOBEX))
+            assert chat is not None
+            conn = await raw_sqlite(session)
+            assert conn is not None
+            with _statements(h, conn) as seen:
+                parent = await uow.message(chat.id, first)
+                assert parent is not None and parent.case_id == case_id
+                case = await uow.case(case_id)
+            assert len(seen) == 1 and "JOIN cases" in seen[0], seen
+            assert case is not None and case.id == case_id
+            assert case.title == "the nightly export fails with a timeout"
+            case.title = "renamed"
+            await uow.save_case(case)
+            await uow.save_case(case)  # the snapshot the prefetched case left is right
+
+            # a write in between: the case is read again, and shows it
+            await uow.message(chat.id, first)
+            await session.execute(
+                text("UPDATE cases SET title = 'written since' WHERE id = :id"), {"id": case_id}
+            )
+            with _statements(h, conn) as seen:
+                again = await uow.case(case_id)
+            assert [s for s in seen if "FROM cases" in s], "read again"
+            assert again is not None and again.title == "written since"
+
+            # another statement in between, or another case: read again too
+            await uow.message(chat.id, first)
+            await uow.board_lines(chat.id)
+            with _statements(h, conn) as seen:
+                assert await uow.case(case_id) is not None
+            assert [s for s in seen if "FROM cases" in s]
+            await uow.message(chat.id, first)
+            with _statements(h, conn) as seen:
+                assert await uow.case(case_id + 1000) is None
+            assert [s for s in seen if "FROM cases" in s]
+            # a message on no case brings none
+            assert await uow.message(chat.id, "no such message") is None
