@@ -914,7 +914,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             )
         if self._raw is not None:
             # the JSON text just compared is what SQLAlchemy's JSON type would write
-            # (json.dumps); encoding it a second time cost a fifth of save_case
+            # (json.dumps): no second encoding of it
             statement = self.sql.save_case_columns(tuple(changed), json_text=True)
             params = {k: now[_SNAPSHOT_INDEX[k]] for k in changed}
         else:
