@@ -30,6 +30,8 @@ class Effects:
 
     settings: EngineSettings
     texts: Texts
+    # cases whose clocks a refresh would leave as they are (`Engine` makes it)
+    _settled: sla.SettledClocks
     # `cases.intake_questions.IntakeQuestions` provides it
     _end_questions: Callable[[Ctx, CaseRecord, str], Awaitable[None]]
     # the open incident's line atop a board; `cases.incidents.Incidents` provides it
@@ -69,17 +71,15 @@ class Effects:
             case.next_due_at = ctx.now
             ctx.outcome.due_now = True
             return
-        before = sla.due_times(case)
-        sla.refresh_due(
-            case,
-            self._targets(ctx, case),
-            self._calendar(ctx, case),
-            ctx.now,
-            self.settings.escalation,
-        )
-        after = sla.due_times(case)
-        if after != before and case.id is not None:
-            await ctx.uow.add_event(case.id, "sla_due", ctx.now, ctx.actor_key, after)
+        targets, calendar = self._targets(ctx, case), self._calendar(ctx, case)
+        policy = self.settings.escalation
+        if not self._settled.settled(case, targets, calendar, policy):
+            before = sla.due_times(case)
+            sla.refresh_due(case, targets, calendar, ctx.now, policy)
+            self._settled.remember(case, targets, calendar, policy)
+            after = sla.due_times(case)
+            if after != before and case.id is not None:
+                await ctx.uow.add_event(case.id, "sla_due", ctx.now, ctx.actor_key, after)
         if case.next_due_at is not None and case.next_due_at <= ctx.now:
             ctx.outcome.due_now = True
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from cases import sla
 from cases.commands import PRIVATE_COMMANDS, parse_command
 from cases.context import (
     ActionConflict,
@@ -54,6 +55,7 @@ class Engine(Links, Incidents):
     def __init__(self, settings: EngineSettings, texts: Texts) -> None:
         self.settings = settings
         self.texts = texts
+        self._settled = sla.SettledClocks()
 
     # ----------------------------------------------------------------- entry
 

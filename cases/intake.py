@@ -44,7 +44,15 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
 
     # -------------------------------------------------------------- messages
 
-    async def _store(self, ctx: Ctx, internal: bool = False) -> MessageRecord:
+    async def _store(
+        self,
+        ctx: Ctx,
+        internal: bool = False,
+        case: CaseRecord | None = None,
+        joined: Joined | None = None,
+    ) -> MessageRecord:
+        """Store the event's message, on `case` (as `joined`) when given: one statement
+        instead of a store and a link."""
         ev = ctx.event
         assert ev.actor is not None
         text = ev.text
@@ -65,6 +73,8 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
                 {"kind": a.kind, "file_id": a.file_id, "caption": a.caption, "name": a.name}
                 for a in ev.attachments
             ],
+            case_id=case.id if case is not None else None,
+            joined=joined if case is not None else None,
         )
         stored = await ctx.uow.add_message(record)
         if stored is None:
@@ -88,17 +98,24 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
             await self._store(ctx)
             await self._reply(ctx, "unknown_command", command=unknown)
             return
-        message = await self._store(ctx)
         if ctx.chat.kind is ChatKind.TRIAGE:
+            await self._store(ctx)
             return
-        case, joined = await self._attach_target(ctx, message)
+        # the case is found before the message is stored (only reads), so that the
+        # message is stored on it at once; a duplicate still raises AlreadyStored
+        # before anything is written
+        case, joined = await self._attach_target(ctx)
+        joins = case is not None and (
+            case.status.is_active or (not ctx.role.is_staff and self._may_reopen(ctx, case))
+        )
+        message = await self._store(ctx, case=case if joins else None, joined=joined)
         if case is None and not ctx.role.is_staff and self._intake(ctx) == "auto":
             await self._open(ctx, message, [], title=None)
             return
         if case is None:
             return
         if not case.status.is_active:
-            if not ctx.role.is_staff and self._may_reopen(ctx, case):
+            if joins:
                 await self._set_status(ctx, case, Status.OPEN, reason="customer_reply")
                 # /case may split this line off again, and the case is then done again
                 case.sla["reopened_by"] = self._id(message)
@@ -109,9 +126,6 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
                 # a late line about a finished case stays an untracked chat message,
                 # which /case can still pull in; it is never filed on the finished case
                 return
-        await ctx.uow.link_message(self._id(message), self._id(case), joined)
-        message.case_id = case.id
-        message.joined = joined
         ctx.outcome.case_id = case.id
         await self._after_message(ctx, case)
 
@@ -154,12 +168,12 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
     def _intake(self, ctx: Ctx) -> str:
         return ctx.chat.account.intake if ctx.chat.account else "tag"
 
-    async def _attach_target(
-        self, ctx: Ctx, message: MessageRecord
-    ) -> tuple[CaseRecord | None, Joined]:
-        """Which case a new message joins, and how: reply chain, then topic, then the
-        window. The window finds active cases, and resolved ones a customer may reopen."""
+    async def _attach_target(self, ctx: Ctx) -> tuple[CaseRecord | None, Joined]:
+        """Which case the event's new message (not stored yet) joins, and how: reply
+        chain, then topic, then the window. The window finds active cases, and resolved
+        ones a customer may reopen."""
         uow, ev = ctx.uow, ctx.event
+        assert ev.actor is not None
         if ev.reply_to:
             parent = await uow.message(ctx.chat.id, ev.reply_to)
             if parent is not None and parent.case_id is not None:
@@ -176,9 +190,9 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
             recent = await uow.last_message(ctx.chat.id, ev.chat.thread, since, with_case=True)
         else:
             recent = await uow.last_message(
-                ctx.chat.id, ev.chat.thread, since, sender=message.sender, with_case=True
+                ctx.chat.id, ev.chat.thread, since, sender=ev.actor.key, with_case=True
             )
-        if recent is not None and recent.id != message.id and recent.case_id is not None:
+        if recent is not None and recent.case_id is not None:
             case = await self._follow_merge(uow, recent.case_id)
             if case is not None and (
                 case.status.is_active or (not ctx.role.is_staff and self._may_reopen(ctx, case))

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from cases.calendar import BusinessCalendar
@@ -303,6 +304,83 @@ def refresh_due(
     if policy is not None:
         _ladder_timers(case, calendar, policy)
     case.next_due_at = earliest_due(case)
+
+
+# what refresh_due reads or writes of a case, beside its `sla`
+_REFRESH_FIELDS = attrgetter(
+    "status",
+    "priority",
+    "created_at",
+    "first_response_at",
+    "status_changed_at",
+    "last_staff_at",
+    "resolved_at",
+    "first_response_due",
+    "next_response_due",
+    "resolution_due",
+    "next_due_at",
+)
+
+
+def _copy(value: Any) -> Any:
+    """A copy of JSON-like values that later changes in place do not reach."""
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    return value
+
+
+class SettledClocks:
+    """The state each case was in when `refresh_due` last finished with it, so that a
+    refresh that could change nothing is skipped (most customer lines on an open case
+    change no clock): `refresh_due` is a function of the fields above, the `sla` and its
+    targets, calendar and policy (not of `now`), and refreshing what it just refreshed
+    gives the same again. States are compared by value, so a case changed anywhere
+    else (the sweeper, another process, a rolled-back transaction) is refreshed anew.
+    Holds up to `limit` cases."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._by_case: dict[int, tuple[Any, ...]] = {}
+
+    def settled(
+        self,
+        case: CaseRecord,
+        targets: SlaTargets | None,
+        calendar: BusinessCalendar,
+        policy: EscalationPolicy | None,
+    ) -> bool:
+        """Whether refreshing the case's clocks now would leave it as it is."""
+        seen = self._by_case.get(case.id) if case.id is not None else None
+        return (
+            seen is not None
+            and seen[0] is policy
+            and seen[1] == targets
+            and seen[2] == calendar
+            and seen[3] == _REFRESH_FIELDS(case)
+            and seen[4] == case.sla
+        )
+
+    def remember(
+        self,
+        case: CaseRecord,
+        targets: SlaTargets | None,
+        calendar: BusinessCalendar,
+        policy: EscalationPolicy | None,
+    ) -> None:
+        """Note the case as `refresh_due` just left it."""
+        if case.id is None:
+            return
+        if len(self._by_case) >= self._limit and case.id not in self._by_case:
+            del self._by_case[next(iter(self._by_case))]  # the oldest noted
+        self._by_case[case.id] = (
+            policy,
+            targets,
+            calendar,
+            _REFRESH_FIELDS(case),
+            _copy(case.sla),
+        )
 
 
 def _ladder_timers(case: CaseRecord, calendar: BusinessCalendar, policy: EscalationPolicy) -> None:

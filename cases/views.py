@@ -128,6 +128,12 @@ def csat_buttons(case_id: int) -> tuple[tuple[Button, ...], ...]:
     )
 
 
+# A board names at most this many cases (the oldest open ones), then how many more: a
+# message holds 4,096 characters on Telegram, and a chat with hundreds open (a flood, an
+# outage) would have its board cut mid-line and rebuilt whole for every change.
+BOARD_LINES = 30
+
+
 def board(
     texts: Texts,
     locale: str,
@@ -141,7 +147,7 @@ def board(
     if not cases:
         return "\n".join([*top, texts.render("board_empty", locale)])
     lines = [*top, texts.render("board_title", locale, count=len(cases))]
-    for case in cases:
+    for case in cases[:BOARD_LINES]:
         lines.append(
             texts.render(
                 "board_line",
@@ -155,6 +161,8 @@ def board(
                 else "-",
             )
         )
+    if len(cases) > BOARD_LINES:
+        lines.append(texts.render("board_more", locale, more=len(cases) - BOARD_LINES))
     return "\n".join(lines)
 
 

@@ -72,6 +72,10 @@ class IncidentStore:
 
     session: AsyncSession
     _exec: Callable[[Any, dict[str, Any]], Awaitable[Any]]  # `storage.uow.SqlUnitOfWork`
+    # each account's open incident as read in this unit of work (a board shows its
+    # banner, and ingest renders a board for nearly every other message): forgotten on
+    # every incident write here and when a savepoint rolls back (`SqlUnitOfWork`)
+    _open_incidents: dict[int, IncidentRecord | None]
 
     async def accounts_in_scope(self, scope: IncidentScope) -> Sequence[AccountInfo]:
         query = select(Account).order_by(Account.name)
@@ -90,6 +94,7 @@ class IncidentStore:
         at: datetime,
         actor: str | None,
     ) -> IncidentRecord:
+        self._open_incidents.clear()
         row = IncidentRow(
             title=title, status="open", scope=scope.as_dict(), started_at=at, started_by=actor
         )
@@ -117,8 +122,12 @@ class IncidentStore:
         return [incident_record(r) for r in rows.scalars()]
 
     async def incident_for_account(self, account_id: int) -> IncidentRecord | None:
+        if account_id in self._open_incidents:
+            return self._open_incidents[account_id]
         row = (await self._exec(OPEN_FOR_ACCOUNT, {"account_id": account_id})).first()
-        return incident_record(row) if row is not None else None
+        found = incident_record(row) if row is not None else None
+        self._open_incidents[account_id] = found
+        return found
 
     async def incident_chats(self, incident_id: int) -> Sequence[ChatInfo]:
         rows = await self.session.execute(
@@ -146,6 +155,7 @@ class IncidentStore:
     async def add_incident_update(
         self, incident_id: int, step: IncidentStep, text: str, at: datetime, actor: str | None
     ) -> int:
+        self._open_incidents.clear()
         result = await self.session.execute(
             insert(IncidentUpdate)
             .values(incident_id=incident_id, kind=step.value, text=text, at=at, actor=actor)
@@ -160,6 +170,7 @@ class IncidentStore:
         notices: Sequence[tuple[int, Outbound]],
         at: datetime,
     ) -> int:
+        self._open_incidents.clear()
         known = set(
             (
                 await self.session.execute(
@@ -205,6 +216,7 @@ class IncidentStore:
     async def resolve_incident(
         self, incident: IncidentRecord, at: datetime, actor: str | None
     ) -> IncidentRecord:
+        self._open_incidents.clear()
         await self.session.execute(
             update(IncidentRow)
             .where(IncidentRow.id == incident.id)
@@ -222,6 +234,7 @@ class IncidentStore:
         )
 
     async def link_incident_case(self, incident_id: int, case_id: int, at: datetime) -> None:
+        self._open_incidents.clear()
         await self.session.execute(
             insert(IncidentCase).values(incident_id=incident_id, case_id=case_id, linked_at=at)
         )

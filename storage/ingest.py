@@ -153,13 +153,20 @@ class Ingestor:
                     if e.kind is not InboundKind.UNREADABLE
                 ]
             )
-            for event in events:
+            async with uow.buffered_events():
+                for event in events:
+                    try:
+                        results.append(await self.engine.handle(uow, event))
+                    except Exception as exc:
+                        if _spoils_batch(exc, session):
+                            raise
+                        raise _EventRaised from exc  # leaving the block rolls the pass back
                 try:
-                    results.append(await self.engine.handle(uow, event))
-                except Exception as exc:
+                    uow.flush_events()
+                except Exception as exc:  # whose event it was, the careful pass tells
                     if _spoils_batch(exc, session):
                         raise
-                    raise _EventRaised from exc  # leaving the block rolls the pass back
+                    raise _EventRaised from exc
             if uow.unused_claims():
                 # an event took another way than the engine's claim: let the careful
                 # pass claim each event for itself

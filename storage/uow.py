@@ -15,15 +15,17 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
+    String,
     Table,
     and_,
     bindparam,
     delete,
+    event,
     func,
     insert,
     or_,
@@ -82,11 +84,16 @@ processed_t = cast(Table, ProcessedEvent.__table__)
 _CASE_FIELDS = [c.key for c in cases_t.columns]
 _CASE_FIELD_SET = frozenset(_CASE_FIELDS)
 # the columns save_case compares as JSON text, and those it compares as they are
-_JSON_INDEX = [(k, _CASE_FIELDS.index(k)) for k in ("sla", "tags", "fields", "questions")]
+_JSON_FIELDS = ("sla", "tags", "fields", "questions")
+_JSON_INDEX = [(k, _CASE_FIELDS.index(k)) for k in _JSON_FIELDS]
 _PLAIN_FIELDS = [
     k for k in _CASE_FIELDS if k not in ("id", "status", "sla", "tags", "fields", "questions")
 ]
 _plain_values = attrgetter(*_PLAIN_FIELDS)
+_raw_json = itemgetter(*(i for _, i in _JSON_INDEX))
+# the order of save_case's snapshots (`_comparable`)
+_SNAPSHOT_FIELDS = (*_PLAIN_FIELDS, "status", *_JSON_FIELDS)
+_SNAPSHOT_INDEX = {k: i for i, k in enumerate(_SNAPSHOT_FIELDS)}
 
 
 class Caches:
@@ -146,22 +153,23 @@ def case_record(row: Any) -> CaseRecord:
     return CaseRecord(**values)
 
 
-def _comparable(case: CaseRecord, raw: Sequence[Any] | None = None) -> dict[str, Any]:
-    """A case's columns in a form that does not change with the case: what save_case
-    compares with to write only what changed. The JSON columns as JSON text, so a
-    change deep inside one shows (`sla["clocks"]` is changed in place): `raw`, the row
-    as SQLite gave it, has that text already (SQLAlchemy wrote it with json.dumps, and
-    a dict read back dumps to the same text); a key order changed, or a NULL read back
-    as {}, at worst writes a column unchanged."""
-    values = dict(zip(_PLAIN_FIELDS, _plain_values(case), strict=True))
-    values["status"] = case.status.value
+def _comparable(case: CaseRecord, raw: Sequence[Any] | None = None) -> tuple[Any, ...]:
+    """A case's columns (`_SNAPSHOT_FIELDS`) in a form that does not change with the
+    case: what save_case compares with to write only what changed. The JSON columns as
+    JSON text, so a change deep inside one shows (`sla["clocks"]` is changed in place):
+    `raw`, the row as SQLite gave it, has that text already (SQLAlchemy wrote it with
+    json.dumps, and a dict read back dumps to the same text); a key order changed, or a
+    NULL read back as {}, at worst writes a column unchanged."""
     if raw is not None:
-        for name, i in _JSON_INDEX:
-            values[name] = raw[i]
+        texts = _raw_json(raw)
     else:
-        for name, _ in _JSON_INDEX:
-            values[name] = _json_text(getattr(case, name))
-    return values
+        texts = (
+            _json_text(case.sla),
+            _json_text(case.tags),
+            _json_text(case.fields),
+            _json_text(case.questions),
+        )
+    return (*_plain_values(case), case.status.value, *texts)
 
 
 def _json_text(value: Any) -> str:
@@ -256,6 +264,15 @@ class _Statements:
             messages_t.c.platform_message_id == bindparam("pmid"),
         )
         self.case = select(cases_t).where(cases_t.c.id == bindparam("_id"))
+        # a message with its case in one statement (SQLite only: SqlUnitOfWork.message)
+        self.message_with_case = (
+            select(messages_t, cases_t)
+            .select_from(messages_t.outerjoin(cases_t, cases_t.c.id == messages_t.c.case_id))
+            .where(
+                messages_t.c.chat_id == bindparam("chat_id"),
+                messages_t.c.platform_message_id == bindparam("pmid"),
+            )
+        )
         self.case_by_thread = (
             select(cases_t)
             .where(
@@ -335,13 +352,22 @@ class _Statements:
             self._by_key[key] = query
         return self._by_key[key]
 
-    def save_case_columns(self, columns: tuple[str, ...]) -> Any:
-        key = ("save_case",) + columns
+    def save_case_columns(self, columns: tuple[str, ...], json_text: bool = False) -> Any:
+        """The update of these columns; `json_text`: the JSON columns given as their
+        JSON text (SQLite stores that text as it is)."""
+        key = ("save_case", str(json_text)) + columns
         if key not in self._by_key:
             self._by_key[key] = (
                 update(cases_t)
                 .where(cases_t.c.id == bindparam("_id"))
-                .values({k: _bp(cases_t, k) for k in columns})
+                .values(
+                    {
+                        k: bindparam(k, type_=String())
+                        if json_text and k in _JSON_FIELDS
+                        else _bp(cases_t, k)
+                        for k in columns
+                    }
+                )
             )
         return self._by_key[key]
 
@@ -377,10 +403,15 @@ class _FastResult:
     """The parts of SQLAlchemy's Result that the unit of work uses; `raw` has the rows
     as SQLite gave them."""
 
+    __slots__ = ("rowcount", "raw", "_rows")
+
     def __init__(self, statement: FastStatement, cursor: sqlite3.Cursor) -> None:
         self.rowcount = cursor.rowcount
-        self.raw = cursor.fetchall() if cursor.description else []
-        self._rows = statement.rows(self.raw) if self.raw else []
+        if cursor.description is None:  # a write without RETURNING
+            self.raw = self._rows = []
+            return
+        self.raw = raw = cursor.fetchall()
+        self._rows = statement.rows(raw) if raw else []
 
     def first(self) -> Any:
         return self._rows[0] if self._rows else None
@@ -411,11 +442,25 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         self.session = session
         self.caches = caches or Caches()
         self.sql = statements(session)
-        self._snapshots: dict[int, dict[str, Any]] = {}
+        self._snapshots: dict[int, tuple[Any, ...]] = {}
         self._raw: sqlite3.Connection | None = None
         self._raw_checked = False
         # event keys claimed with the batch (claim_events): True if this claimed it
         self._claims: dict[tuple[str, str], bool] = {}
+        self._open_incidents = {}
+        # the case read with the last message (`message`), and the connection's count of
+        # changed rows then: `case` answers from it if nothing was written since
+        self._prefetched: tuple[int, Any, Sequence[Any], int] | None = None
+        # audit events not written yet (buffered_events), as the statement's parameters
+        self._event_rows: list[Sequence[Any]] | None = None
+
+    def _fast(self, statement: Any) -> FastStatement:
+        compiled = _COMPILED.get(id(statement))
+        if compiled is None:
+            compiled = _COMPILED[id(statement)] = FastStatement(
+                statement, self.session.get_bind().dialect
+            )
+        return compiled
 
     async def _exec(self, statement: Any, params: dict[str, Any]) -> Any:
         """Run a prebuilt statement: straight on SQLite's connection when inline
@@ -424,12 +469,44 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             self._raw, self._raw_checked = await raw_sqlite(self.session), True
         if self._raw is None:
             return await self.session.execute(statement, params)
-        compiled = _COMPILED.get(id(statement))
-        if compiled is None:
-            compiled = _COMPILED[id(statement)] = FastStatement(
-                statement, self.session.get_bind().dialect
-            )
+        compiled = _COMPILED.get(id(statement)) or self._fast(statement)
+        self._prefetched = None
+        if self._event_rows and compiled.touches_events:
+            self.flush_events()
         return _FastResult(compiled, self._raw.execute(compiled.sql, compiled.params(params)))
+
+    @contextlib.asynccontextmanager
+    async def buffered_events(self) -> AsyncIterator[None]:
+        """On inline SQLite, hold the audit events (`add_event`) and write them in one
+        statement (`flush_events`): before any statement that names case_events, before
+        any statement through the session, and at the end of the block, which must then
+        flush them itself to see a failure as its own. Elsewhere it does nothing. Only
+        for a transaction without savepoints: events held across a savepoint's rollback
+        would be written after it."""
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        if self._raw is None:
+            yield
+            return
+        connection = (await self.session.connection()).sync_connection
+
+        def before_statement(*_: Any) -> None:
+            self.flush_events()
+
+        event.listen(connection, "before_cursor_execute", before_statement)
+        self._event_rows = []
+        try:
+            yield
+        finally:
+            self._event_rows = None
+            event.remove(connection, "before_cursor_execute", before_statement)
+
+    def flush_events(self) -> None:
+        """Write the audit events held by `buffered_events`, in the order they came."""
+        rows = self._event_rows
+        if rows and self._raw is not None:
+            self._raw.executemany(self._fast(self.sql.event).sql, rows)
+            rows.clear()
 
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -437,9 +514,14 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         if not self._raw_checked:
             self._raw, self._raw_checked = await raw_sqlite(self.session), True
         raw = self._raw
+        self._prefetched = None
         if raw is None:
-            async with self.session.begin_nested():
-                yield
+            try:
+                async with self.session.begin_nested():
+                    yield
+            except BaseException:
+                self._open_incidents.clear()  # it may have read what was rolled back
+                raise
             return
         raw.execute("SAVEPOINT casebot_event")
         try:
@@ -447,8 +529,11 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         except BaseException:
             raw.execute("ROLLBACK TO casebot_event")
             raw.execute("RELEASE casebot_event")
+            self._open_incidents.clear()  # it may have read what was rolled back
+            self._prefetched = None
             raise
         raw.execute("RELEASE casebot_event")
+        self._prefetched = None
 
     # --------------------------------------------------------------- events
 
@@ -707,10 +792,25 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         return message
 
     async def message(self, chat_id: int, platform_message_id: str) -> MessageRecord | None:
-        row = (
-            await self._exec(self.sql.message, {"chat_id": chat_id, "pmid": platform_message_id})
-        ).first()
-        return message_record(row) if row else None
+        params = {"chat_id": chat_id, "pmid": platform_message_id}
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        if self._raw is None:
+            row = (await self._exec(self.sql.message, params)).first()
+            return message_record(row) if row else None
+        # on SQLite its case comes along: a reply's case is what is read next (the
+        # attach rule), and a statement costs more in Python than the join in SQLite
+        result = await self._exec(self.sql.message_with_case, params)
+        if not result.raw:
+            return None
+        values = tuple(result.all()[0])
+        width = len(messages_t.columns)
+        message = message_record(self._fast(self.sql.message)._make(values[:width]))
+        if message.case_id is not None and values[width] is not None:
+            case_row = self._fast(self.sql.case)._make(values[width:])
+            raw_case = result.raw[0][width:]
+            self._prefetched = (message.case_id, case_row, raw_case, self._raw.total_changes)
+        return message
 
     async def edit_message(self, message: MessageRecord, text: str, at: datetime) -> None:
         assert message.id is not None
@@ -804,17 +904,36 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         assert case.id is not None
         now = _comparable(case)
         before = self._snapshots.get(case.id)
-        changed = sorted(k for k, v in now.items() if before is None or v != before.get(k))
-        if not changed:
+        if before is None:
+            changed = sorted(_SNAPSHOT_FIELDS)
+        elif now == before:
             return
-        values = case_values(case)
-        await self._exec(
-            self.sql.save_case_columns(tuple(changed)),
-            {**{k: values[k] for k in changed}, "_id": case.id},
-        )
+        else:
+            changed = sorted(
+                k for k, v, was in zip(_SNAPSHOT_FIELDS, now, before, strict=True) if v != was
+            )
+        if self._raw is not None:
+            # the JSON text just compared is what SQLAlchemy's JSON type would write
+            # (json.dumps): no second encoding of it
+            statement = self.sql.save_case_columns(tuple(changed), json_text=True)
+            params = {k: now[_SNAPSHOT_INDEX[k]] for k in changed}
+        else:
+            statement = self.sql.save_case_columns(tuple(changed))
+            values = case_values(case)
+            params = {k: values[k] for k in changed}
+        params["_id"] = case.id
+        await self._exec(statement, params)
         self._snapshots[case.id] = now
 
     async def case(self, case_id: int) -> CaseRecord | None:
+        prefetched, self._prefetched = self._prefetched, None
+        if (
+            prefetched is not None
+            and prefetched[0] == case_id
+            and self._raw is not None
+            and self._raw.total_changes == prefetched[3]
+        ):
+            return self._loaded(case_record(prefetched[1]), prefetched[2])
         found = await self._cases(self.sql.case, {"_id": case_id})
         return found[0] if found else None
 
@@ -852,10 +971,11 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     async def add_event(
         self, case_id: int, type: str, at: datetime, actor: str | None, data: dict[str, Any]
     ) -> None:
-        await self._exec(
-            self.sql.event,
-            {"case_id": case_id, "type": type, "at": at, "actor": actor, "data": data},
-        )
+        values = {"case_id": case_id, "type": type, "at": at, "actor": actor, "data": data}
+        if self._event_rows is not None:
+            self._event_rows.append(self._fast(self.sql.event).params(values))
+            return
+        await self._exec(self.sql.event, values)
 
     # --------------------------------------------------------------- outbox
 

@@ -236,6 +236,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{ref} {title} · {status} · {owner}",
         "zh": "{ref} {title} · {status} · {owner}",
     },
+    "board_more": {
+        "en": "… and {more} more: /status lists them all",
+        "zh": "…… 另有 {more} 个：/status 列出全部",
+    },
     "card": {
         "en": (
             "{ref} {title}\n"

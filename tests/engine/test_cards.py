@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from cases import views
 from tests.engine.kit import mark, open_case, rows_after
 from tests.harness import ACME, TRIAGE, Harness, base_config
 
@@ -98,3 +99,20 @@ def test_the_engine_knows_no_platform_url() -> None:
     root = Path(cases.__file__).parent
     found = [p.name for p in root.glob("*.py") if "t.me/" in p.read_text(encoding="utf-8")]
     assert found == []
+
+
+async def test_a_board_names_the_oldest_open_cases_then_how_many_more(db_url: str) -> None:
+    """A chat with hundreds of open cases had them all on its board: past Telegram's
+    4,096 characters, cut mid-line, and rebuilt whole on every change."""
+    async with Harness(db_url) as h:
+        for i in range(views.BOARD_LINES + 2):
+            h.clock.advance(timedelta(hours=1))
+            await open_case(h, f"problem number {i}")
+        board = (await latest(h, 0, "board"))[-1]
+        lines = board.splitlines()
+        assert lines[0] == h.texts.render("board_title", "en", count=views.BOARD_LINES + 2)
+        assert lines[1].startswith("#1 ") and lines[views.BOARD_LINES].startswith(
+            f"#{views.BOARD_LINES} "
+        )
+        assert lines[-1] == h.texts.render("board_more", "en", more=2)
+        assert len(lines) == views.BOARD_LINES + 2

@@ -13,12 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cases.model import ChatKey, Inbound, InboundKind
 from storage.fastpath import raw_sqlite
 from storage.ingest import EventFailed
-from storage.models import FailedEvent, ProcessedEvent
+from storage.models import CaseEvent, FailedEvent, ProcessedEvent
 from storage.uow import SqlUnitOfWork
 from tests.engine.kit import case_count, messages
 from tests.harness import ACME, GLOBEX, Harness
@@ -200,3 +200,130 @@ async def test_save_case_writes_what_changed_even_deep_inside_its_json(db_url: s
         async with h.sessions() as session:
             final = await SqlUnitOfWork(session).case(opened.case_id)
         assert final is not None and final.sla["clocks"]["resolution"]["warned"] == "y"
+
+
+async def test_a_clean_batch_holds_its_audit_events_until_something_could_read_them(
+    sqlite_url: str,
+) -> None:
+    """On SQLite's batch pass `add_event` only holds its row: the rows go out in one
+    executemany, in order, before any statement through the session (`has_event`, a
+    timeline) or naming case_events, and at the end of the batch."""
+    async with Harness(sqlite_url) as h:
+        opened = await h.say("carol", "the nightly export fails with a timeout", chat=GLOBEX)
+        case_id = opened.case_id
+        assert case_id is not None
+        at = h.clock.now()
+
+        def stored(conn: Any) -> list[str]:
+            rows = conn.execute(
+                "SELECT type FROM case_events WHERE case_id = ? AND type LIKE 'held%' ORDER BY id",
+                (case_id,),
+            )
+            return [r[0] for r in rows]
+
+        async with h.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session)
+            conn = await raw_sqlite(session)
+            assert conn is not None
+            async with uow.buffered_events():
+                for n in range(3):
+                    await uow.add_event(case_id, f"held {n}", at, None, {"n": n})
+                assert stored(conn) == []  # held
+                assert await uow.has_event(case_id, "held 1", at)  # written first
+                assert stored(conn) == ["held 0", "held 1", "held 2"]
+                await uow.add_event(case_id, "held 3", at, None, {})
+                assert stored(conn) == ["held 0", "held 1", "held 2"]
+                uow.flush_events()
+                assert stored(conn) == ["held 0", "held 1", "held 2", "held 3"]
+                await uow.add_event(case_id, "held 4", at, None, {})
+            assert len(stored(conn)) == 4, "the block's owner flushes at its end"
+            # outside the block each event is written at once, as on PostgreSQL
+            await uow.add_event(case_id, "held 5", at, None, {})
+            assert stored(conn)[-1] == "held 5"
+
+
+async def _replies_audit(url: str, careful: bool) -> list[tuple[Any, ...]]:
+    async with Harness(url) as h:
+        await h.say("carol", "the nightly export fails with a timeout", chat=GLOBEX)
+        first = h.last_message_id
+        if careful:  # the pass with a savepoint per event, which writes each event at once
+            h.ingestor._ids_survive_rollback = False
+        replies = [
+            Inbound(
+                InboundKind.MESSAGE,
+                f"held-{i}",
+                ChatKey("telegram", GLOBEX),
+                h.clock.now() + timedelta(seconds=i + 1),
+                h.actor("evan" if i % 2 == 0 else "carol"),
+                message_id=f"70{i}",
+                reply_to=first,
+                text=f"line {i}",
+            )
+            for i in range(4)
+        ]
+        results = await h.ingestor.handle_batch(replies)
+        assert not any(isinstance(r, Exception) for r in results)
+        async with h.sessions() as session:
+            rows = await session.execute(
+                select(CaseEvent.id, CaseEvent.case_id, CaseEvent.type, CaseEvent.data).order_by(
+                    CaseEvent.id
+                )
+            )
+            return [tuple(r) for r in rows]
+
+
+async def test_a_batchs_held_audit_events_are_stored_as_one_by_one(sqlite_url: str) -> None:
+    held = await _replies_audit(sqlite_url, careful=False)
+    assert [t for _, _, t, _ in held].count("status_changed") == 4  # every reply moved it
+    assert held == await _replies_audit(sqlite_url, careful=True)
+
+
+async def test_a_replys_parent_brings_its_case_along_unless_written_since(
+    sqlite_url: str,
+) -> None:
+    """On SQLite `message` reads the message's case in the same statement, and the
+    next `case` of that id answers from it; any write in between (or any other
+    statement) makes `case` read the row again."""
+    async with Harness(sqlite_url) as h:
+        opened = await h.say("carol", "the nightly export fails with a timeout", chat=GLOBEX)
+        first, case_id = h.last_message_id, opened.case_id
+        assert case_id is not None
+        async with h.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session)
+            chat = await uow.chat(ChatKey("telegram", GLOBEX))
+            assert chat is not None
+            conn = await raw_sqlite(session)
+            assert conn is not None
+            with _statements(h, conn) as seen:
+                parent = await uow.message(chat.id, first)
+                assert parent is not None and parent.case_id == case_id
+                case = await uow.case(case_id)
+            assert len(seen) == 1 and "JOIN cases" in seen[0], seen
+            assert case is not None and case.id == case_id
+            assert case.title == "the nightly export fails with a timeout"
+            case.title = "renamed"
+            await uow.save_case(case)
+            await uow.save_case(case)  # the snapshot the prefetched case left is right
+
+            # a write in between: the case is read again, and shows it
+            await uow.message(chat.id, first)
+            await session.execute(
+                text("UPDATE cases SET title = 'written since' WHERE id = :id"), {"id": case_id}
+            )
+            with _statements(h, conn) as seen:
+                again = await uow.case(case_id)
+            assert [s for s in seen if "FROM cases" in s], "read again"
+            assert again is not None and again.title == "written since"
+
+            # another statement in between, or another case: read again too
+            await uow.message(chat.id, first)
+            await uow.board_lines(chat.id)
+            with _statements(h, conn) as seen:
+                assert await uow.case(case_id) is not None
+            assert [s for s in seen if "FROM cases" in s]
+            await uow.message(chat.id, first)
+            with _statements(h, conn) as seen:
+                assert await uow.case(case_id + 1000) is None
+            assert [s for s in seen if "FROM cases" in s]
+            # a message on no case brings none
+            assert await uow.message(chat.id, "no such message") is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -13,7 +14,8 @@ from sqlalchemy import select, text
 from cases.context import ActionRejected
 from cases.incident_records import IncidentScope, IncidentStep
 from cases.incidents import IncidentAction, IncidentOutcome, parse_incident
-from storage.incidents import war_room
+from cases.model import ChatKey
+from storage.incidents import OPEN_FOR_ACCOUNT, war_room
 from storage.models import Anchor, Chat, IncidentNotice, IncidentUpdate
 from storage.uow import SqlUnitOfWork
 from tests.engine.kit import events
@@ -280,3 +282,41 @@ async def test_a_step_racing_a_resolution_tells_nobody_after_it(
             await second
         # the start and one resolution, two groups each
         assert len(await rows(h, "incident")) == 4
+
+
+async def test_an_accounts_open_incident_is_read_once_per_unit_of_work(db_url: str) -> None:
+    """Every board shows the banner, so the incident is read once per batch, not per
+    board; a write of an incident, or a savepoint rolled back, makes it read again."""
+    async with Harness(db_url) as h:
+        await h.say("alice", "warm-up", chat=ACME)
+        async with h.sessions() as session, session.begin():
+            uow = SqlUnitOfWork(session, h.ingestor.caches)
+            chat = await uow.chat(ChatKey(h.platform, ACME))
+            assert chat is not None and chat.account is not None
+            account = chat.account
+            reads: list[int] = []
+            real = uow._exec
+
+            async def counting(statement: Any, params: dict[str, Any]) -> Any:
+                reads.append(statement is OPEN_FOR_ACCOUNT)
+                return await real(statement, params)
+
+            uow._exec = counting  # type: ignore[method-assign]
+            assert await uow.incident_for_account(account.id) is None
+            assert await uow.incident_for_account(account.id) is None
+            assert sum(reads) == 1
+            at = h.clock.now()
+            with pytest.raises(RuntimeError):
+                async with uow.savepoint():
+                    await uow.new_incident(
+                        "rolled back", IncidentScope(all=True), [account], at, None
+                    )
+                    found = await uow.incident_for_account(account.id)
+                    assert found is not None and found.title == "rolled back"
+                    raise RuntimeError("the event failed")
+            assert await uow.incident_for_account(account.id) is None  # not a phantom
+            opened = await uow.new_incident("outage", IncidentScope(all=True), [account], at, None)
+            assert await uow.incident_for_account(account.id) == opened
+            await uow.resolve_incident(opened, at, None)
+            assert await uow.incident_for_account(account.id) is None
+            assert sum(reads) == 5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +14,14 @@ from bot.config import ConfigError, parse_config
 from cases.calendar import BusinessCalendar
 from cases.model import Status
 from cases.records import CaseRecord
-from cases.sla import EscalationPolicy, SlaTargets, earliest_due, refresh_due, update_pause
+from cases.sla import (
+    EscalationPolicy,
+    SettledClocks,
+    SlaTargets,
+    earliest_due,
+    refresh_due,
+    update_pause,
+)
 from tests.harness import base_config
 
 CALENDARS = [
@@ -95,3 +104,105 @@ def test_pause_moves_resolution_by_the_business_time_paused(
 def test_bad_sla_config_names_the_key(section: str, value: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         parse_config(base_config(**{section: value}), env={})
+
+
+# ------------------------------------------------ skipping a refresh that changes nothing
+
+STATUSES = [Status.NEW, Status.OPEN, Status.WAITING, Status.ON_HOLD, Status.RESOLVED]
+
+
+@st.composite
+def case_states(draw: st.DrawFn) -> CaseRecord:
+    """A case in any state the engine leaves one in: answered or not, waiting, paused,
+    breached, resolved."""
+    start = draw(instants)
+    case = _case(start)
+    case.status = draw(st.sampled_from(STATUSES))
+    case.priority = draw(st.sampled_from(["P1", "P2", "P3"]))
+    case.status_changed_at = start + draw(minutes)
+    if draw(st.booleans()):
+        case.first_response_at = case.last_staff_at = start + draw(minutes)
+    if draw(st.booleans()):
+        case.sla["customer_waiting_since"] = (start + draw(minutes)).isoformat()
+    if draw(st.booleans()):
+        case.sla["paused_at"] = (start + draw(minutes)).isoformat()
+        case.sla["paused_seconds"] = float(draw(st.integers(0, 10_000)))
+    if case.status is Status.RESOLVED:
+        case.resolved_at = start + draw(minutes)
+    return case
+
+
+def _state(case: CaseRecord) -> tuple[object, ...]:
+    return (
+        case.first_response_due,
+        case.next_response_due,
+        case.resolution_due,
+        case.next_due_at,
+        json.dumps(case.sla, sort_keys=True),
+    )
+
+
+TARGETS = SlaTargets(timedelta(hours=1), timedelta(hours=2), timedelta(days=2))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(CALENDARS), case_states(), minutes, st.booleans())
+def test_a_refresh_of_what_a_refresh_left_changes_nothing(
+    calendar: BusinessCalendar, case: CaseRecord, later: timedelta, breach: bool
+) -> None:
+    """What `SettledClocks` rests on: refresh_due is idempotent and ignores `now`."""
+    policy = EscalationPolicy()
+    refresh_due(case, TARGETS, calendar, case.created_at, policy)
+    if breach and "clocks" in case.sla:
+        # the sweeper's bookkeeping of a breach: the ladder's next rung is then pending
+        state = next(iter(case.sla["clocks"].values()))
+        state["breached"] = case.created_at.isoformat()
+        refresh_due(case, TARGETS, calendar, case.created_at, policy)
+    once = _state(case)
+    refresh_due(case, TARGETS, calendar, case.created_at + later, policy)
+    assert _state(case) == once
+
+
+def test_settled_clocks_skip_only_a_case_as_the_refresh_left_it() -> None:
+    calendar = BusinessCalendar.always()
+    policy = EscalationPolicy()
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    settled = SettledClocks()
+    case = _case(start)
+    assert not settled.settled(case, TARGETS, calendar, policy)  # never refreshed
+    refresh_due(case, TARGETS, calendar, start, policy)
+    settled.remember(case, TARGETS, calendar, policy)
+    assert settled.settled(case, TARGETS, calendar, policy)
+    # the same state read again from the database: equal values, other objects
+    again = replace(case, sla=json.loads(json.dumps(case.sla)))
+    assert settled.settled(again, TARGETS, calendar, policy)
+    # anything refresh_due reads makes it refresh again, deep inside `sla` too
+    assert not settled.settled(case, SlaTargets(timedelta(hours=2)), calendar, policy)
+    assert not settled.settled(case, TARGETS, CALENDARS[1], policy)
+    assert not settled.settled(case, TARGETS, calendar, EscalationPolicy(warn_at=0.5))
+    for change in (
+        {"status": Status.WAITING},
+        {"priority": "P1"},
+        {"last_staff_at": start},
+        {"first_response_at": start},
+        {"next_due_at": None},
+    ):
+        assert not settled.settled(replace(again, **change), TARGETS, calendar, policy)
+    again.sla["clocks"]["first_response"]["warned"] = start.isoformat()
+    assert not settled.settled(again, TARGETS, calendar, policy)
+    # a change in place after remember() does not reach what was remembered
+    case.sla["clocks"]["resolution"]["breached"] = start.isoformat()
+    assert not settled.settled(case, TARGETS, calendar, policy)
+
+
+def test_settled_clocks_hold_at_most_their_limit() -> None:
+    calendar, policy = BusinessCalendar.always(), EscalationPolicy()
+    settled = SettledClocks(limit=2)
+    cases = []
+    for i in range(1, 4):
+        case = _case(datetime(2026, 3, 2, 9, i, tzinfo=UTC))
+        case.id = i
+        refresh_due(case, TARGETS, calendar, case.created_at, policy)
+        settled.remember(case, TARGETS, calendar, policy)
+        cases.append(case)
+    assert [settled.settled(c, TARGETS, calendar, policy) for c in cases] == [False, True, True]
