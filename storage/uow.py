@@ -462,6 +462,13 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             )
         return compiled
 
+    async def _inline(self) -> sqlite3.Connection | None:
+        """The session's inline SQLite connection (storage.fastpath), or None; asked
+        once per unit of work."""
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        return self._raw
+
     async def _exec(self, statement: Any, params: dict[str, Any]) -> Any:
         """Run a prebuilt statement: straight on SQLite's connection when inline
         (see storage.fastpath), else through the session."""
@@ -483,8 +490,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         flush them itself to see a failure as its own. Elsewhere it does nothing. Only
         for a transaction without savepoints: events held across a savepoint's rollback
         would be written after it."""
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         if self._raw is None:
             yield
             return
@@ -511,8 +517,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """One event's savepoint: raw on inline SQLite, the session's elsewhere."""
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         raw = self._raw
         self._prefetched = None
         if raw is None:
@@ -551,8 +556,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         given twice is claimed by its first `claim_event`, the second finds it taken).
         Elsewhere it does nothing. Only for a transaction without savepoints: a
         rolled-back savepoint would keep the claims made before it."""
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         if self._raw is None:
             return
         unique = sorted(set(keys))
@@ -793,8 +797,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
 
     async def message(self, chat_id: int, platform_message_id: str) -> MessageRecord | None:
         params = {"chat_id": chat_id, "pmid": platform_message_id}
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         if self._raw is None:
             row = (await self._exec(self.sql.message, params)).first()
             return message_record(row) if row else None
