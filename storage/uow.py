@@ -318,9 +318,16 @@ class _Statements:
             .order_by(cases_t.c.id)
         )
         self.board_lines = (
-            select(cases_t.c.id, cases_t.c.title, cases_t.c.status, cases_t.c.assignee)
+            select(
+                cases_t.c.id,
+                cases_t.c.title,
+                cases_t.c.status,
+                cases_t.c.assignee,
+                func.count().over().label("total"),
+            )
             .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
             .order_by(cases_t.c.id)
+            .limit(bindparam("limit"))
         )
         self.person = select(people_t).where(people_t.c.key == bindparam("key"))
         self.role = select(people_t.c.role).where(people_t.c.key == bindparam("key"))
@@ -947,9 +954,10 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
         return await self._cases(self.sql.open_cases, {"chat_id": chat_id})
 
-    async def board_lines(self, chat_id: int) -> Sequence[BoardLine]:
-        result = await self._exec(self.sql.board_lines, {"chat_id": chat_id})
-        return [BoardLine(i, title, Status(status), who) for i, title, status, who in result.all()]
+    async def board_lines(self, chat_id: int, limit: int) -> tuple[Sequence[BoardLine], int]:
+        rows = (await self._exec(self.sql.board_lines, {"chat_id": chat_id, "limit": limit})).all()
+        lines = [BoardLine(i, title, Status(status), who) for i, title, status, who, _ in rows]
+        return lines, int(rows[0][4]) if rows else 0
 
     async def cases_opened(
         self, chat_id: int | None, since: datetime, opened_by: str | None
