@@ -267,15 +267,6 @@ async def raw_api(
         await server.wait_closed()
 
 
-@contextlib.asynccontextmanager
-async def started(request: AiohttpRequest) -> AsyncIterator[AiohttpRequest]:
-    await request.initialize()
-    try:
-        yield request
-    finally:
-        await request.shutdown()
-
-
 def _answer(body: bytes, *headers: str) -> bytes:
     head = "".join(f"{h}\r\n" for h in headers)
     return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
@@ -291,9 +282,13 @@ async def test_calls_share_one_kept_alive_connection() -> None:
         return _answer(ME_ANSWER), False
 
     request = AiohttpRequest(connection_pool_size=4)
-    async with raw_api(answer) as (base_url, counts), started(request):
-        for _ in range(5):
-            assert await _me(base_url, request) == "casebot"
+    async with raw_api(answer) as (base_url, counts):
+        await request.initialize()
+        try:
+            for _ in range(5):
+                assert await _me(base_url, request) == "casebot"
+        finally:
+            await request.shutdown()
     assert counts["calls"] == 5 and counts["opened"] == 1
 
 
@@ -305,9 +300,13 @@ async def test_a_chunked_answer_is_read_whole() -> None:
         return head + chunks + b"0\r\nX-Trailer: 1\r\n\r\n", False
 
     request = AiohttpRequest()
-    async with raw_api(answer) as (base_url, counts), started(request):
-        assert await _me(base_url, request) == "casebot"
-        assert await _me(base_url, request) == "casebot"  # and the connection goes on
+    async with raw_api(answer) as (base_url, counts):
+        await request.initialize()
+        try:
+            assert await _me(base_url, request) == "casebot"
+            assert await _me(base_url, request) == "casebot"  # and the connection goes on
+        finally:
+            await request.shutdown()
     assert counts["opened"] == 1
 
 
@@ -321,11 +320,15 @@ async def test_a_connection_the_server_closed_is_not_used_again() -> None:
         return _answer(ME_ANSWER, *headers), call == 1
 
     request = AiohttpRequest()
-    async with raw_api(answer) as (base_url, counts), started(request):
-        assert await _me(base_url, request) == "casebot"
-        await asyncio.sleep(0.1)  # the server's close reaches the idle connection
-        assert await _me(base_url, request) == "casebot"
-        assert await _me(base_url, request) == "casebot"
+    async with raw_api(answer) as (base_url, counts):
+        await request.initialize()
+        try:
+            assert await _me(base_url, request) == "casebot"
+            await asyncio.sleep(0.1)  # the server's close reaches the idle connection
+            assert await _me(base_url, request) == "casebot"
+            assert await _me(base_url, request) == "casebot"
+        finally:
+            await request.shutdown()
     assert counts["calls"] == 3 and counts["opened"] == 3
 
 
@@ -335,8 +338,12 @@ async def test_the_pool_holds_its_size_and_a_call_waits_for_a_connection() -> No
         return _answer(ME_ANSWER), False
 
     request = AiohttpRequest(connection_pool_size=2)
-    async with raw_api(answer) as (base_url, counts), started(request):
-        names = await asyncio.gather(*(_me(base_url, request) for _ in range(6)))
+    async with raw_api(answer) as (base_url, counts):
+        await request.initialize()
+        try:
+            names = await asyncio.gather(*(_me(base_url, request) for _ in range(6)))
+        finally:
+            await request.shutdown()
     assert names == ["casebot"] * 6
     assert counts["most"] == 2 and counts["opened"] == 2
 
@@ -347,9 +354,13 @@ async def test_waiting_too_long_for_a_pooled_connection_is_timed_out() -> None:
         return _answer(ME_ANSWER), False
 
     request = AiohttpRequest(connection_pool_size=1, pool_timeout=0.1)
-    async with raw_api(answer) as (base_url, _), started(request):
-        first = asyncio.create_task(_me(base_url, request))
-        await asyncio.sleep(0.05)
-        with pytest.raises(tg_error.TimedOut):
-            await _me(base_url, request)
-        assert await first == "casebot"
+    async with raw_api(answer) as (base_url, _):
+        await request.initialize()
+        try:
+            first = asyncio.create_task(_me(base_url, request))
+            await asyncio.sleep(0.05)
+            with pytest.raises(tg_error.TimedOut):
+                await _me(base_url, request)
+            assert await first == "casebot"
+        finally:
+            await request.shutdown()
