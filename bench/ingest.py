@@ -95,7 +95,7 @@ async def run_engine(
     path: Path, events: list[Inbound], chats: int, batch: int
 ) -> tuple[float, float]:
     """Seconds to ingest the events, then seconds for the search index to catch up
-    (which `casebot run` does in the background, in batches of 500)."""
+    (which `casebot run` does in the background, in batches of 100)."""
     url = f"sqlite+aiosqlite:///{path}"
     config = parse_config(config_for(url, chats), env={})
     db = make_engine(url)
@@ -116,7 +116,7 @@ async def run_engine(
     started = time.perf_counter()
     while True:
         async with sessions() as session, session.begin():
-            if await index_pending(session, 500) == 0:
+            if await index_pending(session, 100) == 0:
                 break
     indexing = time.perf_counter() - started
     await db.dispose()

@@ -5,7 +5,7 @@ Standard library and `cases` only. Every effect goes to the outbox via the unit 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -169,8 +169,10 @@ class Effects:
         if chat is None:
             return
         triage = self.settings.triage_chat
-        on_board = (
-            list(await ctx.uow.board_lines(chat.id)) if chat.kind is ChatKind.CUSTOMER else None
+        on_board, total = (
+            await ctx.uow.board_lines(chat.id, views.BOARD_LINES)
+            if chat.kind is ChatKind.CUSTOMER
+            else (None, 0)
         )
         # one lookup per person for both the card and the board
         names: dict[str, str] = {}
@@ -213,20 +215,21 @@ class Effects:
                 ),
             )
         if on_board is not None:
-            await self._emit(ctx, await self._board(ctx.uow, chat, on_board, shown))
+            await self._emit(ctx, await self._board(ctx.uow, chat, (on_board, total), shown))
 
     async def _board(
         self,
         uow: UnitOfWork,
         chat: ChatInfo,
-        on_board: list[BoardLine] | None = None,
+        on_board: tuple[Sequence[BoardLine], int] | None = None,
         shown: dict[str, str] | None = None,
     ) -> Outbound:
-        """The chat's pinned board as it is now (its open cases, read when not given)."""
+        """The chat's pinned board as it is now (its first open cases and how many are
+        open, read when not given)."""
         if on_board is None:
-            on_board = list(await uow.board_lines(chat.id))
+            on_board = await uow.board_lines(chat.id, views.BOARD_LINES)
             shown = {}
-            for key in {c.assignee for c in on_board if c.assignee}:
+            for key in {c.assignee for c in on_board[0] if c.assignee}:
                 person = await uow.person(key)
                 if person is not None and person.public_name:
                     shown[key] = person.public_name
@@ -237,9 +240,10 @@ class Effects:
             text=views.board(
                 self.texts,
                 chat.locale,
-                on_board,
+                on_board[0],
                 shown,
                 banner=await self._incident_banner(uow, chat),
+                total=on_board[1],
             ),
             anchor=f"board:{chat.id}",
             purpose="board",

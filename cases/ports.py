@@ -98,8 +98,9 @@ class UnitOfWork(IncidentPort, Protocol):
 
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]: ...
 
-    async def board_lines(self, chat_id: int) -> Sequence[BoardLine]:
-        """The chat's open cases, oldest first, as its status board shows them."""
+    async def board_lines(self, chat_id: int, limit: int) -> tuple[Sequence[BoardLine], int]:
+        """The chat's oldest `limit` open cases, as its status board shows them, and how
+        many it has open."""
         ...
 
     async def cases_opened(

@@ -140,13 +140,16 @@ def board(
     cases: Sequence[BoardLine],
     names: Mapping[str, str] | None = None,
     banner: str = "",
+    total: int | None = None,
 ) -> str:
     """The pinned status board; `names` maps person keys to display names, `banner`
-    (an open incident) goes on top."""
+    (an open incident) goes on top; `total`: how many are open, when `cases` are the
+    first of them."""
     top = [banner] if banner else []
-    if not cases:
+    count = len(cases) if total is None else max(total, len(cases))
+    if not count:
         return "\n".join([*top, texts.render("board_empty", locale)])
-    lines = [*top, texts.render("board_title", locale, count=len(cases))]
+    lines = [*top, texts.render("board_title", locale, count=count)]
     for case in cases[:BOARD_LINES]:
         lines.append(
             texts.render(
@@ -161,8 +164,8 @@ def board(
                 else "-",
             )
         )
-    if len(cases) > BOARD_LINES:
-        lines.append(texts.render("board_more", locale, more=len(cases) - BOARD_LINES))
+    if count > BOARD_LINES:
+        lines.append(texts.render("board_more", locale, more=count - BOARD_LINES))
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ like the rest of it, nothing here commits.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
@@ -18,6 +19,7 @@ from cases.model import MessageRole, Status
 from cases.records import SimilarCase
 from cases.snippets import SnippetRecord
 from storage import similar
+from storage.fastpath import raw_sqlite
 from storage.models import CaseRow, MessageRow, RouteTurn, SnippetRow
 
 cases_t = cast(Table, CaseRow.__table__)
@@ -136,7 +138,13 @@ class KnowledgeQueries:
     async def similar_cases(
         self, words: Sequence[str], exclude: int | None, limit: int
     ) -> Sequence[SimilarCase]:
-        return await similar.find_similar(self.session, words, exclude, limit)
+        return await similar.find_similar(
+            self.session, words, exclude, limit, raw=await self._inline()
+        )
+
+    async def _inline(self) -> sqlite3.Connection | None:
+        """The session's inline SQLite connection or None (SqlUnitOfWork keeps it)."""
+        return await raw_sqlite(self.session)
 
 
 # ------------------------------------------------ the dashboard's and the API's reads

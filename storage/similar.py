@@ -18,6 +18,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -138,13 +139,11 @@ async def _stored(session: AsyncSession, raw: sqlite3.Connection | None) -> int:
     return total
 
 
-async def _rarest(session: AsyncSession, wanted: list[str]) -> list[str]:
-    """The query terms worth asking for, rarest first (see COMMON_SHARE); none when no
-    case is stored, so a lookup on a new desk asks nothing more."""
-    raw = await raw_sqlite(session)
-    total = await _stored(session, raw)
-    if total == 0:
-        return []
+async def _rarest(
+    session: AsyncSession, raw: sqlite3.Connection | None, wanted: list[str], total: int
+) -> list[str]:
+    """The query terms worth asking for, rarest first (see COMMON_SHARE), of `total`
+    stored cases."""
     # one statement for all the terms: each lookup of the vocabulary reads the index's
     # structure again, so one per term cost a case opening 8 of them (bench/latency.py)
     sql = "SELECT doc, term FROM similar_vocab WHERE term IN ({})"
@@ -161,17 +160,32 @@ async def _rarest(session: AsyncSession, wanted: list[str]) -> list[str]:
     return kept[:RAREST_TERMS]
 
 
+_ASK: Any = object()
+
+
 async def find_similar(
-    session: AsyncSession, words: Sequence[str], exclude: int | None = None, limit: int = 3
+    session: AsyncSession,
+    words: Sequence[str],
+    exclude: int | None = None,
+    limit: int = 3,
+    raw: sqlite3.Connection | None = _ASK,
 ) -> list[SimilarCase]:
-    """The resolved cases most like `words`, best first (merged cases left out)."""
+    """The resolved cases most like `words`, best first (merged cases left out). `raw`:
+    the session's inline SQLite connection or None, when the caller knows it."""
+    fts = await has_fts(session)
+    total = 0
+    if fts:
+        raw = await raw_sqlite(session) if raw is _ASK else raw
+        total = await _stored(session, raw)
+        if total == 0:  # nothing resolved yet: a new desk's openings ask nothing more
+            return []
     wanted = query_terms(*words)
     if not wanted:
         return []
     params: dict[str, object] = {"exclude": exclude or 0, "limit": limit, "pool": limit * 8}
     done = "c.status IN ('resolved', 'closed') AND c.merged_into IS NULL AND c.id != :exclude"
-    if await has_fts(session):
-        wanted = await _rarest(session, wanted)
+    if fts:
+        wanted = await _rarest(session, raw, wanted, total)
         if not wanted:
             return []
         sql = (

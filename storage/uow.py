@@ -318,9 +318,16 @@ class _Statements:
             .order_by(cases_t.c.id)
         )
         self.board_lines = (
-            select(cases_t.c.id, cases_t.c.title, cases_t.c.status, cases_t.c.assignee)
+            select(
+                cases_t.c.id,
+                cases_t.c.title,
+                cases_t.c.status,
+                cases_t.c.assignee,
+                func.count().over().label("total"),
+            )
             .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
             .order_by(cases_t.c.id)
+            .limit(bindparam("limit"))
         )
         self.person = select(people_t).where(people_t.c.key == bindparam("key"))
         self.role = select(people_t.c.role).where(people_t.c.key == bindparam("key"))
@@ -462,6 +469,13 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
             )
         return compiled
 
+    async def _inline(self) -> sqlite3.Connection | None:
+        """The session's inline SQLite connection (storage.fastpath), or None; asked
+        once per unit of work."""
+        if not self._raw_checked:
+            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        return self._raw
+
     async def _exec(self, statement: Any, params: dict[str, Any]) -> Any:
         """Run a prebuilt statement: straight on SQLite's connection when inline
         (see storage.fastpath), else through the session."""
@@ -483,8 +497,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         flush them itself to see a failure as its own. Elsewhere it does nothing. Only
         for a transaction without savepoints: events held across a savepoint's rollback
         would be written after it."""
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         if self._raw is None:
             yield
             return
@@ -511,8 +524,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """One event's savepoint: raw on inline SQLite, the session's elsewhere."""
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         raw = self._raw
         self._prefetched = None
         if raw is None:
@@ -551,8 +563,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         given twice is claimed by its first `claim_event`, the second finds it taken).
         Elsewhere it does nothing. Only for a transaction without savepoints: a
         rolled-back savepoint would keep the claims made before it."""
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         if self._raw is None:
             return
         unique = sorted(set(keys))
@@ -793,8 +804,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
 
     async def message(self, chat_id: int, platform_message_id: str) -> MessageRecord | None:
         params = {"chat_id": chat_id, "pmid": platform_message_id}
-        if not self._raw_checked:
-            self._raw, self._raw_checked = await raw_sqlite(self.session), True
+        await self._inline()
         if self._raw is None:
             row = (await self._exec(self.sql.message, params)).first()
             return message_record(row) if row else None
@@ -944,9 +954,10 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     async def open_cases(self, chat_id: int) -> Sequence[CaseRecord]:
         return await self._cases(self.sql.open_cases, {"chat_id": chat_id})
 
-    async def board_lines(self, chat_id: int) -> Sequence[BoardLine]:
-        result = await self._exec(self.sql.board_lines, {"chat_id": chat_id})
-        return [BoardLine(i, title, Status(status), who) for i, title, status, who in result.all()]
+    async def board_lines(self, chat_id: int, limit: int) -> tuple[Sequence[BoardLine], int]:
+        rows = (await self._exec(self.sql.board_lines, {"chat_id": chat_id, "limit": limit})).all()
+        lines = [BoardLine(i, title, Status(status), who) for i, title, status, who, _ in rows]
+        return lines, int(rows[0][4]) if rows else 0
 
     async def cases_opened(
         self, chat_id: int | None, since: datetime, opened_by: str | None

@@ -317,7 +317,7 @@ async def test_a_replys_parent_brings_its_case_along_unless_written_since(
 
             # another statement in between, or another case: read again too
             await uow.message(chat.id, first)
-            await uow.board_lines(chat.id)
+            await uow.board_lines(chat.id, 30)
             with _statements(h, conn) as seen:
                 assert await uow.case(case_id) is not None
             assert [s for s in seen if "FROM cases" in s]
