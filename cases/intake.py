@@ -174,6 +174,10 @@ class Intake(OpeningGuard, Assigning, SimilarCases, Snippets):
         ones a customer may reopen."""
         uow, ev = ctx.uow, ctx.event
         assert ev.actor is not None
+        if ev.reply_to and ev.reply_to == ev.message_id:
+            # its own parent, as it was when it was stored before this was asked: a
+            # message on no case, so it stays off the window's case
+            return None, Joined.REPLY
         if ev.reply_to:
             parent = await uow.message(ctx.chat.id, ev.reply_to)
             if parent is not None and parent.case_id is not None:

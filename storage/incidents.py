@@ -8,6 +8,7 @@ no trace of the update or every notice queued, and the outbox sends each one onc
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -74,8 +75,11 @@ class IncidentStore:
     _exec: Callable[[Any, dict[str, Any]], Awaitable[Any]]  # `storage.uow.SqlUnitOfWork`
     # each account's open incident as read in this unit of work (a board shows its
     # banner, and ingest renders a board for nearly every other message): forgotten on
-    # every incident write here and when a savepoint rolls back (`SqlUnitOfWork`)
+    # every incident write here and when a savepoint rolls back (`SqlUnitOfWork`).
+    # Kept on inline SQLite only, whose transactions hold the write lock from BEGIN:
+    # on PostgreSQL another process's incident shows in the next statement
     _open_incidents: dict[int, IncidentRecord | None]
+    _raw: sqlite3.Connection | None  # `SqlUnitOfWork`: set once `_exec` has run
 
     async def accounts_in_scope(self, scope: IncidentScope) -> Sequence[AccountInfo]:
         query = select(Account).order_by(Account.name)
@@ -126,7 +130,8 @@ class IncidentStore:
             return self._open_incidents[account_id]
         row = (await self._exec(OPEN_FOR_ACCOUNT, {"account_id": account_id})).first()
         found = incident_record(row) if row is not None else None
-        self._open_incidents[account_id] = found
+        if self._raw is not None:
+            self._open_incidents[account_id] = found
         return found
 
     async def incident_chats(self, incident_id: int) -> Sequence[ChatInfo]:

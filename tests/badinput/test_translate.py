@@ -213,6 +213,24 @@ def _tricky() -> list[Any]:
         edit(edit_date="2"),
         edit(),
         up(edit_date=2),
+        # audit of 648f98b: more edges, none found to part (PTB reads {} as absent)
+        {"update_id": True, "message": msg},
+        up(entities=[]),
+        up(entities=None),
+        up(reply_to_message=None),
+        up(reply_to_message={}),
+        up(reply_to_message={**reply, "date": 0}),
+        up(reply_to_message={**reply, "date": -1}),
+        up(reply_to_message={**reply, "date": 2**40}),
+        up(reply_to_message={**reply, "from": None}),
+        up(reply_to_message={**reply, "entities": mention}),
+        up(**{"from": {}}),
+        up(**{"from": {**user, "language_code": None, "username": None}}),
+        up(chat={"id": -100100, "type": "private", "title": "T"}),
+        up(chat={"id": 10**25, "type": "supergroup"}),
+        up(date=-62135596801),
+        edit(edit_date=None),
+        {"update_id": 9, "message": msg, "edited_message": None},
     ]
 
 

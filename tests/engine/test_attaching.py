@@ -129,3 +129,16 @@ async def test_untracked_messages_are_stored_and_case_pulls_them_in(db_url: str)
             "hi, quick question",
             "can we get a second region?",
         ]
+
+
+async def test_a_message_replying_to_itself_stays_off_the_window_case(db_url: str) -> None:
+    """Audit of issue 15 (ce120cd, the message stored on its case in one insert): a
+    message was stored before its case was looked for, so one whose reply_to is its
+    own id (a bridge or forger may send that) found itself as the parent: a message
+    on no case, so it stayed untracked. Looking first, before it is stored, it found no
+    parent and joined the sender's case through the window instead."""
+    async with Harness(db_url) as h:
+        await open_case(h)
+        out = await h.say("alice", "about that", message_id="77", reply_to="77")
+        assert out.case_id is None
+        assert texts_of(await h.case(1)) == ["my VM is down"]
