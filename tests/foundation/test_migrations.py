@@ -76,3 +76,40 @@ async def test_the_search_index_migrates_with_pg_trgm_outside_the_search_path() 
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+async def test_the_due_index_migration_goes_down_and_up_again(db_url: str) -> None:
+    """0023 undone gives back the index it replaced (and only that), and redone gives the
+    models' schema again: a downgrade to 0022 is a supported way back."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from storage.db import _alembic_config
+
+    engine = create_async_engine(db_url)
+
+    def indexes(sync_conn: Any) -> set[str]:
+        return {i["name"] for i in inspect(sync_conn).get_indexes("outbox")}
+
+    def step(target: str, down: bool) -> Any:
+        def run(sync_conn: Any) -> None:
+            config = _alembic_config(db_url)
+            config.attributes["connection"] = sync_conn
+            (command.downgrade if down else command.upgrade)(config, target)
+
+        return run
+
+    try:
+        async with engine.begin() as conn:
+            before = await conn.run_sync(indexes)
+            await conn.run_sync(step("0022", down=True))
+            after_down = await conn.run_sync(indexes)
+        assert "ix_outbox_due" in before and "ix_outbox_status_next" not in before
+        assert after_down == (before - {"ix_outbox_due"}) | {"ix_outbox_status_next"}
+        async with engine.begin() as conn:
+            await conn.run_sync(step("head", down=False))
+            again = await conn.run_sync(indexes)
+        assert again == before
+    finally:
+        await engine.dispose()
+    await test_migrations_match_the_models(db_url)
