@@ -116,3 +116,49 @@ async def test_a_board_names_the_oldest_open_cases_then_how_many_more(db_url: st
         )
         assert lines[-1] == h.texts.render("board_more", "en", more=2)
         assert len(lines) == views.BOARD_LINES + 2
+
+
+async def test_the_boards_count_is_of_every_open_case_of_the_chat_alone(db_url: str) -> None:
+    """`board_lines` (one window over a LIMIT): the count is of all the chat's open cases,
+    at and around the limit, after cases leave the board, and never another chat's."""
+    from sqlalchemy import text
+
+    from cases.model import ChatKey
+    from storage.uow import SqlUnitOfWork
+    from tests.harness import GLOBEX
+
+    async with Harness(db_url) as h:
+
+        async def board(limit: int) -> tuple[list[int], int]:
+            async with h.sessions() as session, session.begin():
+                uow = SqlUnitOfWork(session)
+                chat = await uow.chat(ChatKey(h.platform, ACME))
+                assert chat is not None
+                lines, total = await uow.board_lines(chat.id, limit)
+                return [line.id for line in lines], total
+
+        async def set_status(case_id: int, status: str) -> None:
+            async with h.sessions() as session, session.begin():
+                await session.execute(
+                    text("UPDATE cases SET status = :s WHERE id = :id"),
+                    {"s": status, "id": case_id},
+                )
+
+        await h.say("carol", "the nightly export fails", chat=GLOBEX)  # case 1, elsewhere
+        assert await board(30) == ([], 0)
+        await open_case(h, "problem number 0")  # case 2
+        assert await board(30) == ([2], 1)
+        for i in range(1, 31):
+            h.clock.advance(timedelta(hours=1))
+            await open_case(h, f"problem number {i}")  # cases 3..32
+        assert await board(30) == (list(range(2, 32)), 31)
+        assert await board(31) == (list(range(2, 33)), 31)
+        assert await board(1) == ([2], 31)
+        await set_status(2, "resolved")
+        assert await board(30) == (list(range(3, 33)), 30)
+        await set_status(3, "closed")
+        await set_status(4, "waiting_on_customer")
+        assert await board(30) == (list(range(4, 33)), 29)
+        for case_id in range(4, 33):
+            await set_status(case_id, "resolved")
+        assert await board(30) == ([], 0)
