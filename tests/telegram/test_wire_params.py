@@ -4,14 +4,18 @@ as `urlencode` quotes it, byte for byte (adapters/telegram.py, telegram_http.py)
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 import telegram
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from telegram.ext import ApplicationBuilder
+from telegram.request import BaseRequest
 
-from adapters.telegram import NO_PREVIEW_JSON, markup_json, reply_json
+from adapters.telegram import NO_PREVIEW, NO_PREVIEW_JSON, markup_json, reply_json
 from adapters.telegram_http import form_body
 
 label = st.text(min_size=1, max_size=40)
@@ -59,3 +63,100 @@ def test_a_form_is_quoted_as_urlencode_quotes_it(params: dict[str, str]) -> None
             return
         raise AssertionError("form_body took text urlencode refuses") from None
     assert form_body(params) == expected
+
+
+class _Capture(BaseRequest):
+    """A request that keeps the form body it would send and answers `true`."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, **_: Any) -> Any:
+        assert request_data is not None and not request_data.multipart_data
+        self.bodies.append(form_body(request_data.json_parameters))
+        return 200, b'{"ok": true, "result": {"message_id": 1, "chat": {"id": 1}}}'
+
+
+texts = st.text(max_size=200) | st.sampled_from(["", "a+b&c=d%20e", "line\none\r\n", "🧯 中文 é"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=texts,
+    buttons=st.lists(st.lists(st.tuples(st.text(), st.text()), max_size=3), max_size=3),
+    reply_to=st.none() | st.integers(min_value=1, max_value=2**31),
+    thread=st.none() | st.integers(min_value=1, max_value=2**31),
+    quiet=st.booleans(),
+    edit=st.booleans(),
+)
+def test_a_send_through_the_adapters_bot_is_the_bytes_ptbs_objects_make(
+    text: str,
+    buttons: list[list[tuple[str, str]]],
+    reply_to: int | None,
+    thread: int | None,
+    quiet: bool,
+    edit: bool,
+) -> None:
+    """The whole way through the bot the adapter builds (an ExtBot: its defaults, its
+    parameters, its form): the dicts give the body the PTB objects gave, byte for byte."""
+    capture = _Capture()
+    bot = (
+        ApplicationBuilder()
+        .token("1:a")
+        .updater(None)
+        .job_queue(None)
+        .request(capture)
+        .build()
+        .bot
+    )
+    markup = (
+        telegram.InlineKeyboardMarkup(
+            [
+                [telegram.InlineKeyboardButton(t, callback_data=d) for t, d in row]
+                for row in buttons
+            ]
+        )
+        if buttons
+        else None
+    )
+    if edit:
+        endpoint = "editMessageText"
+        ours: dict[str, Any] = {
+            "chat_id": -100,
+            "message_id": 7,
+            "reply_markup": markup_json(buttons),
+        }
+        theirs: dict[str, Any] = {"chat_id": -100, "message_id": 7, "reply_markup": markup}
+    else:
+        endpoint = "sendMessage"
+        common = {
+            "chat_id": -100,
+            "message_thread_id": thread,
+            "disable_notification": quiet or None,
+        }
+        ours = {**common, "reply_markup": markup_json(buttons)}
+        theirs = {**common, "reply_markup": markup}
+        if reply_to:
+            ours["reply_parameters"] = reply_json(reply_to)
+            theirs["reply_parameters"] = telegram.ReplyParameters(
+                reply_to, allow_sending_without_reply=True
+            )
+    ours.update(text=text, parse_mode="HTML", link_preview_options=NO_PREVIEW_JSON)
+    theirs.update(text=text, parse_mode="HTML", link_preview_options=NO_PREVIEW)
+
+    async def both() -> None:
+        await bot._post(endpoint, ours)
+        await bot._post(endpoint, theirs)
+
+    asyncio.run(both())
+    assert capture.bodies[0] == capture.bodies[1]
