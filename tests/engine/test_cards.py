@@ -162,3 +162,26 @@ async def test_the_boards_count_is_of_every_open_case_of_the_chat_alone(db_url: 
         for case_id in range(4, 33):
             await set_status(case_id, "resolved")
         assert await board(30) == ([], 0)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh"])
+def test_a_boards_count_and_more_under_an_incident_banner(locale: str) -> None:
+    """The count given (all open) is the title's, under the banner; "more" is of those
+    past the lines shown, in the chat's language; none given, the lines are the count."""
+    from bot.texts import Catalogue
+    from cases.model import Status
+    from cases.records import BoardLine
+
+    texts = Catalogue()
+    lines = [BoardLine(i, f"case {i}", Status.OPEN, None) for i in range(1, 31)]
+    shown = views.board(texts, locale, lines, {}, banner="INCIDENT", total=45).splitlines()
+    assert shown[0] == "INCIDENT"
+    assert shown[1] == texts.render("board_title", locale, count=45)
+    assert shown[-1] == texts.render("board_more", locale, more=15)
+    assert len(shown) == 2 + 30 + 1
+    exact = views.board(texts, locale, lines, {}, banner="INCIDENT", total=30)
+    assert exact == views.board(texts, locale, lines, {}, banner="INCIDENT")
+    assert views.board(texts, locale, [], {}, banner="INCIDENT", total=0).splitlines() == [
+        "INCIDENT",
+        texts.render("board_empty", locale),
+    ]
