@@ -233,6 +233,7 @@ class Effects:
                 person = await uow.person(key)
                 if person is not None and person.public_name:
                     shown[key] = person.public_name
+        lines, total = on_board
         return Outbound(
             OutboundKind.UPSERT,
             chat.key.platform,
@@ -240,10 +241,10 @@ class Effects:
             text=views.board(
                 self.texts,
                 chat.locale,
-                on_board[0],
+                lines,
                 shown,
                 banner=await self._incident_banner(uow, chat),
-                total=on_board[1],
+                total=total,
             ),
             anchor=f"board:{chat.id}",
             purpose="board",

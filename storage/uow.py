@@ -507,8 +507,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         flush them itself to see a failure as its own. Elsewhere it does nothing. Only
         for a transaction without savepoints: events held across a savepoint's rollback
         would be written after it."""
-        await self._inline()
-        if self._raw is None:
+        if await self._inline() is None:
             yield
             return
         connection = (await self.session.connection()).sync_connection
@@ -534,16 +533,11 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """One event's savepoint: raw on inline SQLite, the session's elsewhere."""
-        await self._inline()
-        raw = self._raw
+        raw = await self._inline()
         self._prefetched = None
-        if raw is None:
-            try:
-                async with self.session.begin_nested():
-                    yield
-            except BaseException:
-                self._open_incidents.clear()  # it may have read what was rolled back
-                raise
+        if raw is None:  # nothing is remembered across statements there (IncidentStore)
+            async with self.session.begin_nested():
+                yield
             return
         raw.execute("SAVEPOINT casebot_event")
         try:
@@ -573,14 +567,14 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         given twice is claimed by its first `claim_event`, the second finds it taken).
         Elsewhere it does nothing. Only for a transaction without savepoints: a
         rolled-back savepoint would keep the claims made before it."""
-        await self._inline()
-        if self._raw is None:
+        raw = await self._inline()
+        if raw is None:
             return
         unique = sorted(set(keys))
         for i in range(0, len(unique), 400):
             chunk = unique[i : i + 400]
             values = ", ".join(["(?, ?)"] * len(chunk))
-            inserted = self._raw.execute(
+            inserted = raw.execute(
                 f"INSERT INTO processed_events (platform, event_id) VALUES {values}"
                 " ON CONFLICT DO NOTHING RETURNING platform, event_id",
                 [v for key in chunk for v in key],
@@ -814,8 +808,8 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
 
     async def message(self, chat_id: int, platform_message_id: str) -> MessageRecord | None:
         params = {"chat_id": chat_id, "pmid": platform_message_id}
-        await self._inline()
-        if self._raw is None:
+        raw = await self._inline()
+        if raw is None:
             row = (await self._exec(self.sql.message, params)).first()
             return message_record(row) if row else None
         # on SQLite its case comes along: a reply's case is what is read next (the
@@ -829,7 +823,7 @@ class SqlUnitOfWork(IncidentStore, IssueStore, KnowledgeQueries):
         if message.case_id is not None and values[width] is not None:
             case_row = self._fast(self.sql.case)._make(values[width:])
             raw_case = result.raw[0][width:]
-            self._prefetched = (message.case_id, case_row, raw_case, self._raw.total_changes)
+            self._prefetched = (message.case_id, case_row, raw_case, raw.total_changes)
         return message
 
     async def edit_message(self, message: MessageRecord, text: str, at: datetime) -> None:
